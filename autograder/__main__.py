@@ -1,0 +1,91 @@
+"""Command line: ``python -m autograder {grade,calibrate,build-source}``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _load_config(args):
+    from autograder.config import CourseConfigError, load_config
+
+    overrides = {"data": {"source": args.data}} if getattr(args, "data", None) else {}
+    try:
+        return load_config(args.config, **overrides)
+    except CourseConfigError as exc:
+        sys.exit(f"error: {exc}")
+
+
+def cmd_grade(args) -> int:
+    from autograder.grading import Grader
+
+    config = _load_config(args)
+    log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else (lambda msg: None)
+    grader = Grader(config, log=log)
+    try:
+        result = grader.grade_notebook(args.path, include_hidden=not args.no_hidden)
+    except Exception as exc:  # data or calibration unavailable: say so plainly, no traceback
+        sys.exit(f"error: grading could not start: {type(exc).__name__}: {exc}")
+    print(result.to_text(show_hidden=not args.no_hidden))
+    if args.json:
+        Path(args.json).write_text(result.to_json() + "\n", encoding="utf-8")
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from autograder.calibration import calibrate, calibration_path, calibration_summary, save_calibration
+    from autograder.grading import Grader
+
+    config = _load_config(args)
+    grader = Grader(config)
+    print(f"calibrating on {grader.dataset.description}, protocol {config.grading.model_dump()}")
+    calibration = calibrate(grader.dataset, config, grader.n_val, seeds=args.seeds, data=grader.data)
+    path = save_calibration(calibration, Path(args.output) if args.output else calibration_path(config, grader.dataset, grader.n_val))
+    print(calibration_summary(calibration))
+    print(f"wrote {path}")
+    return 0
+
+
+def cmd_build_source(args) -> int:
+    from autograder.source_notebook import write_source_notebook
+
+    config = _load_config(args)
+    path = write_source_notebook(config, Path(args.output) if args.output else None)
+    print(f"wrote {path}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder", description="The binary MNIST course kit's grader.")
+    parser.add_argument("--config", help="course.yml to use (default: $COURSE_CONFIG or the nearest course.yml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    grade = sub.add_parser("grade", help="grade one notebook (or the notebook in a folder)")
+    grade.add_argument("path")
+    grade.add_argument("--json", metavar="FILE", help="also write a Gradescope-style results file")
+    grade.add_argument("--no-hidden", action="store_true", help="skip hidden checks (what students see)")
+    grade.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
+    grade.add_argument("--quiet", action="store_true", help="no progress messages")
+    grade.set_defaults(func=cmd_grade)
+
+    cal = sub.add_parser("calibrate", help="train the reference over several seeds and write the thresholds")
+    cal.add_argument("--seeds", type=int, help="number of seeds (default: course.yml calibration.seeds)")
+    cal.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
+    cal.add_argument("--output", help="file to write (default: the calibration folder, named by data and protocol)")
+    cal.set_defaults(func=cmd_calibrate)
+
+    src = sub.add_parser("build-source", help="write the nbgrader source notebook from autograder/reference.py")
+    src.add_argument("--output", help="notebook path (default: solutions/<assignment>/<assignment>.ipynb)")
+    src.set_defaults(func=cmd_build_source)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Failure messages that explain themselves: shape first, then how many elements differ, then a table."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.probes import Call
+
+
+def returned_arrays(call: Call, count: int) -> tuple[np.ndarray, ...]:
+    """The call's return values, or an AssertionError saying why there are none / not ``count`` of them."""
+    call.require_ok()
+    got = call.returned.get("count", 0)
+    is_tuple = call.returned.get("tuple", False)
+    if count == 1 and (is_tuple or got != 1):
+        raise AssertionError(
+            f"{call.text} should return one array, but returned a tuple of {got} values. "
+            f"Hint: return the array itself, not wrapped in a tuple."
+        )
+    if count > 1 and got != count:
+        types = ", ".join(call.returned.get("types", []))
+        raise AssertionError(
+            f"{call.text} should return {count} arrays, but returned {got} value(s) ({types}). "
+            f"Hint: return them as one tuple, in the order the docstring gives."
+        )
+    return call.values
+
+
+def table(headers: tuple[str, ...], rows: list[tuple], marker_row: int | None = None) -> str:
+    """A small fixed-width text table; the row ``marker_row`` is flagged with '>>'."""
+    cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        flag = ">> " if marker_row is not None and n - 1 == marker_row else "   "
+        lines.append(flag + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if n == 0:
+            lines.append("   " + "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def describe_difference(actual: np.ndarray, expected: np.ndarray, what: str, atol: float = 0.0,
+                        max_rows: int = 5) -> str | None:
+    """None when equal (within ``atol``); otherwise shape, count of differing elements, and a table."""
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    if actual.shape != expected.shape:
+        return f"{what}: shape expected {expected.shape}, got {actual.shape}"
+    if actual.size == 0:
+        return None
+    a = actual.astype(np.float64) if actual.dtype.kind in "biuf" else actual
+    e = expected.astype(np.float64) if expected.dtype.kind in "biuf" else expected
+    with np.errstate(invalid="ignore"):
+        differ = ~np.isclose(a, e, rtol=0, atol=atol, equal_nan=False) if atol else (a != e)
+    n_diff = int(np.count_nonzero(differ))
+    if n_diff == 0:
+        return None
+    idx = np.argwhere(differ)[:max_rows]
+    rows = [(str(tuple(int(i) for i in ix)) if ix.size > 1 else str(int(ix[0])), expected[tuple(ix)], actual[tuple(ix)])
+            for ix in idx]
+    largest = ""
+    if actual.dtype.kind == "f" or expected.dtype.kind == "f":
+        with np.errstate(invalid="ignore"):
+            largest = f", largest difference {np.nanmax(np.abs(a - e)):.4g}"
+    first = rows[0][0]
+    return (f"{what}: {n_diff} of {actual.size} elements differ{largest}; first at index {first}.\n"
+            + table(("index", "expected", "actual"), rows))

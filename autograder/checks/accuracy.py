@@ -1,0 +1,29 @@
+"""The accuracy check: a student's model, trained under the grading protocol, reaches the reference's level."""
+
+from __future__ import annotations
+
+from autograder.checks.architecture import returned_model
+from autograder.probes import Call
+from autograder.training import TrainingOutcome
+
+
+def check_model_reaches_reference_accuracy(call: Call, outcome: TrainingOutcome, threshold: float,
+                                           reference_summary: str) -> None:
+    """The model's test accuracy under the grading protocol is at least the calibrated threshold."""
+    returned_model(call)
+    if outcome.error:
+        raise AssertionError(
+            f"the model from {call.text} could not be trained under the grading protocol: {outcome.error}. "
+            f"Hint: the grader feeds it the reference inputs and 0/1 labels with binary cross-entropy; the "
+            f"model must take them and end in Dense(1, activation='sigmoid')."
+        )
+    if outcome.accuracy >= threshold:
+        return
+    hint = "compare the model with the lecture's; the layers check shows the first difference."
+    if outcome.accuracy < 0.6:
+        hint = ("an accuracy near 50% means the model predicts one class for everything: check the output "
+                "layer (Dense(1, activation='sigmoid')) and that the layers are trainable.")
+    raise AssertionError(
+        f"the model from {call.text} reached test accuracy {outcome.accuracy:.4f} under the grading protocol, "
+        f"below the threshold {threshold:.4f} ({reference_summary}). Hint: {hint}"
+    )

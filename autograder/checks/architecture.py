@@ -1,0 +1,191 @@
+"""Checks of build_mlp(), build_cnn() and build_deep_cnn() against the lecture's architectures.
+
+Each builder is compared with the reference builder of the same name, layer by layer: type,
+output shape, parameter count and the layer's own settings (units, filters, kernel/pool size,
+activation, Dropout rate). A standalone Activation layer is folded into the layer before it, so
+``Dense(256)`` + ``Activation('relu')`` counts as ``Dense(256, relu)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from autograder import reference
+from autograder.checks._compare import table
+from autograder.probes import Call
+
+
+@dataclass(frozen=True)
+class LayerRow:
+    """What the checks compare of one layer."""
+
+    type: str
+    output_shape: tuple
+    params: int
+    settings: str
+
+    def cells(self) -> tuple[str, str, str, str]:
+        return self.type, str(self.output_shape), f"{self.params:,}", self.settings
+
+
+def _settings(layer) -> str:
+    cfg = layer.get_config()
+    parts = []
+    for key in ("units", "filters"):
+        if key in cfg:
+            parts.append(f"{key}={cfg[key]}")
+    for key in ("kernel_size", "pool_size"):
+        if key in cfg:
+            parts.append(f"{key}={tuple(cfg[key])}")
+    if "rate" in cfg:
+        parts.append(f"rate={cfg['rate']:g}")
+    if "activation" in cfg:
+        act = cfg["activation"]
+        parts.append(f"activation={act if isinstance(act, str) else act.get('config', act)}")
+    return ", ".join(parts)
+
+
+def describe_layers(model) -> list[LayerRow]:
+    """The model's layers as rows (InputLayer dropped, Activation layers folded into their predecessor)."""
+    rows: list[LayerRow] = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        shape = tuple(layer.output.shape[1:]) if _has_output(layer) else ("?",)
+        if kind == "Activation" and rows and "activation=linear" in rows[-1].settings:
+            prev = rows[-1]
+            act = layer.get_config()["activation"]
+            rows[-1] = LayerRow(prev.type, shape, prev.params, prev.settings.replace("activation=linear", f"activation={act}"))
+            continue
+        rows.append(LayerRow(kind, shape, layer.count_params() if layer.built else 0, _settings(layer)))
+    return rows
+
+
+def _has_output(layer) -> bool:
+    try:
+        layer.output
+    except (AttributeError, ValueError):
+        return False
+    return True
+
+
+@lru_cache(maxsize=None)
+def expected_layers(builder: str) -> tuple[LayerRow, ...]:
+    """The reference model's rows for the builder of that name."""
+    return tuple(describe_layers(getattr(reference, builder)()))
+
+
+@lru_cache(maxsize=None)
+def _expected_model_facts(builder: str) -> tuple[tuple, int]:
+    model = getattr(reference, builder)()
+    return tuple(model.inputs[0].shape[1:]), model.count_params()
+
+
+def returned_model(call: Call):
+    """The model the builder returned, or an AssertionError saying what came back instead."""
+    call.require_ok()
+    if not call.returned.get("is_keras_model"):
+        got = ", ".join(call.returned.get("types", ["nothing"]))
+        raise AssertionError(
+            f"{call.text} returned {got}, expected a keras.Model. "
+            f"Hint: build the model with keras.Sequential([...]) and `return` it."
+        )
+    return call.model
+
+
+def layer_table(expected: list[LayerRow], actual: list[LayerRow]) -> tuple[str, int | None]:
+    """The side-by-side table of expected vs. actual layers, and the index of the first difference."""
+    first = next((i for i, (e, a) in enumerate(zip(expected, actual)) if e != a), None)
+    if first is None and len(expected) != len(actual):
+        first = min(len(expected), len(actual))
+    rows = []
+    for i in range(max(len(expected), len(actual))):
+        e = expected[i].cells() if i < len(expected) else ("—",) * 4
+        a = actual[i].cells() if i < len(actual) else ("—",) * 4
+        rows.append((i, *e[:1], *a[:1], e[1], a[1], e[2], a[2], e[3], a[3]))
+    headers = ("#", "expected", "actual", "exp. output", "act. output", "exp. params", "act. params",
+               "exp. settings", "act. settings")
+    return table(headers, rows, marker_row=first), first
+
+
+def check_builder_returns_keras_model(call: Call) -> None:
+    """The builder returns a keras.Model that Keras can rebuild from its config."""
+    returned_model(call)
+
+
+def check_model_input_shape(call: Call) -> None:
+    """The model takes the lecture's input: (784,) for the MLP, (28, 28, 1) for the CNNs."""
+    model = returned_model(call)
+    expected, _ = _expected_model_facts(call.probe.function)
+    inputs = getattr(model, "inputs", None)
+    if not inputs:
+        raise AssertionError(
+            f"{call.text} returned a model without an input shape, expected {expected}. "
+            f"Hint: start the Sequential list with keras.Input(shape={expected})."
+        )
+    actual = tuple(inputs[0].shape[1:])
+    if actual != expected:
+        raise AssertionError(
+            f"{call.text} takes input shape {actual}, expected {expected}. "
+            f"Hint: keras.Input(shape={expected}) — the {'MLP takes flat 784-pixel rows' if len(expected) == 1 else 'CNNs take 28×28 images with 1 channel'}."
+        )
+
+
+def check_model_layers_match_lecture(call: Call) -> None:
+    """The model's layers match the lecture's: type, output shape, parameters and settings, in order."""
+    model = returned_model(call)
+    expected = list(expected_layers(call.probe.function))
+    actual = describe_layers(model)
+    text, first = layer_table(expected, actual)
+    if first is None:
+        return
+    if first >= len(actual):
+        what = f"layer {first} ({expected[first].type}) is missing"
+    elif first >= len(expected):
+        what = f"layer {first} ({actual[first].type}) is extra"
+    else:
+        e, a = expected[first], actual[first]
+        diffs = [f"{name} expected {ev}, got {av}" for name, ev, av in
+                 (("type", e.type, a.type), ("output shape", e.output_shape, a.output_shape),
+                  ("params", e.params, a.params), ("settings", e.settings, a.settings)) if ev != av]
+        what = f"layer {first} differs: " + "; ".join(diffs)
+    raise AssertionError(
+        f"{call.text} does not match the lecture's model: {what}.\n{text}\n"
+        f"Hint: compare your layer list with the lecture's, starting at layer {first}."
+    )
+
+
+def check_last_layer_is_dense_1_sigmoid(call: Call) -> None:
+    """The model ends in Dense(1, activation='sigmoid'): one probability of 'odd'."""
+    model = returned_model(call)
+    rows = describe_layers(model)
+    if not rows:
+        raise AssertionError(f"{call.text} returned a model with no layers. Hint: end with Dense(1, activation='sigmoid').")
+    last = rows[-1]
+    if last.type == "Dense" and "units=1," in last.settings + "," and "activation=sigmoid" in last.settings:
+        return
+    hint = "end with Dense(1, activation='sigmoid'): one unit giving the probability that the digit is odd."
+    if "activation=softmax" in last.settings:
+        hint = ("softmax over a single unit always outputs 1.0, so the model cannot learn; "
+                "use activation='sigmoid' for a binary output.")
+    elif last.type == "Dense" and "units=1," not in last.settings + ",":
+        hint = ("binary classification with binary cross-entropy needs one output unit (the probability of "
+                "'odd'), not one per class. Use Dense(1, activation='sigmoid').")
+    elif any(f"activation={a}" in last.settings for a in ("relu", "linear", "tanh")):
+        hint = ("binary cross-entropy needs a probability in (0, 1); relu/linear/tanh outputs are not. "
+                "Use activation='sigmoid'.")
+    raise AssertionError(f"{call.text} ends with {last.type}({last.settings}). Hint: {hint}")
+
+
+def check_model_parameter_count(call: Call) -> None:
+    """The model has the lecture's number of trainable parameters."""
+    model = returned_model(call)
+    _, expected = _expected_model_facts(call.probe.function)
+    actual = model.count_params()
+    if actual != expected:
+        raise AssertionError(
+            f"{call.text} has {actual:,} parameters, expected {expected:,} (difference {actual - expected:+,}). "
+            f"Hint: the layer table of the layers check shows where the difference comes from."
+        )

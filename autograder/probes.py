@@ -1,0 +1,299 @@
+"""Probes: the calls the grader makes to a student's functions, and their recorded outcomes.
+
+A probe names one student function, the inputs it is called with and what it must return.
+``call_and_record`` runs in the submission's own process (the sandbox child, or the notebook
+kernel under nbgrader) and writes only plain data into a folder: JSON, ``.npz`` arrays (no
+pickles) and ``.keras`` model files. ``load_call`` reads that folder back in the grader, loading
+models with Keras' safe mode so that no student code comes along.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+import numpy as np
+
+Returns = Literal["arrays", "model", "compiled_model"]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One call of a student function: which function, which inputs, what it must return."""
+
+    name: str
+    function: str
+    args: tuple[str, ...]
+    returns: Returns
+    make_inputs: Callable[[Any, np.random.Generator], dict[str, np.ndarray]] = field(repr=False)
+    kwargs: tuple[tuple[str, int], ...] = ()
+    hidden: bool = False
+    # Called with n_val=<the course's validation size> instead of a fixed number.
+    n_val_from_course: bool = False
+
+
+def _digits(dataset, rng):
+    return {"y": np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0], dtype=np.uint8)}
+
+
+def _all_labels(dataset, rng):
+    return {"y": np.concatenate([dataset.y_train, dataset.y_test])}
+
+
+def _random_labels(dataset, rng):
+    return {"y": rng.integers(0, 10, size=int(rng.integers(500, 1500))).astype(np.int64)}
+
+
+def _indexed(n):
+    # Every sample carries its own index, so order, reversal and x/y misalignment are all visible.
+    return {"x": np.arange(n * 4, dtype=np.int32).reshape(n, 2, 2), "y": np.arange(n, dtype=np.int32)}
+
+
+def _indexed_12000(dataset, rng):
+    return _indexed(12000)
+
+
+def _indexed_777(dataset, rng):
+    return _indexed(777)
+
+
+def _mnist_train(dataset, rng):
+    return {"x": dataset.x_train, "y": dataset.y_train}
+
+
+def _small_images(dataset, rng):
+    x = rng.integers(0, 256, size=(37, 28, 28)).astype(np.uint8)
+    x[0, 0, 0], x[0, 0, 1] = 0, 255  # both ends of the pixel range, so /255 is checkable exactly
+    return {"x": x}
+
+
+def _test_images(dataset, rng):
+    return {"x": dataset.x_test}
+
+
+def _nothing(dataset, rng):
+    return {}
+
+
+PROBES: tuple[Probe, ...] = (
+    Probe("relabel_digits", "relabel_odd_even", ("y",), "arrays", _digits),
+    Probe("relabel_all_labels", "relabel_odd_even", ("y",), "arrays", _all_labels, hidden=True),
+    Probe("relabel_random_labels", "relabel_odd_even", ("y",), "arrays", _random_labels, hidden=True),
+    Probe("split_default_n_val", "split_train_val", ("x", "y"), "arrays", _indexed_12000),
+    Probe("split_n_val_2000", "split_train_val", ("x", "y"), "arrays", _indexed_12000, kwargs=(("n_val", 2000),)),
+    Probe("split_n_val_111_of_777", "split_train_val", ("x", "y"), "arrays", _indexed_777,
+          kwargs=(("n_val", 111),), hidden=True),
+    Probe("split_training_set", "split_train_val", ("x", "y"), "arrays", _mnist_train, hidden=True,
+          n_val_from_course=True),
+    Probe("prepare_mlp_37_images", "prepare_mlp_input", ("x",), "arrays", _small_images),
+    Probe("prepare_cnn_37_images", "prepare_cnn_input", ("x",), "arrays", _small_images),
+    Probe("prepare_mlp_test_set", "prepare_mlp_input", ("x",), "arrays", _test_images, hidden=True),
+    Probe("prepare_cnn_test_set", "prepare_cnn_input", ("x",), "arrays", _test_images, hidden=True),
+    Probe("build_mlp", "build_mlp", (), "model", _nothing),
+    Probe("build_cnn", "build_cnn", (), "model", _nothing),
+    Probe("build_deep_cnn", "build_deep_cnn", (), "model", _nothing),
+    # compile_model gets the reference MLP, so a wrong builder cannot fail the compile group.
+    Probe("compile_reference_mlp", "compile_model", ("model",), "compiled_model", _nothing),
+)
+PROBES_BY_NAME = {p.name: p for p in PROBES}
+
+
+def probe_kwargs(probe: Probe, n_val: int) -> dict[str, int]:
+    """Keyword arguments of the call, with the course's validation size where the probe asks for it."""
+    kwargs = dict(probe.kwargs)
+    if probe.n_val_from_course:
+        kwargs["n_val"] = n_val
+    return kwargs
+
+
+def make_inputs(probe: Probe, dataset, seed: int) -> dict[str, np.ndarray]:
+    """The probe's input arrays, the same for the same data set and seed."""
+    rng = np.random.default_rng([seed, sum(map(ord, probe.name))])
+    return probe.make_inputs(dataset, rng)
+
+
+# ---------------------------------------------------------------- in the submission's process
+
+
+def describe_exception(exc: BaseException, student_files: tuple[str, ...] = ("<cell",)) -> dict:
+    """Type, message and the student's part of the traceback of an exception, as plain data."""
+    frames = [
+        f"  {fs.filename}, line {fs.lineno}, in {fs.name}: {(fs.line or '').strip()}"
+        for fs in traceback.extract_tb(exc.__traceback__)
+        if fs.filename.startswith(student_files)
+    ]
+    return {"type": type(exc).__name__, "message": str(exc)[:2000], "where": frames[-5:]}
+
+
+def _array_of(value: Any) -> np.ndarray:
+    # A plain numeric ndarray copy: subclasses, lists and tensors become data, objects are refused.
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    arr = np.array(value, copy=True, subok=False)
+    if arr.dtype == object:
+        raise TypeError(f"returned {type(value).__name__} that is not a numeric array")
+    return arr
+
+
+def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict,
+                    outdir: Path, reference_model_path: Path | None = None, seed: int = 0) -> None:
+    """Call ``func`` as ``probe`` describes and write the outcome into ``outdir`` as plain data."""
+    outdir = Path(outdir)
+    record: dict[str, Any] = {"probe": probe.name, "function": probe.function}
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        if func is None:
+            record["status"] = "missing"
+        elif not callable(func):
+            record.update(status="missing", error={"type": "TypeError", "message": f"{probe.function} is a "
+                          f"{type(func).__name__}, not a function", "where": []})
+        else:
+            import keras
+
+            keras.utils.set_random_seed(seed)
+            # Copies, so that an in-place change is recorded rather than spreading to other probes.
+            args = [inputs[name].copy() for name in probe.args if name != "model"]
+            if probe.returns == "compiled_model":
+                args = [keras.models.load_model(reference_model_path, compile=False, safe_mode=True)]
+            value = func(*args, **kwargs)
+            if probe.returns == "arrays":
+                for i, arg in enumerate(args):
+                    arrays[f"input_after_{i}"] = np.array(arg, copy=True, subok=False)
+                values = value if isinstance(value, tuple) else (value,)
+                record["returned"] = {"tuple": isinstance(value, tuple), "count": len(values),
+                                      "types": [type(v).__name__ for v in values]}
+                for i, v in enumerate(values):
+                    arrays[f"returned_{i}"] = _array_of(v)
+                record["status"] = "ok"
+            else:
+                record["returned"] = {"types": [type(value).__name__],
+                                      "is_keras_model": isinstance(value, keras.Model)}
+                if isinstance(value, keras.Model):
+                    value.save(outdir / f"{probe.name}.keras")
+                    if probe.returns == "compiled_model":
+                        record["compiled"] = bool(getattr(value, "compiled", False))
+                record["status"] = "ok"
+    except Exception as exc:  # a student error is an outcome, not a crash of the grader
+        record.update(status="raised", error=describe_exception(exc))
+    if arrays:
+        np.savez(outdir / f"{probe.name}.npz", **arrays)
+    (outdir / f"{probe.name}.json").write_text(json.dumps(record, default=str))
+
+
+# ---------------------------------------------------------------- in the grader's process
+
+
+@dataclass
+class Call:
+    """What one probe's call did, as the grader sees it (plain data and safely loaded models)."""
+
+    probe: Probe
+    inputs: dict[str, np.ndarray]
+    kwargs: dict[str, int]
+    status: str  # ok | raised | missing | crashed | timeout | unreadable
+    error: dict | None = None
+    returned: dict = field(default_factory=dict)
+    values: tuple[np.ndarray, ...] = ()
+    inputs_after: tuple[np.ndarray, ...] = ()
+    model: Any = None
+    compile_config: dict | None = None
+
+    @property
+    def text(self) -> str:
+        parts = list(self.probe.args) + [f"{k}={v}" for k, v in self.kwargs.items()]
+        return f"{self.probe.function}({', '.join(parts)})"
+
+    def failure_reason(self) -> str | None:
+        """Why the call produced nothing to check (None when it returned normally)."""
+        if self.status == "ok":
+            return None
+        fn = self.probe.function
+        if self.status == "missing":
+            detail = f" ({self.error['message']})" if self.error else ""
+            return (f"{fn} is not defined in the notebook{detail}. Hint: keep the function name and "
+                    f"signature from the stub, and check that its cell has no syntax error.")
+        if self.status == "raised":
+            err = self.error or {}
+            where = ("\n" + "\n".join(err.get("where", []))) if err.get("where") else ""
+            hint = _hint_for(err.get("type", ""), fn)
+            return f"{self.text} raised {err.get('type')}: {err.get('message')}{where}\nHint: {hint}"
+        if self.status == "timeout":
+            return f"{self.text} did not finish within the time limit ({self.error['message']}). " \
+                   f"Hint: look for an endless loop or training inside {fn}."
+        if self.status == "crashed":
+            return f"the submission's process ended while running {self.text} ({self.error['message']}). " \
+                   f"Hint: don't call exit() or kill the process inside {fn}."
+        return f"{self.text} produced a result the grader cannot read: {self.error['message']}"
+
+    def require_ok(self) -> None:
+        """Raise AssertionError with the reason when the call did not return normally."""
+        reason = self.failure_reason()
+        if reason:
+            raise AssertionError(reason)
+
+
+def _hint_for(error_type: str, fn: str) -> str:
+    if error_type == "NotImplementedError":
+        return f"{fn} is still the stub: replace `raise NotImplementedError()` with your code."
+    if error_type == "NameError":
+        return (f"{fn} uses a name that is not defined. The grader runs only the notebook's imports, "
+                f"function definitions and constants, not the cells that load data or train.")
+    if error_type == "ValueError" and fn.startswith("prepare"):
+        return "reshape with the number of images you were given (len(x) or -1), not a fixed 60000."
+    return f"run {fn} on a small input in the notebook and read the error."
+
+
+def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path) -> Call:
+    """Read the outcome that ``call_and_record`` wrote for ``probe`` (never unpickling anything)."""
+    outdir = Path(outdir)
+    record_path = outdir / f"{probe.name}.json"
+    if not record_path.exists():
+        return Call(probe, inputs, kwargs, "crashed", {"message": "no result was written"})
+    try:
+        record = json.loads(record_path.read_text())
+        call = Call(probe, inputs, kwargs, str(record["status"]), record.get("error"), record.get("returned") or {})
+        npz = outdir / f"{probe.name}.npz"
+        if npz.exists():
+            with np.load(npz, allow_pickle=False) as data:
+                n_ret = len([k for k in data.files if k.startswith("returned_")])
+                n_in = len([k for k in data.files if k.startswith("input_after_")])
+                call.values = tuple(data[f"returned_{i}"] for i in range(n_ret))
+                call.inputs_after = tuple(data[f"input_after_{i}"] for i in range(n_in))
+        model_path = outdir / f"{probe.name}.keras"
+        if call.status == "ok" and model_path.exists():
+            call.compile_config = read_compile_config(model_path)
+            call.model = load_model_safely(model_path)
+    except ModelNotRebuildable as exc:
+        call.status, call.error = "unreadable", {"message": str(exc)}
+    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        return Call(probe, inputs, kwargs, "unreadable", {"message": f"{type(exc).__name__}: {exc}"})
+    return call
+
+
+class ModelNotRebuildable(ValueError):
+    """A saved model needs code that the grader does not have (custom layers, lambdas)."""
+
+
+def read_compile_config(path: Path) -> dict | None:
+    """The ``compile_config`` entry of a ``.keras`` file, read as JSON without building anything."""
+    with zipfile.ZipFile(path) as zf:
+        config = json.loads(zf.read("config.json"))
+    return config.get("compile_config")
+
+
+def load_model_safely(path: Path):
+    """Load a ``.keras`` file with safe mode and without its compile state."""
+    import keras
+
+    try:
+        return keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types here: TypeError, ValueError, AttributeError...
+        raise ModelNotRebuildable(
+            f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: "
+            f"{str(exc)[:300]}). Hint: use only standard keras layers (no custom classes or Lambda layers)."
+        ) from None
+

@@ -1,0 +1,111 @@
+"""Grading results: one result type, rendered as a text table, a Gradescope-style dict, or JSON.
+
+Scores are computed properties, never stored: a group scores its points when all its checks pass
+(or its share per passed check, for partial-credit groups).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass
+class CheckResult:
+    name: str
+    group: str
+    rule: str
+    hidden: bool
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class GroupResult:
+    name: str
+    max_score: float
+    checks: list[CheckResult] = field(default_factory=list)
+    partial_credit: bool = False
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.checks) and all(c.passed for c in self.checks)
+
+    @property
+    def n_passed(self) -> int:
+        return sum(c.passed for c in self.checks)
+
+    def check_score(self, check: CheckResult) -> float:
+        """This check's share of the group's points."""
+        share = self.max_score / len(self.checks)
+        if self.partial_credit:
+            return share if check.passed else 0.0
+        return share if self.passed else 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(self.check_score(c) for c in self.checks)
+
+    @property
+    def first_failure(self) -> CheckResult | None:
+        return next((c for c in self.checks if not c.passed), None)
+
+
+@dataclass
+class GradeResult:
+    submission: str
+    groups: list[GroupResult]
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    execution_time: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(g.score for g in self.groups)
+
+    @property
+    def max_score(self) -> float:
+        return sum(g.max_score for g in self.groups)
+
+    def group(self, name: str) -> GroupResult:
+        return next(g for g in self.groups if g.name == name)
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's results.json layout: totals plus one entry per check."""
+        tests = []
+        for g in self.groups:
+            for c in g.checks:
+                output = c.message if not c.passed else f"passed: {c.rule}"
+                tests.append({"name": f"{g.name}: {c.name}", "group": g.name, "score": round(g.check_score(c), 4),
+                              "max_score": round(g.max_score / len(g.checks), 4),
+                              "status": "passed" if c.passed else "failed", "output": output,
+                              "visibility": "hidden" if c.hidden else "visible"})
+        return {"score": round(self.score, 4), "max_score": round(self.max_score, 4),
+                "execution_time": round(self.execution_time, 2), "output": "\n".join(self.problems + self.notes),
+                "tests": tests}
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_gradescope(), indent=2, ensure_ascii=False)
+
+    def to_text(self, show_hidden: bool = True) -> str:
+        """The score table by group, then each failed check's message."""
+        lines = [f"Grade for {self.submission}", ""]
+        width = max(len(g.name) for g in self.groups)
+        lines.append(f"  {'group':<{width}}  {'score':>11}  checks passed")
+        for g in self.groups:
+            n = len([c for c in g.checks if show_hidden or not c.hidden])
+            p = len([c for c in g.checks if (show_hidden or not c.hidden) and c.passed])
+            mark = "ok" if g.passed else "FAILED"
+            lines.append(f"  {g.name:<{width}}  {g.score:>5.2f}/{g.max_score:<5.2f}  {p}/{n} {mark}")
+        lines.append(f"  {'total':<{width}}  {self.score:>5.2f}/{self.max_score:<5.2f}")
+        for problem in self.problems:
+            lines.append(f"\nproblem: {problem}")
+        for g in self.groups:
+            for c in g.checks:
+                if not c.passed and (show_hidden or not c.hidden):
+                    tag = " (hidden)" if c.hidden else ""
+                    lines += ["", f"FAILED {g.name}: {c.name}{tag}", f"  rule: {c.rule}",
+                              *("  " + line for line in c.message.splitlines())]
+        for note in self.notes:
+            lines.append(f"\nnote: {note}")
+        return "\n".join(lines)

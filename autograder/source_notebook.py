@@ -1,0 +1,197 @@
+"""Build the nbgrader source notebook (solutions/<id>/<id>.ipynb) from reference.py and course.yml.
+
+The answer cells are the reference functions' own source, markers included, so the notebook and
+the grader's reference cannot drift apart; test cells get their points from course.yml. Run
+``python -m autograder build-source`` after changing either, then ``nbgrader generate_assignment``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from autograder import reference
+from autograder.checks import CHECKS
+from autograder.config import CourseConfig
+
+_INTRO = """# Image input → binary classification: odd or even?
+
+In this assignment you rebuild the lecture's experiment. MNIST digits are relabelled for a
+**binary** task — *odd* digits are class 1, *even* digits class 0 — and three models are
+trained on them: a multi-layer perceptron (MLP), a convolutional network (CNN), and a deeper
+CNN with Dropout.
+
+**What to do.** Fill in each cell that says `# YOUR CODE HERE` (delete the
+`raise NotImplementedError()` line). Keep every function's name and arguments. The cells
+after each function check your work; run them to see what passes. The cells that load data,
+train and plot are provided: run them once your functions pass to reproduce the lecture.
+
+Self-check from a terminal at any time: `pytest autograder --notebook path/to/this.ipynb`.
+"""
+
+_IMPORTS = """import numpy as np
+import keras
+from keras import layers
+import matplotlib.pyplot as plt
+
+from autograder.notebook import (check_group, course_n_val, load_course_data,
+                                 training_batch_size, training_epochs)"""
+
+_TASKS = {
+    "relabel_odd_even": "## 1. Relabel the digits\n\nReturn an array of the same shape as `y` holding **1 where the digit is odd and 0 where it is even**. Do not change `y` itself.",
+    "split_train_val": "## 2. Split off a validation set\n\nThe **last** `n_val` samples become the validation set; keep the order (no shuffling) and keep each image with its label. Use the `n_val` argument — don't hard-code 50,000 or 10,000.",
+    "prepare_mlp_input": "## 3. Prepare the inputs\n\nScale pixels from 0–255 to **[0, 1]** as `float32`. The MLP takes flat rows of 784 pixels: shape `(n, 784)`. Work for **any** number of images `n` (the lecture's code hard-codes 60000 — don't).",
+    "prepare_cnn_input": "The CNNs take images with one channel: shape `(n, 28, 28, 1)`, `float32` in [0, 1], any `n`.",
+    "build_mlp": "## 4. The MLP\n\n`Dense(256, relu)` on the 784 inputs, two more `Dense(256, relu)`, and one output unit with a **sigmoid** (332,801 parameters). Return the model uncompiled.",
+    "build_cnn": "## 5. The CNN\n\n`Conv2D(32, 3×3, relu)` on 28×28×1 → `MaxPooling2D(2)` → `Conv2D(32, 3×3, relu)` → `MaxPooling2D(2)` → `Flatten` → `Dense(256, relu)` → `Dense(1, sigmoid)` (214,881 parameters).",
+    "build_deep_cnn": "## 6. The deep CNN with Dropout\n\n`Conv2D(32)` → `Conv2D(32)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Conv2D(64)` → `Conv2D(64)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Flatten` → `Dense(256, relu)` → `Dropout(0.5)` → `Dense(1, sigmoid)`; all convolutions 3×3 with relu (327,649 parameters).",
+    "compile_model": "## 7. Compile\n\nCompile the model with **binary cross-entropy**, the **SGD** optimizer and the **accuracy** metric, and return it.",
+}
+
+# After which function each group's test cell comes (a group is tested once all its functions exist).
+_TEST_AFTER = {"relabel": "relabel_odd_even", "split": "split_train_val", "prepare": "prepare_cnn_input",
+               "mlp": "build_mlp", "cnn": "build_cnn", "deep_cnn": "build_deep_cnn", "compile": "compile_model"}
+
+_HELPERS = '''def plot_history(history, title):
+    """Training and validation loss (left axis) and accuracy (right axis), as in the lecture."""
+    fig, ax_loss = plt.subplots(figsize=(7, 4))
+    ax_acc = ax_loss.twinx()
+    ax_loss.plot(history.history["loss"], "y", label="train loss")
+    ax_loss.plot(history.history["val_loss"], "r", label="val loss")
+    ax_acc.plot(history.history["accuracy"], "b", label="train acc")
+    ax_acc.plot(history.history["val_accuracy"], "g", label="val acc")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    ax_acc.set_ylabel("accuracy")
+    ax_loss.legend(loc="upper left")
+    ax_acc.legend(loc="lower left")
+    ax_loss.set_title(title)
+    plt.show()
+
+
+def plot_predictions(model, x_images, x_input, y_true):
+    """A 5×5 grid of test digits titled with the real and predicted class."""
+    names = {0: "even", 1: "odd"}
+    predicted = (model.predict(x_input[:25], verbose=0).reshape(-1) > 0.5).astype(int)
+    fig, axes = plt.subplots(5, 5, figsize=(8, 9))
+    for i, ax in enumerate(axes.flat):
+        ax.imshow(x_images[i], cmap="gray")
+        ax.set_title(f"R: {names[int(y_true[i])]} P: {names[int(predicted[i])]}", fontsize=9)
+        ax.axis("off")
+    plt.tight_layout()
+    plt.show()'''
+
+_LOAD = """dataset = load_course_data()
+(x_train_all, y_train_all), (x_test, y_test) = (dataset.x_train, dataset.y_train), (dataset.x_test, dataset.y_test)
+
+y_train_all = relabel_odd_even(y_train_all)
+y_test = relabel_odd_even(y_test)
+x_train, y_train, x_val, y_val = split_train_val(x_train_all, y_train_all, n_val=course_n_val(dataset))
+print("train", x_train.shape, "val", x_val.shape, "test", x_test.shape)
+
+x_train_mlp, x_val_mlp, x_test_mlp = (prepare_mlp_input(x) for x in (x_train, x_val, x_test))
+x_train_cnn, x_val_cnn, x_test_cnn = (prepare_cnn_input(x) for x in (x_train, x_val, x_test))
+EPOCHS, BATCH_SIZE = training_epochs(), training_batch_size()
+print(f"training for {EPOCHS} epochs, batch {BATCH_SIZE}")"""
+
+
+def _train_cell(builder: str, kind: str, title: str) -> str:
+    var = builder.replace("build_", "")
+    return f"""{var} = compile_model({builder}())
+{var}.summary()
+history_{var} = {var}.fit(x_train_{kind}, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
+                       validation_data=(x_val_{kind}, y_val))
+plot_history(history_{var}, "{title}")
+test_loss, test_acc = {var}.evaluate(x_test_{kind}, y_test, verbose=0)
+print(f"{title}: test accuracy {{test_acc:.4f}}")
+plot_predictions({var}, x_test, x_test_{kind}, y_test)"""
+
+
+def _meta(grade_id: str, *, solution=False, grade=False, locked=True, points=None) -> dict:
+    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
+            "solution": solution, "task": False}
+    if points is not None:
+        meta["points"] = points
+    return {"nbgrader": meta}
+
+
+def _groups_functions(group: str, builders: tuple[str, ...] | None = None) -> list[str]:
+    functions = []
+    for c in CHECKS:
+        if c.group == group and c.probe.function not in functions and (builders is None or c.probe.function in builders):
+            functions.append(c.probe.function)
+    return functions
+
+
+def _test_source(group: str, points: float, functions: list[str]) -> str:
+    args = ", ".join(f"{f}={f}" for f in functions)
+    has_hidden = any(c.hidden for c in CHECKS if c.group == group and c.probe.function in functions)
+    lines = [f"# Checks of group '{group}' ({points:g} point{'s' if points != 1 else ''}).",
+             f'check_group("{group}", {args})']
+    if has_hidden:
+        lines += ["### BEGIN HIDDEN TESTS", f'check_group("{group}", hidden=True, {args})', "### END HIDDEN TESTS"]
+    return "\n".join(lines)
+
+
+def _points(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(float(x), 4)
+
+
+def build_source_notebook(config: CourseConfig) -> nbformat.NotebookNode:
+    """The nbgrader source notebook, cell by cell."""
+    cells = [new_markdown_cell(_INTRO, metadata=_meta("intro")),
+             new_code_cell(_IMPORTS, metadata=_meta("imports"))]
+    groups_after = {fn: g for g, fn in _TEST_AFTER.items()}
+    for func in reference.STUDENT_FUNCTIONS:
+        name = func.__name__
+        cells.append(new_markdown_cell(_TASKS[name], metadata=_meta(f"task_{name}")))
+        cells.append(new_code_cell(inspect.getsource(func).rstrip(), metadata=_meta(name, solution=True, locked=False)))
+        if name in groups_after:
+            group = groups_after[name]
+            points = config.points[group]
+            cells.append(new_code_cell(_test_source(group, points, _groups_functions(group)),
+                                       metadata=_meta(f"test_{group}", grade=True, points=_points(points))))
+    cells.append(new_markdown_cell(
+        "## 8. Reproduce the lecture\n\nThe provided cells below load the data through your functions, "
+        "train the three models, draw the training curves (loss and accuracy on twin axes), evaluate on "
+        "the test set and show a 5×5 grid of test digits with their real (R) and predicted (P) class.",
+        metadata=_meta("reproduce_intro")))
+    cells.append(new_code_cell(_HELPERS, metadata=_meta("plot_helpers")))
+    cells.append(new_code_cell(_LOAD, metadata=_meta("load_data")))
+    for builder, kind, title in (("build_mlp", "mlp", "MLP"), ("build_cnn", "cnn", "CNN"),
+                                 ("build_deep_cnn", "cnn", "Deep CNN with Dropout")):
+        cells.append(new_code_cell(_train_cell(builder, kind, title), metadata=_meta(f"train_{builder}")))
+    # Accuracy is graded per model, one cell each, so each cell carries its share of the points.
+    builders = _groups_functions("accuracy")
+    per_model = config.points["accuracy"] / len(builders)
+    cells.append(new_markdown_cell(
+        "## 9. Accuracy under the grading protocol\n\nThe grader retrains each of your models briefly with a "
+        "fixed seed and compares its test accuracy with the reference solution's under the same protocol.",
+        metadata=_meta("accuracy_intro")))
+    for builder in builders:
+        cells.append(new_code_cell(
+            _test_source("accuracy", per_model, [builder, "compile_model"]),
+            metadata=_meta(f"test_accuracy_{builder}", grade=True, points=_points(per_model))))
+    nb = new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    })
+    return nb
+
+
+def source_notebook_path(config: CourseConfig) -> Path:
+    return config.root / "solutions" / config.assignment / config.notebook_name
+
+
+def write_source_notebook(config: CourseConfig, path: Path | None = None) -> Path:
+    path = path or source_notebook_path(config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nb = build_source_notebook(config)
+    # Stable cell ids, so that rebuilding an unchanged notebook changes no byte.
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = cell.metadata["nbgrader"]["grade_id"].replace("_", "-")[:64] or f"cell-{i}"
+    nbformat.write(nb, path)
+    return path

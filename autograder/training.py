@@ -1,0 +1,93 @@
+"""The grading protocol: train a model on the reference data pipeline and measure its test accuracy.
+
+The student's model is rebuilt from its config with fresh, seeded weights (``clone_model``), so
+the same submission and seed give the same training run. Data always goes through the reference
+functions, so a wrong ``relabel``/``split``/``prepare`` costs only its own group.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from autograder import reference
+from autograder.config import GradingProtocol
+
+# Which prepared input each builder's model takes (the reference pipeline's choice, not the student's).
+INPUT_KIND = {"build_mlp": "mlp", "build_cnn": "cnn", "build_deep_cnn": "cnn"}
+BUILDERS = tuple(INPUT_KIND)
+
+
+@dataclass(frozen=True)
+class GradingData:
+    """The reference pipeline's arrays for grading: a training subset and the full test set."""
+
+    x_train: dict[str, np.ndarray]
+    y_train: np.ndarray
+    x_test: dict[str, np.ndarray]
+    y_test: np.ndarray
+
+    @property
+    def chance_accuracy(self) -> float:
+        """Accuracy of always predicting the more common class of the test set."""
+        odd = float(np.mean(self.y_test))
+        return max(odd, 1 - odd)
+
+
+def grading_data(dataset, protocol: GradingProtocol, n_val: int) -> GradingData:
+    """Relabel, split and prepare the data set with the reference functions."""
+    y_train_all = reference.relabel_odd_even(dataset.y_train)
+    x_train, y_train, _, _ = reference.split_train_val(dataset.x_train, y_train_all, n_val=n_val)
+    x_train, y_train = x_train[: protocol.n_train], y_train[: protocol.n_train]
+    return GradingData(
+        x_train={"mlp": reference.prepare_mlp_input(x_train), "cnn": reference.prepare_cnn_input(x_train)},
+        y_train=y_train.astype("float32"),
+        x_test={"mlp": reference.prepare_mlp_input(dataset.x_test), "cnn": reference.prepare_cnn_input(dataset.x_test)},
+        y_test=reference.relabel_odd_even(dataset.y_test).astype("float32"),
+    )
+
+
+@dataclass
+class TrainingOutcome:
+    """One training run under the protocol."""
+
+    builder: str
+    seed: int
+    accuracy: float | None = None
+    loss: float | None = None
+    history: dict[str, list[float]] = field(default_factory=dict)
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def train_and_evaluate(model, builder: str, data: GradingData, protocol: GradingProtocol, seed: int) -> TrainingOutcome:
+    """Train a fresh, seeded copy of ``model`` under the protocol and evaluate it on the test set.
+
+    It is always compiled the reference way (binary cross-entropy, SGD with the protocol's
+    learning rate and momentum, accuracy): compile_model is graded by its own group, and a
+    passing compile_model is this compile up to SGD's settings, which the protocol fixes so that
+    the calibrated thresholds apply.
+    """
+    import keras
+
+    outcome = TrainingOutcome(builder, seed)
+    started = time.perf_counter()
+    kind = INPUT_KIND[builder]
+    try:
+        keras.utils.set_random_seed(seed)
+        fresh = keras.models.clone_model(model)
+        optimizer = keras.optimizers.SGD(learning_rate=protocol.learning_rate, momentum=protocol.momentum)
+        fresh.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
+        history = fresh.fit(data.x_train[kind], data.y_train, epochs=protocol.epochs,
+                            batch_size=protocol.batch_size, shuffle=True, verbose=0)
+        loss, accuracy = fresh.evaluate(data.x_test[kind], data.y_test, batch_size=1000, verbose=0)
+        outcome.loss, outcome.accuracy = float(loss), float(accuracy)
+        outcome.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        if not np.isfinite(outcome.accuracy):
+            outcome.error = "the test accuracy is not a number (did the loss diverge to NaN?)"
+    except Exception as exc:  # a student model that cannot train is a grading outcome, not a crash
+        outcome.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:400] if str(exc).strip() else ''}"
+    outcome.seconds = time.perf_counter() - started
+    return outcome

@@ -1,0 +1,74 @@
+"""Each prepare check against the reference and a broken stub named after its bug."""
+
+import numpy as np
+import pytest
+
+from autograder import reference
+from autograder.checks.prepare import (check_prepare_keeps_pixel_values, check_prepare_returns_float32,
+                                       check_prepare_scales_to_unit_range, check_prepare_shape)
+
+ALL = (check_prepare_returns_float32, check_prepare_shape, check_prepare_scales_to_unit_range,
+       check_prepare_keeps_pixel_values)
+
+
+def prepare_no_scaling(x):
+    return x.reshape(len(x), 784).astype("float32")
+
+
+def prepare_float64(x):
+    return x.reshape(len(x), 784) / 255
+
+
+def prepare_hard_coded_60000(x):
+    return (x.reshape(60000, 784) / 255).astype("float32")
+
+
+def prepare_cnn_without_channel(x):
+    return (x / 255).astype("float32")
+
+
+def prepare_transposed(x):
+    return (np.transpose(x, (0, 2, 1)).reshape(len(x), 784) / 255).astype("float32")
+
+
+def prepare_divides_by_256(x):
+    return (x.reshape(len(x), 784) / 256).astype("float32")
+
+
+@pytest.mark.parametrize("func,probe", [
+    (reference.prepare_mlp_input, "prepare_mlp_37_images"), (reference.prepare_cnn_input, "prepare_cnn_37_images"),
+    (reference.prepare_mlp_input, "prepare_mlp_test_set"), (reference.prepare_cnn_input, "prepare_cnn_test_set")])
+def test_reference_passes_every_prepare_check(probe_call, func, probe):
+    call = probe_call(func, probe)
+    for check in ALL:
+        check(call)
+
+
+def test_missing_division_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"returned values from 0 to 255, expected \[0, 1\].*Hint: divide by 255"):
+        check_prepare_scales_to_unit_range(probe_call(prepare_no_scaling, "prepare_mlp_37_images"))
+
+
+def test_float64_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"returned dtype float64, expected float32"):
+        check_prepare_returns_float32(probe_call(prepare_float64, "prepare_mlp_37_images"))
+
+
+def test_hard_coded_60000_gets_a_hint(probe_call):
+    with pytest.raises(AssertionError, match=r"raised ValueError: cannot reshape.*\n.*not a fixed 60000"):
+        check_prepare_shape(probe_call(prepare_hard_coded_60000, "prepare_mlp_37_images"))
+
+
+def test_missing_channel_axis_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"returned shape \(37, 28, 28\), expected \(37, 28, 28, 1\).*arranged as"):
+        check_prepare_shape(probe_call(prepare_cnn_without_channel, "prepare_cnn_37_images"))
+
+
+def test_transposed_pixels_are_caught(probe_call):
+    with pytest.raises(AssertionError, match=r"(?s)elements differ.*don't transpose"):
+        check_prepare_keeps_pixel_values(probe_call(prepare_transposed, "prepare_mlp_37_images"))
+
+
+def test_wrong_divisor_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"maps the brightest pixel \(255\) to 0.996094, expected 1.0"):
+        check_prepare_scales_to_unit_range(probe_call(prepare_divides_by_256, "prepare_mlp_37_images"))

@@ -1,0 +1,89 @@
+"""Each split check against the reference and a broken stub named after its bug."""
+
+import numpy as np
+import pytest
+
+from autograder import reference
+from autograder.checks.split import (check_split_keeps_order, check_split_keeps_x_and_y_aligned,
+                                     check_split_returns_four_arrays, check_split_sizes)
+
+
+def split_shuffles(x, y, n_val=10000):
+    order = np.random.default_rng(1).permutation(len(x))
+    return reference.split_train_val(x[order], y[order], n_val)
+
+
+def split_reversed(x, y, n_val=10000):
+    return reference.split_train_val(x[::-1], y[::-1], n_val)
+
+
+def split_ignores_n_val(x, y, n_val=10000):
+    return x[:-10000], y[:-10000], x[-10000:], y[-10000:]
+
+
+def split_first_is_validation(x, y, n_val=10000):
+    return x[n_val:], y[n_val:], x[:n_val], y[:n_val]
+
+
+def split_misaligned(x, y, n_val=10000):
+    x_train, y_train, x_val, y_val = reference.split_train_val(x, y, n_val)
+    return x_train, np.roll(y_train, 1), x_val, y_val
+
+
+def split_returns_two(x, y, n_val=10000):
+    return x[:-n_val], x[-n_val:]
+
+
+def split_hard_coded_50000(x, y, n_val=10000):
+    return x[:50000], y[:50000], x[50000:], y[50000:]
+
+
+ALL = (check_split_returns_four_arrays, check_split_sizes, check_split_keeps_order, check_split_keeps_x_and_y_aligned)
+
+
+@pytest.mark.parametrize("probe", ["split_default_n_val", "split_n_val_2000", "split_n_val_111_of_777"])
+def test_reference_passes_every_split_check(probe_call, probe):
+    call = probe_call(reference.split_train_val, probe)
+    for check in ALL:
+        check(call)
+
+
+def test_reference_passes_on_the_training_set(probe_call):
+    call = probe_call(reference.split_train_val, "split_training_set")
+    for check in (check_split_returns_four_arrays, check_split_sizes, check_split_keeps_order):
+        check(call)
+
+
+def test_shuffled_split_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"(?s)x_train of split_train_val\(x, y\): .* elements differ.*Hint: all the samples are there, but in another order \(shuffled\?\)"):
+        check_split_keeps_order(probe_call(split_shuffles, "split_default_n_val"))
+
+
+def test_reversed_split_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"Hint: the samples are in reverse order"):
+        check_split_keeps_order(probe_call(split_reversed, "split_default_n_val"))
+
+
+def test_ignored_n_val_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"(?s)x_val\s+expected\s+2000\s+got\s+10000.*n_val=2000 was ignored"):
+        check_split_sizes(probe_call(split_ignores_n_val, "split_n_val_2000"))
+
+
+def test_validation_taken_from_the_front_fails_order(probe_call):
+    with pytest.raises(AssertionError, match=r"x_train of split_train_val\(x, y, n_val=2000\): shape expected \(10000, 2, 2\), got \(2000, 2, 2\)|elements differ"):
+        check_split_keeps_order(probe_call(split_first_is_validation, "split_n_val_2000"))
+
+
+def test_misaligned_labels_are_caught(probe_call):
+    with pytest.raises(AssertionError, match=r"separated images from their labels in the training part"):
+        check_split_keeps_x_and_y_aligned(probe_call(split_misaligned, "split_default_n_val"))
+
+
+def test_two_return_values_are_refused(probe_call):
+    with pytest.raises(AssertionError, match=r"should return 4 arrays, but returned 2 value\(s\)"):
+        check_split_returns_four_arrays(probe_call(split_returns_two, "split_default_n_val"))
+
+
+def test_hard_coded_50000_fails_on_other_sizes(probe_call):
+    with pytest.raises(AssertionError, match=r"(?s)len\(x\) = 777 returned the wrong sizes"):
+        check_split_sizes(probe_call(split_hard_coded_50000, "split_n_val_111_of_777"))
