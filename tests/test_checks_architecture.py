@@ -1,0 +1,183 @@
+"""Each architecture check against the reference builders and broken builders named after their bug."""
+
+import keras
+import pytest
+from keras import layers
+
+from autograder import reference
+from autograder.checks.architecture import (check_builder_returns_keras_model, check_last_layer_is_dense_1_sigmoid,
+                                            check_model_input_shape, check_model_layers_match_lecture,
+                                            check_model_parameter_count)
+
+ALL = (check_builder_returns_keras_model, check_model_input_shape, check_model_layers_match_lecture,
+       check_last_layer_is_dense_1_sigmoid, check_model_parameter_count)
+
+
+def _mlp(output):
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(256, activation="relu"),
+                             layers.Dense(256, activation="relu"), layers.Dense(256, activation="relu"), output])
+
+
+def mlp_softmax_output():
+    return _mlp(layers.Dense(1, activation="softmax"))
+
+
+def mlp_two_unit_output():
+    return _mlp(layers.Dense(2, activation="sigmoid"))
+
+
+def mlp_relu_output():
+    return _mlp(layers.Dense(1, activation="relu"))
+
+
+def mlp_no_input_shape():
+    return keras.Sequential([layers.Dense(256, activation="relu"), layers.Dense(1, activation="sigmoid")])
+
+
+def mlp_image_input():
+    return keras.Sequential([keras.Input(shape=(28, 28)), layers.Flatten(), layers.Dense(256, activation="relu"),
+                             layers.Dense(256, activation="relu"), layers.Dense(256, activation="relu"),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+def mlp_separate_activation_layers():
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(256), layers.Activation("relu"),
+                             layers.Dense(256, activation="relu"), layers.Dense(256, activation="relu"),
+                             layers.Dense(1), layers.Activation("sigmoid")])
+
+
+def mlp_functional_api():
+    inputs = keras.Input(shape=(784,))
+    h = inputs
+    for _ in range(3):
+        h = layers.Dense(256, activation="relu")(h)
+    return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+
+
+def mlp_returns_none():
+    model = reference.build_mlp()  # built but never returned
+    del model
+
+
+def cnn_64_filters():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(64, (3, 3), activation="relu"),
+                             layers.MaxPooling2D((2, 2)), layers.Conv2D(32, (3, 3), activation="relu"),
+                             layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(256, activation="relu"),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+def cnn_5x5_kernel():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(32, (5, 5), activation="relu"),
+                             layers.MaxPooling2D((2, 2)), layers.Conv2D(32, (3, 3), activation="relu"),
+                             layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(256, activation="relu"),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+def deep_cnn_no_dropout():
+    model = reference.build_deep_cnn()
+    return keras.Sequential([keras.Input(shape=(28, 28, 1))] + [l for l in model.layers if not isinstance(l, layers.Dropout)])
+
+
+def deep_cnn_dropout_0_5_everywhere():
+    config = reference.build_deep_cnn().get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] == "Dropout":
+            layer["config"]["rate"] = 0.5
+    return keras.Sequential.from_config(config)
+
+
+@pytest.mark.parametrize("builder", ["build_mlp", "build_cnn", "build_deep_cnn"])
+def test_reference_passes_every_architecture_check(probe_call, builder):
+    call = probe_call(getattr(reference, builder), builder)
+    for check in ALL:
+        check(call)
+
+
+@pytest.mark.parametrize("builder", [mlp_separate_activation_layers, mlp_functional_api])
+def test_equivalent_ways_of_writing_the_mlp_pass(probe_call, builder):
+    call = probe_call(builder, "build_mlp")
+    for check in ALL:
+        check(call)
+
+
+def test_softmax_output_gets_the_softmax_hint(probe_call):
+    with pytest.raises(AssertionError, match=r"ends with Dense\(units=1, activation=softmax\)\. Hint: softmax over a single unit always outputs 1\.0"):
+        check_last_layer_is_dense_1_sigmoid(probe_call(mlp_softmax_output, "build_mlp"))
+
+
+def test_two_unit_output_gets_the_one_unit_hint(probe_call):
+    with pytest.raises(AssertionError, match=r"needs one output unit"):
+        check_last_layer_is_dense_1_sigmoid(probe_call(mlp_two_unit_output, "build_mlp"))
+
+
+def test_relu_output_gets_the_probability_hint(probe_call):
+    with pytest.raises(AssertionError, match=r"relu/linear/tanh outputs are not"):
+        check_last_layer_is_dense_1_sigmoid(probe_call(mlp_relu_output, "build_mlp"))
+
+
+def test_softmax_output_is_the_first_difference_in_the_table(probe_call):
+    with pytest.raises(AssertionError, match=r"(?s)layer 3 differs: settings expected units=1, activation=sigmoid, got units=1, activation=softmax.*\n>> 3\s+Dense\s+Dense"):
+        check_model_layers_match_lecture(probe_call(mlp_softmax_output, "build_mlp"))
+
+
+def test_model_without_input_shape_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"returned a model without an input shape, expected \(784,\)"):
+        check_model_input_shape(probe_call(mlp_no_input_shape, "build_mlp"))
+
+
+def test_image_input_to_the_mlp_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"takes input shape \(28, 28\), expected \(784,\)"):
+        check_model_input_shape(probe_call(mlp_image_input, "build_mlp"))
+
+
+def test_builder_returning_none_is_named(probe_call):
+    with pytest.raises(AssertionError, match=r"build_mlp\(\) returned NoneType, expected a keras.Model"):
+        check_builder_returns_keras_model(probe_call(mlp_returns_none, "build_mlp"))
+
+
+def test_cnn_with_64_filters_points_at_layer_0(probe_call):
+    call = probe_call(cnn_64_filters, "build_cnn")
+    with pytest.raises(AssertionError, match=r"layer 0 differs: output shape expected \(26, 26, 32\), got \(26, 26, 64\); params expected 320, got 640; settings expected filters=32"):
+        check_model_layers_match_lecture(call)
+    with pytest.raises(AssertionError, match=r"has 233,697 parameters, expected 214,881 \(difference \+18,816\)"):
+        check_model_parameter_count(call)
+
+
+def test_cnn_with_5x5_kernel_points_at_layer_0(probe_call):
+    with pytest.raises(AssertionError, match=r"layer 0 differs: output shape expected \(26, 26, 32\), got \(24, 24, 32\)"):
+        check_model_layers_match_lecture(probe_call(cnn_5x5_kernel, "build_cnn"))
+
+
+def test_deep_cnn_without_dropout_is_caught(probe_call):
+    with pytest.raises(AssertionError, match=r"layer 3 differs: type expected Dropout, got Conv2D"):
+        check_model_layers_match_lecture(probe_call(deep_cnn_no_dropout, "build_deep_cnn"))
+
+
+def test_deep_cnn_with_wrong_dropout_rate_is_caught(probe_call):
+    with pytest.raises(AssertionError, match=r"layer 3 differs: settings expected rate=0.25, got rate=0.5"):
+        check_model_layers_match_lecture(probe_call(deep_cnn_dropout_0_5_everywhere, "build_deep_cnn"))
+
+
+def test_stub_builder_fails_every_check(probe_call):
+    def build_cnn():
+        raise NotImplementedError()
+
+    call = probe_call(build_cnn, "build_cnn")
+    for check in ALL:
+        with pytest.raises(AssertionError, match=r"build_cnn\(\) raised NotImplementedError"):
+            check(call)
+
+
+def test_custom_layer_is_refused_with_a_hint(probe_call):
+    class Doubler(layers.Layer):
+        def call(self, x):
+            return 2 * x
+
+    def build_mlp():
+        return _mlp_with(Doubler())
+
+    def _mlp_with(extra):
+        return keras.Sequential([keras.Input(shape=(784,)), extra, layers.Dense(1, activation="sigmoid")])
+
+    with pytest.raises(AssertionError, match=r"(?s)build_mlp\(\) produced a result the grader cannot read: Keras could not rebuild the model.*use only standard keras layers"):
+        check_builder_returns_keras_model(probe_call(build_mlp, "build_mlp"))
