@@ -9,6 +9,7 @@ grader can tell which call hung or killed the process.
 from __future__ import annotations
 
 import json
+import linecache
 import os
 import sys
 import time
@@ -25,6 +26,8 @@ def define_student_code(statements: list[dict]) -> tuple[dict, list[str]]:
     problems = []
     for st in statements:
         filename = f"<cell {st['cell']}>"
+        # Registered so that tracebacks can quote the student's line.
+        linecache.cache[filename] = (len(st["source"]), None, st["source"].splitlines(True), filename)
         try:
             exec(compile(st["source"], filename, "exec"), namespace)
         except Exception as exc:

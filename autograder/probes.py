@@ -220,7 +220,8 @@ class Call:
             err = self.error or {}
             where = ("\n" + "\n".join(err.get("where", []))) if err.get("where") else ""
             hint = _hint_for(err.get("type", ""), fn)
-            return f"{self.text} raised {err.get('type')}: {err.get('message')}{where}\nHint: {hint}"
+            message = f": {err['message']}" if err.get("message") else ""
+            return f"{self.text} raised {err.get('type')}{message}{where}\nHint: {hint}"
         if self.status == "timeout":
             return f"{self.text} did not finish within the time limit ({self.error['message']}). " \
                    f"Hint: look for an endless loop or training inside {fn}."

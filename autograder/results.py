@@ -101,11 +101,15 @@ class GradeResult:
         for problem in self.problems:
             lines.append(f"\nproblem: {problem}")
         for g in self.groups:
+            # Checks that failed for the same reason (e.g. an untouched stub) are reported once.
+            by_message: dict[str, list[CheckResult]] = {}
             for c in g.checks:
                 if not c.passed and (show_hidden or not c.hidden):
-                    tag = " (hidden)" if c.hidden else ""
-                    lines += ["", f"FAILED {g.name}: {c.name}{tag}", f"  rule: {c.rule}",
-                              *("  " + line for line in c.message.splitlines())]
+                    by_message.setdefault(c.message, []).append(c)
+            for message, failed in by_message.items():
+                names = ", ".join(f"{c.name}{' (hidden)' if c.hidden else ''}" for c in failed)
+                rule = [f"  rule: {failed[0].rule}"] if len(failed) == 1 else []
+                lines += ["", f"FAILED {g.name}: {names}", *rule, *("  " + line for line in message.splitlines())]
         for note in self.notes:
             lines.append(f"\nnote: {note}")
         return "\n".join(lines)
