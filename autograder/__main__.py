@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,calibrate,build-source}``."""
+"""Command line: ``python -m autograder {grade,calibrate,build-source,demo}``."""
 
 from __future__ import annotations
 
@@ -60,6 +60,13 @@ def cmd_build_source(args) -> int:
     return 0
 
 
+def cmd_demo(args) -> int:
+    from autograder.demo import run_demo
+
+    config = _load_config(args)
+    return run_demo(config, data=args.data or "sample", keep=Path(args.keep) if args.keep else None)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder", description="The binary MNIST course kit's grader.")
     parser.add_argument("--config", help="course.yml to use (default: $COURSE_CONFIG or the nearest course.yml)")
@@ -82,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     src = sub.add_parser("build-source", help="write the nbgrader source notebook from autograder/reference.py")
     src.add_argument("--output", help="notebook path (default: solutions/<assignment>/<assignment>.ipynb)")
     src.set_defaults(func=cmd_build_source)
+
+    demo = sub.add_parser("demo", help="nbgrader round trip on the bundled example submissions, offline")
+    demo.add_argument("--data", choices=("mnist", "sample"), help="data for grading (default: sample, offline)")
+    demo.add_argument("--keep", metavar="DIR", help="build the course in DIR and keep it (default: a temp folder)")
+    demo.set_defaults(func=cmd_demo)
 
     args = parser.parse_args(argv)
     return args.func(args)

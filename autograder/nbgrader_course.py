@@ -9,26 +9,21 @@ feedback/ folders.
 Every step shells out to the `nbgrader` CLI from the running interpreter's
 environment, with cwd = course root (nbgrader only reads nbgrader_config.py from
 the cwd), and raises RuntimeError with the output tail when a step fails.
-
-CLI example (prints the exported grades as JSON):
-    python tools/nbgrader_roundtrip.py --student solution=solutions/binary_mnist/binary_mnist.ipynb
+``python -m autograder demo`` drives these steps on the bundled example submissions.
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import filecmp
 import html
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Mapping
 
 ASSIGNMENT = "binary_mnist"
 NOTEBOOK = "binary_mnist"  # notebook file name without .ipynb
@@ -222,41 +217,3 @@ def roundtrip(repo_root, workdir, submissions: Mapping[str, os.PathLike | str],
     feedback = step("generate_feedback", generate_feedback, course, assignment, notebook)
     timings["total"] = round(time.perf_counter() - t0, 2)
     return {"course": course, "grades": grades, "feedback": feedback, "timings": timings}
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--repo-root", default=str(Path(__file__).resolve().parents[1]),
-                    help="folder holding nbgrader_config.py and solutions/ (default: this repo)")
-    ap.add_argument("--assignment", default=ASSIGNMENT)
-    ap.add_argument("--notebook", default=NOTEBOOK, help="notebook name without .ipynb")
-    ap.add_argument("--student", action="append", default=[], metavar="NAME=PATH",
-                    help="submission to grade (repeatable; PATH relative to --repo-root allowed); "
-                         "default: the solution notebook as student 'solution'")
-    ap.add_argument("--workdir", help="keep the course here (must not contain 'course/') "
-                                      "instead of a deleted temp dir")
-    ap.add_argument("--check-release", action="store_true",
-                    help="only check that the committed release matches a fresh generation")
-    args = ap.parse_args(argv)
-
-    def log(msg):
-        print(msg, file=sys.stderr)
-
-    with tempfile.TemporaryDirectory(prefix="nbg_roundtrip_") as tmp:
-        work = args.workdir or tmp
-        Path(work).mkdir(parents=True, exist_ok=True)
-        if args.check_release:
-            diff = release_diff(args.repo_root, work, args.assignment)
-            print(json.dumps({"release_up_to_date": not diff, "differences": diff}, indent=2))
-            return 1 if diff else 0
-        subs = dict(s.split("=", 1) for s in args.student) or {
-            "solution": f"{SOURCE_DIR}/{args.assignment}/{args.notebook}.ipynb"}
-        res = roundtrip(args.repo_root, work, subs, args.assignment, args.notebook, log=log)
-        print(json.dumps({"course": str(res["course"]), "grades": res["grades"],
-                          "feedback": {k: str(v) for k, v in res["feedback"].items()},
-                          "timings_s": res["timings"]}, indent=2))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
