@@ -44,7 +44,9 @@ class GroupResult:
 
     @property
     def score(self) -> float:
-        return sum(self.check_score(c) for c in self.checks)
+        if self.partial_credit:
+            return self.max_score * self.n_passed / len(self.checks) if self.checks else 0.0
+        return self.max_score if self.passed else 0.0
 
     @property
     def first_failure(self) -> CheckResult | None:

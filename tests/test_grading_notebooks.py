@@ -1,0 +1,131 @@
+"""Grading whole notebooks through the child process: complete, broken and malformed submissions.
+
+Every submission gets a complete result: a score for every group, with the reason for each 0.
+"""
+
+import json
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder.config import GROUPS
+from autograder.examples import EXAMPLES, filled_release
+from conftest import RELEASE, ROOT
+
+NOT_ACCURACY = tuple(g for g in GROUPS if g != "accuracy")
+
+
+@pytest.fixture(scope="module")
+def release():
+    return nbformat.read(RELEASE, as_version=4)
+
+
+def write(tmp_path, nb, name="submission.ipynb"):
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+def answer_cell(nb, name):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == name)
+
+
+def scores(result):
+    return {g.name: g.score for g in result.groups}
+
+
+def test_complete_notebook_gets_full_marks(grader, release, tmp_path):
+    result = grader.grade_notebook(write(tmp_path, filled_release(release, {})))
+    assert scores(result) == {g: float(grader.config.points[g]) for g in GROUPS}, result.to_text()
+    assert result.score == result.max_score == grader.config.max_score
+    assert "sample" in result.notes[-1]
+
+
+def test_one_broken_function_costs_only_its_group(grader, release, tmp_path):
+    nb = filled_release(release, EXAMPLES["ben_relabel_inverted"])
+    result = grader.grade_notebook(write(tmp_path, nb))
+    expected = {g: float(grader.config.points[g]) for g in GROUPS}
+    expected["relabel"] = 0.0
+    assert scores(result) == expected, result.to_text()
+    assert "has the classes inverted" in result.group("relabel").first_failure.message
+
+
+def test_untouched_release_scores_zero_with_a_reason_for_every_group(grader):
+    result = grader.grade_notebook(RELEASE)
+    assert [g.name for g in result.groups] == list(GROUPS)
+    assert result.score == 0
+    for group in result.groups:
+        assert group.checks and not any(c.passed for c in group.checks), group.name
+        assert "still the stub" in group.first_failure.message or "raised NotImplementedError" in group.first_failure.message
+
+
+def test_missing_function_costs_only_its_group(grader, release, tmp_path):
+    nb = filled_release(release, {})
+    nb.cells.remove(answer_cell(nb, "relabel_odd_even"))
+    result = grader.grade_notebook(write(tmp_path, nb), groups=NOT_ACCURACY)
+    assert scores(result)["relabel"] == 0
+    assert "relabel_odd_even is not defined in the notebook" in result.group("relabel").first_failure.message
+    assert all(scores(result)[g] == grader.config.points[g] for g in NOT_ACCURACY if g != "relabel")
+
+
+def test_syntax_error_cell_is_reported_and_the_rest_graded(grader, release, tmp_path):
+    nb = filled_release(release, {"split_train_val": "def split_train_val(x, y, n_val=10000):\n    return x[:-n_val"})
+    result = grader.grade_notebook(write(tmp_path, nb), groups=NOT_ACCURACY)
+    assert scores(result)["split"] == 0
+    assert any("has a syntax error" in p for p in result.problems), result.problems
+    assert all(scores(result)[g] == grader.config.points[g] for g in NOT_ACCURACY if g != "split")
+
+
+def test_exception_inside_a_builder_is_reported_with_the_students_line(grader, release, tmp_path):
+    nb = filled_release(release, {"build_mlp": "def build_mlp():\n    raise ValueError('boom')"})
+    result = grader.grade_notebook(write(tmp_path, nb), groups=("mlp", "cnn"))
+    message = result.group("mlp").first_failure.message
+    assert "build_mlp() raised ValueError: boom" in message and "in build_mlp: raise ValueError('boom')" in message
+    assert scores(result) == {"mlp": 0, "cnn": grader.config.points["cnn"]}
+
+
+def test_builder_that_hangs_is_stopped_and_the_rest_graded(sample_config, release, tmp_path):
+    from autograder.grading import Grader
+
+    config = sample_config.model_copy(update={"limits": sample_config.limits.model_copy(update={"call_timeout_s": 3})})
+    nb = filled_release(release, {"build_cnn": "def build_cnn():\n    while True:\n        pass"})
+    result = Grader(config, log=lambda m: None).grade_notebook(write(tmp_path, nb), groups=("mlp", "cnn", "deep_cnn"))
+    assert "did not finish within the time limit" in result.group("cnn").first_failure.message
+    assert scores(result) == {"mlp": config.points["mlp"], "cnn": 0, "deep_cnn": config.points["deep_cnn"]}
+
+
+def test_builder_that_kills_its_process_costs_only_its_group(grader, release, tmp_path):
+    nb = filled_release(release, {"build_cnn": "import os\ndef build_cnn():\n    os._exit(0)"})
+    result = grader.grade_notebook(write(tmp_path, nb), groups=("mlp", "cnn", "compile"))
+    assert "the submission's process ended while running build_cnn()" in result.group("cnn").first_failure.message
+    assert scores(result) == {"mlp": grader.config.points["mlp"], "cnn": 0, "compile": grader.config.points["compile"]}
+
+
+@pytest.mark.parametrize("content,reason", [
+    (b"{not json", "is not valid JSON"),
+    (b'{"cells": 3}', "is not a Jupyter notebook nbformat can read"),
+    ("Ünïcode".encode("latin-1"), "is not UTF-8"),
+])
+def test_unreadable_notebook_gets_a_complete_zero_result(grader, tmp_path, content, reason):
+    path = tmp_path / "broken.ipynb"
+    path.write_bytes(content)
+    result = grader.grade_notebook(path)
+    assert [g.name for g in result.groups] == list(GROUPS)
+    assert result.score == 0
+    assert all(reason in c.message for g in result.groups for c in g.checks)
+
+
+def test_cli_writes_gradescope_json_and_exits_0(tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.run([sys.executable, "-m", "autograder", "--config", str(ROOT / "course.yml"), "grade",
+                           str(RELEASE), "--data", "sample", "--json", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "total      0.00/13.00" in proc.stdout
+    report = json.loads(out.read_text())
+    assert report["score"] == 0 and report["max_score"] == 13
+    assert {t["group"] for t in report["tests"]} == set(GROUPS)
+    assert {"name", "group", "score", "max_score", "status", "output", "visibility"} <= set(report["tests"][0])
+    assert {t["visibility"] for t in report["tests"]} == {"visible", "hidden"}

@@ -1,0 +1,190 @@
+"""Tests of autograder.results: scoring rules and the text, Gradescope and JSON renderings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from autograder.results import CheckResult, GradeResult, GroupResult
+
+
+def _check(name: str, group: str, passed: bool, message: str = "", hidden: bool = False) -> CheckResult:
+    return CheckResult(name=name, group=group, rule=f"rule of {name}", hidden=hidden, passed=passed,
+                       message="" if passed else (message or f"{name} failed"))
+
+
+def _result() -> GradeResult:
+    """relabel (all-or-nothing, one failure) + accuracy (partial credit, 3 of 4 passed) + compile (all passed)."""
+    relabel = GroupResult("relabel", 2, [
+        _check("zeros", "relabel", True),
+        _check("ones", "relabel", False, "expected 1, got 0"),
+    ])
+    accuracy = GroupResult("accuracy", 3, [
+        _check("mlp", "accuracy", True),
+        _check("cnn", "accuracy", True),
+        _check("deep_cnn", "accuracy", True, hidden=True),
+        _check("ensemble", "accuracy", False, "accuracy 0.51 is below 0.97", hidden=True),
+    ], partial_credit=True)
+    compile_ = GroupResult("compile", 1, [_check("loss", "compile", True)])
+    return GradeResult("student.ipynb", [relabel, accuracy, compile_], execution_time=12.345)
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+def test_one_failed_check_zeroes_an_all_or_nothing_group():
+    group = _result().group("relabel")
+
+    assert group.score == 0
+    assert not group.passed
+    assert group.n_passed == 1
+    assert [group.check_score(c) for c in group.checks] == [0, 0]
+    assert group.first_failure.name == "ones"
+
+
+def test_an_all_or_nothing_group_scores_full_points_when_every_check_passes():
+    group = GroupResult("relabel", 2, [_check("a", "relabel", True), _check("b", "relabel", True)])
+
+    assert group.passed
+    assert group.score == pytest.approx(2)
+    assert group.first_failure is None
+
+
+def test_a_partial_credit_group_scores_a_share_per_passed_check():
+    group = _result().group("accuracy")
+
+    assert group.score == pytest.approx(3 * 3 / 4)
+    assert [group.check_score(c) for c in group.checks] == pytest.approx([0.75, 0.75, 0.75, 0.0])
+    assert not group.passed
+
+
+def test_a_group_without_checks_has_not_passed_and_scores_nothing():
+    group = GroupResult("cnn", 2)
+
+    assert not group.passed
+    assert group.score == 0
+
+
+def test_grade_score_and_max_score_sum_the_groups():
+    result = _result()
+
+    assert result.score == pytest.approx(0 + 2.25 + 1)
+    assert result.max_score == pytest.approx(2 + 3 + 1)
+
+
+def test_group_lookup_fails_for_an_unknown_name():
+    with pytest.raises(StopIteration):
+        _result().group("nope")
+
+
+# --- Gradescope / JSON -----------------------------------------------------------------------
+
+
+def test_to_gradescope_has_the_totals_and_one_test_per_check():
+    out = _result().to_gradescope()
+
+    assert {"score", "max_score", "execution_time", "tests"} <= set(out)
+    assert out["score"] == pytest.approx(3.25)
+    assert out["max_score"] == pytest.approx(6)
+    assert out["execution_time"] == pytest.approx(12.35)
+    assert len(out["tests"]) == 7
+    for test in out["tests"]:
+        assert set(test) == {"name", "group", "score", "max_score", "status", "output", "visibility"}
+        assert test["status"] in ("passed", "failed")
+        assert test["visibility"] in ("visible", "hidden")
+
+
+def test_to_gradescope_marks_a_passed_check_in_a_failed_group_as_passed_with_no_points():
+    zeros, ones = _result().to_gradescope()["tests"][:2]
+
+    assert zeros == {"name": "relabel: zeros", "group": "relabel", "score": 0, "max_score": 1.0,
+                     "status": "passed", "output": "passed: rule of zeros", "visibility": "visible"}
+    assert ones["status"] == "failed"
+    assert ones["score"] == 0
+    assert ones["output"] == "expected 1, got 0"
+
+
+def test_to_gradescope_scores_partial_credit_checks_and_marks_hidden_ones():
+    tests = {t["name"]: t for t in _result().to_gradescope()["tests"]}
+
+    assert tests["accuracy: mlp"]["score"] == pytest.approx(0.75)
+    assert tests["accuracy: mlp"]["visibility"] == "visible"
+    assert tests["accuracy: deep_cnn"]["visibility"] == "hidden"
+    assert tests["accuracy: ensemble"] == {
+        "name": "accuracy: ensemble", "group": "accuracy", "score": 0.0, "max_score": 0.75,
+        "status": "failed", "output": "accuracy 0.51 is below 0.97", "visibility": "hidden",
+    }
+
+
+def test_to_gradescope_output_joins_problems_and_notes():
+    result = _result()
+    result.problems = ["cell 3 has a syntax error"]
+    result.notes = ["graded on the sample data"]
+
+    assert result.to_gradescope()["output"] == "cell 3 has a syntax error\ngraded on the sample data"
+
+
+def test_to_json_round_trips_through_json_loads():
+    result = _result()
+
+    assert json.loads(result.to_json()) == result.to_gradescope()
+
+
+def test_to_json_keeps_non_ascii_messages_readable():
+    result = GradeResult("s.ipynb", [GroupResult("relabel", 1, [_check("a", "relabel", False, "정답이 아닙니다")])])
+
+    assert "정답이 아닙니다" in result.to_json()
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+def test_to_text_shows_a_table_with_each_group_and_the_total():
+    lines = _result().to_text().splitlines()
+
+    assert lines[0] == "Grade for student.ipynb"
+    assert "  relabel    0.00/2.00   1/2 FAILED" in lines
+    assert "  accuracy   2.25/3.00   3/4 FAILED" in lines
+    assert "  compile    1.00/1.00   1/1 ok" in lines
+    assert "  total      3.25/6.00 " in lines
+
+
+def test_to_text_reports_each_failure_with_its_rule_and_message():
+    text = _result().to_text()
+
+    assert "FAILED relabel: ones\n  rule: rule of ones\n  expected 1, got 0" in text
+    assert "FAILED accuracy: ensemble (hidden)\n" in text
+
+
+def test_to_text_reports_identical_failures_of_a_group_once():
+    stub = "NotImplementedError: the function is still a stub"
+    group = GroupResult("mlp", 2, [
+        _check("layers", "mlp", False, stub),
+        _check("output", "mlp", False, stub),
+        _check("params", "mlp", False, "expected 3 layers", hidden=True),
+    ])
+    text = GradeResult("s.ipynb", [group]).to_text()
+
+    assert text.count(stub) == 1
+    assert "FAILED mlp: layers, output\n  " + stub in text
+    assert "FAILED mlp: params (hidden)\n  rule: rule of params\n  expected 3 layers" in text
+
+
+def test_to_text_without_hidden_checks_leaves_out_their_failures():
+    text = _result().to_text(show_hidden=False)
+
+    assert "ensemble" not in text
+    assert "accuracy 0.51" not in text
+    assert any(line.startswith("  accuracy   2.25/3.00   2/2 ") for line in text.splitlines())
+
+
+def test_to_text_lists_problems_and_notes():
+    result = _result()
+    result.problems = ["cell 3 has a syntax error"]
+    result.notes = ["graded on the sample data"]
+
+    text = result.to_text()
+
+    assert "\nproblem: cell 3 has a syntax error" in text
+    assert text.endswith("\nnote: graded on the sample data")
