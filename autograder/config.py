@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 GROUPS = ("relabel", "split", "prepare", "mlp", "cnn", "deep_cnn", "compile", "accuracy")
 CONFIG_ENV = "COURSE_CONFIG"
@@ -93,7 +93,7 @@ class CourseConfig(_Section):
         description="Groups scored check by check; every other group is all-or-nothing.",
     )
     # Where the file was read from; not a YAML key.
-    source_path: Path | None = Field(None, exclude=True, description="(internal) the file this was loaded from.")
+    _source_path: Path | None = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _groups_are_known(self) -> CourseConfig:
@@ -108,6 +108,11 @@ class CourseConfig(_Section):
         if bad:
             raise ValueError(f"partial_credit names unknown groups {bad}; known: {', '.join(GROUPS)}")
         return self
+
+    @property
+    def source_path(self) -> Path | None:
+        """The course.yml this was loaded from (None for built-in defaults)."""
+        return self._source_path
 
     @property
     def root(self) -> Path:
@@ -153,7 +158,7 @@ def load_config(path: Path | str | None = None, **overrides) -> CourseConfig:
             raise CourseConfigError(f"{path} must hold a mapping of settings, not {type(raw).__name__}.")
     raw = _merge(raw, overrides)
     try:
-        return CourseConfig(**raw, source_path=path.resolve() if path else None)
+        config = CourseConfig.model_validate(raw)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -161,6 +166,8 @@ def load_config(path: Path | str | None = None, **overrides) -> CourseConfig:
             msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             lines.append(f"  {where}: {msg} (got {err.get('input')!r})")
         raise CourseConfigError(f"{path or 'course config'} has {len(lines)} problem(s):\n" + "\n".join(lines)) from None
+    config._source_path = path.resolve() if path else None
+    return config
 
 
 def _merge(base: dict, overrides: dict) -> dict:
@@ -173,20 +180,27 @@ def _merge(base: dict, overrides: dict) -> dict:
     return out
 
 
+def _type_name(ann) -> str:
+    if get_origin(ann) is Literal:
+        return " or ".join(repr(a) for a in get_args(ann))
+    args = get_args(ann)
+    if args and type(None) in args:
+        return " or ".join("null" if a is type(None) else _type_name(a) for a in args)
+    return getattr(ann, "__name__", str(ann)).replace("typing.", "")
+
+
 def describe_schema() -> str:
     """The schema as a Markdown table (the README's course.yml reference is made from this)."""
     rows = ["| key | type | default | meaning |", "|---|---|---|---|"]
 
     def walk(model: type[BaseModel], prefix: str) -> None:
         for name, field in model.model_fields.items():
-            if field.exclude:
-                continue
             ann = field.annotation
             if isinstance(ann, type) and issubclass(ann, BaseModel):
                 walk(ann, f"{prefix}{name}.")
                 continue
             default = field.default_factory() if field.default_factory else field.default
-            type_name = getattr(ann, "__name__", str(ann)).replace("typing.", "")
+            type_name = _type_name(ann)
             rows.append(f"| `{prefix}{name}` | {type_name} | `{default}` | {field.description} |")
 
     walk(CourseConfig, "")

