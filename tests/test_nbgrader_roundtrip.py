@@ -1,0 +1,48 @@
+"""The real nbgrader pipeline in a temporary course: generate → submit → autograde → export → feedback."""
+
+import nbformat
+import pytest
+
+from autograder import nbgrader_course
+from autograder.config import GROUPS
+from autograder.demo import gradebook_scores, make_demo_course
+from autograder.examples import EXAMPLES, filled_release
+
+
+@pytest.fixture(scope="module")
+def graded_course(sample_config, tmp_path_factory):
+    work = tmp_path_factory.mktemp("nbgrader")
+    course = make_demo_course(sample_config, work, data="sample")
+    env = {"COURSE_CONFIG": str(course / "course.yml")}
+    release = nbformat.read(nbgrader_course.generate(course, env=env), as_version=4)
+    students = ["ada_complete", "ben_relabel_inverted"]
+    for student in students:
+        path = work / f"{student}.ipynb"
+        nbformat.write(filled_release(release, EXAMPLES[student]), path)
+        nbgrader_course.submit(course, student, path)
+    nbgrader_course.autograde(course, env=env)
+    return course, students
+
+
+def test_reference_submission_gets_full_marks_in_the_export(graded_course, sample_config):
+    course, _ = graded_course
+    rows = {row["student_id"]: row for row in nbgrader_course.export_grades(course)}
+    assert rows["ada_complete"]["score"] == rows["ada_complete"]["max_score"] == sample_config.max_score
+
+
+def test_one_broken_function_loses_exactly_its_groups_points(graded_course, sample_config):
+    course, students = graded_course
+    scores = gradebook_scores(course, "binary_mnist", "binary_mnist", students)
+    expected = {g: (float(sample_config.points[g]), float(sample_config.points[g])) for g in GROUPS}
+    assert scores["ada_complete"] == expected
+    expected["relabel"] = (0.0, float(sample_config.points["relabel"]))
+    assert scores["ben_relabel_inverted"] == expected
+
+
+def test_feedback_shows_the_failure_but_no_hidden_tests(graded_course):
+    course, _ = graded_course
+    feedback = nbgrader_course.generate_feedback(course)
+    ben = nbgrader_course.html_text(feedback["ben_relabel_inverted"])
+    assert "has the classes inverted" in ben
+    for text in (ben, nbgrader_course.html_text(feedback["ada_complete"])):
+        assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text

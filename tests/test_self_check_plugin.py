@@ -1,0 +1,57 @@
+"""`pytest autograder`: the students' self-check, run as students run it (a pytest subprocess)."""
+
+import os
+import subprocess
+import sys
+
+import nbformat
+import pytest
+import yaml
+
+from autograder.checks import checks_for
+from autograder.examples import filled_release
+from conftest import RELEASE, ROOT
+
+N_VISIBLE = len(checks_for(include_hidden=False))
+
+
+@pytest.fixture(scope="module")
+def sample_course_yml(tmp_path_factory):
+    raw = yaml.safe_load((ROOT / "course.yml").read_text())
+    raw["data"]["source"] = "sample"
+    raw["calibration"]["directory"] = str(ROOT / raw["calibration"]["directory"])
+    path = tmp_path_factory.mktemp("course") / "course.yml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def self_check(notebook, course_yml, *extra):
+    cmd = [sys.executable, "-m", "pytest", "autograder", "--notebook", str(notebook), "-p", "no:cacheprovider", *extra]
+    env = dict(os.environ, COURSE_CONFIG=str(course_yml))
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+
+
+def test_release_notebook_fails_every_visible_check_with_readable_messages(sample_course_yml):
+    proc = self_check(RELEASE, sample_course_yml)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert f"{N_VISIBLE} failed" in proc.stdout.splitlines()[-1]
+    assert "relabel_odd_even is still the stub: replace `raise NotImplementedError()` with your code." in proc.stdout
+    assert "Traceback" not in proc.stdout  # pytrace=False: the grader's message, not the plugin's internals
+
+
+def test_completed_notebook_passes_every_visible_check(sample_course_yml, tmp_path):
+    notebook = tmp_path / "done.ipynb"
+    nbformat.write(filled_release(nbformat.read(RELEASE, as_version=4), {}), notebook)
+    proc = self_check(notebook, sample_course_yml)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert f"{N_VISIBLE} passed" in proc.stdout.splitlines()[-1]
+
+
+def test_a_single_broken_function_fails_only_its_checks(sample_course_yml, tmp_path):
+    notebook = tmp_path / "inverted.ipynb"
+    nb = filled_release(nbformat.read(RELEASE, as_version=4), {"relabel_odd_even": "def relabel_odd_even(y):\n    return 1 - y % 2"})
+    nbformat.write(nb, notebook)
+    proc = self_check(notebook, sample_course_yml, "-k", "relabel or split")
+    assert proc.returncode == 1
+    assert "1 failed" in proc.stdout.splitlines()[-1]
+    assert "has the classes inverted" in proc.stdout
