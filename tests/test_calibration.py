@@ -1,0 +1,81 @@
+"""Calibration: the threshold rule, the cached file, and that it separates the reference from a broken model."""
+
+import json
+
+import keras
+import pytest
+from keras import layers
+
+from autograder import reference
+from autograder.calibration import (Calibration, CalibrationError, calibrate, calibration_path, load_or_calibrate,
+                                    threshold_for)
+from autograder.checks.accuracy import check_model_reaches_reference_accuracy
+from autograder.training import train_and_evaluate
+
+
+def mlp_softmax_output():
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(256, activation="relu"),
+                             layers.Dense(256, activation="relu"), layers.Dense(256, activation="relu"),
+                             layers.Dense(1, activation="softmax")])
+
+
+def test_threshold_is_the_worst_seed_minus_the_larger_of_margin_and_three_std():
+    assert threshold_for([0.90, 0.92, 0.91], margin=0.02) == pytest.approx(0.90 - 3 * 0.0081650, abs=1e-6)
+    assert threshold_for([0.95, 0.95, 0.95], margin=0.02) == pytest.approx(0.93)
+
+
+@pytest.fixture(scope="module")
+def two_seed_config(sample_config, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("calibration")
+    return sample_config.model_copy(update={
+        "calibration": sample_config.calibration.model_copy(update={"directory": str(folder), "seeds": 2})})
+
+
+@pytest.fixture(scope="module")
+def fresh_calibration(two_seed_config, grader):
+    messages = []
+    calibration = load_or_calibrate(grader.dataset, two_seed_config, grader.n_val, data=grader.data, log=messages.append)
+    return calibration, messages
+
+
+def test_missing_calibration_is_made_on_the_fly_and_cached(fresh_calibration, two_seed_config, grader):
+    calibration, messages = fresh_calibration
+    assert messages[0].startswith("warning: no calibration matches this data")
+    path = calibration_path(two_seed_config, grader.dataset, grader.n_val)
+    saved = json.loads(path.read_text())
+    assert saved["data_fingerprint"] == grader.dataset.fingerprint
+    assert saved["protocol"] == two_seed_config.grading.model_dump()
+    assert set(saved["models"]["build_cnn"]) >= {"accuracies", "mean", "min", "std", "threshold", "rule"}
+    assert saved["versions"]["keras"] == keras.__version__
+    again = load_or_calibrate(grader.dataset, two_seed_config, grader.n_val, log=pytest.fail)
+    assert Calibration.to_dict(again) == Calibration.to_dict(calibration)
+
+
+def test_reference_passes_on_every_calibration_seed(fresh_calibration):
+    calibration, _ = fresh_calibration
+    for builder, model in calibration.models.items():
+        assert len(model.accuracies) == 2
+        assert min(model.accuracies) >= model.threshold, builder
+
+
+def test_model_with_a_broken_output_layer_fails_the_calibrated_threshold(fresh_calibration, grader, probe_call):
+    calibration, _ = fresh_calibration
+    call = probe_call(mlp_softmax_output, "build_mlp")
+    outcome = train_and_evaluate(call.model, "build_mlp", grader.data, grader.config.grading, seed=0)
+    assert outcome.accuracy < 0.6
+    with pytest.raises(AssertionError, match=r"reached test accuracy 0\.\d+ under the grading protocol, below the threshold.*near 50%"):
+        check_model_reaches_reference_accuracy(call, outcome, calibration.models["build_mlp"].threshold, "reference")
+
+
+def test_reference_model_passes_the_accuracy_check(fresh_calibration, grader, probe_call):
+    calibration, _ = fresh_calibration
+    call = probe_call(reference.build_cnn, "build_cnn")
+    outcome = train_and_evaluate(call.model, "build_cnn", grader.data, grader.config.grading, seed=0)
+    check_model_reaches_reference_accuracy(call, outcome, calibration.models["build_cnn"].threshold, "reference")
+
+
+def test_protocol_too_weak_to_separate_models_is_refused(sample_config, grader):
+    weak = sample_config.model_copy(update={"grading": sample_config.grading.model_copy(
+        update={"n_train": 32, "learning_rate": 1e-7, "momentum": 0.0})})
+    with pytest.raises(CalibrationError, match=r"reference build_mlp reaches only 0\.\d+ .*too close to chance"):
+        calibrate(grader.dataset, weak, grader.n_val, seeds=2, log=lambda m: None)
