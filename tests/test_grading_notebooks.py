@@ -4,6 +4,7 @@ Every submission gets a complete result: a score for every group, with the reaso
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -129,3 +130,28 @@ def test_cli_writes_gradescope_json_and_exits_0(tmp_path):
     assert {t["group"] for t in report["tests"]} == set(GROUPS)
     assert {"name", "group", "score", "max_score", "status", "output", "visibility"} <= set(report["tests"][0])
     assert {t["visibility"] for t in report["tests"]} == {"visible", "hidden"}
+
+
+@pytest.fixture(scope="module")
+def full_mnist_grader(sample_config):
+    from autograder.data import MnistUnavailableError, load_dataset
+    from autograder.grading import Grader
+
+    if not os.environ.get("MNIST_PATH"):
+        pytest.skip("full MNIST unavailable: set MNIST_PATH to an .npz in Keras layout (CI uses ../shared/data/mnist.npz)")
+    try:
+        load_dataset("mnist")
+    except MnistUnavailableError as exc:
+        pytest.skip(f"full MNIST unavailable: {exc}")
+    return Grader(sample_config.model_copy(update={"data": sample_config.data.model_copy(update={"source": "mnist"})}),
+                  log=lambda m: None)
+
+
+def test_complete_notebook_gets_full_marks_on_full_mnist_with_the_shipped_calibration(full_mnist_grader, release, tmp_path):
+    from autograder.calibration import calibration_path
+
+    grader = full_mnist_grader
+    assert calibration_path(grader.config, grader.dataset, grader.n_val).exists(), "ship a calibration for full MNIST"
+    result = grader.grade_notebook(write(tmp_path, filled_release(release, {})))
+    assert result.score == result.max_score, result.to_text()
+    assert "full MNIST" in result.notes[-1]
