@@ -1,0 +1,18 @@
+"""The README stays true: its course.yml reference is the schema, and CI runs its test command."""
+
+import re
+
+from autograder.config import describe_schema
+from conftest import ROOT
+
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_course_yml_reference_is_the_declared_schema():
+    assert describe_schema() in README, "regenerate the table with autograder.config.describe_schema()"
+
+
+def test_ci_runs_the_readme_test_command():
+    commands = re.findall(r"^python3 -m venv .*$", README, flags=re.M)
+    assert len(commands) == 2, commands
+    assert commands[1] in (ROOT / ".ci" / "run").read_text()
