@@ -17,32 +17,28 @@ _RELABEL_INVERTED = '''def relabel_odd_even(y):
     return 1 - y % 2  # bug: odd and even swapped
 '''
 
-_CNN_SOFTMAX = '''def build_cnn():
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Conv2D(32, (3, 3), activation="relu"),
-        layers.MaxPooling2D((2, 2)),
-        layers.Flatten(),
-        layers.Dense(256, activation="relu"),
-        layers.Dense(1, activation="softmax"),  # bug: softmax over one unit is always 1.0
-    ])
-'''
-
-# student name -> {function name: replacement source}; None = the untouched release (all stubs).
-EXAMPLES: dict[str, dict[str, str] | None] = {
-    "ada_complete": {},
-    "ben_relabel_inverted": {"relabel_odd_even": _RELABEL_INVERTED},
-    "cleo_cnn_softmax": {"build_cnn": _CNN_SOFTMAX},
-    "dan_untouched_stubs": None,
-}
-
 
 def reference_source(name: str) -> str:
     """The reference function's source without nbgrader's solution markers (what a student writes)."""
     lines = inspect.getsource(getattr(reference, name)).splitlines()
     return "\n".join(line for line in lines if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def _cnn_with_softmax_output() -> str:
+    source = reference_source("build_cnn")
+    last = 'layers.Dense(1, activation="sigmoid"),'
+    if last not in source:
+        raise RuntimeError("reference.build_cnn no longer ends in Dense(1, sigmoid): update this example")
+    return source.replace(last, 'layers.Dense(1, activation="softmax"),  # bug: softmax over one unit is always 1.0')
+
+
+# student name -> {function name: replacement source}; None = the untouched release (all stubs).
+EXAMPLES: dict[str, dict[str, str] | None] = {
+    "ada_complete": {},
+    "ben_relabel_inverted": {"relabel_odd_even": _RELABEL_INVERTED},
+    "cleo_cnn_softmax": {"build_cnn": _cnn_with_softmax_output()},
+    "dan_untouched_stubs": None,
+}
 
 
 def filled_release(release: nbformat.NotebookNode, replacements: dict[str, str] | None) -> nbformat.NotebookNode:

@@ -89,11 +89,10 @@ class Grader:
         result.execution_time = time.perf_counter() - started
         return result
 
-    def grade_functions(self, functions: dict[str, Callable], include_hidden: bool = True,
-                        groups: tuple[str, ...] | None = None, submission: str = "notebook kernel") -> GradeResult:
-        """Grade functions living in this process (nbgrader's test cells run inside the student's kernel)."""
+    def grade_functions(self, functions: dict[str, Callable], checks: list[Check],
+                        submission: str = "notebook kernel") -> GradeResult:
+        """Apply ``checks`` to functions living in this process (nbgrader's test cells run in the student's kernel)."""
         started = time.perf_counter()
-        checks = checks_for(groups, include_hidden)
         probes = _probes_of(checks)
         inputs, kwargs = self.inputs_for(probes)
         calls = {}

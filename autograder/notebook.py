@@ -60,8 +60,8 @@ def check_group(group: str, hidden: bool = False, **functions: Callable) -> None
               if c.hidden == hidden and c.probe.function in functions]
     if not wanted:
         raise ValueError(f"no {'hidden ' if hidden else ''}checks of group {group!r} use {sorted(functions)}")
-    result = _grader().grade_functions(functions, include_hidden=hidden, groups=(group,))
-    checks = [c for g in result.groups for c in g.checks if c.name in {w.name for w in wanted}]
+    result = _grader().grade_functions(functions, wanted)
+    checks = [c for g in result.groups for c in g.checks]
     failed = [c for c in checks if not c.passed]
     label = f"{group}{' (hidden)' if hidden else ''}"
     if failed:
