@@ -37,6 +37,7 @@ import numpy as np
 import keras
 from keras import layers
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 from autograder.notebook import (check_group, course_n_val, load_course_data,
                                  training_batch_size, training_epochs)"""
@@ -64,6 +65,7 @@ _HELPERS = '''def plot_history(history, title):
     ax_loss.plot(history.history["val_loss"], "r", label="val loss")
     ax_acc.plot(history.history["accuracy"], "b", label="train acc")
     ax_acc.plot(history.history["val_accuracy"], "g", label="val acc")
+    ax_loss.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_acc.set_ylabel("accuracy")
