@@ -75,7 +75,9 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             if current is None:
                 # It never got to a call: defining the student's code hung or killed the process.
                 message = f"while defining the notebook's code: {ended_how}"
-                run.problems.append(f"the submission's process stopped {message}")
+                log.flush()
+                tail = _tail(log_path, 1500)
+                run.problems.append(f"the submission's process stopped {message}" + (f"; its last output:\n{tail}" if tail else ""))
                 for p in pending:
                     run.calls[p.name] = Call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}),
                                              "timeout" if "time" in ended_how else "crashed", {"message": message})
@@ -91,6 +93,13 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
     with open(log_path, "rb") as log:
         run.output = log.read(limits.output_limit_bytes).decode("utf-8", "replace")
     return run
+
+
+def _tail(path: Path, n_bytes: int) -> str:
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        f.seek(max(0, f.tell() - n_bytes))
+        return f.read().decode("utf-8", "replace").strip()
 
 
 def _current_probe(outdir: Path) -> str | None:

@@ -155,3 +155,13 @@ def test_complete_notebook_gets_full_marks_on_full_mnist_with_the_shipped_calibr
     result = grader.grade_notebook(write(tmp_path, filled_release(release, {})))
     assert result.score == result.max_score, result.to_text()
     assert "full MNIST" in result.notes[-1]
+
+
+def test_code_that_kills_the_process_while_being_defined_is_reported_with_its_output(grader, release, tmp_path):
+    nb = filled_release(release, {"relabel_odd_even": "import os\nclass Leave:\n    print('about to leave')\n    os._exit(3)"})
+    result = grader.grade_notebook(write(tmp_path, nb), groups=("relabel", "compile"))
+    assert result.score == 0
+    problem = result.problems[-1]
+    assert "while defining the notebook's code: the process exited with code 3" in problem
+    assert "its last output:" in problem and problem.splitlines()[-1] == "about to leave"
+    assert "the submission's process ended while running" in result.group("compile").first_failure.message
