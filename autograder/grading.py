@@ -1,7 +1,7 @@
 """Grade a submission: run its functions (in a child process, or in the notebook's kernel under
 nbgrader), apply every check to what came back, and train its models under the grading protocol.
 
-Pipeline, in order (order matters where noted):
+Pipeline, in order:
   1. read the notebook and keep its definitions (``notebook_code``)
   2. call the student's functions on the grader's inputs in a fresh interpreter (``sandbox``)
   3. run the checks on the returned plain data; accuracy checks also train the returned models
