@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,calibrate,build-source,demo}``."""
+"""Command line: ``python -m autograder {grade,calibrate,reproduce,build-source,demo}``."""
 
 from __future__ import annotations
 
@@ -51,6 +51,30 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_reproduce(args) -> int:
+    from autograder.data import load_dataset
+    from autograder.reproduce import LECTURE_TEST_ACCURACY, reproduce
+
+    config = _load_config(args)
+    builders = tuple(f"build_{m}" for m in args.models.split(",")) if args.models else tuple(LECTURE_TEST_ACCURACY)
+    unknown = [b for b in builders if b not in LECTURE_TEST_ACCURACY]
+    if unknown:
+        sys.exit(f"error: unknown model(s) {', '.join(b[6:] for b in unknown)}; choose from mlp, cnn, deep_cnn")
+    try:
+        dataset = load_dataset(config.data.source)
+    except Exception as exc:
+        sys.exit(f"error: {exc}")
+    result = reproduce(dataset, builders, epochs=args.epochs or config.training.epochs,
+                       batch_size=config.training.batch_size, seed=config.grading.seed, output=Path(args.output),
+                       n_val=config.data.n_val or dataset.n_val)
+    print()
+    print(result.to_table())
+    for m in result.models:
+        print(f"{m.builder}: {m.overfitting_note}")
+    print(f"\ndevice: {result.device}; curves and reproduce.json in {args.output}/")
+    return 0
+
+
 def cmd_build_source(args) -> int:
     from autograder.source_notebook import write_source_notebook
 
@@ -85,6 +109,14 @@ def main(argv: list[str] | None = None) -> int:
     cal.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
     cal.add_argument("--output", help="file to write (default: the calibration folder, named by data and protocol)")
     cal.set_defaults(func=cmd_calibrate)
+
+    rep = sub.add_parser("reproduce", help="train the three reference models the lecture's way (30 epochs) "
+                         "and compare with the lecture's published accuracies")
+    rep.add_argument("--models", help="comma-separated subset of mlp,cnn,deep_cnn (default: all three)")
+    rep.add_argument("--epochs", type=int, help="epochs (default: course.yml training.epochs, the lecture's 30)")
+    rep.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
+    rep.add_argument("--output", default="reproduce", help="folder for the curves and reproduce.json (default: reproduce/)")
+    rep.set_defaults(func=cmd_reproduce)
 
     src = sub.add_parser("build-source", help="write the nbgrader source notebook from autograder/reference.py")
     src.add_argument("--output", help="notebook path (default: solutions/<assignment>/<assignment>.ipynb)")

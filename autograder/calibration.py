@@ -1,13 +1,20 @@
 """Accuracy thresholds calibrated on the reference solution.
 
-The reference models are trained under the grading protocol over several seeds. A model's
-threshold is the reference's worst seed minus ``max(margin, 3 × std)``: the reference passes on
-every calibration seed with room for run-to-run noise, while a broken model (about chance
-accuracy) stays below. A threshold that would come within 0.1 of chance is refused, because
-then the protocol cannot tell a working model from a broken one.
+The reference models are trained under the grading protocol over several seeds (20 by default).
+A model's threshold is the reference's worst seed minus ``max(margin, 3 × std)``:
+
+* the worst seed, not the mean, so the reference passes on every calibration seed;
+* minus three standard deviations (at least ``margin``), so a correct model that differs from the
+  reference only in ways the protocol's seed cannot reproduce (another machine, another
+  TensorFlow build) still passes;
+* and no lower: broken models score near chance or far below the reference (see
+  autograder/broken.py and the benchmark's discrimination table), and a threshold that would come
+  within 0.1 of chance is refused, because then the protocol could not tell them apart.
 
 Calibration files are keyed by the data's fingerprint and the protocol settings; when none
-matches the data in use, the grader calibrates on the fly and caches the result.
+matches the data and protocol in use, the grader says which file differs and how, calibrates on
+the fly and caches the result. A file made with another TensorFlow/Keras version is used with a
+warning (the margin is meant to absorb that; run ``calibrate`` again to be sure).
 """
 
 from __future__ import annotations
@@ -100,9 +107,6 @@ def threshold_for(accuracies: list[float], margin: float) -> float:
 def calibrate(dataset, config: CourseConfig, n_val: int, seeds: int | None = None,
               data: GradingData | None = None, log: Callable[[str], None] = print) -> Calibration:
     """Train the reference models over ``seeds`` seeds and derive each model's threshold."""
-    import keras
-    import tensorflow as tf
-
     from autograder import reference
 
     seeds = seeds or config.calibration.seeds
@@ -129,10 +133,42 @@ def calibrate(dataset, config: CourseConfig, n_val: int, seeds: int | None = Non
     return Calibration(
         key=calibration_key(dataset, config, n_val), data_source=dataset.source, data_fingerprint=dataset.fingerprint,
         protocol=config.grading.model_dump(), n_val=n_val, seeds=seed_list, models=models,
-        versions={"tensorflow": tf.__version__, "keras": keras.__version__, "python": sys.version.split()[0],
-                  "machine": platform.machine()},
+        versions=current_versions(),
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
     )
+
+
+def current_versions() -> dict[str, str]:
+    """What the accuracies depend on besides data and protocol: library versions and the machine."""
+    import keras
+    import tensorflow as tf
+
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "python": sys.version.split()[0],
+            "machine": platform.machine()}
+
+
+def describe_mismatch(found: dict, dataset, config: CourseConfig, n_val: int) -> str:
+    """How a calibration file's data and protocol differ from the ones in use (empty when they don't)."""
+    differences = []
+    if found.get("data_fingerprint") != dataset.fingerprint:
+        differences.append(f"data fingerprint {found.get('data_fingerprint')} ≠ {dataset.fingerprint}")
+    if found.get("n_val") != n_val:
+        differences.append(f"n_val {found.get('n_val')} ≠ {n_val}")
+    protocol = config.grading.model_dump()
+    for key in sorted(set(protocol) | set(found.get("protocol", {}))):
+        if found.get("protocol", {}).get(key) != protocol.get(key):
+            differences.append(f"grading.{key} {found.get('protocol', {}).get(key)!r} ≠ {protocol.get(key)!r}")
+    return ", ".join(differences)
+
+
+def _versions_warning(calibration: Calibration) -> str | None:
+    now = current_versions()
+    changed = [f"{k} {calibration.versions.get(k)} → {now[k]}" for k in ("tensorflow", "keras")
+               if calibration.versions.get(k) not in (None, now[k])]
+    if not changed:
+        return None
+    return (f"warning: the calibration {calibration.key} was made with {', '.join(changed)}; its thresholds "
+            f"keep a margin for this, but run `python -m autograder calibrate` to be sure")
 
 
 def save_calibration(calibration: Calibration, path: Path) -> Path:
@@ -147,12 +183,23 @@ def load_or_calibrate(dataset, config: CourseConfig, n_val: int, data: GradingDa
     path = calibration_path(config, dataset, n_val)
     if path.exists():
         try:
-            return Calibration.from_dict(json.loads(path.read_text()))
+            calibration = Calibration.from_dict(json.loads(path.read_text()))
         except (ValueError, KeyError, TypeError) as exc:
             log(f"warning: ignoring unreadable calibration {path} ({exc}); calibrating again")
+        else:
+            warning = _versions_warning(calibration)
+            if warning:
+                log(warning)
+            return calibration
     log(f"warning: no calibration matches this data ({dataset.description}) and protocol "
         f"(key {calibration_key(dataset, config, n_val)}); calibrating the reference now over "
         f"{config.calibration.seeds} seeds")
+    for other in sorted(config.calibration_dir.glob(f"{dataset.source}-*.json")):
+        try:
+            found = json.loads(other.read_text())
+        except (OSError, ValueError):
+            continue
+        log(f"  {other.name} does not match: {describe_mismatch(found, dataset, config, n_val) or 'margin differs'}")
     calibration = calibrate(dataset, config, n_val, data=data, log=log)
     try:
         save_calibration(calibration, path)

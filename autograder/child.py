@@ -46,7 +46,10 @@ def main(workdir: str) -> int:
     work = Path(workdir)
     request = json.loads((work / "request.json").read_text())
     outdir = work / "out"
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
     namespace, problems = define_student_code(request["statements"])
+    timings["define the notebook's code (its imports included)"] = time.perf_counter() - started
     (outdir / "definitions.json").write_text(json.dumps({"problems": problems}))
     with np.load(work / "inputs.npz", allow_pickle=False) as data:
         inputs = {key: data[key] for key in data.files}
@@ -54,8 +57,12 @@ def main(workdir: str) -> int:
         probe = PROBES_BY_NAME[name]
         (outdir / "current.json").write_text(json.dumps({"probe": name, "started": time.time()}))
         probe_inputs = {arg: inputs[f"{name}__{arg}"] for arg in probe.args if f"{name}__{arg}" in inputs}
+        started = time.perf_counter()
         call_and_record(namespace.get(probe.function), probe, probe_inputs, request["kwargs"].get(name, {}),
                         outdir, reference_model_path=Path(request["reference_model"]), seed=request["seed"])
+        timings[f"call {name}"] = time.perf_counter() - started
+        # Rewritten after every call, so a process that dies later still leaves its timings.
+        (outdir / f"timings-{os.getpid()}.json").write_text(json.dumps(timings))
     (outdir / "current.json").unlink(missing_ok=True)
     return 0
 

@@ -52,12 +52,19 @@ class StudentTraining(_Section):
 
 
 class GradingProtocol(_Section):
-    seed: int = Field(0, description="Seed of the grading protocol (weights, shuffling).")
-    n_train: int = Field(10000, ge=1, description="Training images used to train each student model when grading.")
+    seed: int = Field(0, description="Seed of the grading protocol (weights, shuffling, dropout).")
+    n_train: int = Field(8000, ge=1, description="Training images (the first ones of the training split) used to train each student model when grading.")
     epochs: int = Field(1, ge=1, description="Epochs of grading training per model.")
-    batch_size: int = Field(32, ge=1, description="Batch size of grading training.")
-    learning_rate: float = Field(0.05, gt=0, description="SGD learning rate of grading training.")
-    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum of grading training.")
+    batch_size: int = Field(64, ge=1, description="Batch size of grading training.")
+    optimizer: Literal["adam", "sgd"] = Field("adam", description="Optimizer of grading training (the student's compile is graded separately).")
+    learning_rate: float = Field(0.002, gt=0, description="Initial learning rate of grading training.")
+    schedule: Literal["cosine", "constant"] = Field(
+        "cosine", description="'cosine' decays the learning rate to 0 over the run, so the last steps add little seed-to-seed noise."
+    )
+    momentum: float = Field(0.9, ge=0, lt=1, description="SGD momentum (used only with optimizer: sgd).")
+    deterministic: bool = Field(
+        True, description="Turn on TensorFlow's op determinism: the same submission and seed give the same score on the same machine."
+    )
 
 
 class Limits(_Section):
@@ -68,7 +75,7 @@ class Limits(_Section):
 
 class CalibrationSettings(_Section):
     directory: str = Field("calibration", description="Folder (relative to course.yml) of calibration files, one per data fingerprint.")
-    seeds: int = Field(5, ge=2, description="Seeds the reference is trained on by `python -m autograder calibrate`.")
+    seeds: int = Field(20, ge=2, description="Seeds the reference is trained on by `python -m autograder calibrate`.")
     margin: float = Field(
         0.02, ge=0, lt=1,
         description="Threshold = worst reference seed minus max(margin, 3 × std of the reference accuracies).",

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
@@ -35,10 +36,13 @@ class Grader:
 
     config: CourseConfig
     log: Callable[[str], None] = print
+    # Seconds spent on the shared set-up (data, calibration), paid once however many submissions are graded.
+    setup_timings: dict[str, float] = field(default_factory=dict)
 
     @cached_property
     def dataset(self):
-        return load_dataset(self.config.data.source)
+        with _timed(self.setup_timings, "load the data set"):
+            return load_dataset(self.config.data.source)
 
     @property
     def n_val(self) -> int:
@@ -46,11 +50,15 @@ class Grader:
 
     @cached_property
     def data(self) -> GradingData:
-        return grading_data(self.dataset, self.config.grading, self.n_val)
+        dataset = self.dataset
+        with _timed(self.setup_timings, "prepare the grading data (reference pipeline)"):
+            return grading_data(dataset, self.config.grading, self.n_val)
 
     @cached_property
     def calibration(self) -> Calibration:
-        return load_or_calibrate(self.dataset, self.config, self.n_val, data=self.data, log=self.log)
+        data = self.data
+        with _timed(self.setup_timings, "load (or make) the calibration"):
+            return load_or_calibrate(self.dataset, self.config, self.n_val, data=data, log=self.log)
 
     def inputs_for(self, probes: list[Probe]) -> tuple[dict, dict]:
         seed = self.config.grading.seed
@@ -59,18 +67,25 @@ class Grader:
 
     # ------------------------------------------------------------ entry points
 
-    def collect_calls(self, path: Path | str, checks: list[Check]) -> tuple[str, dict[str, Call], list[str]]:
+    def collect_calls(self, path: Path | str, checks: list[Check],
+                      timings: dict[str, float] | None = None) -> tuple[str, dict[str, Call], list[str]]:
         """Run the notebook's functions for ``checks`` in a child process: (notebook, calls, problems).
 
-        Raises NotebookError when the file cannot be read as a notebook.
+        Seconds per phase are added to ``timings`` when given. Raises NotebookError when the file
+        cannot be read as a notebook.
         """
-        notebook = find_notebook(Path(path), self.config.notebook_name)
-        code = extract_code(read_notebook(notebook))
+        timings = {} if timings is None else timings
+        with _timed(timings, "read the notebook and keep its definitions"):
+            notebook = find_notebook(Path(path), self.config.notebook_name)
+            code = extract_code(read_notebook(notebook))
         probes = _probes_of(checks)
-        inputs, kwargs = self.inputs_for(probes)
-        with tempfile.TemporaryDirectory(prefix="autograder-") as work:
+        with _timed(timings, "make the probes' inputs"):
+            inputs, kwargs = self.inputs_for(probes)
+        with tempfile.TemporaryDirectory(prefix="autograder-") as work, \
+                _timed(timings, "run the submission in a child process (start-up, imports, calls)"):
             run = run_submission(code.to_json(), probes, inputs, kwargs, Path(work), self.config.limits,
                                  seed=self.config.grading.seed)
+        timings.update(run.timings)
         return str(notebook), run.calls, code.problems + run.problems
 
     def grade_notebook(self, path: Path | str, include_hidden: bool = True,
@@ -78,14 +93,16 @@ class Grader:
         """Grade a notebook file (or the notebook in a folder); always returns a complete result."""
         started = time.perf_counter()
         checks = checks_for(groups, include_hidden)
+        timings: dict[str, float] = {}
         try:
-            notebook, calls, problems = self.collect_calls(path, checks)
+            notebook, calls, problems = self.collect_calls(path, checks, timings)
         except NotebookError as exc:
             result = self._unreadable(str(path), checks, str(exc))
         else:
-            result = self.evaluate(notebook, checks, calls)
+            result = self.evaluate(notebook, checks, calls, timings)
             result.problems = problems
             result.notes.append(f"data: {self.dataset.description}")
+        result.timings = timings
         result.execution_time = time.perf_counter() - started
         return result
 
@@ -110,19 +127,31 @@ class Grader:
 
     # ------------------------------------------------------------ checks
 
-    def evaluate(self, submission: str, checks: list[Check], calls: dict[str, Call]) -> GradeResult:
+    def evaluate(self, submission: str, checks: list[Check], calls: dict[str, Call],
+                 timings: dict[str, float] | None = None) -> GradeResult:
+        timings = {} if timings is None else timings
         groups = {g: GroupResult(g, float(self.config.points[g]), partial_credit=g in self.config.partial_credit)
                   for g in GROUPS if any(c.group == g for c in checks)}
+        result = GradeResult(submission, list(groups.values()))
         for check in checks:
-            groups[check.group].checks.append(self.run_check(check, calls))
-        return GradeResult(submission, list(groups.values()))
+            with _timed(timings, f"checks: {check.group}"):
+                groups[check.group].checks.append(self.run_check(check, calls, result.trainings))
+        for builder, outcome in result.trainings.items():
+            timings[f"train {builder} under the grading protocol"] = outcome.seconds
+        return result
 
-    def run_check(self, check: Check, calls: dict[str, Call]) -> CheckResult:
-        """Apply one check to the calls; any failure becomes a failed result with its message."""
+    def run_check(self, check: Check, calls: dict[str, Call],
+                  trainings: dict[str, TrainingOutcome] | None = None) -> CheckResult:
+        """Apply one check to the calls; any failure becomes a failed result with its message.
+
+        Training outcomes are stored in ``trainings`` (by builder) when it is given.
+        """
         call = calls[check.probe_name]
         try:
             if check.needs_training:
-                outcome, threshold, summary = self._training_for(call, calls)
+                outcome, threshold, summary = self._training_for(call)
+                if outcome is not None and trainings is not None:
+                    trainings[call.probe.function] = outcome
                 check.func(call, outcome, threshold, summary)
             else:
                 check.func(call)
@@ -134,7 +163,7 @@ class Grader:
                                f"please tell your instructor.")
         return CheckResult(check.name, check.group, check.rule, check.hidden, True)
 
-    def _training_for(self, call: Call, calls: dict[str, Call]) -> tuple[TrainingOutcome | None, float, str]:
+    def _training_for(self, call: Call) -> tuple[TrainingOutcome | None, float, str]:
         builder = call.probe.function
         if call.model is None:
             return None, 0.0, ""
@@ -152,6 +181,15 @@ class Grader:
             groups[c.group].checks.append(CheckResult(c.name, c.group, c.rule, c.hidden, False,
                                                       f"not graded: {reason}"))
         return GradeResult(submission, list(groups.values()), problems=[reason])
+
+
+@contextmanager
+def _timed(timings: dict[str, float], phase: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
 
 
 def _probes_of(checks: list[Check]) -> list[Probe]:

@@ -60,6 +60,10 @@ class GradeResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     execution_time: float = 0.0
+    # Seconds per grading phase, in the order they ran (see benchmarks/).
+    timings: dict[str, float] = field(default_factory=dict)
+    # The grading protocol's training run of each returned model, by builder name.
+    trainings: dict = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -84,7 +88,9 @@ class GradeResult:
                               "visibility": "hidden" if c.hidden else "visible"})
         return {"score": round(self.score, 4), "max_score": round(self.max_score, 4),
                 "execution_time": round(self.execution_time, 2), "output": "\n".join(self.problems + self.notes),
-                "tests": tests}
+                "tests": tests,
+                "extra_data": {"timings": {k: round(v, 3) for k, v in self.timings.items()},
+                               "accuracies": {b: t.accuracy for b, t in self.trainings.items()}}}
 
     def to_json(self) -> str:
         return json.dumps(self.to_gradescope(), indent=2, ensure_ascii=False)

@@ -32,6 +32,8 @@ class SubmissionRun:
     problems: list[str] = field(default_factory=list)
     output: str = ""
     processes: int = 0
+    # Seconds per phase inside the child processes (defining the code, each call), as they reported them.
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 def save_reference_model(path: Path) -> Path:
@@ -87,12 +89,25 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             run.calls[culprit.name] = Call(culprit, inputs.get(culprit.name, {}), kwargs.get(culprit.name, {}),
                                            status, {"message": ended_how})
             pending.remove(culprit)
+    run.timings = _child_timings(outdir)
     definitions = outdir / "definitions.json"
     if definitions.exists():
         run.problems.extend(json.loads(definitions.read_text())["problems"])
     with open(log_path, "rb") as log:
         run.output = log.read(limits.output_limit_bytes).decode("utf-8", "replace")
     return run
+
+
+def _child_timings(outdir: Path) -> dict[str, float]:
+    timings: dict[str, float] = {}
+    for path in sorted(outdir.glob("timings-*.json")):
+        try:
+            reported = json.loads(path.read_text())
+            for phase, seconds in reported.items():
+                timings[f"child: {phase}"] = timings.get(f"child: {phase}", 0.0) + float(seconds)
+        except (OSError, ValueError, TypeError, AttributeError):
+            continue  # timings are for the benchmark; a garbled file must not cost a grade
+    return timings
 
 
 def _tail(path: Path, n_bytes: int) -> str:

@@ -62,13 +62,34 @@ class TrainingOutcome:
     error: str | None = None
 
 
-def train_and_evaluate(model, builder: str, data: GradingData, protocol: GradingProtocol, seed: int) -> TrainingOutcome:
+def make_optimizer(protocol: GradingProtocol, steps: int):
+    """The protocol's optimizer; with the cosine schedule its learning rate reaches 0 at the last step."""
+    import keras
+
+    rate = protocol.learning_rate
+    if protocol.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(protocol.learning_rate, decay_steps=max(1, steps))
+    if protocol.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate=rate)
+    return keras.optimizers.SGD(learning_rate=rate, momentum=protocol.momentum)
+
+
+def apply_determinism(protocol: GradingProtocol) -> None:
+    """Turn on TensorFlow's op determinism when the protocol asks for it (a process-wide switch)."""
+    if protocol.deterministic:
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def train_and_evaluate(model, builder: str, data: GradingData, protocol: GradingProtocol, seed: int,
+                       loss: str = "binary_crossentropy", train: bool = True) -> TrainingOutcome:
     """Train a fresh, seeded copy of ``model`` under the protocol and evaluate it on the test set.
 
-    It is always compiled the reference way (binary cross-entropy, SGD with the protocol's
-    learning rate and momentum, accuracy): compile_model is graded by its own group, and a
-    passing compile_model is this compile up to SGD's settings, which the protocol fixes so that
-    the calibrated thresholds apply.
+    It is always compiled the reference way (binary cross-entropy, the protocol's optimizer,
+    accuracy): compile_model is graded by its own group, and the protocol fixes the optimizer so
+    that the calibrated thresholds apply. ``loss`` and ``train=False`` exist to measure broken
+    variants (autograder.broken), never to grade.
     """
     import keras
 
@@ -76,18 +97,41 @@ def train_and_evaluate(model, builder: str, data: GradingData, protocol: Grading
     started = time.perf_counter()
     kind = INPUT_KIND[builder]
     try:
+        apply_determinism(protocol)
         keras.utils.set_random_seed(seed)
         fresh = keras.models.clone_model(model)
-        optimizer = keras.optimizers.SGD(learning_rate=protocol.learning_rate, momentum=protocol.momentum)
-        fresh.compile(loss="binary_crossentropy", optimizer=optimizer, metrics=["accuracy"])
-        history = fresh.fit(data.x_train[kind], data.y_train, epochs=protocol.epochs,
-                            batch_size=protocol.batch_size, shuffle=True, verbose=0)
-        loss, accuracy = fresh.evaluate(data.x_test[kind], data.y_test, batch_size=1000, verbose=0)
-        outcome.loss, outcome.accuracy = float(loss), float(accuracy)
+        steps = protocol.epochs * -(-len(data.y_train) // protocol.batch_size)
+        fresh.compile(loss=loss, optimizer=make_optimizer(protocol, steps), metrics=["accuracy"])
+        curve = _batch_curve(every=max(1, steps // 50))
+        history = fresh.fit(data.x_train[kind], data.y_train, epochs=protocol.epochs if train else 0,
+                            batch_size=protocol.batch_size, shuffle=True, verbose=0, callbacks=[curve])
+        test_loss, accuracy = fresh.evaluate(data.x_test[kind], data.y_test, batch_size=1000, verbose=0)
+        outcome.loss, outcome.accuracy = float(test_loss), float(accuracy)
         outcome.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
+        outcome.history.update(curve.points)
         if not np.isfinite(outcome.accuracy):
             outcome.error = "the test accuracy is not a number (did the loss diverge to NaN?)"
     except Exception as exc:  # a student model that cannot train is a grading outcome, not a crash
         outcome.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:400] if str(exc).strip() else ''}"
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _batch_curve(every: int):
+    """A callback recording the running loss and accuracy every ``every`` steps (one epoch still draws a curve)."""
+    import keras
+
+    class BatchCurve(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.step = 0
+            self.points: dict[str, list[float]] = {"step": [], "step_loss": [], "step_accuracy": []}
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.step += 1
+            if self.step % every == 0 and logs:
+                self.points["step"].append(self.step)
+                self.points["step_loss"].append(float(logs.get("loss", np.nan)))
+                self.points["step_accuracy"].append(float(logs.get("accuracy", np.nan)))
+
+    return BatchCurve()

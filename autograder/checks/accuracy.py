@@ -10,10 +10,17 @@ from autograder.training import TrainingOutcome
 def check_model_reaches_reference_accuracy(call: Call, outcome: TrainingOutcome, threshold: float,
                                            reference_summary: str) -> None:
     """The model's test accuracy under the grading protocol is at least the calibrated threshold."""
-    returned_model(call)
-    if outcome.error:
+    model = returned_model(call)
+    output_shape = tuple(getattr(model, "output_shape", ()) or ())
+    if output_shape[1:] != (1,):
+        # Binary accuracy against 0/1 labels broadcasts over extra units and would look fine.
         raise AssertionError(
-            f"the model from {call.text} could not be trained under the grading protocol: {outcome.error}. "
+            f"the model from {call.text} outputs shape {output_shape}, expected (None, 1): one probability "
+            f"per image. Its accuracy is not measured. Hint: end the model in Dense(1, activation='sigmoid')."
+        )
+    if outcome is None or outcome.error:
+        raise AssertionError(
+            f"the model from {call.text} could not be trained under the grading protocol: {outcome.error if outcome else 'no model'}. "
             f"Hint: the grader feeds it the reference inputs and 0/1 labels with binary cross-entropy; the "
             f"model must take them and end in Dense(1, activation='sigmoid')."
         )

@@ -1,0 +1,178 @@
+"""Typical wrong answers, used to show that grading separates good submissions from broken ones.
+
+Each variant is one bug a student makes, described twice:
+
+* ``train_edit``/``data_edit``/``loss``: the bug applied to the grading protocol's training run
+  (a model edit, a data edit or the loss), to measure what the accuracy check alone does with it;
+* ``replacements``: the bug written into a whole submission (function name → source), to measure
+  what the full grade does with it.
+
+``discriminate`` trains the reference and every variant over the same seeds and applies the real
+accuracy check to each run; the benchmark prints the full table, a test runs a small one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+from autograder import reference
+from autograder.checks.accuracy import check_model_reaches_reference_accuracy
+from autograder.examples import reference_source
+from autograder.probes import PROBES_BY_NAME, Call
+from autograder.training import GradingData, train_and_evaluate
+
+_OUTPUT = 'layers.Dense(1, activation="sigmoid")'
+
+
+def _edit_output_layer(model, **changes):
+    """A copy of a Sequential model whose last layer's config has ``changes``."""
+    import keras
+
+    config = model.get_config()
+    config["layers"][-1]["config"].update(changes)
+    return keras.Sequential.from_config(config)
+
+
+def _freeze(model):
+    import keras
+
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] != "InputLayer":
+            layer["config"]["trainable"] = False
+    return keras.Sequential.from_config(config)
+
+
+def _in_every_builder(old: str, new: str) -> dict[str, str]:
+    """Replacement sources of the three builders with ``old`` replaced by ``new``."""
+    out = {}
+    for name in ("build_mlp", "build_cnn", "build_deep_cnn"):
+        source = reference_source(name)
+        if old not in source:
+            raise RuntimeError(f"reference.{name} no longer contains {old!r}: update autograder/broken.py")
+        out[name] = source.replace(old, new)
+    return out
+
+
+def _in_function(name: str, old: str, new: str) -> dict[str, str]:
+    source = reference_source(name)
+    if old not in source:
+        raise RuntimeError(f"reference.{name} no longer contains {old!r}: update autograder/broken.py")
+    return {name: source.replace(old, new)}
+
+
+@dataclass(frozen=True)
+class BrokenVariant:
+    name: str
+    description: str
+    model_edit: Callable | None = None
+    data_edit: Callable[[GradingData], GradingData] | None = None
+    loss: str = "binary_crossentropy"
+    train: bool = True
+    # Function name -> replacement source for a whole submission with this bug (empty: not a submission bug).
+    replacements: dict[str, str] = field(default_factory=dict)
+
+
+def _unscaled(data: GradingData) -> GradingData:
+    return replace(data, x_train={k: v * 255 for k, v in data.x_train.items()},
+                   x_test={k: v * 255 for k, v in data.x_test.items()})
+
+
+def _inverted(data: GradingData) -> GradingData:
+    return replace(data, y_train=1 - data.y_train)
+
+
+VARIANTS: tuple[BrokenVariant, ...] = (
+    BrokenVariant("relu_output", "output layer Dense(1, relu)",
+                  model_edit=lambda m: _edit_output_layer(m, activation="relu"),
+                  replacements=_in_every_builder(_OUTPUT, 'layers.Dense(1, activation="relu")')),
+    BrokenVariant("softmax_output", "output layer Dense(1, softmax)",
+                  model_edit=lambda m: _edit_output_layer(m, activation="softmax"),
+                  replacements=_in_every_builder(_OUTPUT, 'layers.Dense(1, activation="softmax")')),
+    BrokenVariant("linear_output", "output layer Dense(1) with no activation",
+                  model_edit=lambda m: _edit_output_layer(m, activation="linear"),
+                  replacements=_in_every_builder(_OUTPUT, "layers.Dense(1)")),
+    BrokenVariant("two_unit_sigmoid", "output layer Dense(2, sigmoid)",
+                  model_edit=lambda m: _edit_output_layer(m, units=2),
+                  replacements=_in_every_builder(_OUTPUT, 'layers.Dense(2, activation="sigmoid")')),
+    BrokenVariant("no_scaling", "pixels left in 0..255 (no /255)", data_edit=_unscaled,
+                  replacements={**_in_function("prepare_mlp_input", "/ 255", "/ 1"),
+                                **_in_function("prepare_cnn_input", "/ 255", "/ 1")}),
+    BrokenVariant("labels_inverted", "odd and even swapped in relabel", data_edit=_inverted,
+                  replacements=_in_function("relabel_odd_even", "np.asarray(y) % 2", "1 - np.asarray(y) % 2")),
+    BrokenVariant("mse_loss", "compiled with mean squared error", loss="mse",
+                  replacements=_in_function("compile_model", 'loss="binary_crossentropy"', 'loss="mse"')),
+    BrokenVariant("frozen", "every layer trainable=False", model_edit=_freeze,
+                  replacements=_in_every_builder('activation="relu")', 'activation="relu", trainable=False)')),
+    BrokenVariant("untrained", "weights never trained (evaluated as initialised)", train=False),
+    BrokenVariant("constant_output", "output layer frozen at zero weights: always predicts 0.5",
+                  model_edit=lambda m: _edit_output_layer(m, kernel_initializer={"class_name": "Zeros", "config": {}},
+                                                          trainable=False),
+                  replacements=_in_every_builder(
+                      _OUTPUT, 'layers.Dense(1, activation="sigmoid", kernel_initializer="zeros", trainable=False)')),
+)
+VARIANTS_BY_NAME = {v.name: v for v in VARIANTS}
+
+
+@dataclass
+class DiscriminationRow:
+    """One variant (or the reference) on one model over several seeds."""
+
+    variant: str
+    builder: str
+    accuracies: list[float | None]
+    failed: list[bool]
+
+    @property
+    def fail_rate(self) -> float:
+        return sum(self.failed) / len(self.failed)
+
+    def summary(self) -> str:
+        accs = [a for a in self.accuracies if a is not None]
+        span = f"{min(accs):.4f}–{max(accs):.4f}" if accs else "not trainable"
+        return f"{self.variant:<16} {self.builder:<15} accuracy {span:<15} fails the accuracy check on " \
+               f"{sum(self.failed)}/{len(self.failed)} seeds"
+
+
+def run_variant(variant: BrokenVariant | None, builder: str, data: GradingData, protocol, seed: int,
+                threshold: float) -> tuple[float | None, bool]:
+    """Train one model (the reference, or it with the variant's bug) and apply the real accuracy check.
+
+    Returns (test accuracy or None, whether the accuracy check failed).
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    model = getattr(reference, builder)()
+    if variant and variant.model_edit:
+        model = variant.model_edit(model)
+    run_data = variant.data_edit(data) if variant and variant.data_edit else data
+    outcome = train_and_evaluate(model, builder, run_data, protocol, seed,
+                                 loss=variant.loss if variant else "binary_crossentropy",
+                                 train=variant.train if variant else True)
+    call = Call(PROBES_BY_NAME[builder], {}, {}, "ok", model=model,
+                returned={"types": [type(model).__name__], "is_keras_model": True})
+    try:
+        check_model_reaches_reference_accuracy(call, outcome, threshold, "calibration")
+    except AssertionError:
+        return outcome.accuracy, True
+    return outcome.accuracy, False
+
+
+def discriminate(data: GradingData, protocol, thresholds: dict[str, float], seeds: list[int],
+                 builders: tuple[str, ...], variants: tuple[BrokenVariant, ...] = VARIANTS,
+                 log: Callable[[str], None] = print) -> list[DiscriminationRow]:
+    """The reference (variant None) and each variant on each builder over ``seeds``."""
+    rows = []
+    for variant in (None, *variants):
+        for builder in builders:
+            accs, failed = [], []
+            for seed in seeds:
+                acc, fail = run_variant(variant, builder, data, protocol, seed, thresholds[builder])
+                accs.append(acc)
+                failed.append(fail)
+            row = DiscriminationRow(variant.name if variant else "reference", builder, accs, failed)
+            log(row.summary())
+            rows.append(row)
+    return rows
