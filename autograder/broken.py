@@ -23,6 +23,7 @@ from autograder.probes import PROBES_BY_NAME, Call
 from autograder.training import GradingData, train_and_evaluate
 
 _OUTPUT = 'layers.Dense(1, activation="sigmoid")'
+_MODELS = ("mlp", "cnn", "deep_cnn", "accuracy")
 
 
 def _edit_output_layer(model, **changes):
@@ -44,22 +45,18 @@ def _freeze(model):
     return keras.Sequential.from_config(config)
 
 
-def _in_every_builder(old: str, new: str) -> dict[str, str]:
-    """Replacement sources of the three builders with ``old`` replaced by ``new``."""
-    out = {}
-    for name in ("build_mlp", "build_cnn", "build_deep_cnn"):
-        source = reference_source(name)
+def _in_function(name: str, *edits: tuple[str, str]) -> dict[str, str]:
+    """The reference source of ``name`` with each (old, new) edit applied: a student's version with the bug."""
+    source = reference_source(name)
+    for old, new in edits:
         if old not in source:
             raise RuntimeError(f"reference.{name} no longer contains {old!r}: update autograder/broken.py")
-        out[name] = source.replace(old, new)
-    return out
+        source = source.replace(old, new)
+    return {name: source}
 
 
-def _in_function(name: str, old: str, new: str) -> dict[str, str]:
-    source = reference_source(name)
-    if old not in source:
-        raise RuntimeError(f"reference.{name} no longer contains {old!r}: update autograder/broken.py")
-    return {name: source.replace(old, new)}
+def _in_every_builder(*edits: tuple[str, str]) -> dict[str, str]:
+    return {name: src for b in ("build_mlp", "build_cnn", "build_deep_cnn") for name, src in _in_function(b, *edits).items()}
 
 
 @dataclass(frozen=True)
@@ -72,6 +69,12 @@ class BrokenVariant:
     train: bool = True
     # Function name -> replacement source for a whole submission with this bug (empty: not a submission bug).
     replacements: dict[str, str] = field(default_factory=dict)
+    # Groups a submission with this bug loses (checked by tests/test_broken.py and the benchmark).
+    caught_by: tuple[str, ...] = ()
+    # Whether the accuracy threshold alone rejects it on every seed; False where the bug never
+    # reaches the grading protocol's training (the grader trains on the reference pipeline with
+    # the reference loss), so only its own group can catch it.
+    fails_accuracy_check: bool = True
 
 
 def _unscaled(data: GradingData) -> GradingData:
@@ -86,31 +89,37 @@ def _inverted(data: GradingData) -> GradingData:
 VARIANTS: tuple[BrokenVariant, ...] = (
     BrokenVariant("relu_output", "output layer Dense(1, relu)",
                   model_edit=lambda m: _edit_output_layer(m, activation="relu"),
-                  replacements=_in_every_builder(_OUTPUT, 'layers.Dense(1, activation="relu")')),
+                  replacements=_in_every_builder((_OUTPUT, 'layers.Dense(1, activation="relu")')), caught_by=_MODELS),
     BrokenVariant("softmax_output", "output layer Dense(1, softmax)",
                   model_edit=lambda m: _edit_output_layer(m, activation="softmax"),
-                  replacements=_in_every_builder(_OUTPUT, 'layers.Dense(1, activation="softmax")')),
+                  replacements=_in_every_builder((_OUTPUT, 'layers.Dense(1, activation="softmax")')), caught_by=_MODELS),
     BrokenVariant("linear_output", "output layer Dense(1) with no activation",
                   model_edit=lambda m: _edit_output_layer(m, activation="linear"),
-                  replacements=_in_every_builder(_OUTPUT, "layers.Dense(1)")),
+                  replacements=_in_every_builder((_OUTPUT, "layers.Dense(1)")), caught_by=_MODELS),
     BrokenVariant("two_unit_sigmoid", "output layer Dense(2, sigmoid)",
                   model_edit=lambda m: _edit_output_layer(m, units=2),
-                  replacements=_in_every_builder(_OUTPUT, 'layers.Dense(2, activation="sigmoid")')),
+                  replacements=_in_every_builder((_OUTPUT, 'layers.Dense(2, activation="sigmoid")')), caught_by=_MODELS),
     BrokenVariant("no_scaling", "pixels left in 0..255 (no /255)", data_edit=_unscaled,
-                  replacements={**_in_function("prepare_mlp_input", "/ 255", "/ 1"),
-                                **_in_function("prepare_cnn_input", "/ 255", "/ 1")}),
+                  replacements={**_in_function("prepare_mlp_input", ("/ 255", "/ 1")),
+                                **_in_function("prepare_cnn_input", ("/ 255", "/ 1"))},
+                  caught_by=("prepare",), fails_accuracy_check=False),
     BrokenVariant("labels_inverted", "odd and even swapped in relabel", data_edit=_inverted,
-                  replacements=_in_function("relabel_odd_even", "np.asarray(y) % 2", "1 - np.asarray(y) % 2")),
+                  replacements=_in_function("relabel_odd_even", ("np.asarray(y) % 2", "1 - np.asarray(y) % 2")),
+                  caught_by=("relabel",)),
     BrokenVariant("mse_loss", "compiled with mean squared error", loss="mse",
-                  replacements=_in_function("compile_model", 'loss="binary_crossentropy"', 'loss="mse"')),
+                  replacements=_in_function("compile_model", ('loss="binary_crossentropy"', 'loss="mse"')),
+                  caught_by=("compile",), fails_accuracy_check=False),
     BrokenVariant("frozen", "every layer trainable=False", model_edit=_freeze,
-                  replacements=_in_every_builder('activation="relu")', 'activation="relu", trainable=False)')),
+                  replacements=_in_every_builder(('activation="relu")', 'activation="relu", trainable=False)'),
+                                                 ('activation="sigmoid")', 'activation="sigmoid", trainable=False)')),
+                  caught_by=("accuracy",)),
     BrokenVariant("untrained", "weights never trained (evaluated as initialised)", train=False),
     BrokenVariant("constant_output", "output layer frozen at zero weights: always predicts 0.5",
                   model_edit=lambda m: _edit_output_layer(m, kernel_initializer={"class_name": "Zeros", "config": {}},
                                                           trainable=False),
                   replacements=_in_every_builder(
-                      _OUTPUT, 'layers.Dense(1, activation="sigmoid", kernel_initializer="zeros", trainable=False)')),
+                      (_OUTPUT, 'layers.Dense(1, activation="sigmoid", kernel_initializer="zeros", trainable=False)')),
+                  caught_by=("accuracy",)),
 )
 VARIANTS_BY_NAME = {v.name: v for v in VARIANTS}
 
@@ -161,11 +170,11 @@ def run_variant(variant: BrokenVariant | None, builder: str, data: GradingData, 
 
 
 def discriminate(data: GradingData, protocol, thresholds: dict[str, float], seeds: list[int],
-                 builders: tuple[str, ...], variants: tuple[BrokenVariant, ...] = VARIANTS,
+                 builders: tuple[str, ...], variants: tuple[BrokenVariant | None, ...] = (None, *VARIANTS),
                  log: Callable[[str], None] = print) -> list[DiscriminationRow]:
-    """The reference (variant None) and each variant on each builder over ``seeds``."""
+    """Each variant (None: the reference) on each builder over ``seeds``."""
     rows = []
-    for variant in (None, *variants):
+    for variant in variants:
         for builder in builders:
             accs, failed = [], []
             for seed in seeds:

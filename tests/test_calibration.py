@@ -7,8 +7,8 @@ import pytest
 from keras import layers
 
 from autograder import reference
-from autograder.calibration import (Calibration, CalibrationError, calibrate, calibration_path, load_or_calibrate,
-                                    threshold_for)
+from autograder.calibration import (Calibration, CalibrationError, calibrate, calibration_path, describe_mismatch,
+                                    load_or_calibrate, threshold_for)
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
 from autograder.training import train_and_evaluate
 
@@ -79,3 +79,36 @@ def test_protocol_too_weak_to_separate_models_is_refused(sample_config, grader):
         update={"n_train": 32, "learning_rate": 1e-7, "momentum": 0.0})})
     with pytest.raises(CalibrationError, match=r"reference build_mlp reaches only 0\.\d+ .*too close to chance"):
         calibrate(grader.dataset, weak, grader.n_val, seeds=2, log=lambda m: None)
+
+
+def test_calibration_for_another_protocol_is_named_with_its_differences(fresh_calibration, two_seed_config, grader):
+    changed = two_seed_config.model_copy(update={"grading": two_seed_config.grading.model_copy(update={"n_train": 123})})
+    found = json.loads(calibration_path(two_seed_config, grader.dataset, grader.n_val).read_text())
+    assert describe_mismatch(found, grader.dataset, changed, grader.n_val) == "grading.n_train 8000 ≠ 123"
+    assert describe_mismatch(found, grader.dataset, two_seed_config, grader.n_val) == ""
+
+
+def test_calibration_made_with_another_keras_is_used_with_a_warning(fresh_calibration, two_seed_config, grader):
+    path = calibration_path(two_seed_config, grader.dataset, grader.n_val)
+    original = path.read_text()
+    saved = json.loads(original)
+    saved["versions"]["keras"] = "3.0.0"
+    path.write_text(json.dumps(saved))
+    messages = []
+    try:
+        again = load_or_calibrate(grader.dataset, two_seed_config, grader.n_val, log=messages.append)
+    finally:
+        path.write_text(original)
+    assert again.models["build_mlp"].accuracies == saved["models"]["build_mlp"]["accuracies"]
+    assert len(messages) == 1
+    assert messages[0].startswith(f"warning: the calibration {saved['key']} was made with keras 3.0.0 → {keras.__version__}")
+
+
+def test_grader_says_which_calibration_differs_before_recalibrating(fresh_calibration, two_seed_config, grader):
+    changed = two_seed_config.model_copy(update={"grading": two_seed_config.grading.model_copy(update={"n_train": 4000})})
+    messages = []
+    load_or_calibrate(grader.dataset, changed, grader.n_val, log=messages.append)
+    old_name = calibration_path(two_seed_config, grader.dataset, grader.n_val).name
+    assert messages[0].startswith("warning: no calibration matches this data")
+    assert f"  {old_name} does not match: grading.n_train 8000 ≠ 4000" in messages
+    assert calibration_path(changed, grader.dataset, grader.n_val).exists()

@@ -1,0 +1,249 @@
+"""Grading speed, memory and discrimination, measured in one run (a benchmark, not a test).
+
+    MNIST_PATH=../shared/data/mnist.npz .venv/bin/python benchmarks/grading_benchmark.py
+
+Prints, in order:
+  1. start-up: seconds to import the grader, Keras and TensorFlow in a fresh interpreter;
+  2. set-up: loading the data, preparing the grading data, loading the calibration;
+  3. graded submissions (the complete reference several times, then one per typical bug in
+     autograder/broken.py): wall time per submission and per phase, the median, and each verdict;
+  4. peak memory of the grading process and of its largest child (the submission's process);
+  5. one epoch of each reference model under the lecture's protocol (SGD, batch 32, 50,000 images,
+     validation on 10,000), × 30 = the naive per-submission re-run, and the speed-up;
+  6. the cost of op determinism (reference trainings with it on and off, in fresh processes);
+  7. discrimination: the reference and every typical bug under the grading protocol over N seeds,
+     with the real accuracy check applied to each run.
+Figures go to stdout as Markdown tables (for the README) and, with --json, to a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parent.parent
+IMPORTS = "import autograder.grading, keras, tensorflow"
+SHORT = {"build_mlp": "MLP", "build_cnn": "CNN", "build_deep_cnn": "deep CNN"}
+
+
+def mib(kib: int) -> float:
+    return kib / 1024  # ru_maxrss is in KiB on Linux
+
+
+def measure_startup() -> float:
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", IMPORTS], check=True, capture_output=True, cwd=ROOT)
+    return time.perf_counter() - started
+
+
+def table(header: list[str], rows: list[list]) -> str:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+def submissions(repeats: int) -> list[tuple[str, dict[str, str] | None]]:
+    """(name, replacements): the complete reference ``repeats`` times, then one per typical bug."""
+    from autograder.broken import VARIANTS
+
+    subs = [(f"reference #{i + 1}", {}) for i in range(repeats)]
+    subs += [(v.name, v.replacements) for v in VARIANTS if v.replacements]
+    return subs
+
+
+def grade_submissions(grader, repeats: int, log) -> list[dict]:
+    import nbformat
+
+    from autograder.examples import filled_release
+
+    release = nbformat.read(ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
+    results = []
+    with tempfile.TemporaryDirectory(prefix="benchmark-") as work:
+        for name, replacements in submissions(repeats):
+            path = Path(work) / f"{name.replace(' ', '_').replace('#', '')}.ipynb"
+            nbformat.write(filled_release(release, replacements), path)
+            result = grader.grade_notebook(path)
+            lost = [g.name for g in result.groups if g.score < g.max_score]
+            results.append({"name": name, "seconds": result.execution_time, "score": result.score,
+                            "max_score": result.max_score, "lost": lost, "timings": result.timings,
+                            "accuracies": {b: t.accuracy for b, t in result.trainings.items()}})
+            log(f"  graded {name:<18} {result.score:>5.2f}/{result.max_score:g} in {result.execution_time:5.1f} s"
+                f"{'  lost: ' + ', '.join(lost) if lost else ''}")
+    return results
+
+
+def lecture_epoch(dataset, n_val: int, log) -> dict[str, float]:
+    """Seconds of one lecture-protocol epoch per reference model (fit with validation, as the notebook does)."""
+    import keras
+
+    from autograder import reference
+    from autograder.training import INPUT_KIND
+
+    y = reference.relabel_odd_even(dataset.y_train)
+    x_train, y_train, x_val, y_val = reference.split_train_val(dataset.x_train, y, n_val=n_val)
+    prepare = {"mlp": reference.prepare_mlp_input, "cnn": reference.prepare_cnn_input}
+    seconds = {}
+    for builder, kind in INPUT_KIND.items():
+        keras.utils.set_random_seed(0)
+        model = reference.compile_model(getattr(reference, builder)())
+        xt, xv = prepare[kind](x_train), prepare[kind](x_val)
+        started = time.perf_counter()
+        model.fit(xt, y_train, epochs=1, batch_size=32, validation_data=(xv, y_val), verbose=0)
+        seconds[builder] = time.perf_counter() - started
+        log(f"  lecture epoch {SHORT[builder]:<9} {seconds[builder]:5.1f} s ({len(y_train)} images, batch 32)")
+    return seconds
+
+
+def determinism_probe(data_source: str, deterministic: bool) -> dict:
+    """Run in a fresh process: train the three reference models once under the protocol."""
+    from autograder import reference
+    from autograder.config import load_config
+    from autograder.data import load_dataset
+    from autograder.training import BUILDERS, grading_data, train_and_evaluate
+
+    config = load_config(ROOT / "course.yml", data={"source": data_source}, grading={"deterministic": deterministic})
+    dataset = load_dataset(data_source)
+    data = grading_data(dataset, config.grading, config.data.n_val or dataset.n_val)
+    out = {}
+    for builder in BUILDERS:
+        o = train_and_evaluate(getattr(reference, builder)(), builder, data, config.grading, config.grading.seed)
+        out[builder] = {"seconds": o.seconds, "accuracy": o.accuracy}
+    return out
+
+
+def measure_determinism(data_source: str, log) -> dict:
+    runs = {}
+    for flag in (False, True, True):
+        proc = subprocess.run([sys.executable, __file__, "--determinism-probe", data_source, str(flag)],
+                              capture_output=True, text=True, check=True, cwd=ROOT)
+        runs.setdefault(flag, []).append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    on, off = runs[True], runs[False][0]
+    cost = {b: on[0][b]["seconds"] - off[b]["seconds"] for b in off}
+    same_on = all(on[0][b]["accuracy"] == on[1][b]["accuracy"] for b in off)
+    same_off = all(on[0][b]["accuracy"] == off[b]["accuracy"] for b in off)
+    log(f"  op determinism costs {sum(cost.values()):+.1f} s per submission "
+        f"({', '.join(f'{SHORT[b]} {c:+.1f} s' for b, c in cost.items())}); two deterministic processes agree: "
+        f"{same_on}; the non-deterministic run gave the same accuracies: {same_off}")
+    return {"on": on, "off": off, "cost_seconds": cost, "deterministic_runs_agree": same_on,
+            "off_matches_on": same_off}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("mnist", "sample"), default="mnist")
+    parser.add_argument("--repeats", type=int, default=3, help="times the complete reference submission is graded")
+    parser.add_argument("--seeds", type=int, default=20, help="seeds of the discrimination table")
+    parser.add_argument("--discrimination-models", default="mlp,cnn",
+                        help="models the bugs are applied to (the reference row always covers all three)")
+    parser.add_argument("--skip-discrimination", action="store_true")
+    parser.add_argument("--json", help="also write every figure to this file")
+    parser.add_argument("--determinism-probe", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.determinism_probe:
+        print(json.dumps(determinism_probe(args.determinism_probe[0], args.determinism_probe[1] == "True")))
+        return 0
+
+    log = lambda msg: print(msg, flush=True)  # noqa: E731
+    report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    log(f"machine: {report['machine']}")
+
+    log("\n1. start-up")
+    report["startup_seconds"] = measure_startup()
+    log(f"  `{IMPORTS}` in a fresh interpreter: {report['startup_seconds']:.1f} s")
+    started = time.perf_counter()
+    import keras
+    import tensorflow as tf
+
+    from autograder.calibration import calibration_summary
+    from autograder.config import load_config
+    from autograder.grading import Grader
+    report["versions"] = {"tensorflow": tf.__version__, "keras": keras.__version__}
+    report["import_seconds_here"] = time.perf_counter() - started
+
+    log("\n2. set-up (once per grading session)")
+    config = load_config(ROOT / "course.yml", data={"source": args.data})
+    grader = Grader(config, log=lambda msg: None)
+    grader.calibration  # noqa: B018 - loads data, grading data and calibration, timed
+    for phase, seconds in grader.setup_timings.items():
+        log(f"  {phase:<50} {seconds:6.2f} s")
+    report["setup_timings"] = grader.setup_timings
+    log("  " + calibration_summary(grader.calibration).replace("\n", "\n  "))
+
+    log(f"\n3. graded submissions ({args.data}, protocol {config.grading.model_dump()})")
+    graded = grade_submissions(grader, args.repeats, log)
+    report["graded"] = graded
+    times = [g["seconds"] for g in graded]
+    median = statistics.median(times)
+    phases: dict[str, list[float]] = {}
+    for g in graded:
+        for phase, seconds in g["timings"].items():
+            phases.setdefault(phase, []).append(seconds)
+    log("\n  median seconds per phase over the graded submissions:")
+    log(table(["phase", "median s", "max s"], [[p, f"{statistics.median(v):.2f}", f"{max(v):.2f}"]
+                                                for p, v in phases.items()]))
+    log(f"\n  median per submission: {median:.1f} s (min {min(times):.1f}, max {max(times):.1f}, n={len(times)})")
+    report["median_seconds"] = median
+
+    log("\n4. peak memory (resident set, high-water marks)")
+    grader_peak = mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    child_peak = mib(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    report["peak_mib"] = {"grader": grader_peak, "largest_child": child_peak, "both": grader_peak + child_peak}
+    log(f"  grading process {grader_peak:.0f} MiB; largest child {child_peak:.0f} MiB "
+        f"(startup probe or a submission's process); both at once at most {grader_peak + child_peak:.0f} MiB")
+
+    log("\n5. the naive alternative: the lecture's protocol")
+    epoch = lecture_epoch(grader.dataset, grader.n_val, log)
+    naive = 30 * sum(epoch.values())
+    report["lecture_epoch_seconds"] = epoch
+    report["naive_rerun_seconds"] = naive
+    report["speedup"] = naive / median
+    log(f"  one epoch of the three models: {sum(epoch.values()):.1f} s; × 30 epochs = {naive:.0f} s "
+        f"({naive / 60:.1f} min) per submission; the grader's median {median:.1f} s is {naive / median:.0f}× faster")
+
+    log("\n6. op determinism")
+    report["determinism"] = measure_determinism(args.data, log)
+
+    if not args.skip_discrimination:
+        from autograder.broken import VARIANTS, discriminate
+        from autograder.training import BUILDERS
+
+        log(f"\n7. discrimination over {args.seeds} seeds (seeds 1000+, not the calibration's)")
+        seeds = [1000 + i for i in range(args.seeds)]
+        thresholds = {b: m.threshold for b, m in grader.calibration.models.items()}
+        models = tuple(f"build_{m}" for m in args.discrimination_models.split(","))
+        rows = discriminate(grader.data, config.grading, thresholds, seeds, BUILDERS, (None,), log=log)
+        rows += discriminate(grader.data, config.grading, thresholds, seeds, models, VARIANTS, log=log)
+        verdicts = {g["name"]: g for g in graded}
+        verdicts["reference"] = verdicts["reference #1"]
+        body = []
+        for r in rows:
+            accs = [a for a in r.accuracies if a is not None]
+            graded_as = verdicts.get(r.variant)
+            verdict = (f"{graded_as['score']:g}/{graded_as['max_score']:g}"
+                       + (f", loses {', '.join(graded_as['lost'])}" if graded_as["lost"] else "")
+                       if graded_as else "n/a (the grader trains every model it grades)")
+            body.append([r.variant, SHORT[r.builder], f"{thresholds[r.builder]:.4f}",
+                         f"{min(accs):.4f}–{max(accs):.4f}" if accs else "—",
+                         f"{sum(r.failed)}/{len(r.failed)}", verdict])
+        log("\n" + table(["submission", "model", "threshold", "accuracy under the protocol (min–max)",
+                          "accuracy check fails", "whole submission graded"], body))
+        report["discrimination"] = [r.__dict__ for r in rows]
+
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
+        log(f"\nwrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""Grading separates the reference from typical broken answers (autograder/broken.py).
+
+The benchmark (benchmarks/grading_benchmark.py) runs the full table on MNIST over 20 seeds; here
+the same code runs on the sample with two seeds, on the MLP, so that the separation is tested in CI.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from autograder import reference
+from autograder.broken import VARIANTS, discriminate
+from autograder.checks import checks_for
+from autograder.config import GROUPS
+from autograder.examples import reference_source
+
+SEEDS = [1000, 1001]  # not calibration seeds: the threshold must hold beyond the seeds it was made from
+
+
+@pytest.fixture(scope="module")
+def discrimination(grader):
+    thresholds = {b: m.threshold for b, m in grader.calibration.models.items()}
+    rows = discriminate(grader.data, grader.config.grading, thresholds, SEEDS, ("build_mlp",), log=lambda m: None)
+    return {r.variant: r for r in rows}
+
+
+def test_reference_passes_the_accuracy_check_on_every_seed(discrimination):
+    row = discrimination["reference"]
+    assert row.failed == [False, False], f"reference accuracies {row.accuracies} fell below the threshold"
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v.fails_accuracy_check], ids=lambda v: v.name)
+def test_broken_model_fails_the_accuracy_check_on_every_seed(discrimination, variant):
+    row = discrimination[variant.name]
+    assert all(row.failed), f"{variant.name}: accuracies {row.accuracies}, failed {row.failed}"
+
+
+def _submission_functions(replacements: dict[str, str]) -> dict:
+    namespace: dict = {}
+    exec("import numpy as np\nimport keras\nfrom keras import layers\n", namespace)
+    for name in reference.FUNCTION_NAMES:
+        exec(replacements.get(name, reference_source(name)), namespace)
+    return {name: namespace[name] for name in reference.FUNCTION_NAMES}
+
+
+STRUCTURAL = tuple(g for g in GROUPS if g != "accuracy")
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v.replacements], ids=lambda v: v.name)
+def test_broken_submission_loses_exactly_its_groups(grader, variant):
+    result = grader.grade_functions(_submission_functions(variant.replacements), checks_for(STRUCTURAL))
+    lost = {g.name for g in result.groups if g.score < g.max_score}
+    assert lost == set(variant.caught_by) - {"accuracy"}, result.to_text()
+
+
+def test_the_complete_submission_loses_nothing(grader):
+    result = grader.grade_functions(_submission_functions({}), checks_for(STRUCTURAL))
+    assert result.score == result.max_score, result.to_text()

@@ -1,0 +1,42 @@
+"""check_model_reaches_reference_accuracy: each way a model can fail it, with the message pinned."""
+
+import keras
+import pytest
+from keras import layers
+
+from autograder.checks.accuracy import check_model_reaches_reference_accuracy
+from autograder.training import TrainingOutcome
+
+
+def mlp_with_two_sigmoid_outputs():
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(8, activation="relu"),
+                             layers.Dense(2, activation="sigmoid")])
+
+
+def mlp_small():
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(8, activation="relu"),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+def test_two_unit_output_is_refused_before_its_accuracy_is_believed(probe_call):
+    # 0/1 labels broadcast over both units, so a trained 2-unit model's "accuracy" looks fine.
+    outcome = TrainingOutcome("build_mlp", 0, accuracy=0.99)
+    with pytest.raises(AssertionError, match=r"outputs shape \(None, 2\), expected \(None, 1\).*not measured"):
+        check_model_reaches_reference_accuracy(probe_call(mlp_with_two_sigmoid_outputs, "build_mlp"), outcome, 0.9, "ref")
+
+
+def test_model_that_cannot_train_reports_the_training_error(probe_call):
+    outcome = TrainingOutcome("build_mlp", 0, error="ValueError: shapes differ")
+    with pytest.raises(AssertionError, match=r"could not be trained under the grading protocol: ValueError: shapes differ"):
+        check_model_reaches_reference_accuracy(probe_call(mlp_small, "build_mlp"), outcome, 0.9, "ref")
+
+
+def test_accuracy_below_threshold_names_both_and_the_reference(probe_call):
+    outcome = TrainingOutcome("build_mlp", 0, accuracy=0.8)
+    with pytest.raises(AssertionError, match=r"reached test accuracy 0\.8000 .* below the threshold 0\.9000 \(ref\)"):
+        check_model_reaches_reference_accuracy(probe_call(mlp_small, "build_mlp"), outcome, 0.9, "ref")
+
+
+def test_accuracy_at_the_threshold_passes(probe_call):
+    outcome = TrainingOutcome("build_mlp", 0, accuracy=0.9)
+    assert check_model_reaches_reference_accuracy(probe_call(mlp_small, "build_mlp"), outcome, 0.9, "ref") is None
