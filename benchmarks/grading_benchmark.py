@@ -143,7 +143,7 @@ def main() -> int:
     parser.add_argument("--data", choices=("mnist", "sample"), default="mnist")
     parser.add_argument("--repeats", type=int, default=3, help="times the complete reference submission is graded")
     parser.add_argument("--seeds", type=int, default=20, help="seeds of the discrimination table")
-    parser.add_argument("--discrimination-models", default="mlp,cnn",
+    parser.add_argument("--discrimination-models", default="mlp",
                         help="models the bugs are applied to (the reference row always covers all three)")
     parser.add_argument("--skip-discrimination", action="store_true")
     parser.add_argument("--json", help="also write every figure to this file")
