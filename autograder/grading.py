@@ -23,6 +23,7 @@ from autograder.calibration import Calibration, load_or_calibrate
 from autograder.checks import Check, checks_for
 from autograder.config import GROUPS, CourseConfig
 from autograder.data import load_dataset
+from autograder.i18n import Translator, _, render
 from autograder.notebook_code import NotebookError, extract_code, find_notebook, read_notebook
 from autograder.probes import Call, Probe, call_and_record, load_call, make_inputs, probe_kwargs
 from autograder.results import CheckResult, GradeResult, GroupResult
@@ -38,6 +39,12 @@ class Grader:
     log: Callable[[str], None] = print
     # Seconds spent on the shared set-up (data, calibration), paid once however many submissions are graded.
     setup_timings: dict[str, float] = field(default_factory=dict)
+    # Language of the messages in results: 'en' or 'ko' (None: course.yml's language).
+    lang: str | None = None
+
+    @cached_property
+    def translator(self) -> Translator:
+        return Translator(self.lang or self.config.language)
 
     @cached_property
     def dataset(self):
@@ -101,7 +108,7 @@ class Grader:
         else:
             result = self.evaluate(notebook, checks, calls, timings)
             result.problems = problems
-            result.notes.append(f"data: {self.dataset.description}")
+            result.notes.append(self.translator(_("data: {description}"), description=self.dataset.description))
         result.timings = timings
         result.execution_time = time.perf_counter() - started
         return result
@@ -121,7 +128,7 @@ class Grader:
                                 reference_model_path=reference_model, seed=self.config.grading.seed)
                 calls[p.name] = load_call(p, inputs[p.name], kwargs[p.name], work)
         result = self.evaluate(submission, checks, calls)
-        result.notes.append(f"data: {self.dataset.description}")
+        result.notes.append(self.translator(_("data: {description}"), description=self.dataset.description))
         result.execution_time = time.perf_counter() - started
         return result
 
@@ -138,6 +145,7 @@ class Grader:
                 groups[check.group].checks.append(self.run_check(check, calls, result.trainings))
         for builder, outcome in result.trainings.items():
             timings[f"train {builder} under the grading protocol"] = outcome.seconds
+        result.layers = _student_layers(calls)
         return result
 
     def run_check(self, check: Check, calls: dict[str, Call],
@@ -156,12 +164,13 @@ class Grader:
             else:
                 check.func(call)
         except AssertionError as exc:
-            return CheckResult(check.name, check.group, check.rule, check.hidden, False, str(exc))
+            message = render(exc.args[0], self.translator) if exc.args else str(exc)
+            return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, False, message)
         except Exception as exc:  # a grader fault must not cost the other checks their results
-            return CheckResult(check.name, check.group, check.rule, check.hidden, False,
-                               f"the grader could not run this check ({type(exc).__name__}: {exc}); "
-                               f"please tell your instructor.")
-        return CheckResult(check.name, check.group, check.rule, check.hidden, True)
+            return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, False, self.translator(
+                _("the grader could not run this check ({error}: {detail}); please tell your instructor."),
+                error=type(exc).__name__, detail=exc))
+        return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, True)
 
     def _training_for(self, call: Call) -> tuple[TrainingOutcome | None, float, str]:
         builder = call.probe.function
@@ -170,16 +179,16 @@ class Grader:
         self.log(f"  training {builder} under the grading protocol ...")
         outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed)
         calib = self.calibration.models[builder]
-        summary = (f"reference under the same protocol: mean {calib.mean:.4f}, worst {calib.min:.4f} "
-                   f"over {len(calib.accuracies)} seeds")
+        summary = _("reference under the same protocol: mean {mean:.4f}, worst {worst:.4f} over {n} seeds").format(
+            mean=calib.mean, worst=calib.min, n=len(calib.accuracies))
         return outcome, calib.threshold, summary
 
     def _unreadable(self, submission: str, checks: list[Check], reason: str) -> GradeResult:
         groups = {g: GroupResult(g, float(self.config.points[g]), partial_credit=g in self.config.partial_credit)
                   for g in GROUPS if any(c.group == g for c in checks)}
         for c in checks:
-            groups[c.group].checks.append(CheckResult(c.name, c.group, c.rule, c.hidden, False,
-                                                      f"not graded: {reason}"))
+            groups[c.group].checks.append(CheckResult(c.name, c.group, self.translator(c.rule), c.hidden, False,
+                                                      self.translator(_("not graded: {reason}"), reason=reason)))
         return GradeResult(submission, list(groups.values()), problems=[reason])
 
 
@@ -190,6 +199,20 @@ def _timed(timings: dict[str, float], phase: str):
         yield
     finally:
         timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
+
+
+def _student_layers(calls: dict[str, Call]) -> dict[str, list]:
+    """Each returned model's layer rows (as the architecture checks see them), by builder, for the report."""
+    from autograder.checks.architecture import describe_layers
+
+    layers = {}
+    for call in calls.values():
+        if call.probe.returns == "model" and call.model is not None:
+            try:
+                layers[call.probe.function] = describe_layers(call.model)
+            except Exception:  # a model the checks could not describe is reported by the checks themselves
+                continue
+    return layers
 
 
 def _probes_of(checks: list[Check]) -> list[Probe]:

@@ -18,6 +18,8 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
+from autograder.i18n import Message, _
+
 Returns = Literal["arrays", "model", "compiled_model"]
 
 
@@ -207,28 +209,32 @@ class Call:
         parts = list(self.probe.args) + [f"{k}={v}" for k, v in self.kwargs.items()]
         return f"{self.probe.function}({', '.join(parts)})"
 
-    def failure_reason(self) -> str | None:
+    def failure_reason(self) -> Message | None:
         """Why the call produced nothing to check (None when it returned normally)."""
         if self.status == "ok":
             return None
         fn = self.probe.function
         if self.status == "missing":
             detail = f" ({self.error['message']})" if self.error else ""
-            return (f"{fn} is not defined in the notebook{detail}. Hint: keep the function name and "
-                    f"signature from the stub, and check that its cell has no syntax error.")
+            return _("{fn} is not defined in the notebook{detail}. Hint: keep the function name and "
+                     "signature from the stub, and check that its cell has no syntax error.").format(fn=fn, detail=detail)
         if self.status == "raised":
             err = self.error or {}
             where = ("\n" + "\n".join(err.get("where", []))) if err.get("where") else ""
             hint = _hint_for(err.get("type", ""), fn)
             message = f": {err['message']}" if err.get("message") else ""
-            return f"{self.text} raised {err.get('type')}{message}{where}\nHint: {hint}"
+            return _("{call} raised {error}{message}{where}\nHint: {hint}").format(
+                call=self.text, error=err.get("type"), message=message, where=where, hint=hint)
         if self.status == "timeout":
-            return f"{self.text} did not finish within the time limit ({self.error['message']}). " \
-                   f"Hint: look for an endless loop or training inside {fn}."
+            return _("{call} did not finish within the time limit ({detail}). "
+                     "Hint: look for an endless loop or training inside {fn}.").format(
+                call=self.text, detail=self.error["message"], fn=fn)
         if self.status == "crashed":
-            return f"the submission's process ended while running {self.text} ({self.error['message']}). " \
-                   f"Hint: don't call exit() or kill the process inside {fn}."
-        return f"{self.text} produced a result the grader cannot read: {self.error['message']}"
+            return _("the submission's process ended while running {call} ({detail}). "
+                     "Hint: don't call exit() or kill the process inside {fn}.").format(
+                call=self.text, detail=self.error["message"], fn=fn)
+        return _("{call} produced a result the grader cannot read: {detail}").format(
+            call=self.text, detail=self.error["message"])
 
     def require_ok(self) -> None:
         """Raise AssertionError with the reason when the call did not return normally."""
@@ -237,15 +243,15 @@ class Call:
             raise AssertionError(reason)
 
 
-def _hint_for(error_type: str, fn: str) -> str:
+def _hint_for(error_type: str, fn: str) -> Message:
     if error_type == "NotImplementedError":
-        return f"{fn} is still the stub: replace `raise NotImplementedError()` with your code."
+        return _("{fn} is still the stub: replace `raise NotImplementedError()` with your code.").format(fn=fn)
     if error_type == "NameError":
-        return (f"{fn} uses a name that is not defined. The grader runs only the notebook's imports, "
-                f"function definitions and constants, not the cells that load data or train.")
+        return _("{fn} uses a name that is not defined. The grader runs only the notebook's imports, "
+                 "function definitions and constants, not the cells that load data or train.").format(fn=fn)
     if error_type == "ValueError" and fn.startswith("prepare"):
-        return "reshape with the number of images you were given (len(x) or -1), not a fixed 60000."
-    return f"run {fn} on a small input in the notebook and read the error."
+        return _("reshape with the number of images you were given (len(x) or -1), not a fixed 60000.")
+    return _("run {fn} on a small input in the notebook and read the error.").format(fn=fn)
 
 
 def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path) -> Call:

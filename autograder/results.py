@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
+from autograder.i18n import ENGLISH, Translator, _
+
 
 @dataclass
 class CheckResult:
@@ -64,6 +66,8 @@ class GradeResult:
     timings: dict[str, float] = field(default_factory=dict)
     # The grading protocol's training run of each returned model, by builder name.
     trainings: dict = field(default_factory=dict)
+    # Each returned model's layer rows (checks.architecture.LayerRow), by builder name.
+    layers: dict = field(default_factory=dict)
 
     @property
     def score(self) -> float:
@@ -95,29 +99,37 @@ class GradeResult:
     def to_json(self) -> str:
         return json.dumps(self.to_gradescope(), indent=2, ensure_ascii=False)
 
-    def to_text(self, show_hidden: bool = True) -> str:
-        """The score table by group, then each failed check's message."""
-        lines = [f"Grade for {self.submission}", ""]
+    def to_text(self, show_hidden: bool = True, translator: Translator = ENGLISH) -> str:
+        """The score table by group, then each failed check's message, in the translator's language."""
+        t = translator
+        lines = [t(_("Grade for {submission}"), submission=self.submission), ""]
         width = max(len(g.name) for g in self.groups)
-        lines.append(f"  {'group':<{width}}  {'score':>11}  checks passed")
+        lines.append(f"  {t(_('group')):<{width}}  {t(_('score')):>11}  {t(_('checks passed'))}")
         for g in self.groups:
             n = len([c for c in g.checks if show_hidden or not c.hidden])
             p = len([c for c in g.checks if (show_hidden or not c.hidden) and c.passed])
-            mark = "ok" if g.passed else "FAILED"
+            mark = t(_("ok")) if g.passed else t(_("FAILED"))
             lines.append(f"  {g.name:<{width}}  {g.score:>5.2f}/{g.max_score:<5.2f}  {p}/{n} {mark}")
-        lines.append(f"  {'total':<{width}}  {self.score:>5.2f}/{self.max_score:<5.2f}")
+        lines.append(f"  {t(_('total')):<{width}}  {self.score:>5.2f}/{self.max_score:<5.2f}")
         for problem in self.problems:
-            lines.append(f"\nproblem: {problem}")
+            lines.append("\n" + t(_("problem: {problem}"), problem=problem))
+        for g, message, failed in self.failures(show_hidden):
+            hidden = t(_(" (hidden)"))
+            names = ", ".join(f"{c.name}{hidden if c.hidden else ''}" for c in failed)
+            rule = ["  " + t(_("rule: {rule}"), rule=failed[0].rule)] if len(failed) == 1 else []
+            lines += ["", t(_("FAILED {group}: {names}"), group=g.name, names=names), *rule,
+                      *("  " + line for line in message.splitlines())]
+        for note in self.notes:
+            lines.append("\n" + t(_("note: {note}"), note=note))
+        return "\n".join(lines)
+
+    def failures(self, show_hidden: bool = True) -> list[tuple[GroupResult, str, list[CheckResult]]]:
+        """Failed checks by group, those failing with the same message (e.g. an untouched stub) together."""
+        out = []
         for g in self.groups:
-            # Checks that failed for the same reason (e.g. an untouched stub) are reported once.
             by_message: dict[str, list[CheckResult]] = {}
             for c in g.checks:
                 if not c.passed and (show_hidden or not c.hidden):
                     by_message.setdefault(c.message, []).append(c)
-            for message, failed in by_message.items():
-                names = ", ".join(f"{c.name}{' (hidden)' if c.hidden else ''}" for c in failed)
-                rule = [f"  rule: {failed[0].rule}"] if len(failed) == 1 else []
-                lines += ["", f"FAILED {g.name}: {names}", *rule, *("  " + line for line in message.splitlines())]
-        for note in self.notes:
-            lines.append(f"\nnote: {note}")
-        return "\n".join(lines)
+            out += [(g, message, failed) for message, failed in by_message.items()]
+        return out

@@ -60,6 +60,8 @@ class TrainingOutcome:
     history: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
     error: str | None = None
+    # Predicted probability of 'odd' for each test image (float32), for the report's prediction grid.
+    test_probabilities: np.ndarray | None = field(default=None, repr=False)
 
 
 def make_optimizer(protocol: GradingProtocol, steps: int):
@@ -107,6 +109,7 @@ def train_and_evaluate(model, builder: str, data: GradingData, protocol: Grading
                             batch_size=protocol.batch_size, shuffle=True, verbose=0, callbacks=[curve])
         test_loss, accuracy = fresh.evaluate(data.x_test[kind], data.y_test, batch_size=1000, verbose=0)
         outcome.loss, outcome.accuracy = float(test_loss), float(accuracy)
+        outcome.test_probabilities = _test_probabilities(fresh, data.x_test[kind])
         outcome.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         outcome.history.update(curve.points)
         if not np.isfinite(outcome.accuracy):
@@ -115,6 +118,14 @@ def train_and_evaluate(model, builder: str, data: GradingData, protocol: Grading
         outcome.error = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:400] if str(exc).strip() else ''}"
     outcome.seconds = time.perf_counter() - started
     return outcome
+
+
+def _test_probabilities(model, x_test: np.ndarray) -> np.ndarray | None:
+    """The model's first output for each test image; None when it cannot predict (the grade does not depend on it)."""
+    try:
+        return np.asarray(model.predict(x_test, batch_size=1000, verbose=0), dtype=np.float32).reshape(len(x_test), -1)[:, 0]
+    except Exception:
+        return None
 
 
 def _batch_curve(every: int):

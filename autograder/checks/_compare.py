@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.i18n import Message, _, render
 from autograder.probes import Call
 
 
@@ -13,21 +14,39 @@ def returned_arrays(call: Call, count: int) -> tuple[np.ndarray, ...]:
     got = call.returned.get("count", 0)
     is_tuple = call.returned.get("tuple", False)
     if count == 1 and (is_tuple or got != 1):
-        raise AssertionError(
-            f"{call.text} should return one array, but returned a tuple of {got} values. "
-            f"Hint: return the array itself, not wrapped in a tuple."
-        )
+        raise AssertionError(_(
+            "{call} should return one array, but returned a tuple of {got} values. "
+            "Hint: return the array itself, not wrapped in a tuple."
+        ).format(call=call.text, got=got))
     if count > 1 and got != count:
         types = ", ".join(call.returned.get("types", []))
-        raise AssertionError(
-            f"{call.text} should return {count} arrays, but returned {got} value(s) ({types}). "
-            f"Hint: return them as one tuple, in the order the docstring gives."
-        )
+        raise AssertionError(_(
+            "{call} should return {count} arrays, but returned {got} value(s) ({types}). "
+            "Hint: return them as one tuple, in the order the docstring gives."
+        ).format(call=call.text, count=count, got=got, types=types))
     return call.values
 
 
-def table(headers: tuple[str, ...], rows: list[tuple], marker_row: int | None = None) -> str:
+class Table(Message):
+    """A fixed-width text table whose headers are rendered in the reader's language."""
+
+    __slots__ = ("headers", "rows", "marker_row")
+
+    def __init__(self, headers: tuple, rows: list[tuple], marker_row: int | None = None):
+        super().__init__("")
+        self.headers, self.rows, self.marker_row = headers, rows, marker_row
+
+    def render(self, translator) -> str:
+        """The table's lines, headers translated."""
+        return _layout(tuple(render(h, translator) for h in self.headers), self.rows, self.marker_row)
+
+
+def table(headers: tuple, rows: list[tuple], marker_row: int | None = None) -> Table:
     """A small fixed-width text table; the row ``marker_row`` is flagged with '>>'."""
+    return Table(headers, rows, marker_row)
+
+
+def _layout(headers: tuple[str, ...], rows: list[tuple], marker_row: int | None) -> str:
     cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
     lines = []
@@ -39,12 +58,13 @@ def table(headers: tuple[str, ...], rows: list[tuple], marker_row: int | None = 
     return "\n".join(lines)
 
 
-def describe_difference(actual: np.ndarray, expected: np.ndarray, what: str, atol: float = 0.0,
-                        max_rows: int = 5) -> str | None:
+def describe_difference(actual: np.ndarray, expected: np.ndarray, what, atol: float = 0.0,
+                        max_rows: int = 5) -> Message | None:
     """None when equal (within ``atol``); otherwise shape, count of differing elements, and a table."""
     actual, expected = np.asarray(actual), np.asarray(expected)
     if actual.shape != expected.shape:
-        return f"{what}: shape expected {expected.shape}, got {actual.shape}"
+        return _("{what}: shape expected {expected}, got {actual}").format(
+            what=what, expected=expected.shape, actual=actual.shape)
     if actual.size == 0:
         return None
     a = actual.astype(np.float64) if actual.dtype.kind in "biuf" else actual
@@ -60,7 +80,7 @@ def describe_difference(actual: np.ndarray, expected: np.ndarray, what: str, ato
     largest = ""
     if actual.dtype.kind == "f" or expected.dtype.kind == "f":
         with np.errstate(invalid="ignore"):
-            largest = f", largest difference {np.nanmax(np.abs(a - e)):.4g}"
-    first = rows[0][0]
-    return (f"{what}: {n_diff} of {actual.size} elements differ{largest}; first at index {first}.\n"
-            + table(("index", "expected", "actual"), rows))
+            largest = _(", largest difference {largest:.4g}").format(largest=float(np.nanmax(np.abs(a - e))))
+    return _("{what}: {n_diff} of {size} elements differ{largest}; first at index {first}.\n{table}").format(
+        what=what, n_diff=n_diff, size=actual.size, largest=largest, first=rows[0][0],
+        table=table((_("index"), _("expected"), _("actual")), rows))

@@ -3,34 +3,35 @@
 from __future__ import annotations
 
 from autograder.checks.architecture import returned_model
+from autograder.i18n import _
 from autograder.probes import Call
 from autograder.training import TrainingOutcome
 
 
 def check_model_reaches_reference_accuracy(call: Call, outcome: TrainingOutcome, threshold: float,
-                                           reference_summary: str) -> None:
+                                           reference_summary) -> None:
     """The model's test accuracy under the grading protocol is at least the calibrated threshold."""
     model = returned_model(call)
     output_shape = tuple(getattr(model, "output_shape", ()) or ())
     if output_shape[1:] != (1,):
         # Binary accuracy against 0/1 labels broadcasts over extra units and would look fine.
-        raise AssertionError(
-            f"the model from {call.text} outputs shape {output_shape}, expected (None, 1): one probability "
-            f"per image. Its accuracy is not measured. Hint: end the model in Dense(1, activation='sigmoid')."
-        )
+        raise AssertionError(_(
+            "the model from {call} outputs shape {shape}, expected (None, 1): one probability "
+            "per image. Its accuracy is not measured. Hint: end the model in Dense(1, activation='sigmoid')."
+        ).format(call=call.text, shape=output_shape))
     if outcome is None or outcome.error:
-        raise AssertionError(
-            f"the model from {call.text} could not be trained under the grading protocol: {outcome.error if outcome else 'no model'}. "
-            f"Hint: the grader feeds it the reference inputs and 0/1 labels with binary cross-entropy; the "
-            f"model must take them and end in Dense(1, activation='sigmoid')."
-        )
+        raise AssertionError(_(
+            "the model from {call} could not be trained under the grading protocol: {error}. "
+            "Hint: the grader feeds it the reference inputs and 0/1 labels with binary cross-entropy; the "
+            "model must take them and end in Dense(1, activation='sigmoid')."
+        ).format(call=call.text, error=outcome.error if outcome else _("no model")))
     if outcome.accuracy >= threshold:
         return
-    hint = "compare the model with the lecture's; the layers check shows the first difference."
+    hint = _("compare the model with the lecture's; the layers check shows the first difference.")
     if outcome.accuracy < 0.6:
-        hint = ("an accuracy near 50% means the model predicts one class for everything: check the output "
-                "layer (Dense(1, activation='sigmoid')) and that the layers are trainable.")
-    raise AssertionError(
-        f"the model from {call.text} reached test accuracy {outcome.accuracy:.4f} under the grading protocol, "
-        f"below the threshold {threshold:.4f} ({reference_summary}). Hint: {hint}"
-    )
+        hint = _("an accuracy near 50% means the model predicts one class for everything: check the output "
+                 "layer (Dense(1, activation='sigmoid')) and that the layers are trainable.")
+    raise AssertionError(_(
+        "the model from {call} reached test accuracy {accuracy:.4f} under the grading protocol, "
+        "below the threshold {threshold:.4f} ({reference}). Hint: {hint}"
+    ).format(call=call.text, accuracy=outcome.accuracy, threshold=threshold, reference=reference_summary, hint=hint))

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from autograder import reference
 from autograder.checks._compare import table
+from autograder.i18n import Message, _
 from autograder.probes import Call
 
 
@@ -88,25 +89,31 @@ def returned_model(call: Call):
     call.require_ok()
     if not call.returned.get("is_keras_model"):
         got = ", ".join(call.returned.get("types", ["nothing"]))
-        raise AssertionError(
-            f"{call.text} returned {got}, expected a keras.Model. "
-            f"Hint: build the model with keras.Sequential([...]) and `return` it."
-        )
+        raise AssertionError(_(
+            "{call} returned {got}, expected a keras.Model. "
+            "Hint: build the model with keras.Sequential([...]) and `return` it."
+        ).format(call=call.text, got=got))
     return call.model
 
 
-def layer_table(expected: list[LayerRow], actual: list[LayerRow]) -> tuple[str, int | None]:
-    """The side-by-side table of expected vs. actual layers, and the index of the first difference."""
+def first_difference(expected: list[LayerRow], actual: list[LayerRow]) -> int | None:
+    """The index of the first layer that differs (or is missing or extra); None when all match."""
     first = next((i for i, (e, a) in enumerate(zip(expected, actual)) if e != a), None)
     if first is None and len(expected) != len(actual):
         first = min(len(expected), len(actual))
+    return first
+
+
+def layer_table(expected: list[LayerRow], actual: list[LayerRow]) -> tuple[Message, int | None]:
+    """The side-by-side table of expected vs. actual layers, and the index of the first difference."""
+    first = first_difference(expected, actual)
     rows = []
     for i in range(max(len(expected), len(actual))):
         e = expected[i].cells() if i < len(expected) else ("—",) * 4
         a = actual[i].cells() if i < len(actual) else ("—",) * 4
         rows.append((i, *e[:1], *a[:1], e[1], a[1], e[2], a[2], e[3], a[3]))
-    headers = ("#", "expected", "actual", "exp. output", "act. output", "exp. params", "act. params",
-               "exp. settings", "act. settings")
+    headers = ("#", _("expected"), _("actual"), _("exp. output"), _("act. output"), _("exp. params"),
+               _("act. params"), _("exp. settings"), _("act. settings"))
     return table(headers, rows, marker_row=first), first
 
 
@@ -118,19 +125,20 @@ def check_builder_returns_keras_model(call: Call) -> None:
 def check_model_input_shape(call: Call) -> None:
     """The model takes the lecture's input: (784,) for the MLP, (28, 28, 1) for the CNNs."""
     model = returned_model(call)
-    expected, _ = _expected_model_facts(call.probe.function)
+    expected, _params = _expected_model_facts(call.probe.function)
     inputs = getattr(model, "inputs", None)
     if not inputs:
-        raise AssertionError(
-            f"{call.text} returned a model without an input shape, expected {expected}. "
-            f"Hint: start the Sequential list with keras.Input(shape={expected})."
-        )
+        raise AssertionError(_(
+            "{call} returned a model without an input shape, expected {expected}. "
+            "Hint: start the Sequential list with keras.Input(shape={expected})."
+        ).format(call=call.text, expected=expected))
     actual = tuple(inputs[0].shape[1:])
     if actual != expected:
-        raise AssertionError(
-            f"{call.text} takes input shape {actual}, expected {expected}. "
-            f"Hint: keras.Input(shape={expected}) — the {'MLP takes flat 784-pixel rows' if len(expected) == 1 else 'CNNs take 28×28 images with 1 channel'}."
-        )
+        why = (_("the MLP takes flat 784-pixel rows") if len(expected) == 1
+               else _("the CNNs take 28×28 images with 1 channel"))
+        raise AssertionError(_(
+            "{call} takes input shape {actual}, expected {expected}. Hint: keras.Input(shape={expected}) — {why}."
+        ).format(call=call.text, actual=actual, expected=expected, why=why))
 
 
 def check_model_layers_match_lecture(call: Call) -> None:
@@ -141,20 +149,27 @@ def check_model_layers_match_lecture(call: Call) -> None:
     text, first = layer_table(expected, actual)
     if first is None:
         return
+    raise AssertionError(_(
+        "{call} does not match the lecture's model: {what}.\n{table}\n"
+        "Hint: compare your layer list with the lecture's, starting at layer {first}."
+    ).format(call=call.text, what=describe_first_difference(expected, actual, first), table=text, first=first))
+
+
+def describe_first_difference(expected: list[LayerRow], actual: list[LayerRow], first: int) -> Message:
+    """What differs at layer ``first``: missing, extra, or which of its columns."""
     if first >= len(actual):
-        what = f"layer {first} ({expected[first].type}) is missing"
-    elif first >= len(expected):
-        what = f"layer {first} ({actual[first].type}) is extra"
-    else:
-        e, a = expected[first], actual[first]
-        diffs = [f"{name} expected {ev}, got {av}" for name, ev, av in
-                 (("type", e.type, a.type), ("output shape", e.output_shape, a.output_shape),
-                  ("params", e.params, a.params), ("settings", e.settings, a.settings)) if ev != av]
-        what = f"layer {first} differs: " + "; ".join(diffs)
-    raise AssertionError(
-        f"{call.text} does not match the lecture's model: {what}.\n{text}\n"
-        f"Hint: compare your layer list with the lecture's, starting at layer {first}."
-    )
+        return _("layer {index} ({type}) is missing").format(index=first, type=expected[first].type)
+    if first >= len(expected):
+        return _("layer {index} ({type}) is extra").format(index=first, type=actual[first].type)
+    e, a = expected[first], actual[first]
+    diffs = [_("{column} expected {expected}, got {actual}").format(column=name, expected=ev, actual=av)
+             for name, ev, av in ((_("type"), e.type, a.type), (_("output shape"), e.output_shape, a.output_shape),
+                                  (_("params"), e.params, a.params), (_("settings"), e.settings, a.settings))
+             if ev != av]
+    joined = diffs[0]
+    for more in diffs[1:]:
+        joined = _("{first}; {second}").format(first=joined, second=more)
+    return _("layer {index} differs: {diffs}").format(index=first, diffs=joined)
 
 
 def check_last_layer_is_dense_1_sigmoid(call: Call) -> None:
@@ -162,30 +177,32 @@ def check_last_layer_is_dense_1_sigmoid(call: Call) -> None:
     model = returned_model(call)
     rows = describe_layers(model)
     if not rows:
-        raise AssertionError(f"{call.text} returned a model with no layers. Hint: end with Dense(1, activation='sigmoid').")
+        raise AssertionError(_("{call} returned a model with no layers. Hint: end with Dense(1, activation='sigmoid').").format(
+            call=call.text))
     last = rows[-1]
     if last.type == "Dense" and "units=1," in last.settings + "," and "activation=sigmoid" in last.settings:
         return
-    hint = "end with Dense(1, activation='sigmoid'): one unit giving the probability that the digit is odd."
+    hint = _("end with Dense(1, activation='sigmoid'): one unit giving the probability that the digit is odd.")
     if "activation=softmax" in last.settings:
-        hint = ("softmax over a single unit always outputs 1.0, so the model cannot learn; "
-                "use activation='sigmoid' for a binary output.")
+        hint = _("softmax over a single unit always outputs 1.0, so the model cannot learn; "
+                 "use activation='sigmoid' for a binary output.")
     elif last.type == "Dense" and "units=1," not in last.settings + ",":
-        hint = ("binary classification with binary cross-entropy needs one output unit (the probability of "
-                "'odd'), not one per class. Use Dense(1, activation='sigmoid').")
+        hint = _("binary classification with binary cross-entropy needs one output unit (the probability of "
+                 "'odd'), not one per class. Use Dense(1, activation='sigmoid').")
     elif any(f"activation={a}" in last.settings for a in ("relu", "linear", "tanh")):
-        hint = ("binary cross-entropy needs a probability in (0, 1); relu/linear/tanh outputs are not. "
-                "Use activation='sigmoid'.")
-    raise AssertionError(f"{call.text} ends with {last.type}({last.settings}). Hint: {hint}")
+        hint = _("binary cross-entropy needs a probability in (0, 1); relu/linear/tanh outputs are not. "
+                 "Use activation='sigmoid'.")
+    raise AssertionError(_("{call} ends with {type}({settings}). Hint: {hint}").format(
+        call=call.text, type=last.type, settings=last.settings, hint=hint))
 
 
 def check_model_parameter_count(call: Call) -> None:
     """The model has the lecture's number of trainable parameters."""
     model = returned_model(call)
-    _, expected = _expected_model_facts(call.probe.function)
+    _shape, expected = _expected_model_facts(call.probe.function)
     actual = model.count_params()
     if actual != expected:
-        raise AssertionError(
-            f"{call.text} has {actual:,} parameters, expected {expected:,} (difference {actual - expected:+,}). "
-            f"Hint: the layer table of the layers check shows where the difference comes from."
-        )
+        raise AssertionError(_(
+            "{call} has {actual:,} parameters, expected {expected:,} (difference {difference:+,}). "
+            "Hint: the layer table of the layers check shows where the difference comes from."
+        ).format(call=call.text, actual=actual, expected=expected, difference=actual - expected))

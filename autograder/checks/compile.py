@@ -6,6 +6,7 @@ loss given as a string or as an object are both understood without rebuilding an
 
 from __future__ import annotations
 
+from autograder.i18n import _
 from autograder.probes import Call
 
 _BCE_NAMES = {"binary_crossentropy", "BinaryCrossentropy", "bce"}
@@ -25,14 +26,14 @@ def compile_config(call: Call) -> dict:
     call.require_ok()
     if not call.returned.get("is_keras_model"):
         got = ", ".join(call.returned.get("types", ["nothing"]))
-        raise AssertionError(
-            f"{call.text} returned {got}, expected the compiled model. Hint: end with `return model`."
-        )
+        raise AssertionError(_(
+            "{call} returned {got}, expected the compiled model. Hint: end with `return model`."
+        ).format(call=call.text, got=got))
     if not call.compile_config:
-        raise AssertionError(
-            f"{call.text} returned a model that is not compiled. Hint: call model.compile(loss=..., optimizer=..., "
-            f"metrics=[...]) and return the model."
-        )
+        raise AssertionError(_(
+            "{call} returned a model that is not compiled. Hint: call model.compile(loss=..., optimizer=..., "
+            "metrics=[...]) and return the model."
+        ).format(call=call.text))
     return call.compile_config
 
 
@@ -42,15 +43,16 @@ def check_compile_loss_is_binary_crossentropy(call: Call) -> None:
     loss = config.get("loss")
     name = _name(loss)
     if name not in _BCE_NAMES:
-        hint = "one sigmoid output with 0/1 labels needs loss='binary_crossentropy'."
+        hint = _("one sigmoid output with 0/1 labels needs loss='binary_crossentropy'.")
         if "categorical" in name.lower():
-            hint = "categorical cross-entropy is for one-hot labels over several classes; " + hint
-        raise AssertionError(f"{call.text} compiles with loss {name!r}, expected 'binary_crossentropy'. Hint: {hint}")
+            hint = _("categorical cross-entropy is for one-hot labels over several classes; {hint}").format(hint=hint)
+        raise AssertionError(_("{call} compiles with loss {name!r}, expected 'binary_crossentropy'. Hint: {hint}").format(
+            call=call.text, name=name, hint=hint))
     if isinstance(loss, dict) and loss.get("config", {}).get("from_logits"):
-        raise AssertionError(
-            f"{call.text} uses BinaryCrossentropy(from_logits=True), but the model ends in a sigmoid. "
-            f"Hint: leave from_logits=False."
-        )
+        raise AssertionError(_(
+            "{call} uses BinaryCrossentropy(from_logits=True), but the model ends in a sigmoid. "
+            "Hint: leave from_logits=False."
+        ).format(call=call.text))
 
 
 def check_compile_optimizer_is_sgd(call: Call) -> None:
@@ -58,10 +60,10 @@ def check_compile_optimizer_is_sgd(call: Call) -> None:
     config = compile_config(call)
     name = _name(config.get("optimizer"))
     if name.lower() != "sgd":
-        raise AssertionError(
-            f"{call.text} compiles with optimizer {name!r}, expected SGD. "
-            f"Hint: optimizer='sgd' (the lecture compares models under plain SGD)."
-        )
+        raise AssertionError(_(
+            "{call} compiles with optimizer {name!r}, expected SGD. "
+            "Hint: optimizer='sgd' (the lecture compares models under plain SGD)."
+        ).format(call=call.text, name=name))
 
 
 def check_compile_metrics_include_accuracy(call: Call) -> None:
@@ -70,7 +72,7 @@ def check_compile_metrics_include_accuracy(call: Call) -> None:
     metrics = config.get("metrics") or []
     names = [_name(m) for m in (metrics if isinstance(metrics, list) else [metrics])]
     if not _ACCURACY_NAMES & set(names):
-        raise AssertionError(
-            f"{call.text} compiles with metrics {names}, expected them to include 'accuracy'. "
-            f"Hint: metrics=['accuracy']."
-        )
+        raise AssertionError(_(
+            "{call} compiles with metrics {names}, expected them to include 'accuracy'. "
+            "Hint: metrics=['accuracy']."
+        ).format(call=call.text, names=names))

@@ -6,6 +6,7 @@ import numpy as np
 
 from autograder import reference
 from autograder.checks._compare import describe_difference, returned_arrays
+from autograder.i18n import _
 from autograder.probes import Call
 
 
@@ -17,10 +18,10 @@ def check_prepare_returns_float32(call: Call) -> None:
     """prepare_*_input returns a float32 array."""
     (out,) = returned_arrays(call, 1)
     if out.dtype != np.float32:
-        raise AssertionError(
-            f"{call.text} returned dtype {out.dtype}, expected float32. "
-            f"Hint: end with .astype('float32') (dividing uint8 by 255 gives float64)."
-        )
+        raise AssertionError(_(
+            "{call} returned dtype {dtype}, expected float32. "
+            "Hint: end with .astype('float32') (dividing uint8 by 255 gives float64)."
+        ).format(call=call.text, dtype=out.dtype))
 
 
 def check_prepare_shape(call: Call) -> None:
@@ -29,29 +30,32 @@ def check_prepare_shape(call: Call) -> None:
     expected = _expected(call).shape
     if out.shape != expected:
         n = len(call.inputs["x"])
-        hint = f"reshape to {expected}, using len(x) (or -1) for the number of images."
+        hint = _("reshape to {expected}, using len(x) (or -1) for the number of images.").format(expected=expected)
         if out.size == np.prod(expected):
-            hint = f"the values are all there but arranged as {out.shape}; reshape to {expected}."
-        raise AssertionError(f"{call.text} with {n} images returned shape {out.shape}, expected {expected}. Hint: {hint}")
+            hint = _("the values are all there but arranged as {actual}; reshape to {expected}.").format(
+                actual=out.shape, expected=expected)
+        raise AssertionError(_("{call} with {n} images returned shape {actual}, expected {expected}. Hint: {hint}").format(
+            call=call.text, n=n, actual=out.shape, expected=expected, hint=hint))
 
 
 def check_prepare_scales_to_unit_range(call: Call) -> None:
     """prepare_*_input divides the pixels by 255, so values lie in [0, 1] and 255 becomes 1."""
     (out,) = returned_arrays(call, 1)
     if out.size == 0 or out.dtype.kind not in "biuf":
-        raise AssertionError(f"{call.text} returned no numeric values (dtype {out.dtype}, size {out.size}).")
+        raise AssertionError(_("{call} returned no numeric values (dtype {dtype}, size {size}).").format(
+            call=call.text, dtype=out.dtype, size=out.size))
     low, high = float(np.min(out)), float(np.max(out))
     x_max = float(np.max(call.inputs["x"]))
     if high > 1.0 + 1e-6 or low < -1e-6:
-        hint = "divide by 255." if high > 1.5 else "scale with x / 255 (values must stay in [0, 1])."
-        raise AssertionError(
-            f"{call.text} returned values from {low:g} to {high:g}, expected [0, 1] "
-            f"(the input's largest pixel is {x_max:g}). Hint: {hint}"
-        )
+        hint = _("divide by 255.") if high > 1.5 else _("scale with x / 255 (values must stay in [0, 1]).")
+        raise AssertionError(_(
+            "{call} returned values from {low:g} to {high:g}, expected [0, 1] "
+            "(the input's largest pixel is {x_max:g}). Hint: {hint}"
+        ).format(call=call.text, low=low, high=high, x_max=x_max, hint=hint))
     if x_max == 255 and abs(high - 1.0) > 1e-6:
-        raise AssertionError(
-            f"{call.text} maps the brightest pixel (255) to {high:g}, expected 1.0. Hint: divide by 255, not another number."
-        )
+        raise AssertionError(_(
+            "{call} maps the brightest pixel (255) to {high:g}, expected 1.0. Hint: divide by 255, not another number."
+        ).format(call=call.text, high=high))
 
 
 def check_prepare_keeps_pixel_values(call: Call) -> None:
@@ -59,7 +63,10 @@ def check_prepare_keeps_pixel_values(call: Call) -> None:
     (out,) = returned_arrays(call, 1)
     expected = _expected(call)
     if out.size != expected.size:
-        raise AssertionError(f"{call.text} returned {out.size} values, expected {expected.size}; see the shape check.")
-    diff = describe_difference(out.reshape(expected.shape), expected, f"{call.text} compared with x / 255", atol=1e-6)
+        raise AssertionError(_("{call} returned {actual} values, expected {expected}; see the shape check.").format(
+            call=call.text, actual=out.size, expected=expected.size))
+    diff = describe_difference(out.reshape(expected.shape), expected, _("{call} compared with x / 255").format(call=call.text),
+                               atol=1e-6)
     if diff is not None:
-        raise AssertionError(f"{diff}\nHint: only reshape and divide by 255; don't transpose, normalise or shuffle.")
+        raise AssertionError(_("{diff}\nHint: only reshape and divide by 255; don't transpose, normalise or shuffle.").format(
+            diff=diff))

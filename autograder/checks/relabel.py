@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks._compare import describe_difference, returned_arrays
+from autograder.i18n import _
 from autograder.probes import Call
 
 
@@ -13,10 +14,10 @@ def check_relabel_keeps_shape(call: Call) -> None:
     (labels,) = returned_arrays(call, 1)
     y = call.inputs["y"]
     if labels.shape != y.shape:
-        raise AssertionError(
-            f"{call.text} returned shape {labels.shape}, expected {y.shape} (one label per input label). "
-            f"Hint: compute the label element-wise, e.g. with y % 2; don't reshape or one-hot encode."
-        )
+        raise AssertionError(_(
+            "{call} returned shape {actual}, expected {expected} (one label per input label). "
+            "Hint: compute the label element-wise, e.g. with y % 2; don't reshape or one-hot encode."
+        ).format(call=call.text, actual=labels.shape, expected=y.shape))
 
 
 def check_relabel_returns_only_zeros_and_ones(call: Call) -> None:
@@ -25,10 +26,10 @@ def check_relabel_returns_only_zeros_and_ones(call: Call) -> None:
     values = np.unique(labels)
     extra = [v for v in values.tolist() if v not in (0, 1)]
     if extra:
-        raise AssertionError(
-            f"{call.text} returned values other than 0 and 1: {extra[:10]}. "
-            f"Hint: the binary label is the digit's parity (y % 2), not the digit itself."
-        )
+        raise AssertionError(_(
+            "{call} returned values other than 0 and 1: {extra}. "
+            "Hint: the binary label is the digit's parity (y % 2), not the digit itself."
+        ).format(call=call.text, extra=extra[:10]))
 
 
 def check_relabel_maps_odd_to_1_and_even_to_0(call: Call) -> None:
@@ -37,24 +38,26 @@ def check_relabel_maps_odd_to_1_and_even_to_0(call: Call) -> None:
     y = call.inputs["y"]
     expected = (y % 2).astype(np.int64)
     if labels.shape != y.shape:
-        raise AssertionError(f"{call.text}: shape expected {y.shape}, got {labels.shape}; see the shape check.")
-    diff = describe_difference(labels, expected, f"{call.text} compared with y % 2")
+        raise AssertionError(_("{call}: shape expected {expected}, got {actual}; see the shape check.").format(
+            call=call.text, expected=y.shape, actual=labels.shape))
+    diff = describe_difference(labels, expected, _("{call} compared with y % 2").format(call=call.text))
     if diff is None:
         return
     if labels.size and np.array_equal(np.asarray(labels, dtype=np.int64), 1 - expected):
-        raise AssertionError(
-            f"{call.text} has the classes inverted: every odd digit got 0 and every even digit got 1. "
-            f"Hint: odd → 1 and even → 0, which is exactly y % 2.\n{diff}"
-        )
-    raise AssertionError(f"{diff}\nHint: odd digits (1, 3, 5, 7, 9) → 1, even digits (0, 2, 4, 6, 8) → 0.")
+        raise AssertionError(_(
+            "{call} has the classes inverted: every odd digit got 0 and every even digit got 1. "
+            "Hint: odd → 1 and even → 0, which is exactly y % 2.\n{diff}"
+        ).format(call=call.text, diff=diff))
+    raise AssertionError(_("{diff}\nHint: odd digits (1, 3, 5, 7, 9) → 1, even digits (0, 2, 4, 6, 8) → 0.").format(
+        diff=diff))
 
 
 def check_relabel_leaves_input_unchanged(call: Call) -> None:
     """relabel_odd_even(y) does not modify y."""
     returned_arrays(call, 1)
-    diff = describe_difference(call.inputs_after[0], call.inputs["y"], f"y after {call.text}")
+    diff = describe_difference(call.inputs_after[0], call.inputs["y"], _("y after {call}").format(call=call.text))
     if diff is not None:
-        raise AssertionError(
-            f"{call.text} modified its input y in place. Hint: build a new array (y % 2) instead of "
-            f"assigning into y; the caller still needs the original digits.\n{diff}"
-        )
+        raise AssertionError(_(
+            "{call} modified its input y in place. Hint: build a new array (y % 2) instead of "
+            "assigning into y; the caller still needs the original digits.\n{diff}"
+        ).format(call=call.text, diff=diff))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks._compare import describe_difference, returned_arrays
+from autograder.i18n import _, lines
 from autograder.probes import Call
 
 DEFAULT_N_VAL = 10000
@@ -34,26 +35,29 @@ def check_split_sizes(call: Call) -> None:
     actual_len = tuple(len(a) if a.ndim else 0 for a in got)
     if actual_len == expected_len:
         return
-    hint = "the last n_val samples are validation: x[:len(x) - n_val] and x[len(x) - n_val:]."
+    hint = _("the last n_val samples are validation: x[:len(x) - n_val] and x[len(x) - n_val:].")
     if n_val != DEFAULT_N_VAL and DEFAULT_N_VAL in actual_len[2:] + (n - actual_len[0],):
-        hint = f"n_val={n_val} was ignored (the split used 10000). Use the n_val argument, not a fixed number."
+        hint = _("n_val={n_val} was ignored (the split used 10000). Use the n_val argument, not a fixed number.").format(
+            n_val=n_val)
     elif 50000 in actual_len:
-        hint = "don't hard-code 50000: use len(x) - n_val."
-    rows = "\n".join(f"   {name:<8} expected {e:>6}  got {a:>6}" for name, e, a in zip(_NAMES, expected_len, actual_len))
-    raise AssertionError(f"{call.text} with len(x) = {n} returned the wrong sizes:\n{rows}\nHint: {hint}")
+        hint = _("don't hard-code 50000: use len(x) - n_val.")
+    rows = lines(_("   {name:<8} expected {expected:>6}  got {actual:>6}").format(name=name, expected=e, actual=a)
+                 for name, e, a in zip(_NAMES, expected_len, actual_len))
+    raise AssertionError(_("{call} with len(x) = {n} returned the wrong sizes:\n{rows}\nHint: {hint}").format(
+        call=call.text, n=n, rows=rows, hint=hint))
 
 
 def check_split_keeps_order(call: Call) -> None:
     """split_train_val returns x[:n-n_val], y[:n-n_val], x[n-n_val:], y[n-n_val:] with their order kept."""
     got = returned_arrays(call, 4)
     for name, actual, expected in zip(_NAMES, got, _expected(call)):
-        diff = describe_difference(actual, expected, f"{name} of {call.text}")
+        diff = describe_difference(actual, expected, _("{name} of {call}").format(name=name, call=call.text))
         if diff is not None:
-            raise AssertionError(f"{diff}\nHint: {_order_hint(call, got)}")
+            raise AssertionError(_("{diff}\nHint: {hint}").format(diff=diff, hint=_order_hint(call, got)))
 
 
-def _order_hint(call: Call, got: tuple[np.ndarray, ...]) -> str:
-    hint = "slice without shuffling: x[:len(x) - n_val] for training, x[len(x) - n_val:] for validation."
+def _order_hint(call: Call, got: tuple[np.ndarray, ...]):
+    hint = _("slice without shuffling: x[:len(x) - n_val] for training, x[len(x) - n_val:] for validation.")
     x = call.inputs["x"]
     try:
         joined = np.concatenate([got[0], got[2]])
@@ -62,9 +66,9 @@ def _order_hint(call: Call, got: tuple[np.ndarray, ...]) -> str:
     if joined.shape != x.shape:
         return hint
     if np.array_equal(joined, x[::-1]):
-        return "the samples are in reverse order. " + hint
+        return _("the samples are in reverse order. {hint}").format(hint=hint)
     if np.array_equal(np.sort(joined, axis=0), np.sort(x, axis=0)):
-        return "all the samples are there, but in another order (shuffled?). " + hint
+        return _("all the samples are there, but in another order (shuffled?). {hint}").format(hint=hint)
     return hint
 
 
@@ -73,16 +77,16 @@ def check_split_keeps_x_and_y_aligned(call: Call) -> None:
     x_train, y_train, x_val, y_val = returned_arrays(call, 4)
     x = call.inputs["x"]
     # The probe's inputs carry their index: x[i] holds 4i..4i+3 and y[i] == i.
-    for part, xs, ys in (("training", x_train, y_train), ("validation", x_val, y_val)):
+    for part, xs, ys in ((_("training"), x_train, y_train), (_("validation"), x_val, y_val)):
         if xs.shape[1:] != x.shape[1:] or len(xs) != len(ys):
-            raise AssertionError(
-                f"{call.text}: the {part} images and labels don't line up (x shape {xs.shape}, "
-                f"{len(ys)} labels). Hint: split x and y at the same index."
-            )
+            raise AssertionError(_(
+                "{call}: the {part} images and labels don't line up (x shape {shape}, "
+                "{n_labels} labels). Hint: split x and y at the same index."
+            ).format(call=call.text, part=part, shape=xs.shape, n_labels=len(ys)))
         paired = xs.reshape(len(xs), -1)[:, 0] // 4 if len(xs) else np.array([], dtype=int)
-        diff = describe_difference(ys, paired, f"{part} labels vs. the labels of their images")
+        diff = describe_difference(ys, paired, _("{part} labels vs. the labels of their images").format(part=part))
         if diff is not None:
-            raise AssertionError(
-                f"{call.text} separated images from their labels in the {part} part: {diff}\n"
-                f"Hint: apply the same slice to x and y (and shuffle neither)."
-            )
+            raise AssertionError(_(
+                "{call} separated images from their labels in the {part} part: {diff}\n"
+                "Hint: apply the same slice to x and y (and shuffle neither)."
+            ).format(call=call.text, part=part, diff=diff))
