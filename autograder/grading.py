@@ -67,6 +67,15 @@ class Grader:
         with _timed(self.setup_timings, "load (or make) the calibration"):
             return load_or_calibrate(self.dataset, self.config, self.n_val, data=data, log=self.log)
 
+    @cached_property
+    def reference_trainings(self) -> dict[str, TrainingOutcome]:
+        """The reference models trained under the grading protocol: the report's curves to compare with."""
+        from autograder import reference
+        from autograder.training import BUILDERS
+
+        seed = self.config.grading.seed
+        return {b: train_and_evaluate(getattr(reference, b)(), b, self.data, self.config.grading, seed) for b in BUILDERS}
+
     def inputs_for(self, probes: list[Probe]) -> tuple[dict, dict]:
         seed = self.config.grading.seed
         return ({p.name: make_inputs(p, self.dataset, seed) for p in probes},

@@ -1,0 +1,110 @@
+"""The HTML feedback report: one self-contained file with the score, the failures, a layer-by-layer
+diff per model, training curves beside the reference's, a prediction grid and the accuracies.
+
+Rendered with Jinja2 (autoescaping on); every picture is an embedded PNG. Rendered for students
+(``show_hidden=False``) it shows nothing of hidden checks but their effect on the group score.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from autograder.checks.architecture import LayerRow, expected_layers, first_difference
+from autograder.i18n import Translator, _
+from autograder.report_plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
+from autograder.results import GradeResult
+from autograder.training import BUILDERS
+
+TITLES = {"build_mlp": _("MLP"), "build_cnn": _("CNN"), "build_deep_cnn": _("Deep CNN with Dropout")}
+_COLUMNS = ("type", "output_shape", "params", "settings")
+
+
+@dataclass
+class LayerDiffRow:
+    """One line of the layer table: the expected and the student's layer, and which columns differ."""
+
+    index: int
+    expected: tuple[str, ...]
+    actual: tuple[str, ...]
+    differs: tuple[bool, ...]
+    first: bool
+
+
+def layer_diff(expected: list[LayerRow], actual: list[LayerRow]) -> tuple[list[LayerDiffRow], int | None]:
+    """The rows of the expected-vs-student layer table and the index of the first difference."""
+    first = first_difference(expected, actual)
+    rows = []
+    for i in range(max(len(expected), len(actual))):
+        e = expected[i].cells() if i < len(expected) else ("—",) * 4
+        a = actual[i].cells() if i < len(actual) else ("—",) * 4
+        rows.append(LayerDiffRow(i, e, a, tuple(x != y for x, y in zip(e, a)), i == first))
+    return rows, first
+
+
+def report_context(result: GradeResult, grader, translator: Translator, show_hidden: bool = False) -> dict:
+    """Everything the template shows, as plain values (text already in the reader's language)."""
+    t = translator
+    groups = []
+    for g in result.groups:
+        visible = [c for c in g.checks if show_hidden or not c.hidden]
+        groups.append({"name": g.name, "score": g.score, "max_score": g.max_score, "passed": g.passed,
+                       "n_passed": sum(c.passed for c in visible), "n_checks": len(visible)})
+    failures = [{"group": g.name, "names": ", ".join(c.name + (t(_(" (hidden)")) if c.hidden else "") for c in failed),
+                 "rule": failed[0].rule, "message": message}
+                for g, message, failed in result.failures(show_hidden)]
+    reference = grader.reference_trainings
+    models = []
+    for builder in BUILDERS:
+        rows, first = layer_diff(list(expected_layers(builder)), result.layers.get(builder, []))
+        student = result.trainings.get(builder)
+        models.append({
+            "builder": builder, "title": t(TITLES[builder]), "returned": builder in result.layers,
+            "rows": rows, "first": first,
+            "accuracy": student.accuracy if student and not student.error else None,
+            "reference_accuracy": reference[builder].accuracy,
+            "threshold": grader.calibration.models[builder].threshold,
+            "curves": training_curves(student, reference[builder], t(TITLES[builder]), t),
+        })
+    return {"lang": t.lang, "_": t, "submission": result.submission, "score": result.score,
+            "max_score": result.max_score, "groups": groups, "failures": failures, "problems": result.problems,
+            "notes": result.notes, "models": models, **_predictions(result, grader, t),
+            "accuracies": accuracy_comparison(list(BUILDERS), {b: t(TITLES[b]) for b in BUILDERS},
+                                              {m["builder"]: m["accuracy"] for m in models},
+                                              {m["builder"]: m["reference_accuracy"] for m in models}, t)}
+
+
+def _predictions(result: GradeResult, grader, t: Translator) -> dict:
+    trained = {b: o for b, o in result.trainings.items() if o.test_probabilities is not None and not o.error}
+    if not trained:
+        return {"best": None, "grid": None, "misclassified": None}
+    best = max(trained, key=lambda b: trained[b].accuracy)
+    images, y_true, probabilities = grader.dataset.x_test, grader.data.y_test, trained[best].test_probabilities
+    return {"best": t(TITLES[best]), "grid": prediction_grid(images[:25], y_true[:25], probabilities[:25], t),
+            "misclassified": misclassified_strip(images, y_true, probabilities, t)}
+
+
+def render_report(result: GradeResult, grader, translator: Translator, show_hidden: bool = False) -> str:
+    """The report as one HTML document."""
+    return _environment().get_template("report.html.j2").render(**report_context(result, grader, translator, show_hidden))
+
+
+def write_report(path: Path | str, result: GradeResult, grader, translator: Translator,
+                 show_hidden: bool = False) -> Path:
+    """Write the report to ``path`` (UTF-8) and return the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(result, grader, translator, show_hidden), encoding="utf-8")
+    return path
+
+
+def _environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+    env = Environment(loader=PackageLoader("autograder", "templates"), autoescape=select_autoescape(["html", "j2"]),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["score"] = lambda x: f"{x:g}" if float(x).is_integer() else f"{x:.2f}"
+    env.filters["accuracy"] = lambda x: "—" if x is None or not np.isfinite(x) else f"{x:.4f}"
+    return env
