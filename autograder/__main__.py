@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,calibrate,reproduce,build-source,demo}``."""
+"""Command line: ``python -m autograder {grade,feedback,calibrate,reproduce,build-source,demo,update-catalog}``."""
 
 from __future__ import annotations
 
@@ -25,15 +25,51 @@ def cmd_grade(args) -> int:
 
     config = _load_config(args)
     log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else (lambda msg: None)
-    grader = Grader(config, log=log)
+    grader = Grader(config, log=log, lang=args.lang)
     try:
         result = grader.grade_notebook(args.path, include_hidden=not args.no_hidden)
     except Exception as exc:  # data or calibration unavailable: say so plainly, no traceback
         sys.exit(f"error: grading could not start: {type(exc).__name__}: {exc}")
-    print(result.to_text(show_hidden=not args.no_hidden))
+    print(result.to_text(show_hidden=not args.no_hidden, translator=grader.translator))
     if args.json:
         Path(args.json).write_text(result.to_json() + "\n", encoding="utf-8")
         print(f"\nwrote {args.json}")
+    if args.html:
+        from autograder.report import write_report
+
+        log("  drawing the report (the reference models train once for their curves) ...")
+        try:
+            write_report(args.html, result, grader, grader.translator, show_hidden=not args.no_hidden)
+        except OSError as exc:
+            sys.exit(f"error: could not write {args.html}: {exc}")
+        print(f"\nwrote {args.html}")
+    return 0
+
+
+def cmd_feedback(args) -> int:
+    from autograder.feedback import write_feedback_reports
+    from autograder.grading import Grader
+
+    config = _load_config(args)
+    grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr), lang=args.lang)
+    course = Path(args.course)
+    written = write_feedback_reports(course, grader, grader.translator, students=args.student or None)
+    if not written:
+        sys.exit(f"error: no submissions found under {course / 'submitted'}/*/{config.assignment}/")
+    for student, path in written.items():
+        print(f"{student}: wrote {path}")
+    return 0
+
+
+def cmd_update_catalog(args) -> int:
+    from autograder.catalog import untranslated, update_all
+
+    for path in update_all():
+        print(f"wrote {path}")
+    missing = untranslated("ko")
+    print(f"{len(missing)} message(s) without a Korean translation" + (":" if missing else "."))
+    for msgid in missing:
+        print(f"  {msgid!r}")
     return 0
 
 
@@ -92,6 +128,8 @@ def cmd_demo(args) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from autograder.i18n import LANGUAGES
+
     parser = argparse.ArgumentParser(prog="python -m autograder", description="The binary MNIST course kit's grader.")
     parser.add_argument("--config", help="course.yml to use (default: $COURSE_CONFIG or the nearest course.yml)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,7 +140,21 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--no-hidden", action="store_true", help="skip hidden checks (what students see)")
     grade.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
     grade.add_argument("--quiet", action="store_true", help="no progress messages")
+    grade.add_argument("--html", metavar="FILE", help="also write the HTML report (plots, layer diff) to FILE")
+    grade.add_argument("--lang", choices=LANGUAGES, help="language of the messages and the report "
+                       "(default: course.yml's language)")
     grade.set_defaults(func=cmd_grade)
+
+    feedback = sub.add_parser("feedback", help="after `nbgrader generate_feedback`: write each student's HTML "
+                              "report (no hidden-check details) next to nbgrader's feedback")
+    feedback.add_argument("course", nargs="?", default=".", help="nbgrader course root (default: .)")
+    feedback.add_argument("--student", action="append", help="only this student (repeatable)")
+    feedback.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
+    feedback.add_argument("--lang", choices=LANGUAGES, help="report language (default: course.yml's language)")
+    feedback.set_defaults(func=cmd_feedback)
+
+    catalog = sub.add_parser("update-catalog", help="extract the student-facing messages and update the .po files")
+    catalog.set_defaults(func=cmd_update_catalog)
 
     cal = sub.add_parser("calibrate", help="train the reference over several seeds and write the thresholds")
     cal.add_argument("--seeds", type=int, help="number of seeds (default: course.yml calibration.seeds)")

@@ -50,11 +50,20 @@ def calls(grader, notebook_path):
         return str(exc)
     except Exception as exc:  # e.g. MNIST unavailable: every test should say so, not show a traceback
         return f"{type(exc).__name__}: {exc}"
+    from autograder.i18n import _
+
     for problem in problems:
-        print(f"notebook problem: {problem}")
+        print(grader.translator(_("notebook problem: {problem}"), problem=problem))
     return calls
 
 
 def pytest_report_header(config):
-    chosen = config.getoption("--notebook") or os.environ.get(NOTEBOOK_ENV) or "the release notebook"
-    return f"autograder self-check of {chosen} (visible checks only)"
+    from autograder.config import CourseConfigError, load_config
+    from autograder.i18n import Translator, _
+
+    try:
+        translator = Translator(load_config().language)
+    except CourseConfigError:  # the grader fixture reports a broken course.yml; the header stays English
+        translator = Translator("en")
+    chosen = config.getoption("--notebook") or os.environ.get(NOTEBOOK_ENV) or translator(_("the release notebook"))
+    return translator(_("autograder self-check of {notebook} (visible checks only)"), notebook=chosen)

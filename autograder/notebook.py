@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Callable
 
 from autograder.config import CourseConfig, load_config
+from autograder.i18n import _
 
 
 @lru_cache(maxsize=1)
@@ -63,8 +64,10 @@ def check_group(group: str, hidden: bool = False, **functions: Callable) -> None
     result = _grader().grade_functions(functions, wanted)
     checks = [c for g in result.groups for c in g.checks]
     failed = [c for c in checks if not c.passed]
-    label = f"{group}{' (hidden)' if hidden else ''}"
+    t = _grader().translator
+    label = f"{group}{t(_(' (hidden)')) if hidden else ''}"
     if failed:
         details = "\n\n".join(f"{c.name}: {c.message}" for c in failed)
-        raise AssertionError(f"{label}: {len(failed)} of {len(checks)} checks failed.\n\n{details}")
-    print(f"{label}: all {len(checks)} checks passed.")
+        raise AssertionError(t(_("{label}: {failed} of {total} checks failed."), label=label, failed=len(failed),
+                               total=len(checks)) + "\n\n" + details)
+    print(t(_("{label}: all {total} checks passed."), label=label, total=len(checks)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autograder.checks import checks_for
+from autograder.i18n import _
 
 VISIBLE = checks_for(include_hidden=False)
 
@@ -12,7 +13,7 @@ VISIBLE = checks_for(include_hidden=False)
 @pytest.mark.parametrize("check", VISIBLE, ids=[f"{c.group}:{c.name}" for c in VISIBLE])
 def test_check(check, grader, calls):
     if isinstance(calls, str):
-        pytest.fail(f"the notebook could not be graded: {calls}", pytrace=False)
+        pytest.fail(grader.translator(_("the notebook could not be graded: {reason}"), reason=calls), pytrace=False)
     result = grader.run_check(check, calls)
     if not result.passed:
-        pytest.fail(f"{check.rule}\n{result.message}", pytrace=False)
+        pytest.fail(f"{result.rule}\n{result.message}", pytrace=False)

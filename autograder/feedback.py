@@ -1,0 +1,36 @@
+"""nbgrader feedback with the HTML report: ``python -m autograder feedback`` after ``nbgrader generate_feedback``.
+
+For each student with a submission, the submitted notebook is graded out of process (hidden
+checks included, so the scores match nbgrader's) and the report, rendered for students (no
+hidden-check details), is written as ``feedback/<student>/<assignment>/report.html``, next to
+nbgrader's own feedback page, so ``nbgrader release_feedback`` hands both out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.i18n import Translator
+from autograder.report import write_report
+
+REPORT_NAME = "report.html"
+
+
+def submitted_notebooks(course: Path, assignment: str, notebook_name: str,
+                        students: list[str] | None = None) -> dict[str, Path]:
+    """The submitted notebook of each student (all students with a submission when ``students`` is None)."""
+    found = {p.parent.parent.name: p for p in sorted(Path(course).glob(f"submitted/*/{assignment}/{notebook_name}"))}
+    return {s: p for s, p in found.items() if students is None or s in students}
+
+
+def write_feedback_reports(course: Path | str, grader, translator: Translator,
+                           students: list[str] | None = None) -> dict[str, Path]:
+    """Grade each submission and write its student report into nbgrader's feedback folder; {student: report}."""
+    course, config = Path(course), grader.config
+    written = {}
+    for student, notebook in submitted_notebooks(course, config.assignment, config.notebook_name, students).items():
+        result = grader.grade_notebook(notebook, include_hidden=True)
+        result.submission = f"{student}/{config.assignment}"
+        written[student] = write_report(course / "feedback" / student / config.assignment / REPORT_NAME,
+                                        result, grader, translator, show_hidden=False)
+    return written
