@@ -50,3 +50,24 @@ def probe_call(grader, tmp_path_factory):
         return load_call(probe, inputs[probe.name], kwargs[probe.name], out)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def graded_example(grader, tmp_path_factory):
+    """graded_example(name) -> GradeResult of the bundled example submission ``name``, graded once per session."""
+    import nbformat
+
+    from autograder.examples import EXAMPLES, filled_release
+
+    folder = tmp_path_factory.mktemp("examples")
+    release = nbformat.read(RELEASE, as_version=4)
+    results = {}
+
+    def grade(name: str):
+        if name not in results:
+            path = folder / f"{name}.ipynb"
+            nbformat.write(filled_release(release, EXAMPLES[name]), path)
+            results[name] = grader.grade_notebook(path)
+        return results[name]
+
+    return grade
