@@ -11,6 +11,7 @@ Pipeline, in order:
 
 from __future__ import annotations
 
+import copy
 import tempfile
 import time
 from contextlib import contextmanager
@@ -45,6 +46,14 @@ class Grader:
     @cached_property
     def translator(self) -> Translator:
         return Translator(self.lang or self.config.language)
+
+    def in_language(self, lang: str) -> "Grader":
+        """This grader writing its messages in ``lang``, sharing the data, calibration and reference runs loaded so far."""
+        other = copy.copy(self)
+        other.lang = lang
+        other.__dict__.pop("translator", None)
+        other.setup_timings = self.setup_timings
+        return other
 
     @cached_property
     def dataset(self):

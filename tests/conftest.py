@@ -54,7 +54,7 @@ def probe_call(grader, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded_example(grader, tmp_path_factory):
-    """graded_example(name) -> GradeResult of the bundled example submission ``name``, graded once per session."""
+    """graded_example(name, lang) -> GradeResult of the bundled example ``name`` in ``lang``, graded once per session."""
     import nbformat
 
     from autograder.examples import EXAMPLES, filled_release
@@ -63,11 +63,11 @@ def graded_example(grader, tmp_path_factory):
     release = nbformat.read(RELEASE, as_version=4)
     results = {}
 
-    def grade(name: str):
-        if name not in results:
+    def grade(name: str, lang: str = "en"):
+        if (name, lang) not in results:
             path = folder / f"{name}.ipynb"
             nbformat.write(filled_release(release, EXAMPLES[name]), path)
-            results[name] = grader.grade_notebook(path)
-        return results[name]
+            results[name, lang] = grader.in_language(lang).grade_notebook(path)
+        return results[name, lang]
 
     return grade

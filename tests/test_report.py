@@ -85,10 +85,12 @@ def test_student_report_has_no_hidden_check_details_and_escapes_submission_text(
     assert "SECRET DETAIL" in render_report(result, grader, Translator("en"), show_hidden=True)
 
 
-def test_korean_report_has_korean_headings_and_messages(cleo, grader):
-    html = render_report(cleo, grader, Translator("ko"))
+def test_korean_report_has_korean_headings_and_messages(graded_example, grader):
+    html = render_report(graded_example("cleo_cnn_softmax", "ko"), grader, Translator("ko"))
 
     assert '<html lang="ko">' in html
     for text in ("그룹별 점수", "여러분의 모델, 층별 비교", "처음으로 다른 층: 6번 층.", "세 모델 비교"):
         assert text in html
-    assert "Score by group" not in html
+    assert "softmax를 쓰세요" not in html and "이진 출력에는 activation='sigmoid'를 쓰세요." in html.replace("&#39;", "'")
+    assert "규칙: 모델이 Dense(1, activation=" in html.replace("&#39;", "'")
+    assert "Score by group" not in html and "Hint:" not in html
