@@ -1,5 +1,7 @@
 """The real nbgrader pipeline in a temporary course: generate → submit → autograde → export → feedback."""
 
+import re
+
 import nbformat
 import pytest
 
@@ -46,3 +48,20 @@ def test_feedback_shows_the_failure_but_no_hidden_tests(graded_course):
     assert "has the classes inverted" in ben
     for text in (ben, nbgrader_course.html_text(feedback["ada_complete"])):
         assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text
+
+
+def test_feedback_report_lands_next_to_nbgraders_feedback_without_hidden_tests(graded_course, grader):
+    from autograder.feedback import write_feedback_reports
+    from autograder.i18n import Translator
+
+    course, _ = graded_course
+    nbgrader_page = nbgrader_course.generate_feedback(course)["ben_relabel_inverted"]
+
+    reports = write_feedback_reports(course, grader, Translator("en"), students=["ben_relabel_inverted"])
+
+    assert list(reports) == ["ben_relabel_inverted"]
+    assert reports["ben_relabel_inverted"].parent == nbgrader_page.parent
+    text = nbgrader_course.html_text(reports["ben_relabel_inverted"])
+    assert "has the classes inverted" in text and re.search(r"relabel\s+0/1", text)
+    # The hidden probes (all 70,000 labels, random labels) fail too, but nothing of them is shown.
+    assert "relabel_all_labels" not in text and "relabel_random_labels" not in text and "(hidden)" not in text
