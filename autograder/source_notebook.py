@@ -30,6 +30,21 @@ after each function check your work; run them to see what passes. The cells that
 train and plot are provided: run them once your functions pass to reproduce the lecture.
 
 Self-check from a terminal at any time: `pytest autograder --notebook path/to/this.ipynb`.
+
+---
+
+# 이미지 입력 → 이진 분류: 홀수일까 짝수일까?
+
+이 과제에서는 강의의 실험을 다시 만들어 봅니다. MNIST 숫자를 **이진** 문제로 다시 레이블링하여
+*홀수*는 클래스 1, *짝수*는 클래스 0으로 두고, 세 가지 모델을 학습합니다: 다층 퍼셉트론(MLP),
+합성곱 신경망(CNN), 그리고 Dropout을 쓴 더 깊은 CNN.
+
+**할 일.** `# YOUR CODE HERE`라고 적힌 셀을 모두 채우세요 (`raise NotImplementedError()` 줄은
+지우세요). 함수의 이름과 인자는 그대로 두세요. 각 함수 다음의 셀이 여러분의 코드를 검사합니다.
+실행해서 무엇이 통과하는지 확인하세요. 데이터를 불러오고, 학습하고, 그림을 그리는 셀은 이미
+준비되어 있습니다. 함수가 모두 통과하면 실행해서 강의의 결과를 재현해 보세요.
+
+터미널에서 언제든 자가 점검할 수 있습니다: `pytest autograder --notebook path/to/this.ipynb`.
 """
 
 _IMPORTS = """%matplotlib inline
@@ -43,14 +58,14 @@ from autograder.notebook import (check_group, course_n_val, load_course_data,
                                  training_batch_size, training_epochs)"""
 
 _TASKS = {
-    "relabel_odd_even": "## 1. Relabel the digits\n\nReturn an array of the same shape as `y` holding **1 where the digit is odd and 0 where it is even**. Do not change `y` itself.",
-    "split_train_val": "## 2. Split off a validation set\n\nThe **last** `n_val` samples become the validation set; keep the order (no shuffling) and keep each image with its label. Use the `n_val` argument — don't hard-code 50,000 or 10,000.",
-    "prepare_mlp_input": "## 3. Prepare the inputs\n\nScale pixels from 0–255 to **[0, 1]** as `float32`. The MLP takes flat rows of 784 pixels: shape `(n, 784)`. Work for **any** number of images `n` (the lecture's code hard-codes 60000 — don't).",
-    "prepare_cnn_input": "The CNNs take images with one channel: shape `(n, 28, 28, 1)`, `float32` in [0, 1], any `n`.",
-    "build_mlp": "## 4. The MLP\n\n`Dense(256, relu)` on the 784 inputs, two more `Dense(256, relu)`, and one output unit with a **sigmoid** (332,801 parameters). Return the model uncompiled.",
-    "build_cnn": "## 5. The CNN\n\n`Conv2D(32, 3×3, relu)` on 28×28×1 → `MaxPooling2D(2)` → `Conv2D(32, 3×3, relu)` → `MaxPooling2D(2)` → `Flatten` → `Dense(256, relu)` → `Dense(1, sigmoid)` (214,881 parameters).",
-    "build_deep_cnn": "## 6. The deep CNN with Dropout\n\n`Conv2D(32)` → `Conv2D(32)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Conv2D(64)` → `Conv2D(64)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Flatten` → `Dense(256, relu)` → `Dropout(0.5)` → `Dense(1, sigmoid)`; all convolutions 3×3 with relu (327,649 parameters).",
-    "compile_model": "## 7. Compile\n\nCompile the model with **binary cross-entropy**, the **SGD** optimizer and the **accuracy** metric, and return it.",
+    "relabel_odd_even": "## 1. Relabel the digits\n\nReturn an array of the same shape as `y` holding **1 where the digit is odd and 0 where it is even**. Do not change `y` itself.\n\n**1. 숫자 다시 레이블링하기.** `y`와 같은 형태의 배열을 반환하세요. 숫자가 **홀수면 1, 짝수면 0**입니다. `y` 자체는 바꾸지 마세요.",
+    "split_train_val": "## 2. Split off a validation set\n\nThe **last** `n_val` samples become the validation set; keep the order (no shuffling) and keep each image with its label. Use the `n_val` argument — don't hard-code 50,000 or 10,000.\n\n**2. 검증 세트 나누기.** **마지막** `n_val`개의 샘플이 검증 세트가 됩니다. 순서를 유지하고(섞지 않기) 각 이미지를 자기 레이블과 함께 두세요. `n_val` 인자를 쓰고 50,000이나 10,000을 직접 쓰지 마세요.",
+    "prepare_mlp_input": "## 3. Prepare the inputs\n\nScale pixels from 0–255 to **[0, 1]** as `float32`. The MLP takes flat rows of 784 pixels: shape `(n, 784)`. Work for **any** number of images `n` (the lecture's code hard-codes 60000 — don't).\n\n**3. 입력 준비하기.** 픽셀을 0–255에서 **[0, 1]** 범위의 `float32`로 바꾸세요. MLP는 784픽셀의 평평한 행, 즉 `(n, 784)` 형태를 받습니다. 이미지 개수 `n`이 **몇 개든** 동작해야 합니다 (강의 코드는 60000을 직접 쓰지만, 그렇게 하지 마세요).",
+    "prepare_cnn_input": "The CNNs take images with one channel: shape `(n, 28, 28, 1)`, `float32` in [0, 1], any `n`.\n\nCNN은 채널이 하나인 이미지, 즉 `(n, 28, 28, 1)` 형태의 [0, 1] 범위 `float32`를 받습니다. `n`은 몇 개든 됩니다.",
+    "build_mlp": "## 4. The MLP\n\n`Dense(256, relu)` on the 784 inputs, two more `Dense(256, relu)`, and one output unit with a **sigmoid** (332,801 parameters). Return the model uncompiled.\n\n**4. MLP.** 784개의 입력에 `Dense(256, relu)`, 이어서 `Dense(256, relu)` 두 개, 그리고 **sigmoid**를 쓰는 출력 유닛 하나 (파라미터 332,801개). 컴파일하지 않은 모델을 반환하세요.",
+    "build_cnn": "## 5. The CNN\n\n`Conv2D(32, 3×3, relu)` on 28×28×1 → `MaxPooling2D(2)` → `Conv2D(32, 3×3, relu)` → `MaxPooling2D(2)` → `Flatten` → `Dense(256, relu)` → `Dense(1, sigmoid)` (214,881 parameters).\n\n**5. CNN.** 28×28×1 입력에 `Conv2D(32, 3×3, relu)` → `MaxPooling2D(2)` → `Conv2D(32, 3×3, relu)` → `MaxPooling2D(2)` → `Flatten` → `Dense(256, relu)` → `Dense(1, sigmoid)` (파라미터 214,881개).",
+    "build_deep_cnn": "## 6. The deep CNN with Dropout\n\n`Conv2D(32)` → `Conv2D(32)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Conv2D(64)` → `Conv2D(64)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Flatten` → `Dense(256, relu)` → `Dropout(0.5)` → `Dense(1, sigmoid)`; all convolutions 3×3 with relu (327,649 parameters).\n\n**6. Dropout을 쓴 깊은 CNN.** `Conv2D(32)` → `Conv2D(32)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Conv2D(64)` → `Conv2D(64)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Flatten` → `Dense(256, relu)` → `Dropout(0.5)` → `Dense(1, sigmoid)`. 합성곱은 모두 3×3, relu입니다 (파라미터 327,649개).",
+    "compile_model": "## 7. Compile\n\nCompile the model with **binary cross-entropy**, the **SGD** optimizer and the **accuracy** metric, and return it.\n\n**7. 컴파일하기.** **이진 교차 엔트로피**, **SGD** 옵티마이저, **accuracy** 지표로 모델을 컴파일하고 반환하세요.",
 }
 
 # After which function each group's test cell comes (a group is tested once all its functions exist).
@@ -160,7 +175,10 @@ def build_source_notebook(config: CourseConfig) -> nbformat.NotebookNode:
     cells.append(new_markdown_cell(
         "## 8. Reproduce the lecture\n\nThe provided cells below load the data through your functions, "
         "train the three models, draw the training curves (loss and accuracy on twin axes), evaluate on "
-        "the test set and show a 5×5 grid of test digits with their real (R) and predicted (P) class.",
+        "the test set and show a 5×5 grid of test digits with their real (R) and predicted (P) class.\n\n"
+        "**8. 강의 재현하기.** 아래의 셀들은 여러분의 함수로 데이터를 불러오고, 세 모델을 학습하고, 학습 곡선(손실과 "
+        "정확도를 두 개의 축에)을 그리고, 테스트 세트로 평가한 뒤, 테스트 숫자 25개를 실제(R) 클래스와 예측(P) "
+        "클래스와 함께 5×5 격자로 보여 줍니다.",
         metadata=_meta("reproduce_intro")))
     cells.append(new_code_cell(_HELPERS, metadata=_meta("plot_helpers")))
     cells.append(new_code_cell(_LOAD, metadata=_meta("load_data")))
@@ -172,7 +190,9 @@ def build_source_notebook(config: CourseConfig) -> nbformat.NotebookNode:
     per_model = config.points["accuracy"] / len(builders)
     cells.append(new_markdown_cell(
         "## 9. Accuracy under the grading protocol\n\nThe grader retrains each of your models briefly with a "
-        "fixed seed and compares its test accuracy with the reference solution's under the same protocol.",
+        "fixed seed and compares its test accuracy with the reference solution's under the same protocol.\n\n"
+        "**9. 채점 프로토콜의 정확도.** 채점기는 여러분의 모델을 고정된 시드로 짧게 다시 학습하고, 같은 프로토콜로 "
+        "학습한 참조 답안의 테스트 정확도와 비교합니다.",
         metadata=_meta("accuracy_intro")))
     for builder in builders:
         cells.append(new_code_cell(
