@@ -1,6 +1,8 @@
 """The committed notebooks: the source is built from reference.py, the release is nbgrader's output,
 and the solutions notebook runs top to bottom, drawing the curves and the 5×5 grid."""
 
+import re
+
 import nbformat
 import pytest
 import yaml
@@ -61,3 +63,11 @@ def test_solutions_notebook_runs_top_to_bottom_and_draws(tmp_path, monkeypatch):
     assert "training for 1 epochs" in text
     assert text.count("test accuracy") == 3
     assert "accuracy: all 1 checks passed." in text
+
+
+def test_every_instruction_cell_carries_korean_alongside_english(sample_config):
+    nb = build_source_notebook(sample_config)
+    markdown = [c.source for c in nb.cells if c.cell_type == "markdown"]
+
+    assert markdown and [m[:40] for m in markdown if not re.search(r"[가-힣]", m)] == []
+    assert all(re.search(r"\b(the|and|your)\b", m, re.I) for m in markdown)
