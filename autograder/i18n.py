@@ -44,12 +44,6 @@ class Message:
     def __repr__(self) -> str:
         return f"Message({self.msgid!r})"
 
-    def __add__(self, other) -> "Message":
-        return _join(self, other)
-
-    def __radd__(self, other) -> "Message":
-        return _join(other, self)
-
 
 def _join(a, b) -> Message:
     # Concatenation keeps both parts lazy; "{a}{b}" is a format, not a translatable message.

@@ -31,15 +31,13 @@ def plot_translator(translator: Translator) -> Translator:
     return translator if translator.lang != "ko" or korean_font() else ENGLISH
 
 
-def _figure(translator: Translator, **kwargs):
+def _figure(**kwargs):
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
-    family = [korean_font(), "DejaVu Sans"] if translator.lang == "ko" and korean_font() else ["DejaVu Sans"]
-    with matplotlib.rc_context({"font.family": family, "axes.unicode_minus": False}):
-        return plt.subplots(**kwargs)
+    return plt.subplots(**kwargs)
 
 
 def png_data_uri(fig) -> str:
@@ -56,11 +54,15 @@ def _font_kwargs(translator: Translator) -> dict:
     return {"fontfamily": korean_font()} if translator.lang == "ko" and korean_font() else {}
 
 
+def _legend_font(font: dict) -> dict:
+    return {"family": font["fontfamily"], "size": 8} if font else {"size": 8}
+
+
 def training_curves(student, reference, title: str, translator: Translator) -> str:
     """Running loss (left axis) and accuracy (right axis) per step, the student's solid, the reference's dashed."""
     t = plot_translator(translator)
     font = _font_kwargs(t)
-    fig, ax_loss = _figure(t, figsize=(6.4, 3.6))
+    fig, ax_loss = _figure(figsize=(6.4, 3.6))
     ax_acc = ax_loss.twinx()
     for outcome, style, who in ((reference, "--", t(_("reference"))), (student, "-", t(_("yours")))):
         history = outcome.history if outcome is not None else {}
@@ -73,8 +75,8 @@ def training_curves(student, reference, title: str, translator: Translator) -> s
     ax_loss.set_ylabel(t(_("loss")), **font)
     ax_acc.set_ylabel(t(_("accuracy")), **font)
     ax_acc.set_ylim(0, 1.02)
-    ax_loss.legend(loc="upper left", fontsize=8, prop=font.get("fontfamily") and {"family": font["fontfamily"], "size": 8})
-    ax_acc.legend(loc="lower left", fontsize=8, prop=font.get("fontfamily") and {"family": font["fontfamily"], "size": 8})
+    ax_loss.legend(loc="upper left", prop=_legend_font(font))
+    ax_acc.legend(loc="lower left", prop=_legend_font(font))
     ax_loss.set_title(title, **font)
     return png_data_uri(fig)
 
@@ -87,7 +89,7 @@ def prediction_grid(images: np.ndarray, y_true: np.ndarray, probabilities: np.nd
     """A 5×5 grid of test digits titled with the real (R) and predicted (P) class, wrong ones in red."""
     t = plot_translator(translator)
     font = _font_kwargs(t)
-    fig, axes = _figure(t, nrows=5, ncols=5, figsize=(7, 8))
+    fig, axes = _figure(nrows=5, ncols=5, figsize=(7, 8))
     predicted = (probabilities > 0.5).astype(int)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -108,7 +110,7 @@ def misclassified_strip(images: np.ndarray, y_true: np.ndarray, probabilities: n
         return None
     t = plot_translator(translator)
     font = _font_kwargs(t)
-    fig, axes = _figure(t, nrows=1, ncols=count, figsize=(1.2 * count, 1.8))
+    fig, axes = _figure(nrows=1, ncols=count, figsize=(1.2 * count, 1.8))
     for ax, index in zip(np.atleast_1d(axes), list(wrong) + [None] * count):
         ax.axis("off")
         if index is None:
@@ -124,7 +126,7 @@ def accuracy_comparison(builders: list[str], titles: dict[str, str], student: di
     """The three models' test accuracies under the grading protocol, the student's bars beside the reference's."""
     t = plot_translator(translator)
     font = _font_kwargs(t)
-    fig, ax = _figure(t, figsize=(6.4, 3.4))
+    fig, ax = _figure(figsize=(6.4, 3.4))
     x = np.arange(len(builders))
     for offset, values, color, label in ((-0.2, reference, "#9aa5b1", t(_("reference"))),
                                          (0.2, student, "#1f77b4", t(_("yours")))):
@@ -135,5 +137,5 @@ def accuracy_comparison(builders: list[str], titles: dict[str, str], student: di
     ax.set_xticks(x, [titles[b] for b in builders], **font)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel(t(_("test accuracy")), **font)
-    ax.legend(loc="lower right", prop={"family": font["fontfamily"]} if font else None)
+    ax.legend(loc="lower right", prop=_legend_font(font))
     return png_data_uri(fig)
