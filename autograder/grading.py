@@ -84,7 +84,7 @@ class Grader:
         with tempfile.TemporaryDirectory(prefix="autograder-") as work, \
                 _timed(timings, "run the submission in a child process (start-up, imports, calls)"):
             run = run_submission(code.to_json(), probes, inputs, kwargs, Path(work), self.config.limits,
-                                 seed=self.config.grading.seed)
+                                 seed=self.config.grading.seed, course_root=self.config.root)
         timings.update(run.timings)
         return str(notebook), run.calls, code.problems + run.problems
 

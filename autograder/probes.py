@@ -10,6 +10,8 @@ models with Keras' safe mode so that no student code comes along.
 from __future__ import annotations
 
 import json
+import random
+import sys
 import traceback
 import zipfile
 from dataclasses import dataclass, field
@@ -152,12 +154,18 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
             record.update(status="missing", error={"type": "TypeError", "message": f"{probe.function} is a "
                           f"{type(func).__name__}, not a function", "where": []})
         else:
-            import keras
+            if probe.returns != "arrays" or "keras" in sys.modules:
+                import keras
 
-            keras.utils.set_random_seed(seed)
+                keras.utils.set_random_seed(seed)
+            else:  # a numpy-only notebook is not made to import TensorFlow (seconds) just to be seeded
+                random.seed(seed)
+                np.random.seed(seed)
             # Copies, so that an in-place change is recorded rather than spreading to other probes.
             args = [inputs[name].copy() for name in probe.args if name != "model"]
             if probe.returns == "compiled_model":
+                import keras
+
                 args = [keras.models.load_model(reference_model_path, compile=False, safe_mode=True)]
             value = func(*args, **kwargs)
             if probe.returns == "arrays":
@@ -170,6 +178,8 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
                     arrays[f"returned_{i}"] = _array_of(v)
                 record["status"] = "ok"
             else:
+                import keras
+
                 record["returned"] = {"types": [type(value).__name__],
                                       "is_keras_model": isinstance(value, keras.Model)}
                 if isinstance(value, keras.Model):
