@@ -168,7 +168,8 @@ class Grader:
         if call.model is None:
             return None, 0.0, ""
         self.log(f"  training {builder} under the grading protocol ...")
-        outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed)
+        outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed,
+                                     timeout_s=self.config.limits.training_timeout_s)
         calib = self.calibration.models[builder]
         summary = (f"reference under the same protocol: mean {calib.mean:.4f}, worst {calib.min:.4f} "
                    f"over {len(calib.accuracies)} seeds")

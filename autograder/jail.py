@@ -3,8 +3,9 @@
 Run by ``autograder.sandbox`` (under ``unshare --net --mount --pid --fork`` when the machine allows
 it); never imported by the grader. In order, because each step needs the privileges that the next
 one gives up:
-  1. hide the course's private paths (solutions, calibration, other submissions, the gradebook)
-     behind empty mounts, visible only inside this mount namespace;
+  1. make the grader's code, the Python installation and the course read-only, and hide the
+     course's private paths (solutions, calibration, other submissions, the gradebook, the
+     reference solution) behind empty mounts, only inside this mount namespace;
   2. move itself into fresh cgroups capping memory and the number of processes, where the
      machine has writable cgroups;
   3. set resource limits (address space, file size, no core dumps; processes when not root);
@@ -25,13 +26,18 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-def hide_paths(directories: list[str], files: list[str]) -> None:
-    """Cover each path with an empty read-only mount (directories) or /dev/null (files)."""
+def protect_paths(readonly: list[str], directories: list[str], files: list[str]) -> None:
+    """Make ``readonly`` read-only (the grader's code, the Python installation, the course), then cover
+    each private path with an empty mount (directories) or /dev/null (files)."""
     subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+    for path in readonly:
+        subprocess.run(["mount", "--bind", path, path], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", path], check=True)
     for path in directories:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=000", "autograder-hidden", path], check=True)
     for path in files:
-        subprocess.run(["mount", "--bind", "-o", "ro", "/dev/null", path], check=True)
+        subprocess.run(["mount", "--bind", "/dev/null", path], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", path], check=True)
 
 
 def join_cgroups(name: str, memory_bytes: int, max_processes: int) -> list[str]:
@@ -64,7 +70,7 @@ def main(spec_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
     report: dict = {"hidden": False, "cgroups": [], "capabilities_dropped": False, "network": spec["network"]}
     if spec["namespaces"]:
-        hide_paths(spec["hide_dirs"], spec["hide_files"])
+        protect_paths(spec["readonly"], spec["hide_dirs"], spec["hide_files"])
         report["hidden"] = True
     if spec["cgroup_name"]:
         report["cgroups"] = join_cgroups(spec["cgroup_name"], spec["memory_bytes"], spec["max_processes"])

@@ -221,9 +221,12 @@ def _jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespac
     # Never hide what the submission's process itself needs to run.
     needed = [Path(_PACKAGE_PARENT), Path(sys.prefix), workdir.resolve()]
     hidden = [h for h in hidden if h.exists() and not any(n == h or h in n.parents for n in needed)]
+    # The reference solution ships inside the package; the submission's process never needs it.
+    hidden.append(Path(__file__).resolve().parent / "reference.py")
     (workdir / "tmp").mkdir(exist_ok=True)
     spec = {
         "workdir": str(workdir), "namespaces": namespaces, "network": "off" if namespaces and limits.network == "off" else "on",
+        "readonly": _readonly_paths(course_root, workdir),
         "hide_dirs": [str(h) for h in hidden if h.is_dir()], "hide_files": [str(h) for h in hidden if h.is_file()],
         "cgroup_name": f"autograder-{uuid.uuid4().hex[:12]}",
         "memory_bytes": limits.memory_limit_mb * 2**20, "file_bytes": limits.file_size_limit_mb * 2**20,
@@ -233,6 +236,17 @@ def _jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespac
     path = workdir / "jail.json"
     path.write_text(json.dumps(spec))
     return path
+
+
+def _readonly_paths(course_root: Path | None, workdir: Path) -> list[str]:
+    """Folders the submission must not change: the grader's package, Python's installation, the course."""
+    candidates = {Path(_PACKAGE_PARENT), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    if course_root:
+        candidates.add(Path(course_root).resolve())
+    work = workdir.resolve()
+    # Outermost folders only, and never one that holds the work folder (the child writes there).
+    kept = sorted(p for p in candidates if p.exists() and not any(o != p and o in p.parents for o in candidates))
+    return [str(p) for p in kept if p != work and p not in work.parents]
 
 
 def _remove_cgroups(spec_path: Path) -> None:

@@ -87,7 +87,8 @@ def apply_determinism(protocol: GradingProtocol) -> None:
 
 
 def train_and_evaluate(model, builder: str, data: GradingData, protocol: GradingProtocol, seed: int,
-                       loss: str = "binary_crossentropy", train: bool = True) -> TrainingOutcome:
+                       loss: str = "binary_crossentropy", train: bool = True,
+                       timeout_s: float | None = None) -> TrainingOutcome:
     """Train a fresh, seeded copy of ``model`` under the protocol and evaluate it on the test set.
 
     It is always compiled the reference way (binary cross-entropy, the protocol's optimizer,
@@ -106,9 +107,14 @@ def train_and_evaluate(model, builder: str, data: GradingData, protocol: Grading
         fresh = keras.models.clone_model(model)
         steps = protocol.epochs * -(-len(data.y_train) // protocol.batch_size)
         fresh.compile(loss=loss, optimizer=make_optimizer(protocol, steps), metrics=["accuracy"])
-        curve = _batch_curve(every=max(1, steps // 50))
+        curve = _batch_curve(every=max(1, steps // 50), timeout_s=timeout_s)
         history = fresh.fit(data.x_train[kind], data.y_train, epochs=protocol.epochs if train else 0,
                             batch_size=protocol.batch_size, shuffle=True, verbose=0, callbacks=[curve])
+        if curve.timed_out:
+            outcome.error = (f"training ran past the time limit of {timeout_s:g} s (limits.training_timeout_s) "
+                             f"after {curve.step} of {steps} steps")
+            outcome.seconds = time.perf_counter() - started
+            return outcome
         test_loss, accuracy = fresh.evaluate(data.x_test[kind], data.y_test, batch_size=1000, verbose=0)
         outcome.loss, outcome.accuracy = float(test_loss), float(accuracy)
         outcome.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
@@ -121,18 +127,23 @@ def train_and_evaluate(model, builder: str, data: GradingData, protocol: Grading
     return outcome
 
 
-def _batch_curve(every: int):
-    """A callback recording the running loss and accuracy every ``every`` steps (one epoch still draws a curve)."""
+def _batch_curve(every: int, timeout_s: float | None = None):
+    """A callback recording the running loss and accuracy every ``every`` steps (one epoch still draws
+    a curve), and stopping the training once it runs past ``timeout_s``."""
     import keras
 
     class BatchCurve(keras.callbacks.Callback):
         def __init__(self):
             super().__init__()
-            self.step = 0
+            self.step, self.timed_out = 0, False
+            self.started = time.perf_counter()
             self.points: dict[str, list[float]] = {"step": [], "step_loss": [], "step_accuracy": []}
 
         def on_train_batch_end(self, batch, logs=None):
             self.step += 1
+            if timeout_s is not None and time.perf_counter() - self.started > timeout_s:
+                self.timed_out = True
+                self.model.stop_training = True
             if self.step % every == 0 and logs:
                 self.points["step"].append(self.step)
                 self.points["step_loss"].append(float(logs.get("loss", np.nan)))
