@@ -61,3 +61,16 @@ def test_solutions_notebook_runs_top_to_bottom_and_draws(tmp_path, monkeypatch):
     assert "training for 1 epochs" in text
     assert text.count("test accuracy") == 3
     assert "accuracy: all 1 checks passed." in text
+
+
+def test_release_contains_no_line_of_the_reference_solution():
+    import inspect
+
+    from autograder import reference
+
+    release_code = "\n".join(c.source for c in nbformat.read(RELEASE, as_version=4).cells if c.cell_type == "code")
+    for name in reference.FUNCTION_NAMES:
+        source = inspect.getsource(getattr(reference, name))
+        solution = source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+        leaked = [line.strip() for line in solution.splitlines() if len(line.strip()) > 8 and line.strip() in release_code]
+        assert not leaked, f"{name}'s solution lines are in the release: {leaked}"
