@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,feedback,calibrate,reproduce,build-source,demo,update-catalog}``."""
+"""Command line: ``python -m autograder {grade,feedback,calibrate,reproduce,verify,build-source,demo,update-catalog}``."""
 
 from __future__ import annotations
 
@@ -111,6 +111,32 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+def cmd_verify(args) -> int:
+    import json
+
+    from autograder.config import CourseConfigError, load_config
+    from autograder.verify import as_dicts, report, verify_course
+
+    course = Path(args.course).resolve()
+    config_path = args.config or (course / "course.yml" if (course / "course.yml").is_file() else None)
+    try:
+        config = load_config(config_path)
+    except CourseConfigError as exc:
+        sys.exit(f"error: {exc}")
+    if not (course / "gradebook.db").is_file():
+        sys.exit(f"error: {course} has no gradebook.db; run it in the nbgrader course folder after `nbgrader autograde`")
+    assignment = args.assignment or config.assignment
+    print(f"re-grading the submissions of {assignment} in {course} out of kernel ...")
+    discrepancies, _ = verify_course(course, config, assignment, args.notebook or assignment, write_back=args.write_back)
+    print()
+    print(report(discrepancies))
+    if args.write_back and discrepancies:
+        print("wrote the verified points into the gradebook as manual scores")
+    if args.json:
+        Path(args.json).write_text(json.dumps(as_dicts(discrepancies), indent=2) + "\n")
+    return 1 if discrepancies and not args.write_back else 0
+
+
 def cmd_build_source(args) -> int:
     from autograder.source_notebook import write_source_notebook
 
@@ -169,6 +195,15 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
     rep.add_argument("--output", default="reproduce", help="folder for the curves and reproduce.json (default: reproduce/)")
     rep.set_defaults(func=cmd_reproduce)
+
+    ver = sub.add_parser("verify", help="re-grade nbgrader's autograded submissions out of kernel and report "
+                         "every group whose gradebook points differ")
+    ver.add_argument("course", nargs="?", default=".", help="the nbgrader course folder (default: here)")
+    ver.add_argument("--assignment", help="assignment id (default: course.yml assignment)")
+    ver.add_argument("--notebook", help="notebook name without .ipynb (default: the assignment id)")
+    ver.add_argument("--write-back", action="store_true", help="store the verified points as nbgrader manual scores")
+    ver.add_argument("--json", metavar="FILE", help="also write the discrepancies as JSON")
+    ver.set_defaults(func=cmd_verify)
 
     src = sub.add_parser("build-source", help="write the nbgrader source notebook from autograder/reference.py")
     src.add_argument("--output", help="notebook path (default: solutions/<assignment>/<assignment>.ipynb)")

@@ -53,7 +53,10 @@ class StudentTraining(_Section):
 
 class GradingProtocol(_Section):
     seed: int = Field(0, description="Seed of the grading protocol (weights, shuffling, dropout).")
-    n_train: int = Field(8000, ge=1, description="Training images (the first ones of the training split) used to train each student model when grading.")
+    n_train: int = Field(5000, ge=1, description="Training images (the first ones of the training split) used to train each student model when grading.")
+    n_test: int | None = Field(
+        5000, ge=100, description="Test images the accuracy is measured on, evenly spaced over the test set; null = all of them."
+    )
     epochs: int = Field(1, ge=1, description="Epochs of grading training per model.")
     batch_size: int = Field(64, ge=1, description="Batch size of grading training.")
     optimizer: Literal["adam", "sgd"] = Field("adam", description="Optimizer of grading training (the student's compile is graded separately).")
@@ -70,7 +73,28 @@ class GradingProtocol(_Section):
 class Limits(_Section):
     startup_timeout_s: float = Field(120, gt=0, description="Seconds allowed to start the submission's process and define its code.")
     call_timeout_s: float = Field(60, gt=0, description="Seconds allowed for one call of a student function.")
-    output_limit_bytes: int = Field(1_000_000, ge=1000, description="Bytes of the submission's printed output kept.")
+    submission_timeout_s: float = Field(
+        300, gt=0, description="Seconds allowed for all of one submission's calls together; the calls left then score 0."
+    )
+    training_timeout_s: float = Field(
+        120, gt=0, description="Seconds allowed to train one student model under the grading protocol."
+    )
+    memory_limit_mb: int = Field(
+        6144, ge=512, description="Memory of the submission's process: its cgroup's limit where cgroups are writable, and its address space (TensorFlow alone reserves about 3 GB)."
+    )
+    max_processes: int = Field(
+        512, ge=16, description="Processes and threads the submission may run at once (cgroup pids.max; RLIMIT_NPROC when not root)."
+    )
+    cpu_threads: int = Field(2, ge=1, description="Threads TensorFlow and BLAS may use in the submission's process.")
+    file_size_limit_mb: int = Field(512, ge=1, description="Largest file the submission's process may write.")
+    output_limit_bytes: int = Field(1_000_000, ge=1000, description="Bytes of the submission's printed output kept (the rest is counted and dropped).")
+    network: Literal["off", "on"] = Field(
+        "off", description="'off' runs the submission in its own network namespace with no interfaces, where the machine allows it."
+    )
+    hidden_paths: tuple[str, ...] = Field(
+        ("solutions", "source", "calibration", "tests", "submitted", "autograded", "feedback", "gradebook.db", ".git"),
+        description="Paths (relative to course.yml) hidden from the submission's process by a mount namespace, where the machine allows it.",
+    )
 
 
 class CalibrationSettings(_Section):

@@ -109,7 +109,7 @@ class Grader:
         with tempfile.TemporaryDirectory(prefix="autograder-") as work, \
                 _timed(timings, "run the submission in a child process (start-up, imports, calls)"):
             run = run_submission(code.to_json(), probes, inputs, kwargs, Path(work), self.config.limits,
-                                 seed=self.config.grading.seed)
+                                 seed=self.config.grading.seed, course_root=self.config.root)
         timings.update(run.timings)
         return str(notebook), run.calls, code.problems + run.problems
 
@@ -195,7 +195,8 @@ class Grader:
         if call.model is None:
             return None, 0.0, ""
         self.log(f"  training {builder} under the grading protocol ...")
-        outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed)
+        outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed,
+                                     timeout_s=self.config.limits.training_timeout_s)
         calib = self.calibration.models[builder]
         summary = _("reference under the same protocol: mean {mean:.4f}, worst {worst:.4f} over {n} seeds").format(
             mean=calib.mean, worst=calib.min, n=len(calib.accuracies))

@@ -10,6 +10,9 @@ models with Keras' safe mode so that no student code comes along.
 from __future__ import annotations
 
 import json
+import os
+import random
+import sys
 import traceback
 import zipfile
 from dataclasses import dataclass, field
@@ -145,6 +148,7 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
                     outdir: Path, reference_model_path: Path | None = None, seed: int = 0) -> None:
     """Call ``func`` as ``probe`` describes and write the outcome into ``outdir`` as plain data."""
     outdir = Path(outdir)
+    owner = os.getpid()
     record: dict[str, Any] = {"probe": probe.name, "function": probe.function}
     arrays: dict[str, np.ndarray] = {}
     try:
@@ -154,12 +158,18 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
             record.update(status="missing", error={"type": "TypeError", "message": f"{probe.function} is a "
                           f"{type(func).__name__}, not a function", "where": []})
         else:
-            import keras
+            if probe.returns != "arrays" or "keras" in sys.modules:
+                import keras
 
-            keras.utils.set_random_seed(seed)
+                keras.utils.set_random_seed(seed)
+            else:  # a numpy-only notebook is not made to import TensorFlow (seconds) just to be seeded
+                random.seed(seed)
+                np.random.seed(seed)
             # Copies, so that an in-place change is recorded rather than spreading to other probes.
             args = [inputs[name].copy() for name in probe.args if name != "model"]
             if probe.returns == "compiled_model":
+                import keras
+
                 args = [keras.models.load_model(reference_model_path, compile=False, safe_mode=True)]
             value = func(*args, **kwargs)
             if probe.returns == "arrays":
@@ -172,6 +182,8 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
                     arrays[f"returned_{i}"] = _array_of(v)
                 record["status"] = "ok"
             else:
+                import keras
+
                 record["returned"] = {"types": [type(value).__name__],
                                       "is_keras_model": isinstance(value, keras.Model)}
                 if isinstance(value, keras.Model):
@@ -181,6 +193,8 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
                 record["status"] = "ok"
     except Exception as exc:  # a student error is an outcome, not a crash of the grader
         record.update(status="raised", error=describe_exception(exc))
+    if os.getpid() != owner:
+        os._exit(0)  # a process the student forked: only the one that made the call may report it
     if arrays:
         np.savez(outdir / f"{probe.name}.npz", **arrays)
     (outdir / f"{probe.name}.json").write_text(json.dumps(record, default=str))
@@ -285,6 +299,45 @@ class ModelNotRebuildable(ValueError):
     """A saved model needs code that the grader does not have (custom layers, lambdas)."""
 
 
+# Layers a submission's model may use: Keras' own, nothing that carries code (Lambda, custom classes).
+ALLOWED_LAYERS = frozenset({
+    "InputLayer", "Dense", "Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
+    "GlobalAveragePooling2D", "Flatten", "Reshape", "Dropout", "SpatialDropout2D", "Activation", "ReLU",
+    "LeakyReLU", "BatchNormalization", "LayerNormalization", "Rescaling", "ZeroPadding2D",
+})
+ALLOWED_MODELS = frozenset({"Sequential", "Functional"})
+
+
+def validate_model_config(path: Path) -> None:
+    """Refuse a saved model whose config names anything but Keras' own models and plain layers."""
+    with zipfile.ZipFile(path) as zf:
+        config = json.loads(zf.read("config.json"))
+    problems = []
+
+    def visit(entry: dict, where: str) -> None:
+        name, module = entry.get("class_name"), str(entry.get("module") or "")
+        if entry.get("registered_name") not in (None, name) or (module and not module.startswith("keras")):
+            problems.append(f"{where} is a custom class ({entry.get('registered_name') or name}, module {module!r})")
+        for layer in (entry.get("config") or {}).get("layers", []) or []:
+            layer_name = layer.get("class_name")
+            if layer_name in ALLOWED_MODELS:
+                visit(layer, f"nested model {layer_name}")
+            elif layer_name not in ALLOWED_LAYERS:
+                problems.append(f"layer {layer.get('config', {}).get('name', '?')} is a {layer_name}")
+            elif str(layer.get("module") or "keras").split(".")[0] != "keras" or layer.get("registered_name") not in (None, layer_name):
+                problems.append(f"layer {layer.get('config', {}).get('name', '?')} claims to be {layer_name} but is "
+                                f"{layer.get('registered_name')} from {layer.get('module')!r}")
+
+    if config.get("class_name") not in ALLOWED_MODELS:
+        problems.append(f"the model is a {config.get('class_name')}, not keras.Sequential or a functional model")
+    visit(config, "the model")
+    if problems:
+        raise ModelNotRebuildable(
+            f"the saved model uses what the grader does not rebuild: {'; '.join(problems[:3])}. Hint: build it "
+            f"with keras.Sequential and Keras' own layers ({', '.join(sorted(ALLOWED_LAYERS)[:6])}, ...)."
+        )
+
+
 def read_compile_config(path: Path) -> dict | None:
     """The ``compile_config`` entry of a ``.keras`` file, read as JSON without building anything."""
     with zipfile.ZipFile(path) as zf:
@@ -293,9 +346,10 @@ def read_compile_config(path: Path) -> dict | None:
 
 
 def load_model_safely(path: Path):
-    """Load a ``.keras`` file with safe mode and without its compile state."""
+    """Load a ``.keras`` file with safe mode and without its compile state, after validating its config."""
     import keras
 
+    validate_model_config(path)
     try:
         return keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types here: TypeError, ValueError, AttributeError...

@@ -1,18 +1,28 @@
-"""Run a submission's code in a fresh interpreter and bring back plain data.
+"""Run a submission's code in a fresh interpreter, inside limits, and bring back plain data.
 
 The grader writes the statements to define, the probes to run and their inputs into a work
-folder, starts ``python -m autograder.child`` there, and watches it: a call that runs past
-``limits.call_timeout_s`` or a process that dies is recorded against that one call, and a new
-process carries on with the calls that are left. Nothing the child writes is unpickled.
+folder, starts the submission's process there (``autograder.jail`` → ``autograder.child``) and
+watches it: a call that runs past ``limits.call_timeout_s`` or a process that dies is recorded
+against that one call, and a new process carries on with the calls that are left, until
+``limits.submission_timeout_s`` is spent. Nothing the child writes is unpickled.
+
+Isolation (see ``isolation``): its own network and mount namespaces (no network, the course's
+private paths hidden) where ``unshare`` works, memory and process caps in cgroups where they are
+writable, rlimits always, no capabilities, a scrubbed environment, and at most
+``limits.output_limit_bytes`` of output kept.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +44,9 @@ class SubmissionRun:
     processes: int = 0
     # Seconds per phase inside the child processes (defining the code, each call), as they reported them.
     timings: dict[str, float] = field(default_factory=dict)
+    # Which protections were in force (from the jail's report), and bytes of output dropped.
+    isolation: dict = field(default_factory=dict)
+    output_dropped: int = 0
 
 
 def save_reference_model(path: Path) -> Path:
@@ -45,7 +58,8 @@ def save_reference_model(path: Path) -> Path:
 
 
 def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str, dict[str, np.ndarray]],
-                   kwargs: dict[str, dict], workdir: Path, limits: Limits, seed: int = 0) -> SubmissionRun:
+                   kwargs: dict[str, dict], workdir: Path, limits: Limits, seed: int = 0,
+                   course_root: Path | None = None) -> SubmissionRun:
     """Call each probe's function in a child process; return what each call did."""
     workdir = Path(workdir)
     outdir = workdir / "out"
@@ -57,8 +71,17 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
     run = SubmissionRun(calls={})
     pending = [p for p in probes]
     log_path = workdir / "output.log"
-    with open(log_path, "wb") as log:
+    deadline = time.monotonic() + limits.submission_timeout_s
+    output = _CappedOutput(log_path, limits.output_limit_bytes)
+    with output as log:
         while pending:
+            if time.monotonic() >= deadline:
+                message = f"the submission used up its time limit of {limits.submission_timeout_s:g} s"
+                run.problems.append(f"{message}; {len(pending)} call(s) were not made")
+                for p in pending:
+                    run.calls[p.name] = Call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), "timeout",
+                                             {"message": message})
+                break
             (workdir / "request.json").write_text(json.dumps({
                 "statements": statements, "probes": [p.name for p in pending], "seed": seed,
                 "kwargs": {p.name: kwargs.get(p.name, {}) for p in pending},
@@ -66,7 +89,7 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             }))
             (outdir / "current.json").unlink(missing_ok=True)
             run.processes += 1
-            ended_how = _run_child(workdir, log, limits)
+            ended_how = _run_child(workdir, output, limits, course_root, deadline)
             finished = [p for p in pending if (outdir / f"{p.name}.json").exists()]
             for p in finished:
                 run.calls[p.name] = load_call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), outdir)
@@ -77,8 +100,7 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             if current is None:
                 # It never got to a call: defining the student's code hung or killed the process.
                 message = f"while defining the notebook's code: {ended_how}"
-                log.flush()
-                tail = _tail(log_path, 1500)
+                tail = output.tail(1500)
                 run.problems.append(f"the submission's process stopped {message}" + (f"; its last output:\n{tail}" if tail else ""))
                 for p in pending:
                     run.calls[p.name] = Call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}),
@@ -90,12 +112,62 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
                                            status, {"message": ended_how})
             pending.remove(culprit)
     run.timings = _child_timings(outdir)
-    definitions = outdir / "definitions.json"
-    if definitions.exists():
-        run.problems.extend(json.loads(definitions.read_text())["problems"])
-    with open(log_path, "rb") as log:
-        run.output = log.read(limits.output_limit_bytes).decode("utf-8", "replace")
+    run.isolation = _read_json(workdir / "jail-report.json") or {}
+    definitions = _read_json(outdir / "definitions.json")
+    if definitions:
+        run.problems.extend(str(p) for p in definitions.get("problems", []))
+    run.output = log_path.read_bytes()[: limits.output_limit_bytes].decode("utf-8", "replace")
+    run.output_dropped = output.dropped
+    if output.dropped:
+        run.problems.append(f"the submission printed {output.dropped + output.kept:,} bytes; only the first "
+                            f"{limits.output_limit_bytes:,} were kept")
     return run
+
+
+def _read_json(path: Path):
+    # Plain data written by the submission's process: anything unreadable counts as absent.
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+class _CappedOutput:
+    """The child's stdout and stderr: the first ``limit`` bytes go to a file, the rest is counted and dropped."""
+
+    def __init__(self, path: Path, limit: int):
+        self.path, self.limit, self.kept, self.dropped = path, limit, 0, 0
+        self._file = None
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        self._file = open(self.path, "wb")
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+    def drain(self, pipe) -> threading.Thread:
+        """Copy ``pipe`` into the file in a thread until it closes."""
+
+        def copy():
+            for chunk in iter(lambda: pipe.read(65536), b""):
+                with self._lock:
+                    room = max(0, self.limit - self.kept)
+                    self._file.write(chunk[:room])
+                    self.kept += min(room, len(chunk))
+                    self.dropped += max(0, len(chunk) - room)
+            pipe.close()
+
+        thread = threading.Thread(target=copy, daemon=True)
+        thread.start()
+        return thread
+
+    def tail(self, n_bytes: int) -> str:
+        with self._lock:
+            self._file.flush()
+        data = self.path.read_bytes()[-n_bytes:]
+        return data.decode("utf-8", "replace").strip()
 
 
 def _child_timings(outdir: Path) -> dict[str, float]:
@@ -110,13 +182,6 @@ def _child_timings(outdir: Path) -> dict[str, float]:
     return timings
 
 
-def _tail(path: Path, n_bytes: int) -> str:
-    with open(path, "rb") as f:
-        f.seek(0, os.SEEK_END)
-        f.seek(max(0, f.tell() - n_bytes))
-        return f.read().decode("utf-8", "replace").strip()
-
-
 def _current_probe(outdir: Path) -> str | None:
     try:
         return json.loads((outdir / "current.json").read_text())["probe"]
@@ -124,13 +189,98 @@ def _current_probe(outdir: Path) -> str | None:
         return None
 
 
-def _run_child(workdir: Path, log, limits: Limits) -> str:
-    """Run the child until it exits or a limit is hit; say how it ended."""
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", MPLBACKEND="Agg", PYTHONUNBUFFERED="1",
-               PYTHONPATH=os.pathsep.join(filter(None, [_PACKAGE_PARENT, os.environ.get("PYTHONPATH")])))
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.child", str(workdir)], cwd=workdir,
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
+@functools.lru_cache(maxsize=1)
+def namespaces_available() -> bool:
+    """Whether ``unshare`` can give the submission its own network, mount and PID namespaces here."""
+    unshare = shutil.which("unshare")
+    if not unshare:
+        return False
+    try:
+        return subprocess.run([unshare, "--net", "--mount", "--pid", "--fork", "--kill-child", "true"],
+                              capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def child_environment(workdir: Path, limits: Limits) -> dict[str, str]:
+    """A minimal environment: no secrets, no MNIST_PATH or course paths, threads capped."""
+    threads = str(limits.cpu_threads)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "TMPDIR": str(workdir / "tmp"),
+           "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / "tmp"),
+           "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "KERAS_HOME": str(workdir / "keras"),
+           "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+           "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads,
+           "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))}
+    if os.environ.get("VIRTUAL_ENV"):
+        env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
+    return env
+
+
+def _jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespaces: bool) -> Path:
+    hidden = [(Path(course_root) / p).resolve() for p in limits.hidden_paths] if course_root else []
+    # Never hide what the submission's process itself needs to run.
+    needed = [Path(_PACKAGE_PARENT), Path(sys.prefix), workdir.resolve()]
+    hidden = [h for h in hidden if h.exists() and not any(n == h or h in n.parents for n in needed)]
+    # The reference solution ships inside the package; the submission's process never needs it.
+    hidden.append(Path(__file__).resolve().parent / "reference.py")
+    (workdir / "tmp").mkdir(exist_ok=True)
+    spec = {
+        "workdir": str(workdir), "namespaces": namespaces, "network": "off" if namespaces and limits.network == "off" else "on",
+        "readonly": _readonly_paths(course_root, workdir),
+        "hide_dirs": [str(h) for h in hidden if h.is_dir()], "hide_files": [str(h) for h in hidden if h.is_file()],
+        "cgroup_name": f"autograder-{uuid.uuid4().hex[:12]}",
+        "memory_bytes": limits.memory_limit_mb * 2**20, "file_bytes": limits.file_size_limit_mb * 2**20,
+        "max_processes": limits.max_processes, "env": child_environment(workdir, limits),
+        "report": str(workdir / "jail-report.json"),
+    }
+    path = workdir / "jail.json"
+    path.write_text(json.dumps(spec))
+    return path
+
+
+def _readonly_paths(course_root: Path | None, workdir: Path) -> list[str]:
+    """Folders the submission must not change: the grader's package, Python's installation, the course."""
+    candidates = {Path(_PACKAGE_PARENT), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    if course_root:
+        candidates.add(Path(course_root).resolve())
+    work = workdir.resolve()
+    # Outermost folders only, and never one that holds the work folder (the child writes there).
+    kept = sorted(p for p in candidates if p.exists() and not any(o != p and o in p.parents for o in candidates))
+    return [str(p) for p in kept if p != work and p not in work.parents]
+
+
+def _remove_cgroups(spec_path: Path) -> None:
+    name = json.loads(spec_path.read_text())["cgroup_name"]
+    for controller in ("memory", "pids"):
+        try:
+            (Path("/sys/fs/cgroup") / controller / name).rmdir()
+        except OSError:
+            pass
+
+
+def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root: Path | None,
+               deadline: float) -> str:
+    """Run the submission's process until it exits or a limit is hit; say how it ended."""
+    namespaces = namespaces_available()
+    spec = _jail_spec(workdir, limits, course_root, namespaces)
+    command = [sys.executable, "-m", "autograder.jail", str(spec)]
+    if namespaces:
+        # Its own network (none), mounts (private paths hidden) and PIDs (all die with it).
+        net = ["--net"] if limits.network == "off" else []
+        command = ["unshare", *net, "--mount", "--pid", "--fork", "--kill-child", "--", *command]
+    env = dict(child_environment(workdir, limits), PYTHONPATH=_PACKAGE_PARENT)
+    proc = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    reader = output.drain(proc.stdout)
+    try:
+        return _watch(proc, workdir, limits, deadline)
+    finally:
+        _kill_group(proc)
+        reader.join(timeout=5)
+        _remove_cgroups(spec)
+
+
+def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: float) -> str:
     started = time.monotonic()
     current, current_since = None, started
     while True:
@@ -146,8 +296,10 @@ def _run_child(workdir: Path, log, limits: Limits) -> str:
         if now_current != current:
             current, current_since = now_current, time.monotonic()
         limit = limits.call_timeout_s if current else limits.startup_timeout_s
-        if time.monotonic() - current_since > limit:
-            _kill_group(proc)
+        now = time.monotonic()
+        if now >= deadline:
+            return f"it ran past the submission's time limit of {limits.submission_timeout_s:g} s and was stopped"
+        if now - current_since > limit:
             return f"it ran past the time limit of {limit:g} s and was stopped"
 
 
@@ -156,6 +308,6 @@ def _kill_group(proc: subprocess.Popen) -> None:
 
     try:
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass
     proc.wait()

@@ -154,7 +154,8 @@ def main() -> int:
         return 0
 
     log = lambda msg: print(msg, flush=True)  # noqa: E731
-    report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+    report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+                    "date": time.strftime("%Y-%m-%d")}
     log(f"machine: {report['machine']}")
 
     log("\n1. start-up")

@@ -84,7 +84,8 @@ def test_protocol_too_weak_to_separate_models_is_refused(sample_config, grader):
 def test_calibration_for_another_protocol_is_named_with_its_differences(fresh_calibration, two_seed_config, grader):
     changed = two_seed_config.model_copy(update={"grading": two_seed_config.grading.model_copy(update={"n_train": 123})})
     found = json.loads(calibration_path(two_seed_config, grader.dataset, grader.n_val).read_text())
-    assert describe_mismatch(found, grader.dataset, changed, grader.n_val) == "grading.n_train 8000 ≠ 123"
+    n_train = two_seed_config.grading.n_train
+    assert describe_mismatch(found, grader.dataset, changed, grader.n_val) == f"grading.n_train {n_train} ≠ 123"
     assert describe_mismatch(found, grader.dataset, two_seed_config, grader.n_val) == ""
 
 
@@ -105,10 +106,10 @@ def test_calibration_made_with_another_keras_is_used_with_a_warning(fresh_calibr
 
 
 def test_grader_says_which_calibration_differs_before_recalibrating(fresh_calibration, two_seed_config, grader):
-    changed = two_seed_config.model_copy(update={"grading": two_seed_config.grading.model_copy(update={"n_train": 4000})})
+    changed = two_seed_config.model_copy(update={"grading": two_seed_config.grading.model_copy(update={"n_train": 3000})})
     messages = []
     load_or_calibrate(grader.dataset, changed, grader.n_val, log=messages.append)
     old_name = calibration_path(two_seed_config, grader.dataset, grader.n_val).name
     assert messages[0].startswith("warning: no calibration matches this data")
-    assert f"  {old_name} does not match: grading.n_train 8000 ≠ 4000" in messages
+    assert f"  {old_name} does not match: grading.n_train {two_seed_config.grading.n_train} ≠ 3000" in messages
     assert calibration_path(changed, grader.dataset, grader.n_val).exists()

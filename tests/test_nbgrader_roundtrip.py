@@ -8,7 +8,19 @@ import pytest
 from autograder import nbgrader_course
 from autograder.config import GROUPS
 from autograder.demo import gradebook_scores, make_demo_course
+from autograder.config import load_config
 from autograder.examples import EXAMPLES, filled_release
+from autograder.verify import verify_course
+
+
+# The known in-kernel exploit: test cells call check_group, so redefining it passes every test.
+EVE_RELABEL = '''def check_group(*args, **kwargs):
+    """Every test passes."""
+
+
+def relabel_odd_even(y):
+    return 1 - y % 2
+'''
 
 
 @pytest.fixture(scope="module")
@@ -17,10 +29,11 @@ def graded_course(sample_config, tmp_path_factory):
     course = make_demo_course(sample_config, work, data="sample")
     env = {"COURSE_CONFIG": str(course / "course.yml")}
     release = nbformat.read(nbgrader_course.generate(course, env=env), as_version=4)
-    students = ["ada_complete", "ben_relabel_inverted"]
+    students = ["ada_complete", "ben_relabel_inverted", "eve_redefines_check_group"]
+    submissions = {**EXAMPLES, "eve_redefines_check_group": {"relabel_odd_even": EVE_RELABEL}}
     for student in students:
         path = work / f"{student}.ipynb"
-        nbformat.write(filled_release(release, EXAMPLES[student]), path)
+        nbformat.write(filled_release(release, submissions[student]), path)
         nbgrader_course.submit(course, student, path)
     nbgrader_course.autograde(course, env=env)
     return course, students
@@ -39,6 +52,20 @@ def test_one_broken_function_loses_exactly_its_groups_points(graded_course, samp
     assert scores["ada_complete"] == expected
     expected["relabel"] = (0.0, float(sample_config.points["relabel"]))
     assert scores["ben_relabel_inverted"] == expected
+
+
+def test_verify_reports_the_subverted_test_cells_and_writes_the_verified_points(graded_course, sample_config):
+    course, students = graded_course
+    before = gradebook_scores(course, "binary_mnist", "binary_mnist", students)
+    assert sum(v[0] for v in before["eve_redefines_check_group"].values()) == sample_config.max_score  # fooled
+    config = load_config(course / "course.yml")
+    discrepancies, _ = verify_course(course, config, "binary_mnist", "binary_mnist", write_back=True, log=lambda m: None)
+    assert [(d.student, d.group, d.nbgrader_points, d.verified_points) for d in discrepancies] == \
+        [("eve_redefines_check_group", "relabel", 1.0, 0.0)]
+    assert "has the classes inverted" in discrepancies[0].reason
+    after = gradebook_scores(course, "binary_mnist", "binary_mnist", students)
+    assert after["eve_redefines_check_group"]["relabel"] == (0.0, 1.0)
+    assert after["ada_complete"] == before["ada_complete"]
 
 
 def test_feedback_shows_the_failure_but_no_hidden_tests(graded_course):

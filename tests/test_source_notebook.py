@@ -71,3 +71,16 @@ def test_every_instruction_cell_carries_korean_alongside_english(sample_config):
 
     assert markdown and [m[:40] for m in markdown if not re.search(r"[가-힣]", m)] == []
     assert all(re.search(r"\b(the|and|your)\b", m, re.I) for m in markdown)
+
+
+def test_release_contains_no_line_of_the_reference_solution():
+    import inspect
+
+    from autograder import reference
+
+    release_code = "\n".join(c.source for c in nbformat.read(RELEASE, as_version=4).cells if c.cell_type == "code")
+    for name in reference.FUNCTION_NAMES:
+        source = inspect.getsource(getattr(reference, name))
+        solution = source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION", 1)[0]
+        leaked = [line.strip() for line in solution.splitlines() if len(line.strip()) > 8 and line.strip() in release_code]
+        assert not leaked, f"{name}'s solution lines are in the release: {leaked}"

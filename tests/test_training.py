@@ -35,3 +35,10 @@ def test_one_epoch_still_records_a_curve_of_running_loss_and_accuracy(grader):
     outcome = train_and_evaluate(reference.build_mlp(), "build_mlp", grader.data, grader.config.grading, seed=0)
     assert len(outcome.history["step"]) >= 10
     assert outcome.history["step_loss"][-1] < outcome.history["step_loss"][0]
+
+
+def test_training_past_its_time_limit_stops_with_a_reason(grader):
+    outcome = train_and_evaluate(reference.build_mlp(), "build_mlp", grader.data, grader.config.grading, seed=0,
+                                 timeout_s=1e-6)
+    assert outcome.accuracy is None
+    assert outcome.error.startswith("training ran past the time limit of 1e-06 s (limits.training_timeout_s) after 1 of")

@@ -1,0 +1,89 @@
+"""Start the submission's process inside its limits: ``python -m autograder.jail SPEC.json``.
+
+Run by ``autograder.sandbox`` (under ``unshare --net --mount --pid --fork`` when the machine allows
+it); never imported by the grader. In order, because each step needs the privileges that the next
+one gives up:
+  1. make the grader's code, the Python installation and the course read-only, and hide the
+     course's private paths (solutions, calibration, other submissions, the gradebook, the
+     reference solution) behind empty mounts, only inside this mount namespace;
+  2. move itself into fresh cgroups capping memory and the number of processes, where the
+     machine has writable cgroups;
+  3. set resource limits (address space, file size, no core dumps; processes when not root);
+  4. exec the child with no capabilities at all (``setpriv``), so that student code can neither
+     undo the mounts nor raise the limits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def protect_paths(readonly: list[str], directories: list[str], files: list[str]) -> None:
+    """Make ``readonly`` read-only (the grader's code, the Python installation, the course), then cover
+    each private path with an empty mount (directories) or /dev/null (files)."""
+    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+    for path in readonly:
+        subprocess.run(["mount", "--bind", path, path], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", path], check=True)
+    for path in directories:
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=000", "autograder-hidden", path], check=True)
+    for path in files:
+        subprocess.run(["mount", "--bind", "/dev/null", path], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", path], check=True)
+
+
+def join_cgroups(name: str, memory_bytes: int, max_processes: int) -> list[str]:
+    """Put this process into new memory and pids cgroups (v1 layout); return the ones joined."""
+    joined = []
+    for controller, settings in (("memory", {"memory.limit_in_bytes": memory_bytes, "memory.swappiness": 0}),
+                                 ("pids", {"pids.max": max_processes})):
+        group = CGROUP_ROOT / controller / name
+        try:
+            group.mkdir(exist_ok=True)
+            for key, value in settings.items():
+                if (group / key).exists():
+                    (group / key).write_text(str(value))
+            (group / "cgroup.procs").write_text(str(os.getpid()))
+            joined.append(controller)
+        except OSError:
+            continue  # no writable cgroup here: the rlimits below still apply
+    return joined
+
+
+def set_rlimits(memory_bytes: int, file_bytes: int, max_processes: int) -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    if os.getuid() != 0:  # root's processes are counted system-wide, so only the cgroup caps them
+        resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
+
+
+def main(spec_path: str) -> int:
+    spec = json.loads(Path(spec_path).read_text())
+    report: dict = {"hidden": False, "cgroups": [], "capabilities_dropped": False, "network": spec["network"]}
+    if spec["namespaces"]:
+        protect_paths(spec["readonly"], spec["hide_dirs"], spec["hide_files"])
+        report["hidden"] = True
+    if spec["cgroup_name"]:
+        report["cgroups"] = join_cgroups(spec["cgroup_name"], spec["memory_bytes"], spec["max_processes"])
+    command = [sys.executable, "-m", "autograder.child", spec["workdir"]]
+    setpriv = shutil.which("setpriv")
+    if setpriv and os.getuid() == 0:
+        command = [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--", *command]
+        report["capabilities_dropped"] = True
+    Path(spec["report"]).write_text(json.dumps(report))
+    set_rlimits(spec["memory_bytes"], spec["file_bytes"], spec["max_processes"])
+    os.execve(command[0], command, spec["env"])
+    return 1  # not reached
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

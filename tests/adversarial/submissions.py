@@ -1,0 +1,300 @@
+"""The adversarial submissions: each an exploit (or a malformed file) and the grade it must get.
+
+Most submissions are the numpy-only reference answers for relabel/split/prepare with one exploit
+added; an exploit is paired with a wrong answer wherever it would otherwise be invisible, so that
+if it worked it would *gain* a point — the expected grade is what the same submission scores
+without its exploit. Cases that need Keras grade the model groups instead.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+from autograder.broken import VARIANTS_BY_NAME
+from autograder.examples import filled_release, reference_source
+
+ARRAYS = ("relabel", "split", "prepare")
+FULL = {"relabel": 1.0, "split": 1.0, "prepare": 1.0}
+RELABEL_LOST = {"relabel": 0.0, "split": 1.0, "prepare": 1.0}
+NOTHING = {"relabel": 0.0, "split": 0.0, "prepare": 0.0}
+
+IMPORTS = "import numpy as np"
+SPLIT = reference_source("split_train_val")
+PREPARE = reference_source("prepare_mlp_input") + "\n\n" + reference_source("prepare_cnn_input")
+RELABEL = reference_source("relabel_odd_even")
+WRONG_RELABEL = "def relabel_odd_even(y):\n    return np.zeros_like(y)  # wrong: every digit even\n"
+
+
+def relabel_doing(body: str) -> str:
+    """A relabel_odd_even that runs ``body`` first and returns the right answer only if ``ok`` ends up true."""
+    return ("def relabel_odd_even(y):\n    ok = False\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ")
+            + "\n    return np.asarray(y) % 2 if ok else np.zeros_like(y)\n")
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    kind: str
+    expected: dict[str, float]
+    cells: tuple[str, ...] = ()
+    # Writes the submission file itself (malformed cases); otherwise the cells make a notebook.
+    write: Callable[[Path], None] | None = None
+    groups: tuple[str, ...] = ARRAYS
+    # Limits to tighten for this case (so that a timeout costs seconds, not minutes).
+    limits: dict = field(default_factory=dict)
+    # A protection the case depends on ("namespaces", "pids"): skipped, with a reason, where missing.
+    requires: str | None = None
+
+
+def notebook(*cells: str) -> tuple[str, ...]:
+    return (IMPORTS, *cells)
+
+
+def _bytes(data: bytes) -> Callable[[Path], None]:
+    return lambda path: path.write_bytes(data)
+
+
+def _release_edit(edit: Callable[[nbformat.NotebookNode], None], replacements: dict | None = None):
+    def write(path: Path) -> None:
+        from conftest import RELEASE
+
+        nb = filled_release(nbformat.read(RELEASE, as_version=4), replacements or {})
+        edit(nb)
+        nbformat.write(nb, path)
+
+    return write
+
+
+def _drop_test_cells(nb):
+    nb.cells = [c for c in nb.cells if not c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+
+
+def _tests_to_markdown(nb):
+    for c in nb.cells:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            c.cell_type = "markdown"
+            c.pop("outputs", None)
+            c.pop("execution_count", None)
+
+
+def _tests_edited(nb):
+    for c in nb.cells:
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade"):
+            c.source = "assert True  # all tests pass, promise"
+
+
+def _old_nbformat(path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in notebook(RELABEL, SPLIT, PREPARE)])
+    nbformat.write(nbformat.convert(nb, 3), path, version=3)
+
+
+def _non_utf8(path: Path) -> None:
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in notebook(RELABEL, SPLIT, PREPARE)])
+    path.write_bytes(nbformat.writes(nb).replace("np.asarray", "np.asarray  # caf\u00e9").encode("latin-1", "replace")
+                     .replace(b"caf?", b"caf\xe9"))
+
+
+BAD_SPLIT_LEAK = ("def split_train_val(x, y, n_val=10000):\n"
+                  "    return x, y, x[len(x) - n_val:], y[len(y) - n_val:]  # trains on the validation set too\n")
+MODEL_GROUP = ("mlp",)
+BIG_MLP = '''import keras
+from keras import layers
+
+def build_mlp():
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(512, activation="relu"),
+                             layers.Dense(512, activation="relu"), layers.Dense(1, activation="sigmoid")])
+'''
+
+CASES: tuple[Case, ...] = (
+    # ---------------------------------------------------------------- malformed
+    Case("invalid_json", "malformed", NOTHING, write=_bytes(b'{"cells": [ this is not json')),
+    Case("old_nbformat_v3", "malformed", FULL, write=_old_nbformat),
+    Case("non_utf8_bytes", "malformed", NOTHING, write=_non_utf8),
+    Case("json_list_not_notebook", "malformed", NOTHING, write=_bytes(b"[1, 2, 3]")),
+    Case("empty_notebook", "malformed", NOTHING, write=lambda p: nbformat.write(nbformat.v4.new_notebook(), p)),
+    Case("relabel_deleted", "malformed", RELABEL_LOST, notebook(SPLIT, PREPARE)),
+    Case("relabel_renamed", "malformed", RELABEL_LOST, notebook(RELABEL.replace("def relabel_odd_even", "def relabel"),
+                                                                SPLIT, PREPARE)),
+    Case("syntax_error_in_relabel_cell", "malformed", RELABEL_LOST, notebook(RELABEL + "\n    return (", SPLIT, PREPARE)),
+    Case("test_cells_deleted", "malformed", FULL, write=_release_edit(_drop_test_cells)),
+    Case("test_cells_turned_markdown", "malformed", FULL, write=_release_edit(_tests_to_markdown)),
+    # ---------------------------------------------------------------- test tampering
+    Case("test_cells_edited", "tampering", RELABEL_LOST,
+         write=_release_edit(_tests_edited, {"relabel_odd_even": WRONG_RELABEL})),
+    Case("patched_numpy_testing", "tampering", RELABEL_LOST, notebook(
+        "np.testing.assert_array_equal = np.testing.assert_equal = (lambda *a, **k: None)", WRONG_RELABEL, SPLIT, PREPARE)),
+    Case("patched_numpy_array_equal", "tampering", RELABEL_LOST, notebook(
+        "np.array_equal = (lambda *a, **k: True)\nnp.all = (lambda *a, **k: True)", WRONG_RELABEL, SPLIT, PREPARE)),
+    Case("patched_builtins", "tampering", RELABEL_LOST, notebook(
+        "import builtins\nbuiltins.isinstance = (lambda *a: True)\nbuiltins.len = (lambda *a: 20)",
+        WRONG_RELABEL, SPLIT, PREPARE)),
+    Case("patched_excepthook", "tampering", RELABEL_LOST, notebook(
+        "import sys\nsys.excepthook = (lambda *a: None)",
+        "def relabel_odd_even(y):\n    raise RuntimeError('hidden by the hook?')", SPLIT, PREPARE)),
+    Case("patched_showtraceback", "tampering", RELABEL_LOST, notebook(
+        "from IPython.core.interactiveshell import InteractiveShell\nInteractiveShell.showtraceback = (lambda *a, **k: None)",
+        WRONG_RELABEL, SPLIT, PREPARE)),
+    Case("patched_autograder_checks", "tampering", RELABEL_LOST, notebook(
+        "import autograder.checks.relabel as r\nfor n in dir(r):\n    pass\n"
+        "r.check_relabel_maps_odd_to_1_and_even_to_0 = (lambda call: None)", WRONG_RELABEL, SPLIT, PREPARE)),
+    Case("overwrites_the_grader_on_disk", "tampering", RELABEL_LOST, notebook(relabel_doing("""
+        import autograder.checks.relabel as r
+        try:
+            open(r.__file__, "a").write("\\n# tampered\\n")
+            ok = True
+        except OSError:
+            pass
+        """), SPLIT, PREPARE), requires="namespaces"),
+    Case("patched_keras_count_params", "tampering", {"mlp": 0.0}, (
+        "import keras\nkeras.Model.count_params = (lambda self: 335873)", BIG_MLP), groups=MODEL_GROUP),
+    Case("patched_keras_evaluate", "tampering", {"accuracy": 0.0}, (
+        "import keras\nfrom keras import layers\nkeras.Model.evaluate = (lambda *a, **k: [0.0, 1.0])\n"
+        "keras.Model.fit = (lambda *a, **k: None)",
+        *VARIANTS_BY_NAME["constant_output"].replacements.values()), groups=("accuracy",)),
+    # ---------------------------------------------------------------- spoofed comparisons
+    Case("eq_always_true", "spoofing", RELABEL_LOST, notebook(
+        "class Yes:\n    def __eq__(self, other):\n        return True\n    __array_priority__ = 1000\n",
+        "def relabel_odd_even(y):\n    return Yes()", SPLIT, PREPARE)),
+    Case("eq_raises", "spoofing", RELABEL_LOST, notebook(
+        "class Boom:\n    def __eq__(self, other):\n        raise RuntimeError('no comparing')\n",
+        "def relabel_odd_even(y):\n    return Boom()", SPLIT, PREPARE)),
+    Case("bool_raises", "spoofing", RELABEL_LOST, notebook(
+        "class Boom(np.ndarray):\n    def __bool__(self):\n        raise RuntimeError('no truth')\n",
+        "def relabel_odd_even(y):\n    return np.zeros_like(y).view(Boom)", SPLIT, PREPARE)),
+    Case("len_raises", "spoofing", RELABEL_LOST, notebook(
+        "class Boom(np.ndarray):\n    def __len__(self):\n        raise RuntimeError('no length')\n",
+        "def relabel_odd_even(y):\n    return np.zeros_like(y).view(Boom)", SPLIT, PREPARE)),
+    Case("lying_ndarray_subclass", "spoofing", RELABEL_LOST, notebook(
+        "class Liar(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(np.shape(other), bool)\n"
+        "    def all(self, *a, **k):\n        return True\n    def tolist(self):\n        return [int(v) % 2 for v in np.asarray(self)]\n",
+        "def relabel_odd_even(y):\n    return np.zeros_like(y).view(Liar)", SPLIT, PREPARE)),
+    Case("nan_pixels", "spoofing", {"relabel": 1.0, "split": 1.0, "prepare": 0.0}, notebook(
+        RELABEL, SPLIT, "def prepare_mlp_input(x):\n    return np.full((len(x), 784), np.nan, 'float32')",
+        reference_source("prepare_cnn_input"))),
+    Case("model_subclass_faking_its_layers", "spoofing", {"mlp": 0.0}, (
+        "import keras\nfrom keras import layers\n\n@keras.saving.register_keras_serializable()\n"
+        "class Fake(keras.Sequential):\n    @property\n    def layers(self):\n        return []\n",
+        "def build_mlp():\n    return Fake([keras.Input(shape=(784,)), layers.Dense(1, activation='sigmoid')])"),
+         groups=MODEL_GROUP),
+    Case("model_with_a_lying_summary", "spoofing", {"mlp": 0.0}, (
+        BIG_MLP.replace("def build_mlp():", "def _real():")
+        + "\ndef build_mlp():\n    m = _real()\n    m.summary = (lambda *a, **k: print('dense 256 256 256 1'))\n    return m\n",),
+         groups=MODEL_GROUP),
+    # ---------------------------------------------------------------- killing the process
+    Case("sys_exit_in_relabel", "process", RELABEL_LOST, notebook(
+        "import sys\ndef relabel_odd_even(y):\n    sys.exit(0)", SPLIT, PREPARE)),
+    Case("os_exit_in_relabel", "process", RELABEL_LOST, notebook(
+        "import os\ndef relabel_odd_even(y):\n    os._exit(0)", SPLIT, PREPARE)),
+    Case("atexit_os_exit", "process", RELABEL_LOST, notebook(
+        "import atexit, os\natexit.register(os._exit, 0)", WRONG_RELABEL, SPLIT, PREPARE)),
+    Case("sigkill_self", "process", RELABEL_LOST, notebook(
+        "import os, signal\ndef relabel_odd_even(y):\n    os.kill(os.getpid(), signal.SIGKILL)", SPLIT, PREPARE)),
+    Case("base_exception", "process", RELABEL_LOST, notebook(
+        "def relabel_odd_even(y):\n    raise BaseException('not an Exception')", SPLIT, PREPARE)),
+    Case("keyboard_interrupt", "process", RELABEL_LOST, notebook(
+        "def relabel_odd_even(y):\n    raise KeyboardInterrupt", SPLIT, PREPARE)),
+    Case("sys_exit_while_defining", "process", NOTHING, notebook(
+        "import sys\nclass Stop:\n    sys.exit(0)", RELABEL, SPLIT, PREPARE)),
+    # ---------------------------------------------------------------- resources
+    Case("endless_loop_while_defining", "resources", NOTHING, notebook(
+        "def trap(x=[i for i in iter(int, 1)]):\n    pass", RELABEL, SPLIT, PREPARE),
+         limits={"startup_timeout_s": 8}),
+    Case("endless_loop_in_relabel", "resources", RELABEL_LOST, notebook(
+        "def relabel_odd_even(y):\n    while True:\n        pass", SPLIT, PREPARE), limits={"call_timeout_s": 4}),
+    Case("huge_allocation", "resources", RELABEL_LOST, notebook(
+        "def relabel_odd_even(y):\n    big = np.ones((10**6, 10**6))\n    return np.asarray(y) % 2", SPLIT, PREPARE)),
+    Case("fork_bomb", "resources", RELABEL_LOST, notebook(
+        "import os\ndef relabel_odd_even(y):\n    while True:\n        os.fork()", SPLIT, PREPARE),
+         limits={"call_timeout_s": 10}, requires="pids"),
+    Case("fills_the_disk", "resources", RELABEL_LOST, notebook(relabel_doing("""
+        import tempfile
+        with open(tempfile.gettempdir() + "/fill", "wb") as f:
+            for _ in range(200):
+                f.write(b"x" * 2**20)
+        ok = True
+        """), SPLIT, PREPARE), limits={"file_size_limit_mb": 64}),
+    Case("prints_100_mb", "resources", FULL, notebook(
+        "import sys\ndef relabel_odd_even(y):\n    for _ in range(100):\n        sys.stdout.write('x' * 2**20)\n"
+        "    return np.asarray(y) % 2", SPLIT, PREPARE)),
+    # ---------------------------------------------------------------- leakage
+    Case("reads_the_solutions", "leakage", RELABEL_LOST, notebook(relabel_doing("""
+        import glob
+        for path in glob.glob(COURSE + "/solutions/**/*.ipynb", recursive=True):
+            ok = "BEGIN SOLUTION" in open(path).read()
+        """), SPLIT, PREPARE), requires="namespaces"),
+    Case("imports_the_reference", "leakage", RELABEL_LOST, notebook(relabel_doing("""
+        try:
+            from autograder import reference
+            ok = reference.relabel_odd_even is not None
+        except Exception:
+            pass
+        """), SPLIT, PREPARE), requires="namespaces"),
+    Case("reads_another_submission", "leakage", RELABEL_LOST, notebook(relabel_doing("""
+        try:
+            ok = "relabel" in open(COURSE + "/submitted/other_student/binary_mnist/binary_mnist.ipynb").read()
+        except OSError:
+            pass
+        """), SPLIT, PREPARE), requires="namespaces"),
+    Case("reads_the_gradebook", "leakage", RELABEL_LOST, notebook(relabel_doing("""
+        try:
+            ok = len(open(COURSE + "/gradebook.db", "rb").read()) > 0
+        except OSError:
+            pass
+        """), SPLIT, PREPARE), requires="namespaces"),
+    Case("fetches_from_the_network", "leakage", RELABEL_LOST, notebook(relabel_doing("""
+        import socket
+        try:
+            socket.create_connection(("pypi.org", 443), timeout=3).close()
+            ok = True
+        except OSError:
+            pass
+        """), SPLIT, PREPARE), requires="namespaces"),
+    Case("reads_mnist_from_the_environment", "leakage", RELABEL_LOST, notebook(relabel_doing("""
+        import os
+        ok = bool(os.environ.get("MNIST_PATH") or os.environ.get("COURSE_CONFIG"))
+        """), SPLIT, PREPARE)),
+    # ---------------------------------------------------------------- forging results
+    Case("prints_passed", "forgery", RELABEL_LOST, notebook(
+        "print('PASSED relabel 1/1\\nTotal: 13/13')", WRONG_RELABEL.replace("    return", "    print('PASSED')\n    return"),
+        SPLIT, PREPARE)),
+    Case("writes_a_results_file", "forgery", RELABEL_LOST, notebook(relabel_doing("""
+        import json, os
+        fake = {"score": 13, "max_score": 13, "tests": []}
+        for folder in (os.getcwd(), os.path.dirname(os.getcwd()), "/tmp", COURSE):
+            try:
+                open(os.path.join(folder, "results.json"), "w").write(json.dumps(fake))
+            except OSError:
+                pass
+        """), SPLIT, PREPARE)),
+    Case("writes_the_gradebook", "forgery", RELABEL_LOST, notebook(relabel_doing("""
+        try:
+            with open(COURSE + "/gradebook.db", "ab") as f:
+                f.write(b"UPDATE grade SET score = 13")
+            ok = b"UPDATE grade" in open(COURSE + "/gradebook.db", "rb").read()
+        except OSError:
+            pass
+        """), SPLIT, PREPARE), requires="namespaces"),
+    # ---------------------------------------------------------------- ML-specific
+    Case("right_accuracy_wrong_architecture", "ml", {"mlp": 0.0}, (BIG_MLP,), groups=MODEL_GROUP),
+    Case("constant_predictor", "ml", {"accuracy": 0.0}, tuple(VARIANTS_BY_NAME["constant_output"].replacements.values())
+         + ("import keras\nfrom keras import layers",), groups=("accuracy",)),
+    Case("validation_leaked_into_training", "ml", {"relabel": 1.0, "split": 0.0, "prepare": 1.0},
+         notebook(RELABEL, BAD_SPLIT_LEAK, PREPARE)),
+)
+
+
+def write_submission(case: Case, path: Path, course_root: Path) -> Path:
+    """Write the case's submission to ``path`` (the course root is baked into leakage cases as COURSE)."""
+    if case.write:
+        case.write(path)
+        return path
+    cells = [f"COURSE = {json.dumps(str(course_root))}", *case.cells]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbformat.write(nb, path)
+    return path
