@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograder.checks.architecture import returned_model
+from autograder.checks.architecture import describe_layers, returned_model
 from autograder.i18n import _
 from autograder.probes import Call
 from autograder.training import TrainingOutcome
@@ -19,6 +19,14 @@ def check_model_reaches_reference_accuracy(call: Call, outcome: TrainingOutcome,
             "the model from {call} outputs shape {shape}, expected (None, 1): one probability "
             "per image. Its accuracy is not measured. Hint: end the model in Dense(1, activation='sigmoid')."
         ).format(call=call.text, shape=output_shape))
+    layers = describe_layers(model)
+    if not layers or "activation=sigmoid" not in layers[-1].settings:
+        # A relu or linear output can still sort the classes on a lucky seed; its "accuracy" is not
+        # that of a probability, so the verdict must not depend on the seed.
+        raise AssertionError(_(
+            "the model from {call} ends in {layer} ({settings}), not a sigmoid: its outputs are not "
+            "probabilities, so its accuracy is not measured. Hint: end the model in Dense(1, activation='sigmoid')."
+        ).format(call=call.text, layer=layers[-1].type if layers else "-", settings=layers[-1].settings if layers else ""))
     if outcome is None or outcome.error:
         raise AssertionError(_(
             "the model from {call} could not be trained under the grading protocol: {error}. "
