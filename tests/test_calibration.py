@@ -13,10 +13,12 @@ from autograder.checks.accuracy import check_model_reaches_reference_accuracy
 from autograder.training import train_and_evaluate
 
 
-def mlp_softmax_output():
-    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(256, activation="relu"),
-                             layers.Dense(256, activation="relu"), layers.Dense(256, activation="relu"),
-                             layers.Dense(1, activation="softmax")])
+def mlp_frozen():
+    # Ends in a sigmoid like the lecture's, so only the calibrated threshold can catch it.
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(256, activation="relu", trainable=False),
+                             layers.Dense(256, activation="relu", trainable=False),
+                             layers.Dense(256, activation="relu", trainable=False),
+                             layers.Dense(1, activation="sigmoid", trainable=False)])
 
 
 def test_threshold_is_the_worst_seed_minus_the_larger_of_margin_and_three_std():
@@ -58,9 +60,9 @@ def test_reference_passes_on_every_calibration_seed(fresh_calibration):
         assert min(model.accuracies) >= model.threshold, builder
 
 
-def test_model_with_a_broken_output_layer_fails_the_calibrated_threshold(fresh_calibration, grader, probe_call):
+def test_model_that_cannot_learn_fails_the_calibrated_threshold(fresh_calibration, grader, probe_call):
     calibration, _ = fresh_calibration
-    call = probe_call(mlp_softmax_output, "build_mlp")
+    call = probe_call(mlp_frozen, "build_mlp")
     outcome = train_and_evaluate(call.model, "build_mlp", grader.data, grader.config.grading, seed=0)
     assert outcome.accuracy < 0.6
     with pytest.raises(AssertionError, match=r"reached test accuracy 0\.\d+ under the grading protocol, below the threshold.*near 50%"):
