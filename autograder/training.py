@@ -107,6 +107,10 @@ def train_and_evaluate(model, builder: str, data: GradingData, protocol: Grading
         apply_determinism(protocol)
         keras.utils.set_random_seed(seed)
         fresh = keras.models.clone_model(model)
+        if not fresh.built:
+            # A model without an input shape (Keras would build it on its first batch) is built for the
+            # lecture's input here, so that its weights are seeded like any other model's.
+            fresh.build((None, *data.x_train[kind].shape[1:]))
         steps = protocol.epochs * -(-len(data.y_train) // protocol.batch_size)
         fresh.compile(loss=loss, optimizer=make_optimizer(protocol, steps), metrics=["accuracy"])
         curve = _batch_curve(every=max(1, steps // 50), timeout_s=timeout_s)

@@ -52,3 +52,25 @@ def test_output_that_is_not_a_probability_is_refused_whatever_its_accuracy(probe
     outcome = TrainingOutcome("build_mlp", 0, accuracy=0.95)
     with pytest.raises(AssertionError, match=r"ends in Dense \(units=1, activation=relu\), not a sigmoid.*not measured"):
         check_model_reaches_reference_accuracy(probe_call(mlp_with_relu_output, "build_mlp"), outcome, 0.9, "ref")
+
+
+def mlp_without_input():
+    return keras.Sequential([layers.Dense(8, activation="relu"), layers.Dense(1, activation="sigmoid")])
+
+
+def test_model_without_input_is_measured_like_any_other(probe_call):
+    # Issue 11.1: the missing input costs the architecture group only; no "outputs shape ()" hint.
+    call = probe_call(mlp_without_input, "build_mlp")
+    assert check_model_reaches_reference_accuracy(call, TrainingOutcome("build_mlp", 0, accuracy=0.95), 0.9, "ref") is None
+    with pytest.raises(AssertionError) as raised:
+        check_model_reaches_reference_accuracy(call, TrainingOutcome("build_mlp", 0, accuracy=0.8), 0.9, "ref")
+    message = str(raised.value.args[0])
+    assert "reached test accuracy 0.8000" in message
+    assert "outputs shape" not in message and "end the model in Dense(1" not in message
+
+
+def test_model_without_input_is_trained_on_the_lecture_input(grader):
+    from autograder.training import train_and_evaluate
+
+    outcome = train_and_evaluate(mlp_without_input(), "build_mlp", grader.data, grader.config.grading, seed=0)
+    assert outcome.error is None and outcome.accuracy > 0.6, outcome

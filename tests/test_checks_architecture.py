@@ -182,3 +182,54 @@ def test_custom_layer_is_refused_with_a_hint(probe_call):
     with pytest.raises(AssertionError, match=r"(?s)build_mlp\(\) produced a result the grader cannot read: the saved model uses what the grader "
                        r"does not rebuild: layer doubler is a Doubler\. Hint: build it with keras\.Sequential and Keras' own layers"):
         check_builder_returns_keras_model(probe_call(build_mlp, "build_mlp"))
+
+
+def lecture_mlp_without_input():
+    return keras.Sequential([layers.Dense(256, activation="relu"), layers.Dense(256, activation="relu"),
+                             layers.Dense(256, activation="relu"), layers.Dense(1, activation="sigmoid")])
+
+
+def lecture_cnn_added_without_input():
+    model = keras.Sequential()
+    for layer in reference.build_cnn().layers:
+        model.add(layer.__class__.from_config(layer.get_config()))
+    return model
+
+
+def mlp_with_conv_and_no_input():
+    return keras.Sequential([layers.Conv2D(32, (3, 3), activation="relu"), layers.Flatten(),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+@pytest.mark.parametrize("builder, probe", [(lecture_mlp_without_input, "build_mlp"),
+                                            (lecture_cnn_added_without_input, "build_cnn")])
+def test_missing_input_costs_only_the_input_shape_check(probe_call, builder, probe):
+    # Issue 11.1: Keras builds such a model on its first batch; the other checks compare it built
+    # for the lecture's input instead of reporting a grader error.
+    call = probe_call(builder, probe)
+    with pytest.raises(AssertionError, match=r"returned a model without an input shape.*Keras builds such a model"):
+        check_model_input_shape(call)
+    for check in (check_builder_returns_keras_model, check_model_layers_match_lecture,
+                  check_last_layer_is_dense_1_sigmoid, check_model_parameter_count):
+        check(call)
+
+
+def test_missing_input_with_other_differences_says_how_it_was_compared(probe_call):
+    def short_mlp():
+        return keras.Sequential([layers.Dense(256, activation="relu"), layers.Dense(1, activation="sigmoid")])
+
+    call = probe_call(short_mlp, "build_mlp")
+    with pytest.raises(AssertionError) as raised:
+        check_model_parameter_count(call)
+    message = str(raised.value.args[0])
+    assert "has 201,217 parameters, expected 332,801" in message
+    assert "compared as built for the lecture's input (784,)" in message
+    assert "grader could not run" not in message and "count_params" not in message
+
+
+def test_missing_input_and_layers_that_cannot_take_the_lecture_input(probe_call):
+    call = probe_call(mlp_with_conv_and_no_input, "build_mlp")
+    for check in (check_model_layers_match_lecture, check_model_parameter_count):
+        with pytest.raises(AssertionError, match=r"without an input shape, and its layers cannot take the lecture's "
+                                                 r"input \(784,\) either \(Keras: .*incompatible"):
+            check(call)

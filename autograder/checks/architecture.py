@@ -96,6 +96,53 @@ def returned_model(call: Call):
     return call.model
 
 
+def lecture_input_shape(builder: str) -> tuple:
+    """The input the lecture's model of that builder takes: (784,) for the MLP, (28, 28, 1) for the CNNs."""
+    return _expected_model_facts(builder)[0]
+
+
+def input_shape_of(model) -> tuple | None:
+    """The model's declared input shape (without the batch axis), or None when it has none yet."""
+    try:
+        inputs = model.inputs
+    except (AttributeError, ValueError):  # an unbuilt Sequential has no inputs until its first batch
+        return None
+    return tuple(inputs[0].shape[1:]) if inputs else None
+
+
+def model_as_built(call: Call):
+    """The returned model, ready to compare: (model, note).
+
+    A model without an input shape is trainable as is (Keras builds it on its first batch), so it
+    is compared as built for the lecture's input, and ``note`` says so; the input-shape check alone
+    reports the missing input. A model whose layers cannot take the lecture's input either raises
+    AssertionError saying that.
+    """
+    model = returned_model(call)
+    if input_shape_of(model) is not None:
+        return model, None
+    import keras
+
+    expected = lecture_input_shape(call.probe.function)
+    try:
+        built = keras.models.clone_model(model)
+        built.build((None, *expected))
+    except Exception as exc:  # Keras refuses incompatible layers with ValueError, TypeError, ...
+        detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise AssertionError(_(
+            "{call} returned a model without an input shape, and its layers cannot take the lecture's "
+            "input {expected} either (Keras: {detail}). Hint: start the model with keras.Input(shape={expected}) "
+            "and compare its layers with the lecture's."
+        ).format(call=call.text, expected=expected, detail=detail)) from None
+    return built, _("{call} returned a model without an input shape; it was compared as built for the "
+                    "lecture's input {expected} (the input-shape check reports the missing input).").format(
+        call=call.text, expected=expected)
+
+
+def _with_note(message, note):
+    return message if note is None else _("{message}\nNote: {note}").format(message=message, note=note)
+
+
 def first_difference(expected: list[LayerRow], actual: list[LayerRow]) -> int | None:
     """The index of the first layer that differs (or is missing or extra); None when all match."""
     first = next((i for i, (e, a) in enumerate(zip(expected, actual)) if e != a), None)
@@ -126,13 +173,14 @@ def check_model_input_shape(call: Call) -> None:
     """The model takes the lecture's input: (784,) for the MLP, (28, 28, 1) for the CNNs."""
     model = returned_model(call)
     expected, _params = _expected_model_facts(call.probe.function)
-    inputs = getattr(model, "inputs", None)
-    if not inputs:
+    actual = input_shape_of(model)
+    if actual is None:
         raise AssertionError(_(
-            "{call} returned a model without an input shape, expected {expected}. "
-            "Hint: start the Sequential list with keras.Input(shape={expected})."
+            "{call} returned a model without an input shape, expected {expected}. Keras builds such a model "
+            "on its first batch, so it trains, but it does not declare the lecture's input. "
+            "Hint: start the model with keras.Input(shape={expected}) (first in the Sequential list, or "
+            "model.add(keras.Input(shape={expected})) before the other layers)."
         ).format(call=call.text, expected=expected))
-    actual = tuple(inputs[0].shape[1:])
     if actual != expected:
         why = (_("the MLP takes flat 784-pixel rows") if len(expected) == 1
                else _("the CNNs take 28×28 images with 1 channel"))
@@ -143,16 +191,16 @@ def check_model_input_shape(call: Call) -> None:
 
 def check_model_layers_match_lecture(call: Call) -> None:
     """The model's layers match the lecture's: type, output shape, parameters and settings, in order."""
-    model = returned_model(call)
+    model, note = model_as_built(call)
     expected = list(expected_layers(call.probe.function))
     actual = describe_layers(model)
     text, first = layer_table(expected, actual)
     if first is None:
         return
-    raise AssertionError(_(
+    raise AssertionError(_with_note(_(
         "{call} does not match the lecture's model: {what}.\n{table}\n"
         "Hint: compare your layer list with the lecture's, starting at layer {first}."
-    ).format(call=call.text, what=describe_first_difference(expected, actual, first), table=text, first=first))
+    ).format(call=call.text, what=describe_first_difference(expected, actual, first), table=text, first=first), note))
 
 
 def describe_first_difference(expected: list[LayerRow], actual: list[LayerRow], first: int) -> Message:
@@ -198,11 +246,11 @@ def check_last_layer_is_dense_1_sigmoid(call: Call) -> None:
 
 def check_model_parameter_count(call: Call) -> None:
     """The model has the lecture's number of trainable parameters."""
-    model = returned_model(call)
+    model, note = model_as_built(call)
     _shape, expected = _expected_model_facts(call.probe.function)
     actual = model.count_params()
     if actual != expected:
-        raise AssertionError(_(
+        raise AssertionError(_with_note(_(
             "{call} has {actual:,} parameters, expected {expected:,} (difference {difference:+,}). "
             "Hint: the layer table of the layers check shows where the difference comes from."
-        ).format(call=call.text, actual=actual, expected=expected, difference=actual - expected))
+        ).format(call=call.text, actual=actual, expected=expected, difference=actual - expected), note))
