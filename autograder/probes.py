@@ -13,14 +13,15 @@ import json
 import os
 import random
 import sys
+import tempfile
 import traceback
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 
 import numpy as np
 
+from autograder import untrusted_files
 from autograder.i18n import Message, _
 
 Returns = Literal["arrays", "model", "compiled_model"]
@@ -125,13 +126,86 @@ def make_inputs(probe: Probe, dataset, seed: int) -> dict[str, np.ndarray]:
 
 
 def describe_exception(exc: BaseException, student_files: tuple[str, ...] = ("<cell",)) -> dict:
-    """Type, message and the student's part of the traceback of an exception, as plain data."""
+    """Type, message and the student's part of the traceback of an exception, as plain data.
+
+    Only the student's frames (their cells and lines) are kept, and the grading machine's paths
+    (its Python installation, the kit, its work folders) are taken out of the message.
+    """
     frames = [
         f"  {fs.filename}, line {fs.lineno}, in {fs.name}: {(fs.line or '').strip()}"
         for fs in traceback.extract_tb(exc.__traceback__)
         if fs.filename.startswith(student_files)
     ]
-    return {"type": type(exc).__name__, "message": str(exc)[:2000], "where": frames[-5:]}
+    return {"type": type(exc).__name__, "message": without_machine_paths(str(exc))[:2000], "where": frames[-5:]}
+
+
+def _machine_prefixes() -> list[str]:
+    """Folders of the grading machine whose names mean nothing to a student, longest first."""
+    import site
+    import sysconfig
+    import tempfile
+
+    found = {sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir(), os.getcwd(),
+             str(Path(__file__).resolve().parent.parent), os.path.expanduser("~")}
+    found.update(sysconfig.get_paths().values())
+    try:
+        found.update(site.getsitepackages())
+    except AttributeError:  # some virtual environments' site module lacks it
+        pass
+    found.update(p for p in sys.path if p and os.path.isabs(p))
+    return sorted({str(p).rstrip("/") for p in found if p and len(str(p)) > 1}, key=len, reverse=True)
+
+
+def without_machine_paths(text: str) -> str:
+    """``text`` with the grading machine's folders taken out of any path in it.
+
+    ``cannot import name 'np_utils' from 'keras.utils' (/usr/lib/.../keras/utils/__init__.py)`` becomes
+    ``cannot import name 'np_utils' from 'keras.utils'``: the module is named already. Other paths keep
+    only their part below the machine's folders (``keras/utils/__init__.py``).
+    """
+    import re
+
+    text = re.sub(r"(cannot import name .*? from '[\w.]+') \((?:/[^()]*|unknown location)\)", r"\1", text)
+    for prefix in _machine_prefixes():
+        if prefix in text:
+            text = re.sub(re.escape(prefix) + r"(?:/|\b)", "", text)
+    return text
+
+
+def keras2_hint(message: str) -> Message | None:
+    """A hint for an error that comes from using Keras 2's API under Keras 3 (None for other errors)."""
+    if "np_utils" in message:
+        return _("keras.utils.np_utils is Keras 2's API and no longer exists in Keras 3. This exercise does not "
+                 "need it (the labels stay 0/1 for one sigmoid output); delete the import. If you want "
+                 "to_categorical elsewhere, it now lives in keras.utils: from keras.utils import to_categorical.")
+    if "not recognized" in message and ("'lr'" in message or "'decay'" in message):
+        return _("lr= and decay= are Keras 2's optimizer arguments; Keras 3 calls the learning rate "
+                 "learning_rate= (e.g. keras.optimizers.SGD(learning_rate=0.01)) and has no decay=.")
+    if "No module named 'keras." in message and any(f"keras.{m}" in message for m in
+                                                      ("layers.core", "layers.convolutional", "engine", "wrappers")):
+        return _("that module path is Keras 2's layout; in Keras 3 import the layers from keras.layers "
+                 "(e.g. from keras import layers, then layers.Dense).")
+    if "predict_classes" in message:
+        return _("predict_classes is Keras 2's API; in Keras 3 use (model.predict(x) > 0.5).astype('int32') "
+                 "for one sigmoid output.")
+    return None
+
+
+def statement_problem(statement: dict, err: dict) -> str:
+    """What a failing top-level statement of the notebook did, with a hint where one is known."""
+    first = statement["source"].strip().splitlines()[0][:80]
+    text = (f"cell {statement['cell']}, line {statement['line']} (`{first}`) raised {err['type']}: "
+            f"{str(err['message']).rstrip('.')}. The grader ran the rest of the cell without it")
+    hint = keras2_hint(err.get("message", ""))
+    return text + (f". Hint: {hint}" if hint is not None else ".")
+
+
+class ReturnedNotAnArray(TypeError):
+    """The function returned something that is not numeric array data (None, a dict, objects)."""
+
+    def __init__(self, value: Any):
+        super().__init__(f"returned {type(value).__name__} that is not a numeric array")
+        self.type_name = type(value).__name__
 
 
 def _array_of(value: Any) -> np.ndarray:
@@ -140,7 +214,7 @@ def _array_of(value: Any) -> np.ndarray:
         value = value.numpy()
     arr = np.array(value, copy=True, subok=False)
     if arr.dtype == object:
-        raise TypeError(f"returned {type(value).__name__} that is not a numeric array")
+        raise ReturnedNotAnArray(value)
     return arr
 
 
@@ -191,6 +265,8 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
                     if probe.returns == "compiled_model":
                         record["compiled"] = bool(getattr(value, "compiled", False))
                 record["status"] = "ok"
+    except ReturnedNotAnArray as exc:  # the function returned, but not data: not an error it raised
+        record.update(status="returned_other", error={"type": exc.type_name, "message": str(exc), "where": []})
     except Exception as exc:  # a student error is an outcome, not a crash of the grader
         record.update(status="raised", error=describe_exception(exc))
     if os.getpid() != owner:
@@ -210,7 +286,7 @@ class Call:
     probe: Probe
     inputs: dict[str, np.ndarray]
     kwargs: dict[str, int]
-    status: str  # ok | raised | missing | crashed | timeout | unreadable
+    status: str  # ok | raised | returned_other | missing | crashed | timeout | unreadable
     error: dict | None = None
     returned: dict = field(default_factory=dict)
     values: tuple[np.ndarray, ...] = ()
@@ -232,10 +308,19 @@ class Call:
             detail = f" ({self.error['message']})" if self.error else ""
             return _("{fn} is not defined in the notebook{detail}. Hint: keep the function name and "
                      "signature from the stub, and check that its cell has no syntax error.").format(fn=fn, detail=detail)
+        if self.status == "returned_other":
+            returned = (self.error or {}).get("type", "?")
+            if returned == "NoneType":
+                hint = _("{fn} returns nothing: end it with `return` and the result (a function without "
+                         "`return` gives None).").format(fn=fn)
+            else:
+                hint = _("return the numpy array itself (np.asarray(...) turns a list of numbers into one).")
+            return _("{call} returned {returned}, not a numeric array. Hint: {hint}").format(
+                call=self.text, returned=returned, hint=hint)
         if self.status == "raised":
             err = self.error or {}
             where = ("\n" + "\n".join(err.get("where", []))) if err.get("where") else ""
-            hint = _hint_for(err.get("type", ""), fn)
+            hint = _hint_for(err.get("type", ""), fn, err.get("message", ""))
             message = f": {err['message']}" if err.get("message") else ""
             return _("{call} raised {error}{message}{where}\nHint: {hint}").format(
                 call=self.text, error=err.get("type"), message=message, where=where, hint=hint)
@@ -257,7 +342,10 @@ class Call:
             raise AssertionError(reason)
 
 
-def _hint_for(error_type: str, fn: str) -> Message:
+def _hint_for(error_type: str, fn: str, message: str = "") -> Message:
+    keras2 = keras2_hint(message)
+    if keras2 is not None:
+        return keras2
     if error_type == "NotImplementedError":
         return _("{fn} is still the stub: replace `raise NotImplementedError()` with your code.").format(fn=fn)
     if error_type == "NameError":
@@ -269,28 +357,40 @@ def _hint_for(error_type: str, fn: str) -> Message:
 
 
 def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path) -> Call:
-    """Read the outcome that ``call_and_record`` wrote for ``probe`` (never unpickling anything)."""
+    """Read the outcome that ``call_and_record`` wrote for ``probe`` (never unpickling anything).
+
+    The files come from the submission's process, so each is bounded before it is read
+    (``untrusted_files``): a file larger than a correct answer could be costs this call only.
+    """
     outdir = Path(outdir)
     record_path = outdir / f"{probe.name}.json"
-    if not record_path.exists():
+    if not os.path.lexists(record_path):
         return Call(probe, inputs, kwargs, "crashed", {"message": "no result was written"})
     try:
-        record = json.loads(record_path.read_text())
-        call = Call(probe, inputs, kwargs, str(record["status"]), record.get("error"), record.get("returned") or {})
+        record = untrusted_files.read_json(record_path)
+        if not isinstance(record, dict):
+            raise TypeError("the record is not a JSON object")
+        error, returned = record.get("error"), record.get("returned") or {}
+        if error is not None and not isinstance(error, dict) or not isinstance(returned, dict):
+            raise TypeError("the record's error or returned entry is not a JSON object")
+        call = Call(probe, inputs, kwargs, str(record["status"]), error, returned)
         npz = outdir / f"{probe.name}.npz"
-        if npz.exists():
-            with np.load(npz, allow_pickle=False) as data:
-                n_ret = len([k for k in data.files if k.startswith("returned_")])
-                n_in = len([k for k in data.files if k.startswith("input_after_")])
-                call.values = tuple(data[f"returned_{i}"] for i in range(n_ret))
-                call.inputs_after = tuple(data[f"input_after_{i}"] for i in range(n_in))
+        if os.path.lexists(npz):
+            data = untrusted_files.read_npz(npz, untrusted_files.npz_member_limit(inputs))
+            n_ret = len([k for k in data if k.startswith("returned_")])
+            n_in = len([k for k in data if k.startswith("input_after_")])
+            call.values = tuple(data[f"returned_{i}"] for i in range(n_ret))
+            call.inputs_after = tuple(data[f"input_after_{i}"] for i in range(n_in))
         model_path = outdir / f"{probe.name}.keras"
-        if call.status == "ok" and model_path.exists():
-            call.compile_config = read_compile_config(model_path)
-            call.model = load_model_safely(model_path)
+        if call.status == "ok" and os.path.lexists(model_path):
+            keras_file = untrusted_files.read_keras(model_path)
+            call.compile_config = read_compile_config(keras_file)
+            call.model = load_model_safely(keras_file)
     except ModelNotRebuildable as exc:
         call.status, call.error = "unreadable", {"message": str(exc)}
-    except (OSError, ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
+    except untrusted_files.UntrustedFileError as exc:
+        return Call(probe, inputs, kwargs, "unreadable", {"message": exc.message})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         return Call(probe, inputs, kwargs, "unreadable", {"message": f"{type(exc).__name__}: {exc}"})
     return call
 
@@ -308,10 +408,9 @@ ALLOWED_LAYERS = frozenset({
 ALLOWED_MODELS = frozenset({"Sequential", "Functional"})
 
 
-def validate_model_config(path: Path) -> None:
+def validate_model_config(model: Path | untrusted_files.KerasFile) -> None:
     """Refuse a saved model whose config names anything but Keras' own models and plain layers."""
-    with zipfile.ZipFile(path) as zf:
-        config = json.loads(zf.read("config.json"))
+    config = _keras_file(model).config
     problems = []
 
     def visit(entry: dict, where: str) -> None:
@@ -338,23 +437,45 @@ def validate_model_config(path: Path) -> None:
         )
 
 
-def read_compile_config(path: Path) -> dict | None:
+def _keras_file(model: Path | untrusted_files.KerasFile) -> untrusted_files.KerasFile:
+    return model if isinstance(model, untrusted_files.KerasFile) else untrusted_files.read_keras(Path(model))
+
+
+def read_compile_config(model: Path | untrusted_files.KerasFile) -> dict | None:
     """The ``compile_config`` entry of a ``.keras`` file, read as JSON without building anything."""
-    with zipfile.ZipFile(path) as zf:
-        config = json.loads(zf.read("config.json"))
-    return config.get("compile_config")
+    compile_config = _keras_file(model).config.get("compile_config")
+    return compile_config if isinstance(compile_config, dict) else None
 
 
-def load_model_safely(path: Path):
-    """Load a ``.keras`` file with safe mode and without its compile state, after validating its config."""
+def load_model_safely(model: Path | untrusted_files.KerasFile):
+    """Load a ``.keras`` file with safe mode and without its compile state, after validating its config.
+
+    The file is read once, bounded (``untrusted_files.read_keras``); its classes are checked against
+    the allowlist, its size is counted from the config without allocating a weight and its weights
+    file checked against that count, and Keras then loads the very bytes that were checked.
+    """
     import keras
 
-    validate_model_config(path)
+    keras_file = _keras_file(model)
+    validate_model_config(keras_file)
     try:
-        return keras.models.load_model(path, compile=False, safe_mode=True)
+        size = untrusted_files.model_size(keras_file.config)
+    except untrusted_files.UntrustedFileError:
+        raise
+    except Exception as exc:  # Keras cannot build this config: it could not load it either
+        raise ModelNotRebuildable(
+            f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: "
+            f"{str(exc)[:300]}). Hint: use only standard keras layers (no custom classes or Lambda layers)."
+        ) from None
+    untrusted_files.check_weights(keras_file, size)
+    try:
+        # From the grader's own copy of the checked bytes, not the submission's file (which may change).
+        with tempfile.TemporaryDirectory(prefix="autograder-model-") as private:
+            copy = Path(private) / "model.keras"
+            copy.write_bytes(keras_file.data)
+            return keras.models.load_model(copy, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types here: TypeError, ValueError, AttributeError...
         raise ModelNotRebuildable(
             f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: "
             f"{str(exc)[:300]}). Hint: use only standard keras layers (no custom classes or Lambda layers)."
         ) from None
-

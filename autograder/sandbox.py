@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.config import Limits
+from autograder import untrusted_files
 from autograder.probes import Call, Probe, load_call
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
@@ -90,14 +91,14 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             (outdir / "current.json").unlink(missing_ok=True)
             run.processes += 1
             ended_how = _run_child(workdir, output, limits, course_root, deadline)
-            finished = [p for p in pending if (outdir / f"{p.name}.json").exists()]
+            finished = [p for p in pending if os.path.lexists(outdir / f"{p.name}.json")]
             for p in finished:
                 run.calls[p.name] = load_call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), outdir)
             pending = [p for p in pending if p not in finished]
             if not pending:
                 break
             current = _current_probe(outdir)
-            if current is None:
+            if current not in {p.name for p in pending}:  # None, or a name the submission wrote there
                 # It never got to a call: defining the student's code hung or killed the process.
                 message = f"while defining the notebook's code: {ended_how}"
                 tail = output.tail(1500)
@@ -112,11 +113,12 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
                                            status, {"message": ended_how})
             pending.remove(culprit)
     run.timings = _child_timings(outdir)
-    run.isolation = _read_json(workdir / "jail-report.json") or {}
-    definitions = _read_json(outdir / "definitions.json")
-    if definitions:
-        run.problems.extend(str(p) for p in definitions.get("problems", []))
-    run.output = log_path.read_bytes()[: limits.output_limit_bytes].decode("utf-8", "replace")
+    isolation = _read_json(workdir / "jail-report.json")
+    run.isolation = isolation if isinstance(isolation, dict) else {}
+    definitions = _read_json(outdir / "definitions.json", untrusted_files.MiB)
+    if isinstance(definitions, dict) and isinstance(definitions.get("problems"), list):
+        run.problems.extend(str(p)[:3000] for p in definitions["problems"][:100])
+    run.output = output.kept_text()
     run.output_dropped = output.dropped
     if output.dropped:
         run.problems.append(f"the submission printed {output.dropped + output.kept:,} bytes; only the first "
@@ -124,10 +126,10 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
     return run
 
 
-def _read_json(path: Path):
-    # Plain data written by the submission's process: anything unreadable counts as absent.
+def _read_json(path: Path, limit: int = untrusted_files.MAX_RECORD_BYTES):
+    # Plain data written by the submission's process, bounded: anything unreadable or too large counts as absent.
     try:
-        return json.loads(path.read_text())
+        return untrusted_files.read_json(path, limit)
     except (OSError, ValueError):
         return None
 
@@ -138,13 +140,16 @@ class _CappedOutput:
     def __init__(self, path: Path, limit: int):
         self.path, self.limit, self.kept, self.dropped = path, limit, 0, 0
         self._file = None
+        self._final = b""
         self._lock = threading.Lock()
 
     def __enter__(self):
-        self._file = open(self.path, "wb")
+        # Read back through this handle only: the submission's process can replace the file at ``path``.
+        self._file = open(self.path, "w+b")
         return self
 
     def __exit__(self, *exc):
+        self._final = self._kept(0)
         self._file.close()
 
     def drain(self, pipe) -> threading.Thread:
@@ -164,17 +169,24 @@ class _CappedOutput:
         return thread
 
     def tail(self, n_bytes: int) -> str:
+        return self._kept(max(0, self.kept - n_bytes)).decode("utf-8", "replace").strip()
+
+    def kept_text(self) -> str:
+        """All the output kept (at most ``limit`` bytes), as text; also once the file is closed."""
+        return (self._final if self._file.closed else self._kept(0)).decode("utf-8", "replace")
+
+    def _kept(self, start: int) -> bytes:
         with self._lock:
             self._file.flush()
-        data = self.path.read_bytes()[-n_bytes:]
-        return data.decode("utf-8", "replace").strip()
+            return os.pread(self._file.fileno(), self.kept - start, start)
 
 
 def _child_timings(outdir: Path) -> dict[str, float]:
     timings: dict[str, float] = {}
-    for path in sorted(outdir.glob("timings-*.json")):
+    # One file per process the grader started; the submission may have written thousands more.
+    for path in sorted(outdir.glob("timings-*.json"))[:64]:
         try:
-            reported = json.loads(path.read_text())
+            reported = untrusted_files.read_json(path, 64 * untrusted_files.KiB)
             for phase, seconds in reported.items():
                 timings[f"child: {phase}"] = timings.get(f"child: {phase}", 0.0) + float(seconds)
         except (OSError, ValueError, TypeError, AttributeError):
@@ -184,9 +196,10 @@ def _child_timings(outdir: Path) -> dict[str, float]:
 
 def _current_probe(outdir: Path) -> str | None:
     try:
-        return json.loads((outdir / "current.json").read_text())["probe"]
-    except (OSError, ValueError, KeyError):
+        probe = untrusted_files.read_json(outdir / "current.json", untrusted_files.MAX_STATUS_BYTES)["probe"]
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+    return probe if isinstance(probe, str) else None
 
 
 @functools.lru_cache(maxsize=1)
