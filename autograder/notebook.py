@@ -10,8 +10,12 @@ import os
 from functools import lru_cache
 from typing import Callable
 
+from autograder.cell_stderr import CapturedStderr, captured_stderr
 from autograder.config import CourseConfig, load_config
-from autograder.i18n import _
+from autograder.i18n import Translator, _
+
+# Set to show TensorFlow's own log lines caught during the checks (hidden by default).
+VERBOSE_ENV = "AUTOGRADER_VERBOSE"
 
 
 @lru_cache(maxsize=1)
@@ -53,21 +57,65 @@ def _grader():
     return Grader(course_config(), log=lambda msg: None)
 
 
+def training_verbosity() -> int | str:
+    """Keras' fit verbosity for the training cells: one line per epoch under nbgrader, else the progress bar.
+
+    The bar is redrawn for every batch (1,563 times an epoch on full MNIST), and under nbgrader
+    every redraw is kept in the autograded notebook and its feedback page.
+    """
+    return 2 if os.environ.get("NBGRADER_EXECUTION") else "auto"
+
+
 def check_group(group: str, hidden: bool = False, **functions: Callable) -> None:
-    """Run one group's checks on the given functions; raise AssertionError listing every failure."""
+    """Run one group's checks on the given functions; raise AssertionError listing every failure.
+
+    Nothing reaches stderr while the checks run (nbgrader scores a test cell with any stderr
+    output 0, whatever its checks said): warnings and the student's own stderr are shown on
+    stdout as short notes, and TensorFlow's log lines are dropped (shown with AUTOGRADER_VERBOSE=1).
+    """
     from autograder.checks import checks_for
 
     wanted = [c for c in checks_for((group,), include_hidden=hidden)
               if c.hidden == hidden and c.probe.function in functions]
     if not wanted:
         raise ValueError(f"no {'hidden ' if hidden else ''}checks of group {group!r} use {sorted(functions)}")
-    result = _grader().grade_functions(functions, wanted)
+    t = _grader().translator
+    with captured_stderr() as caught:
+        result = _grader().grade_functions(functions, wanted)
+    for note in stderr_notes(caught, t, verbose=bool(os.environ.get(VERBOSE_ENV))):
+        print(note)
     checks = [c for g in result.groups for c in g.checks]
     failed = [c for c in checks if not c.passed]
-    t = _grader().translator
     label = f"{group}{t(_(' (hidden)')) if hidden else ''}"
     if failed:
         details = "\n\n".join(f"{c.name}: {c.message}" for c in failed)
         raise AssertionError(t(_("{label}: {failed} of {total} checks failed."), label=label, failed=len(failed),
                                total=len(checks)) + "\n\n" + details)
     print(t(_("{label}: all {total} checks passed."), label=label, total=len(checks)))
+
+
+# Keras warnings the lecture's own code triggers, said in one line a student can act on.
+_KERAS_WARNING_NOTES = (
+    ("Do not pass an `input_shape`/`input_dim` argument to a layer",
+     _("prefer keras.Input(shape=...) as the model's first layer over input_shape= or input_dim= "
+       "(the lecture's style still works and costs nothing here).")),
+)
+
+
+def stderr_notes(caught: CapturedStderr, t: Translator, verbose: bool = False) -> list[str]:
+    """What was caught on stderr during the checks, as short lines for stdout."""
+    notes = []
+    for warning in caught.warnings:
+        known = next((note for start, note in _KERAS_WARNING_NOTES if warning.message.startswith(start)), None)
+        message = t(known) if known else warning.message[:300]
+        if warning.from_keras:
+            notes.append(t(_("Keras warned: {message}"), message=message))
+        else:
+            notes.append(t(_("Python warned ({category}): {message}"), category=warning.category, message=message))
+    if caught.other_lines:
+        notes.append(t(_("Your code wrote to stderr during the checks (shown here instead, so that it costs "
+                         "no points):")) + "\n" + caught.quoted_stderr())
+    if verbose and caught.framework_lines:
+        notes.append(t(_("TensorFlow's own log during the checks (not from your code):")) + "\n"
+                     + "\n".join(caught.framework_lines))
+    return notes

@@ -55,7 +55,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
 from autograder.notebook import (check_group, course_n_val, load_course_data,
-                                 training_batch_size, training_epochs)"""
+                                 training_batch_size, training_epochs, training_verbosity)"""
 
 _TASKS = {
     "relabel_odd_even": "## 1. Relabel the digits\n\nReturn an array of the same shape as `y` holding **1 where the digit is odd and 0 where it is even**. Do not change `y` itself.\n\n**1. 숫자 다시 레이블링하기.** `y`와 같은 형태의 배열을 반환하세요. 숫자가 **홀수면 1, 짝수면 0**입니다. `y` 자체는 바꾸지 마세요.",
@@ -112,7 +112,7 @@ print("train", x_train.shape, "val", x_val.shape, "test", x_test.shape)
 
 x_train_mlp, x_val_mlp, x_test_mlp = (prepare_mlp_input(x) for x in (x_train, x_val, x_test))
 x_train_cnn, x_val_cnn, x_test_cnn = (prepare_cnn_input(x) for x in (x_train, x_val, x_test))
-EPOCHS, BATCH_SIZE = training_epochs(), training_batch_size()
+EPOCHS, BATCH_SIZE, VERBOSE = training_epochs(), training_batch_size(), training_verbosity()
 print(f"training for {EPOCHS} epochs, batch {BATCH_SIZE}")"""
 
 
@@ -121,7 +121,7 @@ def _train_cell(builder: str, kind: str, title: str) -> str:
     return f"""{var} = compile_model({builder}())
 {var}.summary()
 history_{var} = {var}.fit(x_train_{kind}, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
-                       validation_data=(x_val_{kind}, y_val))
+                       validation_data=(x_val_{kind}, y_val), verbose=VERBOSE)
 plot_history(history_{var}, "{title}")
 test_loss, test_acc = {var}.evaluate(x_test_{kind}, y_test, verbose=0)
 print(f"{title}: test accuracy {{test_acc:.4f}}")
