@@ -115,7 +115,7 @@ def cmd_verify(args) -> int:
     import json
 
     from autograder.config import CourseConfigError, load_config
-    from autograder.verify import as_dicts, report, verify_course
+    from autograder.verify import as_dicts, verify_course
 
     course = Path(args.course).resolve()
     config_path = args.config or (course / "course.yml" if (course / "course.yml").is_file() else None)
@@ -127,14 +127,17 @@ def cmd_verify(args) -> int:
         sys.exit(f"error: {course} has no gradebook.db; run it in the nbgrader course folder after `nbgrader autograde`")
     assignment = args.assignment or config.assignment
     print(f"re-grading the submissions of {assignment} in {course} out of kernel ...")
-    discrepancies, _ = verify_course(course, config, assignment, args.notebook or assignment, write_back=args.write_back)
+    verification = verify_course(course, config, assignment, args.notebook or assignment, write_back=args.write_back,
+                                 students=args.student)
     print()
-    print(report(discrepancies))
-    if args.write_back and discrepancies:
+    print(verification.text())
+    if args.write_back and verification.discrepancies:
         print("wrote the verified points into the gradebook as manual scores")
     if args.json:
-        Path(args.json).write_text(json.dumps(as_dicts(discrepancies), indent=2) + "\n")
-    return 1 if discrepancies and not args.write_back else 0
+        Path(args.json).write_text(json.dumps({"discrepancies": as_dicts(verification.discrepancies),
+                                               "not_autograded": verification.not_autograded}, indent=2) + "\n")
+    unresolved = verification.discrepancies and not args.write_back
+    return 1 if unresolved or verification.not_autograded else 0
 
 
 def cmd_build_source(args) -> int:
@@ -203,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     ver.add_argument("--notebook", help="notebook name without .ipynb (default: the assignment id)")
     ver.add_argument("--write-back", action="store_true", help="store the verified points as nbgrader manual scores")
     ver.add_argument("--json", metavar="FILE", help="also write the discrepancies as JSON")
+    ver.add_argument("--student", action="append", help="verify only this student (repeatable)")
     ver.set_defaults(func=cmd_verify)
 
     src = sub.add_parser("build-source", help="write the nbgrader source notebook from autograder/reference.py")

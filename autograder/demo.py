@@ -26,14 +26,22 @@ def group_of(grade_id: str) -> str:
 
 
 def gradebook_scores(course: Path, assignment: str, notebook: str, students: list[str]) -> dict[str, dict[str, tuple[float, float]]]:
-    """{student: {group: (score, max_score)}} from nbgrader's gradebook."""
-    from nbgrader.api import Gradebook
+    """{student: {group: (score, max_score)}} from nbgrader's gradebook.
+
+    A student the gradebook has no autograded notebook for (collected after ``autograde`` ran)
+    is left out, not an error: callers say so by the student's absence.
+    """
+    from nbgrader.api import Gradebook, MissingEntry
 
     scores: dict[str, dict[str, tuple[float, float]]] = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student in students:
             per_group: dict[str, tuple[float, float]] = {}
-            for grade in gb.find_submission_notebook(notebook, assignment, student).grades:
+            try:
+                notebook_grades = gb.find_submission_notebook(notebook, assignment, student).grades
+            except MissingEntry:
+                continue
+            for grade in notebook_grades:
                 group = group_of(grade.name)
                 got, most = per_group.get(group, (0.0, 0.0))
                 per_group[group] = (got + (grade.score or 0.0), most + grade.max_score)

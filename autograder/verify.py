@@ -67,32 +67,56 @@ def write_verified_scores(course: Path, assignment: str, notebook: str, student:
         gb.db.commit()
 
 
+@dataclass
+class Verification:
+    """The outcome of re-grading a course's submissions: where nbgrader differs, and who was never autograded."""
+
+    discrepancies: list[Discrepancy]
+    results: dict[str, GradeResult]
+    # Students in submitted/ without an autograded notebook in the gradebook (e.g. collected after autograde).
+    not_autograded: list[str]
+
+    @property
+    def all_agree(self) -> bool:
+        return not self.discrepancies and not self.not_autograded
+
+    def text(self) -> str:
+        lines = []
+        if self.not_autograded:
+            lines.append(f"{len(self.not_autograded)} submission(s) not autograded yet (run `nbgrader autograde "
+                         f"<assignment>` first; nothing to compare with): {', '.join(self.not_autograded)}")
+        if not self.discrepancies:
+            lines.append("every autograded submission's nbgrader points match the out-of-kernel grade")
+        else:
+            head = f"{'student':<24} {'group':<10} points (nbgrader vs verified) and the verified reason"
+            lines += [f"{len(self.discrepancies)} discrepancy(ies):", head, *(d.line() for d in self.discrepancies)]
+        return "\n".join(lines)
+
+
 def verify_course(course: Path, config: CourseConfig, assignment: str, notebook: str, write_back: bool = False,
-                  log: Callable[[str], None] = print) -> tuple[list[Discrepancy], dict[str, GradeResult]]:
-    """Re-grade every submission of ``assignment`` and list where nbgrader's points differ."""
+                  log: Callable[[str], None] = print, students: list[str] | None = None) -> Verification:
+    """Re-grade every autograded submission of ``assignment`` (or those of ``students``) and list where
+    nbgrader's points differ."""
     course = Path(course)
-    students = submitted_students(course, assignment)
+    submitted = submitted_students(course, assignment)
+    students = [s for s in submitted if students is None or s in students]
     nbgrader = gradebook_scores(course, assignment, notebook, students)
     grader = Grader(config, log=lambda m: None)
-    discrepancies, results = [], {}
+    verification = Verification([], {}, [s for s in students if s not in nbgrader])
     for student in students:
+        if student not in nbgrader:
+            log(f"  {student:<24} not autograded yet")
+            continue
         path = course / "submitted" / student / assignment / f"{notebook}.ipynb"
         result = grader.grade_notebook(path)
-        results[student] = result
+        verification.results[student] = result
         found = compare(student, nbgrader[student], result)
         log(f"  {student:<24} nbgrader {sum(v[0] for v in nbgrader[student].values()):>5g}  verified "
             f"{result.score:>5g}/{result.max_score:g}  {'DIFFERS' if found else 'ok'}")
         if found and write_back:
             write_verified_scores(course, assignment, notebook, student, result)
-        discrepancies += found
-    return discrepancies, results
-
-
-def report(discrepancies: list[Discrepancy]) -> str:
-    if not discrepancies:
-        return "every submission's nbgrader points match the out-of-kernel grade"
-    head = f"{'student':<24} {'group':<10} points (nbgrader vs verified) and the verified reason"
-    return "\n".join([f"{len(discrepancies)} discrepancy(ies):", head, *(d.line() for d in discrepancies)])
+        verification.discrepancies += found
+    return verification
 
 
 def as_dicts(discrepancies: list[Discrepancy]) -> list[dict]:
