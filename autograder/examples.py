@@ -32,12 +32,67 @@ def _cnn_with_softmax_output() -> str:
     return source.replace(last, 'layers.Dense(1, activation="softmax"),  # bug: softmax over one unit is always 1.0')
 
 
+# A correct submission written the way the lecture's code is: Sequential().add(...) with
+# input_dim=/input_shape= on the first layer (Keras warns about it), string optimizer, x.shape[0].
+LECTURE_STYLE: dict[str, str] = {
+    "relabel_odd_even": """def relabel_odd_even(y):
+    return np.where(y % 2 == 1, 1, 0)""",
+    "split_train_val": """def split_train_val(x, y, n_val=10000):
+    x_train, x_val = x[:-n_val], x[-n_val:]
+    y_train, y_val = y[:-n_val], y[-n_val:]
+    return x_train, y_train, x_val, y_val""",
+    "prepare_mlp_input": """def prepare_mlp_input(x):
+    return x.reshape(x.shape[0], 784).astype('float32') / 255""",
+    "prepare_cnn_input": """def prepare_cnn_input(x):
+    return x.reshape(x.shape[0], 28, 28, 1).astype('float32') / 255""",
+    "build_mlp": """from keras.models import Sequential
+from keras.layers import Dense, Conv2D, MaxPooling2D, Flatten, Dropout
+
+
+def build_mlp():
+    model = Sequential()
+    model.add(Dense(256, input_dim=784, activation='relu'))
+    model.add(Dense(256, activation='relu'))
+    model.add(Dense(256, activation='relu'))
+    model.add(Dense(1, activation='sigmoid'))
+    return model""",
+    "build_cnn": """def build_cnn():
+    model = Sequential()
+    model.add(Conv2D(32, (3, 3), activation='relu', input_shape=(28, 28, 1)))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Conv2D(32, (3, 3), activation='relu'))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Flatten())
+    model.add(Dense(256, activation='relu'))
+    model.add(Dense(1, activation='sigmoid'))
+    return model""",
+    "build_deep_cnn": """def build_deep_cnn():
+    model = Sequential()
+    model.add(Conv2D(32, (3, 3), activation='relu', input_shape=(28, 28, 1)))
+    model.add(Conv2D(32, (3, 3), activation='relu'))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Dropout(0.25))
+    model.add(Conv2D(64, (3, 3), activation='relu'))
+    model.add(Conv2D(64, (3, 3), activation='relu'))
+    model.add(MaxPooling2D(pool_size=(2, 2)))
+    model.add(Dropout(0.25))
+    model.add(Flatten())
+    model.add(Dense(256, activation='relu'))
+    model.add(Dropout(0.5))
+    model.add(Dense(1, activation='sigmoid'))
+    return model""",
+    "compile_model": """def compile_model(model):
+    model.compile(loss='binary_crossentropy', optimizer='sgd', metrics=['accuracy'])
+    return model""",
+}
+
 # student name -> {function name: replacement source}; None = the untouched release (all stubs).
 EXAMPLES: dict[str, dict[str, str] | None] = {
     "ada_complete": {},
     "ben_relabel_inverted": {"relabel_odd_even": _RELABEL_INVERTED},
     "cleo_cnn_softmax": {"build_cnn": _cnn_with_softmax_output()},
     "dan_untouched_stubs": None,
+    "eli_lecture_style": LECTURE_STYLE,
 }
 
 

@@ -71,3 +71,73 @@ def graded_example(grader, tmp_path_factory):
         return results[name, lang]
 
     return grade
+
+
+# ---------------------------------------------------------------- nbgrader's own path, once per session
+
+# Test-only submissions for the nbgrader round trip, beside the kit's examples and broken variants.
+NOISY_STDERR = {
+    # Correct answers that write to stderr (Python and C level), warn and log while the checks call them:
+    # nbgrader would score any of it 0 if it reached a test cell's stderr.
+    "relabel_odd_even": '''import os
+import sys
+import logging
+import warnings
+
+
+def relabel_odd_even(y):
+    print("debug: relabelling", len(y), "labels", file=sys.stderr)
+    os.write(2, b"written to fd 2 by the student\\n")
+    return np.asarray(y) % 2''',
+    "build_mlp": '''def build_mlp():
+    warnings.warn("my own warning inside build_mlp", UserWarning)
+    logging.getLogger("student").warning("a logged warning")
+    return keras.Sequential([
+        keras.Input(shape=(784,)),
+        layers.Dense(256, activation="relu"),
+        layers.Dense(256, activation="relu"),
+        layers.Dense(256, activation="relu"),
+        layers.Dense(1, activation="sigmoid"),
+    ])''',
+}
+# The known in-kernel exploit: test cells call check_group, so redefining it passes every test.
+EVE_RELABEL = '''def check_group(*args, **kwargs):
+    """Every test passes."""
+
+
+def relabel_odd_even(y):
+    return 1 - y % 2
+'''
+
+
+def nbgrader_submissions() -> dict[str, dict[str, str] | None]:
+    """Every submission the nbgrader round trip grades: student id -> replacements for the release."""
+    from autograder.broken import VARIANTS
+    from autograder.examples import EXAMPLES
+
+    return {**EXAMPLES,
+            **{f"variant_{v.name}": v.replacements for v in VARIANTS if v.replacements},
+            "gus_noisy_stderr": NOISY_STDERR,
+            "eve_redefines_check_group": {"relabel_odd_even": EVE_RELABEL}}
+
+
+@pytest.fixture(scope="session")
+def autograded_course(sample_config, tmp_path_factory):
+    """(course, students): every nbgrader submission autograded by real nbgrader, on the sample data, once."""
+    import nbformat
+
+    from autograder import nbgrader_course
+    from autograder.demo import make_demo_course
+    from autograder.examples import filled_release
+
+    work = tmp_path_factory.mktemp("nbgrader")
+    course = make_demo_course(sample_config, work, data="sample")
+    env = {"COURSE_CONFIG": str(course / "course.yml")}
+    release = nbformat.read(nbgrader_course.generate(course, env=env), as_version=4)
+    submissions = nbgrader_submissions()
+    for student, replacements in submissions.items():
+        path = work / f"{student}.ipynb"
+        nbformat.write(filled_release(release, replacements), path)
+        nbgrader_course.submit(course, student, path)
+    nbgrader_course.autograde(course, env=env)
+    return course, list(submissions)

@@ -2,51 +2,23 @@
 
 import re
 
-import nbformat
 import pytest
 
 from autograder import nbgrader_course
 from autograder.config import GROUPS
-from autograder.demo import gradebook_scores, make_demo_course
+from autograder.demo import gradebook_scores
 from autograder.config import load_config
-from autograder.examples import EXAMPLES, filled_release
 from autograder.verify import verify_course
 
 
-# The known in-kernel exploit: test cells call check_group, so redefining it passes every test.
-EVE_RELABEL = '''def check_group(*args, **kwargs):
-    """Every test passes."""
-
-
-def relabel_odd_even(y):
-    return 1 - y % 2
-'''
-
-
-@pytest.fixture(scope="module")
-def graded_course(sample_config, tmp_path_factory):
-    work = tmp_path_factory.mktemp("nbgrader")
-    course = make_demo_course(sample_config, work, data="sample")
-    env = {"COURSE_CONFIG": str(course / "course.yml")}
-    release = nbformat.read(nbgrader_course.generate(course, env=env), as_version=4)
-    students = ["ada_complete", "ben_relabel_inverted", "eve_redefines_check_group"]
-    submissions = {**EXAMPLES, "eve_redefines_check_group": {"relabel_odd_even": EVE_RELABEL}}
-    for student in students:
-        path = work / f"{student}.ipynb"
-        nbformat.write(filled_release(release, submissions[student]), path)
-        nbgrader_course.submit(course, student, path)
-    nbgrader_course.autograde(course, env=env)
-    return course, students
-
-
-def test_reference_submission_gets_full_marks_in_the_export(graded_course, sample_config):
-    course, _ = graded_course
+def test_reference_submission_gets_full_marks_in_the_export(autograded_course, sample_config):
+    course, _ = autograded_course
     rows = {row["student_id"]: row for row in nbgrader_course.export_grades(course)}
     assert rows["ada_complete"]["score"] == rows["ada_complete"]["max_score"] == sample_config.max_score
 
 
-def test_one_broken_function_loses_exactly_its_groups_points(graded_course, sample_config):
-    course, students = graded_course
+def test_one_broken_function_loses_exactly_its_groups_points(autograded_course, sample_config):
+    course, students = autograded_course
     scores = gradebook_scores(course, "binary_mnist", "binary_mnist", students)
     expected = {g: (float(sample_config.points[g]), float(sample_config.points[g])) for g in GROUPS}
     assert scores["ada_complete"] == expected
@@ -54,12 +26,14 @@ def test_one_broken_function_loses_exactly_its_groups_points(graded_course, samp
     assert scores["ben_relabel_inverted"] == expected
 
 
-def test_verify_reports_the_subverted_test_cells_and_writes_the_verified_points(graded_course, sample_config):
-    course, students = graded_course
+def test_verify_reports_the_subverted_test_cells_and_writes_the_verified_points(autograded_course, sample_config):
+    course, students = autograded_course
     before = gradebook_scores(course, "binary_mnist", "binary_mnist", students)
     assert sum(v[0] for v in before["eve_redefines_check_group"].values()) == sample_config.max_score  # fooled
     config = load_config(course / "course.yml")
-    discrepancies, _ = verify_course(course, config, "binary_mnist", "binary_mnist", write_back=True, log=lambda m: None)
+    verification = verify_course(course, config, "binary_mnist", "binary_mnist", write_back=True, log=lambda m: None,
+                                 students=["eve_redefines_check_group", "ada_complete"])
+    discrepancies = verification.discrepancies
     assert [(d.student, d.group, d.nbgrader_points, d.verified_points) for d in discrepancies] == \
         [("eve_redefines_check_group", "relabel", 1.0, 0.0)]
     assert "has the classes inverted" in discrepancies[0].reason
@@ -68,8 +42,8 @@ def test_verify_reports_the_subverted_test_cells_and_writes_the_verified_points(
     assert after["ada_complete"] == before["ada_complete"]
 
 
-def test_feedback_shows_the_failure_but_no_hidden_tests(graded_course):
-    course, _ = graded_course
+def test_feedback_shows_the_failure_but_no_hidden_tests(autograded_course):
+    course, _ = autograded_course
     feedback = nbgrader_course.generate_feedback(course)
     ben = nbgrader_course.html_text(feedback["ben_relabel_inverted"])
     assert "has the classes inverted" in ben
@@ -77,11 +51,11 @@ def test_feedback_shows_the_failure_but_no_hidden_tests(graded_course):
         assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text
 
 
-def test_feedback_report_lands_next_to_nbgraders_feedback_without_hidden_tests(graded_course, grader):
+def test_feedback_report_lands_next_to_nbgraders_feedback_without_hidden_tests(autograded_course, grader):
     from autograder.feedback import write_feedback_reports
     from autograder.i18n import Translator
 
-    course, _ = graded_course
+    course, _ = autograded_course
     nbgrader_page = nbgrader_course.generate_feedback(course)["ben_relabel_inverted"]
 
     reports = write_feedback_reports(course, grader, Translator("en"), students=["ben_relabel_inverted"])

@@ -1,0 +1,106 @@
+"""nbgrader's own path gives the points `grade` gives: group by group, for every example and broken variant.
+
+nbgrader runs the test cells in the student's kernel and scores a cell 0 when it has any stderr
+output; `grade` runs the same checks out of process. The session's ``autograded_course`` is graded
+by real nbgrader; ``verify`` re-grades each submission with the isolated grader and lists every group
+where the two disagree.
+"""
+
+from __future__ import annotations
+
+import os
+
+import nbformat
+import pytest
+
+from autograder import nbgrader_course
+from autograder.config import load_config
+from autograder.demo import gradebook_scores
+from autograder.verify import verify_course
+from conftest import nbgrader_submissions
+
+# The exploit's points differ on purpose (see test_nbgrader_roundtrip.py); every other submission must agree.
+PARITY_STUDENTS = [s for s in nbgrader_submissions() if s != "eve_redefines_check_group"]
+
+
+@pytest.fixture(scope="module")
+def verification(autograded_course):
+    course, _ = autograded_course
+    config = load_config(course / "course.yml")
+    return verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None, students=PARITY_STUDENTS)
+
+
+@pytest.mark.parametrize("student", PARITY_STUDENTS)
+def test_nbgrader_records_the_points_grade_gives_group_by_group(autograded_course, verification, student):
+    course, _ = autograded_course
+    nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", [student])[student]
+    graded = verification.results[student]
+    assert {g: got for g, (got, _) in nbgrader.items()} == {g.name: g.score for g in graded.groups}, graded.to_text()
+    assert [d for d in verification.discrepancies if d.student == student] == []
+
+
+def test_the_broken_variants_lose_points_so_parity_is_not_vacuous(verification):
+    lost = {s: {g.name for g in r.groups if g.score < g.max_score} for s, r in verification.results.items()}
+    assert lost["ada_complete"] == lost["eli_lecture_style"] == lost["gus_noisy_stderr"] == set()
+    assert lost["variant_labels_inverted"] == {"relabel"} and lost["variant_mse_loss"] == {"compile"}
+    assert "accuracy" in lost["variant_frozen"] and lost["dan_untouched_stubs"] == {g.name for g in
+                                                                                  verification.results["dan_untouched_stubs"].groups}
+
+
+@pytest.mark.parametrize("student", ["ada_complete", "eli_lecture_style", "gus_noisy_stderr", "cleo_cnn_softmax"])
+def test_no_graded_cell_of_an_autograded_notebook_has_stderr_output(autograded_course, student):
+    course, _ = autograded_course
+    nb = nbformat.read(course / "autograded" / student / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
+    graded = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")]
+    assert graded
+    stderr = {c.metadata.nbgrader.grade_id: o.text for c in graded for o in c.get("outputs", [])
+              if o.output_type == "stream" and o.name == "stderr"}
+    assert stderr == {}
+
+
+def test_what_the_noisy_submission_wrote_is_shown_on_stdout_instead(autograded_course):
+    course, _ = autograded_course
+    nb = nbformat.read(course / "autograded" / "gus_noisy_stderr" / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
+    stdout = {c.metadata.nbgrader.grade_id: "".join(o.text for o in c.get("outputs", []) if o.output_type == "stream")
+              for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")}
+    assert "debug: relabelling" in stdout["test_relabel"] and "written to fd 2 by the student" in stdout["test_relabel"]
+    assert "Python warned (UserWarning): my own warning inside build_mlp" in stdout["test_mlp"]
+    assert "relabel: all" in stdout["test_relabel"] and "NodeDef" not in "".join(stdout.values())
+
+
+def test_training_cells_print_one_line_per_epoch_under_autograde(autograded_course):
+    course, _ = autograded_course
+    nb = nbformat.read(course / "autograded" / "ada_complete" / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
+    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "train_build_mlp")
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    assert "Epoch 1/1" in text and "\b" not in text and "\r" not in text  # no redrawn progress bar
+
+
+def test_verify_lists_a_student_who_was_never_autograded_and_keeps_going(autograded_course, tmp_path):
+    course, _ = autograded_course
+    late = course / "submitted" / "zoe_late" / "binary_mnist"
+    late.mkdir(parents=True)
+    (late / "binary_mnist.ipynb").write_bytes(
+        (course / "submitted" / "ada_complete" / "binary_mnist" / "binary_mnist.ipynb").read_bytes())
+    try:
+        config = load_config(course / "course.yml")
+        verification = verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None,
+                                     students=["zoe_late", "ben_relabel_inverted"])
+        assert verification.not_autograded == ["zoe_late"] and not verification.all_agree
+        assert list(verification.results) == ["ben_relabel_inverted"] and verification.discrepancies == []
+        assert "1 submission(s) not autograded yet" in verification.text() and "zoe_late" in verification.text()
+    finally:
+        import shutil
+
+        shutil.rmtree(course / "submitted" / "zoe_late")
+
+
+def test_nbgrader_validate_passes_a_correct_lecture_style_notebook_and_fails_the_release(autograded_course):
+    course, _ = autograded_course
+    env = {"COURSE_CONFIG": str(course / "course.yml")}
+    correct = course / "submitted" / "eli_lecture_style" / "binary_mnist" / "binary_mnist.ipynb"
+    passed = nbgrader_course.run_nbgrader(course, "validate", str(correct), env=env, timeout=600)
+    assert "Success! Your notebook passes all the tests." in passed.stdout, passed.stdout[-3000:]
+    release = course / "assignments" / "binary_mnist" / "binary_mnist.ipynb"
+    failed = nbgrader_course.run_nbgrader(course, "validate", str(release), env=env, timeout=600)
+    assert "VALIDATION FAILED" in failed.stdout, failed.stdout[-3000:]
