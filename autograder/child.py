@@ -20,7 +20,7 @@ import numpy as np
 
 def define_student_code(statements: list[dict]) -> tuple[dict, list[str]]:
     """Execute the kept statements one by one; a failing one is reported, the rest still run."""
-    from autograder.probes import describe_exception
+    from autograder.probes import describe_exception, statement_problem
 
     namespace: dict = {"__name__": "__student__", "__builtins__": __builtins__}
     problems = []
@@ -34,9 +34,7 @@ def define_student_code(statements: list[dict]) -> tuple[dict, list[str]]:
             if st.get("kind") == "assignment":
                 # A constant that depends on a skipped cell (e.g. x = dataset.x_train) is simply left out.
                 continue
-            err = describe_exception(exc)
-            first = st["source"].strip().splitlines()[0][:80]
-            problems.append(f"cell {st['cell']}, line {st['line']} (`{first}`) raised {err['type']}: {err['message']}")
+            problems.append(statement_problem(st, describe_exception(exc)))
     return namespace, problems
 
 

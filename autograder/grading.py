@@ -183,12 +183,14 @@ class Grader:
                 check.func(call)
         except AssertionError as exc:
             message = render(exc.args[0], self.translator) if exc.args else str(exc)
-            return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, False, message)
+            # A failure whose cause another check reports names that check (see checks._compare.SeeCheck).
+            return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, False, message,
+                               subject=call.text, see=getattr(exc, "check", ""))
         except Exception as exc:  # a grader fault must not cost the other checks their results
             return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, False, self.translator(
                 _("the grader could not run this check ({error}: {detail}); please tell your instructor."),
-                error=type(exc).__name__, detail=exc))
-        return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, True)
+                error=type(exc).__name__, detail=exc), subject=call.text)
+        return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, True, subject=call.text)
 
     def _training_for(self, call: Call) -> tuple[TrainingOutcome | None, float, str]:
         builder = call.probe.function

@@ -20,6 +20,20 @@ class CheckResult:
     hidden: bool
     passed: bool
     message: str = ""
+    # The call the check examined, as the student would write it (e.g. "split_train_val(x, y, n_val=2000)").
+    subject: str = ""
+    # The check that reports this failure's cause, when this check's own precondition failed.
+    see: str = ""
+
+    @property
+    def check(self) -> str:
+        """The check function's name, without the probe."""
+        return self.name.split("[", 1)[0]
+
+    @property
+    def probe(self) -> str:
+        """The probe (input) the check examined."""
+        return self.name.split("[", 1)[1].rstrip("]") if "[" in self.name else ""
 
 
 @dataclass

@@ -72,3 +72,35 @@ def test_transposed_pixels_are_caught(probe_call):
 def test_wrong_divisor_is_named(probe_call):
     with pytest.raises(AssertionError, match=r"maps the brightest pixel \(255\) to 0.996094, expected 1.0"):
         check_prepare_scales_to_unit_range(probe_call(prepare_divides_by_256, "prepare_mlp_37_images"))
+
+
+def prepare_mlp_not_scaled(x):
+    return x.reshape(len(x), 784).astype("float32")
+
+
+def prepare_mlp_floor_division(x):
+    return x.reshape(len(x), 784) // 255
+
+
+def test_missing_scaling_is_reported_by_the_scale_check_only(probe_call):
+    # Issue 11.2: the pixel comparison's precondition (values in [0, 1]) fails; it names the scale
+    # check rather than hint "don't transpose, normalise or shuffle".
+    from autograder.checks.prepare import check_prepare_keeps_pixel_values, check_prepare_scales_to_unit_range
+
+    call = probe_call(prepare_mlp_not_scaled, "prepare_mlp_37_images")
+    with pytest.raises(AssertionError, match=r"Hint: divide by 255\."):
+        check_prepare_scales_to_unit_range(call)
+    with pytest.raises(AssertionError, match=r"not scaled to \[0, 1\]; check_prepare_scales_to_unit_range reports why") as raised:
+        check_prepare_keeps_pixel_values(call)
+    assert "Hint" not in str(raised.value.args[0])
+
+
+def test_integer_division_gets_an_integer_hint(probe_call):
+    from autograder.checks.prepare import check_prepare_keeps_pixel_values, check_prepare_returns_float32
+
+    call = probe_call(prepare_mlp_floor_division, "prepare_mlp_37_images")
+    with pytest.raises(AssertionError, match=r"returned dtype uint8, expected float32: integer pixels.*divide with / \(not //\)") as raised:
+        check_prepare_returns_float32(call)
+    assert "gives float64" not in str(raised.value.args[0])
+    with pytest.raises(AssertionError, match=r"check_prepare_returns_float32 reports why"):
+        check_prepare_keeps_pixel_values(call)

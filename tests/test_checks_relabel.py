@@ -84,3 +84,15 @@ def test_tuple_return_is_refused(probe_call):
 def test_missing_function_says_it_is_not_defined(probe_call):
     with pytest.raises(AssertionError, match=r"relabel_odd_even is not defined in the notebook"):
         check_relabel_keeps_shape(probe_call(None, "relabel_digits"))
+
+
+def test_text_labels_get_a_text_hint_not_the_parity_hint(probe_call):
+    from autograder.checks.relabel import check_relabel_maps_odd_to_1_and_even_to_0, check_relabel_returns_only_zeros_and_ones
+
+    call = probe_call(lambda y: (y % 2).astype(str), "relabel_digits")
+    with pytest.raises(AssertionError, match=r"returned <U\d+ values \('0', '1'\), expected the numbers 0 and 1") as raised:
+        check_relabel_returns_only_zeros_and_ones(call)
+    assert "not the digit itself" not in str(raised.value.args[0])
+    with pytest.raises(AssertionError, match=r"check_relabel_returns_only_zeros_and_ones reports why") as raised:
+        check_relabel_maps_odd_to_1_and_even_to_0(call)
+    assert "odd digits (1, 3, 5, 7, 9)" not in str(raised.value.args[0])

@@ -87,3 +87,51 @@ def test_two_return_values_are_refused(probe_call):
 def test_hard_coded_50000_fails_on_other_sizes(probe_call):
     with pytest.raises(AssertionError, match=r"(?s)len\(x\) = 777 returned the wrong sizes"):
         check_split_sizes(probe_call(split_hard_coded_50000, "split_n_val_111_of_777"))
+
+
+@pytest.mark.parametrize("probe", ["split_default_n_val", "split_n_val_2000"])
+def test_hard_coded_50000_is_reported_by_the_sizes_check_only(probe_call, probe):
+    # Issue 11.2: the order and pairing checks' preconditions fail; they name the sizes check instead
+    # of giving their own hint ("shuffled?").
+    call = probe_call(split_hard_coded_50000, probe)
+    with pytest.raises(AssertionError, match=r"x_train holds all 12000 samples and x_val none.*not a fixed number"):
+        check_split_sizes(call)
+    for check in (check_split_keeps_order, check_split_keeps_x_and_y_aligned):
+        with pytest.raises(AssertionError) as raised:
+            check(call)
+        message = str(raised.value.args[0])
+        assert "because the parts have the wrong sizes; check_split_sizes reports why" in message
+        assert "Hint" not in message and "shuffled" not in message
+        assert raised.value.check == "check_split_sizes"
+
+
+def split_in_train_test_split_order(x, y, n_val=10000):
+    return x[:-n_val], x[-n_val:], y[:-n_val], y[-n_val:]
+
+
+def test_arrays_in_train_test_split_order_are_named(probe_call):
+    call = probe_call(split_in_train_test_split_order, "split_default_n_val")
+    with pytest.raises(AssertionError, match=r"come back as \(x_train, x_val, y_train, y_val\); return them as "
+                                             r"\(x_train, y_train, x_val, y_val\)"):
+        check_split_sizes(call)
+    with pytest.raises(AssertionError, match=r"check_split_sizes reports why") as raised:
+        check_split_keeps_x_and_y_aligned(call)
+    assert "split x and y at the same index" not in str(raised.value.args[0])
+
+
+def test_validation_from_the_front_is_named_not_called_shuffled(probe_call):
+    with pytest.raises(AssertionError, match=r"the validation part was taken from the front of x") as raised:
+        check_split_keeps_order(probe_call(split_first_is_validation, "split_default_n_val"))
+    assert "shuffled" not in str(raised.value.args[0])
+
+
+def split_returns_nothing(x, y, n_val=10000):
+    x_train, y_train, x_val, y_val = reference.split_train_val(x, y, n_val)
+
+
+def test_missing_return_is_not_called_an_error_it_raised(probe_call):
+    call = probe_call(split_returns_nothing, "split_default_n_val")
+    with pytest.raises(AssertionError, match=r"returned NoneType, not a numeric array\. Hint: split_train_val returns "
+                                             r"nothing: end it with `return`") as raised:
+        check_split_returns_four_arrays(call)
+    assert "raised" not in str(raised.value.args[0]) and "read the error" not in str(raised.value.args[0])

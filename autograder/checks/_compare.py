@@ -27,6 +27,23 @@ def returned_arrays(call: Call, count: int) -> tuple[np.ndarray, ...]:
     return call.values
 
 
+class SeeCheck(AssertionError):
+    """A failure whose cause another check reports (its precondition failed): the message says what
+    could not be checked and names that check, and gives no hint of its own, since a hint written for
+    this check's rule would describe a failure other than the one that happened."""
+
+    def __init__(self, message, check):
+        super().__init__(message)
+        self.check = check if isinstance(check, str) else check.__name__
+
+
+def see_check(call: Call, what, check) -> SeeCheck:
+    """A SeeCheck for ``call``: ``what`` could not be checked because of the failure ``check`` reports."""
+    name = check if isinstance(check, str) else check.__name__
+    return SeeCheck(_("{call}: {what}; {check} reports why (this check has nothing to add).").format(
+        call=call.text, what=what, check=name), name)
+
+
 class Table(Message):
     """A fixed-width text table whose headers are rendered in the reader's language."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder import reference
-from autograder.checks._compare import describe_difference, returned_arrays
+from autograder.checks._compare import describe_difference, returned_arrays, see_check
 from autograder.i18n import _
 from autograder.probes import Call
 
@@ -17,6 +17,11 @@ def _expected(call: Call) -> np.ndarray:
 def check_prepare_returns_float32(call: Call) -> None:
     """prepare_*_input returns a float32 array."""
     (out,) = returned_arrays(call, 1)
+    if out.dtype.kind in "biu":
+        raise AssertionError(_(
+            "{call} returned dtype {dtype}, expected float32: integer pixels cannot hold the grey levels "
+            "between 0 and 1. Hint: divide with / (not //) and convert: (x / 255).astype('float32')."
+        ).format(call=call.text, dtype=out.dtype))
     if out.dtype != np.float32:
         raise AssertionError(_(
             "{call} returned dtype {dtype}, expected float32. "
@@ -48,6 +53,8 @@ def check_prepare_scales_to_unit_range(call: Call) -> None:
     x_max = float(np.max(call.inputs["x"]))
     if high > 1.0 + 1e-6 or low < -1e-6:
         hint = _("divide by 255.") if high > 1.5 else _("scale with x / 255 (values must stay in [0, 1]).")
+        if low < -1e-6:
+            hint = _("negative values mean the pixels were centred or standardised (mean/std); only divide by 255.")
         raise AssertionError(_(
             "{call} returned values from {low:g} to {high:g}, expected [0, 1] "
             "(the input's largest pixel is {x_max:g}). Hint: {hint}"
@@ -63,8 +70,16 @@ def check_prepare_keeps_pixel_values(call: Call) -> None:
     (out,) = returned_arrays(call, 1)
     expected = _expected(call)
     if out.size != expected.size:
-        raise AssertionError(_("{call} returned {actual} values, expected {expected}; see the shape check.").format(
-            call=call.text, actual=out.size, expected=expected.size))
+        raise see_check(call, _("the pixels are not compared with x / 255 because {actual} values came back, not "
+                                "{expected}").format(actual=out.size, expected=expected.size), check_prepare_shape)
+    if out.dtype.kind not in "f":
+        raise see_check(call, _("the pixels are not compared with x / 255 because they are {dtype}, not floats").format(
+            dtype=out.dtype), check_prepare_returns_float32)
+    try:
+        check_prepare_scales_to_unit_range(call)
+    except AssertionError:
+        raise see_check(call, _("the pixels are not compared with x / 255 because they are not scaled to [0, 1]"),
+                        check_prepare_scales_to_unit_range) from None
     diff = describe_difference(out.reshape(expected.shape), expected, _("{call} compared with x / 255").format(call=call.text),
                                atol=1e-6)
     if diff is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks._compare import describe_difference, returned_arrays
+from autograder.checks._compare import describe_difference, returned_arrays, see_check
 from autograder.i18n import _
 from autograder.probes import Call
 
@@ -23,6 +23,11 @@ def check_relabel_keeps_shape(call: Call) -> None:
 def check_relabel_returns_only_zeros_and_ones(call: Call) -> None:
     """relabel_odd_even(y) returns only the values 0 and 1."""
     (labels,) = returned_arrays(call, 1)
+    if labels.dtype.kind not in "biuf":
+        raise AssertionError(_(
+            "{call} returned {dtype} values ({examples}), expected the numbers 0 and 1. "
+            "Hint: keep the labels numeric: y % 2, without converting to text."
+        ).format(call=call.text, dtype=labels.dtype, examples=", ".join(map(repr, np.unique(labels)[:5].tolist()))))
     values = np.unique(labels)
     extra = [v for v in values.tolist() if v not in (0, 1)]
     if extra:
@@ -38,8 +43,11 @@ def check_relabel_maps_odd_to_1_and_even_to_0(call: Call) -> None:
     y = call.inputs["y"]
     expected = (y % 2).astype(np.int64)
     if labels.shape != y.shape:
-        raise AssertionError(_("{call}: shape expected {expected}, got {actual}; see the shape check.").format(
-            call=call.text, expected=y.shape, actual=labels.shape))
+        raise see_check(call, _("the labels are not compared with y % 2 because the shape is {actual}, not "
+                                "{expected}").format(expected=y.shape, actual=labels.shape), check_relabel_keeps_shape)
+    if labels.dtype.kind not in "biuf":
+        raise see_check(call, _("the labels are not compared with y % 2 because they are not numbers ({dtype})").format(
+            dtype=labels.dtype), check_relabel_returns_only_zeros_and_ones)
     diff = describe_difference(labels, expected, _("{call} compared with y % 2").format(call=call.text))
     if diff is None:
         return
