@@ -161,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m autograder", description="The binary MNIST course kit's grader.")
     parser.add_argument("--config", help="course.yml to use (default: $COURSE_CONFIG or the nearest course.yml)")
+    parser.add_argument("--verbose", action="store_true",
+                        help="show TensorFlow's own C++ log lines (by default they go to a debug log)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     grade = sub.add_parser("grade", help="grade one notebook (or the notebook in a folder)")
@@ -219,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.set_defaults(func=cmd_demo)
 
     args = parser.parse_args(argv)
+    if not (args.verbose or os.environ.get("AUTOGRADER_VERBOSE")):
+        from autograder.framework_log import drop_framework_log_lines
+
+        drop_framework_log_lines()
     return args.func(args)
 
 

@@ -46,7 +46,10 @@ def run_nbgrader(course: os.PathLike | str, *args: str, timeout: float | None = 
                  env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run `nbgrader <args>` in the course root; RuntimeError on a non-zero exit or timeout."""
     cmd = nbgrader_command() + list(args)
-    full_env = dict(os.environ)
+    # As an instructor's shell would: ipykernel leaves file descriptors 1 and 2 uncaptured when it
+    # sees PYTEST_CURRENT_TEST, so kernels started from a test would hide exactly the C-level
+    # stderr (TensorFlow's log) that nbgrader scores 0 everywhere else.
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     # Kernels are started from the venv's "python3" kernelspec; make sure a bare
     # "python"/"jupyter" resolves to this environment too.
     full_env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), full_env.get("PATH", "")])

@@ -17,6 +17,14 @@ from autograder.i18n import Translator, _
 # Set to show TensorFlow's own log lines caught during the checks (hidden by default).
 VERBOSE_ENV = "AUTOGRADER_VERBOSE"
 
+if os.environ.get("NBGRADER_EXECUTION") and not os.environ.get(VERBOSE_ENV):
+    # Under nbgrader, TensorFlow's C++ log lines (the oneDNN banner at import, tf.data's NodeDef
+    # error) would land in the autograded notebook and its feedback page; the notebook imports this
+    # module before keras so that they never do.
+    from autograder.framework_log import drop_framework_log_lines
+
+    drop_framework_log_lines()
+
 
 @lru_cache(maxsize=1)
 def course_config() -> CourseConfig:

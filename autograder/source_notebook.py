@@ -48,14 +48,14 @@ Self-check from a terminal at any time: `pytest autograder --notebook path/to/th
 """
 
 _IMPORTS = """%matplotlib inline
+from autograder.notebook import (check_group, course_n_val, load_course_data,
+                                 training_batch_size, training_epochs, training_verbosity)
+
 import numpy as np
 import keras
 from keras import layers
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
-
-from autograder.notebook import (check_group, course_n_val, load_course_data,
-                                 training_batch_size, training_epochs, training_verbosity)"""
+from matplotlib.ticker import MaxNLocator"""
 
 _TASKS = {
     "relabel_odd_even": "## 1. Relabel the digits\n\nReturn an array of the same shape as `y` holding **1 where the digit is odd and 0 where it is even**. Do not change `y` itself.\n\n**1. 숫자 다시 레이블링하기.** `y`와 같은 형태의 배열을 반환하세요. 숫자가 **홀수면 1, 짝수면 0**입니다. `y` 자체는 바꾸지 마세요.",
