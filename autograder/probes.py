@@ -40,6 +40,8 @@ class Probe:
     hidden: bool = False
     # Called with n_val=<the course's validation size> instead of a fixed number.
     n_val_from_course: bool = False
+    # Its inputs come from the data set (MNIST): only these probes make the grader load it.
+    needs_dataset: bool = False
 
 
 def _digits(dataset, rng):
@@ -87,18 +89,18 @@ def _nothing(dataset, rng):
 
 PROBES: tuple[Probe, ...] = (
     Probe("relabel_digits", "relabel_odd_even", ("y",), "arrays", _digits),
-    Probe("relabel_all_labels", "relabel_odd_even", ("y",), "arrays", _all_labels, hidden=True),
+    Probe("relabel_all_labels", "relabel_odd_even", ("y",), "arrays", _all_labels, hidden=True, needs_dataset=True),
     Probe("relabel_random_labels", "relabel_odd_even", ("y",), "arrays", _random_labels, hidden=True),
     Probe("split_default_n_val", "split_train_val", ("x", "y"), "arrays", _indexed_12000),
     Probe("split_n_val_2000", "split_train_val", ("x", "y"), "arrays", _indexed_12000, kwargs=(("n_val", 2000),)),
     Probe("split_n_val_111_of_777", "split_train_val", ("x", "y"), "arrays", _indexed_777,
           kwargs=(("n_val", 111),), hidden=True),
     Probe("split_training_set", "split_train_val", ("x", "y"), "arrays", _mnist_train, hidden=True,
-          n_val_from_course=True),
+          n_val_from_course=True, needs_dataset=True),
     Probe("prepare_mlp_37_images", "prepare_mlp_input", ("x",), "arrays", _small_images),
     Probe("prepare_cnn_37_images", "prepare_cnn_input", ("x",), "arrays", _small_images),
-    Probe("prepare_mlp_test_set", "prepare_mlp_input", ("x",), "arrays", _test_images, hidden=True),
-    Probe("prepare_cnn_test_set", "prepare_cnn_input", ("x",), "arrays", _test_images, hidden=True),
+    Probe("prepare_mlp_test_set", "prepare_mlp_input", ("x",), "arrays", _test_images, hidden=True, needs_dataset=True),
+    Probe("prepare_cnn_test_set", "prepare_cnn_input", ("x",), "arrays", _test_images, hidden=True, needs_dataset=True),
     Probe("build_mlp", "build_mlp", (), "model", _nothing),
     Probe("build_cnn", "build_cnn", (), "model", _nothing),
     Probe("build_deep_cnn", "build_deep_cnn", (), "model", _nothing),

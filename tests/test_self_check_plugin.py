@@ -55,3 +55,26 @@ def test_a_single_broken_function_fails_only_its_checks(sample_course_yml, tmp_p
     assert proc.returncode == 1
     assert "1 failed" in proc.stdout.splitlines()[-1]
     assert "has the classes inverted" in proc.stdout
+
+
+def test_without_full_mnist_only_the_accuracy_checks_change_data_and_say_so(tmp_path):
+    # Issue 11.3: no MNIST_PATH, an empty Keras cache and no download: the relabel, split, prepare,
+    # architecture and compile checks need no data set; the accuracy checks fall back to the sample.
+    raw = yaml.safe_load((ROOT / "course.yml").read_text())
+    assert raw["data"]["source"] == "mnist"
+    raw["calibration"]["directory"] = str(ROOT / raw["calibration"]["directory"])
+    course_yml = tmp_path / "course.yml"
+    course_yml.write_text(yaml.safe_dump(raw))
+    notebook = tmp_path / "done.ipynb"
+    nbformat.write(filled_release(nbformat.read(RELEASE, as_version=4), {}), notebook)
+    env = {k: v for k, v in os.environ.items() if k != "MNIST_PATH"}
+    env.update(COURSE_CONFIG=str(course_yml), KERAS_HOME=str(tmp_path / "keras"),
+               https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9", HTTPS_PROXY="http://127.0.0.1:9")
+    cmd = [sys.executable, "-m", "pytest", "autograder", "--notebook", str(notebook), "-p", "no:cacheprovider",
+           "-k", "relabel_digits or split_n_val_2000 or prepare_cnn or check_model_input_shape or reaches_reference_accuracy"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "full MNIST not available" not in proc.stdout
+    summary = proc.stdout.split("autograder note", 1)[1]
+    assert "full MNIST is not available here" in summary and "sample calibration's thresholds (MLP 0." in summary
+    assert "calibration/sample-" in summary and "not the course's configured data (mnist)" in summary
