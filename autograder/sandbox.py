@@ -98,6 +98,8 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             if not pending:
                 break
             current = _current_probe(outdir)
+            if current not in {p.name for p in pending} and finished:
+                continue  # it stopped after writing the result of the call it was on: a new process carries on
             if current not in {p.name for p in pending}:  # None, or a name the submission wrote there
                 # It never got to a call: defining the student's code hung or killed the process.
                 message = f"while defining the notebook's code: {ended_how}"

@@ -54,6 +54,7 @@ WEIGHTS_OVERHEAD_PER_LAYER = 16 * KiB
 MAX_KERAS_FILE_BYTES = MAX_CONFIG_BYTES + MAX_METADATA_BYTES + 4 * MAX_PARAMS + WEIGHTS_OVERHEAD_BYTES \
     + MAX_LAYERS * WEIGHTS_OVERHEAD_PER_LAYER + 64 * KiB
 KERAS_MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
+MAX_KERAS_ENTRIES = 16
 MAX_NPZ_MEMBERS = 16
 MAX_RECORD_BYTES = 256 * KiB
 MAX_STATUS_BYTES = 4 * KiB
@@ -216,7 +217,8 @@ def read_keras(path: Path) -> KerasFile:
     """A ``.keras`` archive with only Keras' three members, bounded, and its ``config.json`` parsed."""
     name = Path(path).name
     data = read_bytes(path, MAX_KERAS_FILE_BYTES)
-    with _zip_members(data, name, len(KERAS_MEMBERS)) as zf:
+    # A few more entries than Keras writes may be listed, so that what is wrong with them can be named.
+    with _zip_members(data, name, MAX_KERAS_ENTRIES) as zf:
         names = [i.filename for i in zf.infolist()]
         unexpected = [n for n in names if n not in KERAS_MEMBERS]
         if unexpected or len(set(names)) != len(names) or "config.json" not in names:
@@ -317,6 +319,6 @@ def _has_output(layer) -> bool:
 def check_weights(keras_file: KerasFile, size: ModelSize) -> None:
     """The weights member fits the parameters the config declares: 4 bytes each plus HDF5's headers, read to check."""
     limit = 4 * size.params + WEIGHTS_OVERHEAD_BYTES + WEIGHTS_OVERHEAD_PER_LAYER * size.layers
-    with _zip_members(keras_file.data, keras_file.name, len(KERAS_MEMBERS)) as zf:
+    with _zip_members(keras_file.data, keras_file.name, MAX_KERAS_ENTRIES) as zf:
         if "model.weights.h5" in zf.namelist():
             _read_member(zf, zf.getinfo("model.weights.h5"), limit, keras_file.name)

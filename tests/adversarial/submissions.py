@@ -50,6 +50,10 @@ class Case:
     limits: dict = field(default_factory=dict)
     # A protection the case depends on ("namespaces", "pids"): skipped, with a reason, where missing.
     requires: str | None = None
+    # Graded in a fresh process whose peak memory (ru_maxrss) must stay below this many MB.
+    max_grader_mb: int | None = None
+    # Words the result must contain: the exploit is refused for the reason the case is about.
+    reason: str | None = None
 
 
 def notebook(*cells: str) -> tuple[str, ...]:
@@ -111,6 +115,126 @@ def build_mlp():
                              layers.Dense(512, activation="relu"), layers.Dense(1, activation="sigmoid")])
 '''
 
+# ---------------------------------------------------------------- files the grader reads back (issue 10)
+# A cell patches what the submission's own process uses to write its results (keras.Model.save,
+# np.savez), so the grader finds a hostile file where a result should be.
+MLP = reference_source("build_mlp")
+KERAS_IMPORTS = "import keras\nfrom keras import layers"
+
+
+def saves_model_as(body: str) -> str:
+    """A cell that makes keras.Model.save write ``body``'s file instead (``path``: where, ``real``: a genuine save)."""
+    return textwrap.dedent("""
+        import keras, os, tempfile, zipfile
+
+        def _real_save(model):
+            real = tempfile.mkdtemp() + "/real.keras"
+            _original_save(model, real)
+            return real
+
+        def _hostile_save(self, path, *args, **kwargs):
+            real = _real_save(self)
+        {body}
+
+        _original_save = keras.Model.save
+        keras.Model.save = _hostile_save
+        """).format(body=textwrap.indent(textwrap.dedent(body).strip(), "    "))
+
+
+def savez_for_relabel_as(body: str) -> str:
+    """A cell that makes np.savez write ``body``'s file for relabel_digits (``file``: where, ``arrays``: the real ones)."""
+    return textwrap.dedent("""
+        import zipfile, os
+
+        _original_savez = np.savez
+
+        def _hostile_savez(file, **arrays):
+            if not str(file).endswith("relabel_digits.npz"):
+                return _original_savez(file, **arrays)
+        {body}
+
+        np.savez = _hostile_savez
+        """).format(body=textwrap.indent(textwrap.dedent(body).strip(), "    "))
+
+
+CONFIG_BOMB = saves_model_as("""
+    with zipfile.ZipFile(real) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        zout.writestr("metadata.json", zin.read("metadata.json"))
+        zout.writestr("model.weights.h5", zin.read("model.weights.h5"))
+        with zout.open("config.json", "w", force_zip64=True) as out:
+            out.write(zin.read("config.json")[:-1])
+            for _ in range(1024):  # 1 GiB of spaces, written 1 MiB at a time
+                out.write(b" " * 2**20)
+            out.write(b"}")
+    """)
+WEIGHTS_BOMB = saves_model_as("""
+    with zipfile.ZipFile(real) as zin, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zout:
+        zout.writestr("metadata.json", zin.read("metadata.json"))
+        zout.writestr("config.json", zin.read("config.json"))
+        with zout.open("model.weights.h5", "w", force_zip64=True) as out:
+            out.write(zin.read("model.weights.h5"))
+            for _ in range(1024):  # 1 GiB of spaces, written 1 MiB at a time
+                out.write(b" " * 2**20)
+    """)
+THOUSANDS_OF_MEMBERS = saves_model_as("""
+    with zipfile.ZipFile(real) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+        for i in range(20000):
+            zout.writestr(f"assets/{i}.txt", b"")
+    """)
+PATH_TRAVERSAL = saves_model_as("""
+    with zipfile.ZipFile(real) as zin, zipfile.ZipFile(path, "w") as zout:
+        for info in zin.infolist():
+            zout.writestr(info.filename, zin.read(info))
+        zout.writestr("../../../escaped.txt", b"written outside the work folder")
+    """)
+TRUNCATED_MODEL = saves_model_as("""
+    data = open(real, "rb").read()
+    open(path, "wb").write(data[: len(data) // 2])
+    """)
+SYMLINKED_MODEL = saves_model_as("""
+    os.symlink("/dev/zero", path)
+    """)
+HUGE_DECLARED_MODEL = saves_model_as("""
+    import json
+    with zipfile.ZipFile(real) as zin, zipfile.ZipFile(path, "w") as zout:
+        config = json.loads(zin.read("config.json"))
+        for layer in config["config"]["layers"]:
+            layer.pop("build_config", None)
+        dense = [layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense"]
+        dense[0]["config"]["units"] = 10**6  # 1.04 billion parameters: 4 GB of weights if built
+        zout.writestr("metadata.json", zin.read("metadata.json"))
+        zout.writestr("config.json", json.dumps(config))
+        zout.writestr("model.weights.h5", zin.read("model.weights.h5"))
+    """)
+NPZ_BOMB = savez_for_relabel_as("""
+    import io
+    header = io.BytesIO()
+    np.lib.format.write_array(header, np.zeros(20, np.int64))
+    with zipfile.ZipFile(file, "w", zipfile.ZIP_DEFLATED) as zout:
+        with zout.open("returned_0.npy", "w", force_zip64=True) as out:
+            out.write(header.getvalue())
+            for _ in range(1024):  # 1 GiB of spaces, written 1 MiB at a time
+                out.write(b" " * 2**20)
+    """)
+TRUNCATED_NPZ = savez_for_relabel_as("""
+    _original_savez(file, **arrays)
+    data = open(file, "rb").read()
+    open(file, "wb").write(data[: len(data) // 2])
+    """)
+SYMLINKED_RECORD = savez_for_relabel_as("""
+    _original_savez(file, **arrays)
+    os.symlink("/dev/zero", str(file)[:-4] + ".json")
+    """)
+FIFO_RECORD = savez_for_relabel_as("""
+    _original_savez(file, **arrays)
+    os.mkfifo(str(file)[:-4] + ".json")
+    """)
+# What the grader may hold while it grades one of these: it measured about 1.3 GB for a plain submission.
+GRADER_MB = 2500
+BOMB = {"max_grader_mb": GRADER_MB}
+
 CASES: tuple[Case, ...] = (
     # ---------------------------------------------------------------- malformed
     Case("invalid_json", "malformed", NOTHING, write=_bytes(b'{"cells": [ this is not json')),
@@ -122,6 +246,18 @@ CASES: tuple[Case, ...] = (
     Case("relabel_renamed", "malformed", RELABEL_LOST, notebook(RELABEL.replace("def relabel_odd_even", "def relabel"),
                                                                 SPLIT, PREPARE)),
     Case("syntax_error_in_relabel_cell", "malformed", RELABEL_LOST, notebook(RELABEL + "\n    return (", SPLIT, PREPARE)),
+    Case("model_member_escapes_its_folder", "malformed", {"mlp": 0.0}, (PATH_TRAVERSAL, KERAS_IMPORTS, MLP),
+         groups=MODEL_GROUP, reason="'../../../escaped.txt', not metadata.json", **BOMB),
+    Case("truncated_model_zip", "malformed", {"mlp": 0.0}, (TRUNCATED_MODEL, KERAS_IMPORTS, MLP), groups=MODEL_GROUP,
+         reason="build_mlp.keras is not a complete zip archive", **BOMB),
+    Case("truncated_npz", "malformed", RELABEL_LOST, notebook(TRUNCATED_NPZ, RELABEL, SPLIT, PREPARE),
+         reason="relabel_digits.npz is not a complete zip archive", **BOMB),
+    Case("symlink_for_the_model", "malformed", {"mlp": 0.0}, (SYMLINKED_MODEL, KERAS_IMPORTS, MLP), groups=MODEL_GROUP,
+         reason="build_mlp.keras is a symbolic link", **BOMB),
+    Case("symlink_for_the_record", "malformed", RELABEL_LOST, notebook(SYMLINKED_RECORD, RELABEL, SPLIT, PREPARE),
+         reason="relabel_digits.json is a symbolic link", **BOMB),
+    Case("fifo_for_the_record", "malformed", RELABEL_LOST, notebook(FIFO_RECORD, RELABEL, SPLIT, PREPARE),
+         limits={"call_timeout_s": 5}, reason="relabel_digits.json is not a regular file", **BOMB),
     Case("test_cells_deleted", "malformed", FULL, write=_release_edit(_drop_test_cells)),
     Case("test_cells_turned_markdown", "malformed", FULL, write=_release_edit(_tests_to_markdown)),
     # ---------------------------------------------------------------- test tampering
@@ -219,6 +355,17 @@ CASES: tuple[Case, ...] = (
                 f.write(b"x" * 2**20)
         ok = True
         """), SPLIT, PREPARE), limits={"file_size_limit_mb": 64}),
+    Case("config_json_bomb", "resources", {"mlp": 0.0}, (CONFIG_BOMB, KERAS_IMPORTS, MLP), groups=MODEL_GROUP,
+         reason="config.json in build_mlp.keras is 1,07", **BOMB),
+    Case("weights_file_bomb", "resources", {"mlp": 0.0}, (WEIGHTS_BOMB, KERAS_IMPORTS, MLP), groups=MODEL_GROUP,
+         reason="model.weights.h5 in build_mlp.keras is 1,07", **BOMB),
+    Case("config_declares_a_huge_model", "resources", {"mlp": 0.0}, (HUGE_DECLARED_MODEL, KERAS_IMPORTS, MLP),
+         groups=MODEL_GROUP, reason="the saved model is larger than any model of this exercise could be: it has "
+                                    "1,041,", **BOMB),
+    Case("zip_of_thousands_of_members", "resources", {"mlp": 0.0}, (THOUSANDS_OF_MEMBERS, KERAS_IMPORTS, MLP),
+         groups=MODEL_GROUP, reason="build_mlp.keras holds 20,003 files", **BOMB),
+    Case("npz_member_beyond_its_shape", "resources", RELABEL_LOST, notebook(NPZ_BOMB, RELABEL, SPLIT, PREPARE),
+         reason="returned_0.npy in relabel_digits.npz is 1,07", **BOMB),
     Case("prints_100_mb", "resources", FULL, notebook(
         "import sys\ndef relabel_odd_even(y):\n    for _ in range(100):\n        sys.stdout.write('x' * 2**20)\n"
         "    return np.asarray(y) % 2", SPLIT, PREPARE)),

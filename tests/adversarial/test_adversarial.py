@@ -3,7 +3,10 @@ leaves the grader grading the next submission exactly right."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -58,22 +61,62 @@ def control_notebook(path):
     return path
 
 
+def _summary(result) -> dict:
+    return {"groups": [{"name": g.name, "score": g.score, "checks": [{"passed": c.passed, "message": str(c.message)}
+                                                                    for c in g.checks]} for g in result.groups],
+            "text": result.to_text()}
+
+
+# Grades one submission in a fresh interpreter and reports its result and the grader's own peak memory
+# (ru_maxrss of that process: the submission's process is its child, not counted).
+_GRADE_IN_FRESH_PROCESS = """
+import json, resource, sys
+from autograder.config import load_config
+from autograder.grading import Grader
+course, limits, submission, groups = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], tuple(sys.argv[4].split(","))
+result = Grader(load_config(course, limits=limits), log=lambda m: None).grade_notebook(submission, groups=groups)
+summary = {"groups": [{"name": g.name, "score": g.score, "checks": [{"passed": c.passed, "message": str(c.message)}
+                                                                   for c in g.checks]} for g in result.groups],
+           "text": result.to_text(), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+print("SUMMARY " + json.dumps(summary))
+"""
+
+
+def grade_in_fresh_process(course, case: Case, submission) -> dict:
+    """The submission's result as plain data, with ``peak_mb``: the most memory the grading process held."""
+    limits = {"startup_timeout_s": 60, "call_timeout_s": 20, "submission_timeout_s": 120, **case.limits}
+    done = subprocess.run([sys.executable, "-c", _GRADE_IN_FRESH_PROCESS, str(course / "course.yml"),
+                           json.dumps(limits), str(submission), ",".join(case.groups)],
+                          capture_output=True, text=True, timeout=600, cwd=ROOT)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("SUMMARY ")]
+    assert done.returncode == 0 and lines, f"the grader failed (exit code {done.returncode}):\n{done.stderr[-3000:]}"
+    return json.loads(lines[-1][len("SUMMARY "):])
+
+
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.kind}-{c.name}")
 def test_exploit_gains_nothing_and_the_next_submission_is_graded_right(case, course, tmp_path):
     if case.requires and not AVAILABLE[case.requires]:
         pytest.skip(f"this machine gives the grader no {case.requires}; the exploit is not contained here")
-    grader = grader_for(course, case)
     submission = write_submission(case, tmp_path / "binary_mnist.ipynb", course)
     private = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
-    result = grader.grade_notebook(submission, groups=case.groups)
+    if case.max_grader_mb:
+        result = grade_in_fresh_process(course, case, submission)
+        print(f"{case.name}: the grader's peak memory was {result['peak_mb']:.0f} MB")
+        assert result["peak_mb"] < case.max_grader_mb, (
+            f"the grader held {result['peak_mb']:.0f} MB (at most {case.max_grader_mb} MB):\n{result['text']}")
+    else:
+        result = _summary(grader_for(course, case).grade_notebook(submission, groups=case.groups))
     assert {p: p.read_bytes() for p in course.rglob("*") if p.is_file()} == private, "the course folder changed"
 
     # A complete record: every group asked for, every check of it, each failure with a reason.
-    assert [g.name for g in result.groups] == [g for g in ("relabel", "split", "prepare", "mlp", "cnn", "deep_cnn",
-                                                           "compile", "accuracy") if g in case.groups]
-    assert all(g.checks for g in result.groups)
-    assert all(c.message for g in result.groups for c in g.checks if not c.passed)
-    assert {g.name: g.score for g in result.groups} == case.expected, result.to_text()
+    groups = result["groups"]
+    assert [g["name"] for g in groups] == [g for g in ("relabel", "split", "prepare", "mlp", "cnn", "deep_cnn",
+                                                       "compile", "accuracy") if g in case.groups]
+    assert all(g["checks"] for g in groups)
+    assert all(c["message"] for g in groups for c in g["checks"] if not c["passed"])
+    assert {g["name"]: g["score"] for g in groups} == case.expected, result["text"]
+    if case.reason:
+        assert case.reason in result["text"], result["text"]
 
     control = grader_for(course, Case("control", "control", FULL)).grade_notebook(
         control_notebook(tmp_path / "control.ipynb"), groups=ARRAYS)
