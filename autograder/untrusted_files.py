@@ -268,6 +268,8 @@ def model_size(config: dict) -> ModelSize:
     # Variables made in a stateless scope only record their shapes; they are dropped from Keras'
     # list of variables to initialise afterwards, so that nothing ever allocates them.
     pending = list(global_state.get_global_attribute("uninitialized_variables") or [])
+    # The compile state would build an optimizer, whose variables a stateless scope refuses; it holds no weights.
+    config = {key: value for key, value in config.items() if key != "compile_config"}
     try:
         with keras.StatelessScope(initialize_variables=False):
             model = keras.saving.deserialize_keras_object(config, safe_mode=True)
