@@ -52,9 +52,10 @@ def report_context(result: GradeResult, grader, translator: Translator, show_hid
         visible = [c for c in g.checks if show_hidden or not c.hidden]
         groups.append({"name": g.name, "score": g.score, "max_score": g.max_score, "passed": g.passed,
                        "n_passed": sum(c.passed for c in visible), "n_checks": len(visible)})
-    failures = [{"group": g.name, "names": ", ".join(c.name + (t(_(" (hidden)")) if c.hidden else "") for c in failed),
-                 "rule": failed[0].rule, "message": message}
-                for g, message, failed in result.failures(show_hidden)]
+    # One block per check and cause (see GradeResult.failure_blocks), as in the text output.
+    failures = [{"group": b.group.name, "names": b.names(t), "rule": b.failed[0].rule if b.single_rule else "",
+                 "inputs": b.inputs(t), "also": b.also_names(t) if b.also else "", "message": b.message}
+                for b in result.failure_blocks(show_hidden)]
     reference = grader.reference_trainings
     models = []
     for builder in BUILDERS:

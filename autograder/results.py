@@ -127,15 +127,54 @@ class GradeResult:
         lines.append(f"  {t(_('total')):<{width}}  {self.score:>5.2f}/{self.max_score:<5.2f}")
         for problem in self.problems:
             lines.append("\n" + t(_("problem: {problem}"), problem=problem))
-        for g, message, failed in self.failures(show_hidden):
-            hidden = t(_(" (hidden)"))
-            names = ", ".join(f"{c.name}{hidden if c.hidden else ''}" for c in failed)
-            rule = ["  " + t(_("rule: {rule}"), rule=failed[0].rule)] if len(failed) == 1 else []
-            lines += ["", t(_("FAILED {group}: {names}"), group=g.name, names=names), *rule,
-                      *("  " + line for line in message.splitlines())]
+        for block in self.failure_blocks(show_hidden):
+            lines += ["", t(_("FAILED {group}: {names}"), group=block.group.name, names=block.names(t))]
+            if block.single_rule:
+                lines.append("  " + t(_("rule: {rule}"), rule=block.failed[0].rule))
+            if block.inputs(t):
+                lines.append("  " + t(_("failed on: {inputs}"), inputs=block.inputs(t)))
+            lines += ["  " + line for line in block.message.splitlines()]
+            if block.also:
+                lines.append("  " + t(_("also failed because of this (not checked further): {names}"),
+                                      names=block.also_names(t)))
         for note in self.notes:
             lines.append("\n" + t(_("note: {note}"), note=note))
         return "\n".join(lines)
+
+    def failure_blocks(self, show_hidden: bool = True) -> list["FailureBlock"]:
+        """Failures grouped for reading: one block per check and cause, with the inputs it failed on, and
+        the checks that could not check further because of that cause named under it.
+
+        The cause is the message with the call and its numbers taken out, so the same mistake seen on
+        several inputs (n_val=10000 and n_val=2000) is one block. A failure whose precondition failed
+        (``CheckResult.see``) joins the block of the check it names for the same input. The per-check
+        results (``to_gradescope``) stay as they are.
+        """
+        blocks: list[FailureBlock] = []
+        for g in self.groups:
+            failed = [c for c in g.checks if not c.passed and (show_hidden or not c.hidden)]
+            by_cause: dict[tuple, FailureBlock] = {}
+            deferred = []
+            for c in failed:
+                if c.see:
+                    deferred.append(c)
+                    continue
+                # An identical message (e.g. an untouched stub) is one block whatever the check; otherwise
+                # one block per check and cause.
+                block = next((b for b in by_cause.values() if b.message == c.message), None)
+                if block is None:
+                    block = by_cause.setdefault((_cause(c), c.check), FailureBlock(g, c.message))
+                block.failed.append(c)
+            for c in deferred:
+                home = next((b for b in by_cause.values()
+                             if any(f.check == c.see and f.probe == c.probe for f in b.failed)), None)
+                if home is None:
+                    home = by_cause.setdefault((_cause(c), c.check), FailureBlock(g, c.message))
+                    home.failed.append(c)
+                else:
+                    home.also.append(c)
+            blocks += list(by_cause.values())
+        return blocks
 
     def failures(self, show_hidden: bool = True) -> list[tuple[GroupResult, str, list[CheckResult]]]:
         """Failed checks by group, those failing with the same message (e.g. an untouched stub) together."""
@@ -147,3 +186,52 @@ class GradeResult:
                     by_message.setdefault(c.message, []).append(c)
             out += [(g, message, failed) for message, failed in by_message.items()]
         return out
+
+
+def _cause(c: CheckResult) -> str:
+    """The message without what varies from input to input: the call, and the numbers."""
+    import re
+
+    text = c.message.replace(c.subject, "{call}") if c.subject else c.message
+    return re.sub(r"\s+", " ", re.sub(r"\d[\d,.]*", "#", text))
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+@dataclass
+class FailureBlock:
+    """One cause of failure in a group: the checks it failed, on which inputs, and its message."""
+
+    group: GroupResult
+    message: str
+    failed: list[CheckResult] = field(default_factory=list)
+    # Checks whose precondition failed because of this cause: named, not repeated.
+    also: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def single_rule(self) -> bool:
+        return len(_unique([c.check for c in self.failed])) == 1
+
+    def names(self, t: Translator = ENGLISH) -> str:
+        """The failed checks, each once (by name alone when they failed on named inputs)."""
+        hidden = t(_(" (hidden)"))
+        if all(c.probe for c in self.failed):
+            checks = _unique([c.check for c in self.failed])
+            return ", ".join(f"{name}{hidden if all(c.hidden for c in self.failed if c.check == name) else ''}"
+                             for name in checks)
+        return ", ".join(f"{c.name}{hidden if c.hidden else ''}" for c in self.failed)
+
+    def inputs(self, t: Translator = ENGLISH) -> str:
+        """The inputs (probes) the checks failed on, in one line; empty when they have no names."""
+        if not all(c.probe for c in self.failed):
+            return ""
+        hidden = t(_(" (hidden)"))
+        probes = _unique([c.probe for c in self.failed])
+        return ", ".join(f"{p}{hidden if all(c.hidden for c in self.failed if c.probe == p) else ''}" for p in probes)
+
+    def also_names(self, t: Translator = ENGLISH) -> str:
+        hidden = t(_(" (hidden)"))
+        return ", ".join(f"{name}{hidden if all(c.hidden for c in self.also if c.check == name) else ''}"
+                         for name in _unique([c.check for c in self.also]))

@@ -188,3 +188,30 @@ def test_to_text_lists_problems_and_notes():
 
     assert "\nproblem: cell 3 has a syntax error" in text
     assert text.endswith("\nnote: graded on the sample data")
+
+
+def test_one_cause_over_several_inputs_is_one_block_with_the_checks_it_stopped_named():
+    # Issue 11.6: a split hard-coded at 50,000 fails the sizes check on every input, and the order
+    # check could not check further; one block, the inputs on one line, the order check named under it.
+    def sizes(probe, n, hidden=False):
+        return CheckResult(f"check_split_sizes[{probe}]", "split", "rule of sizes", hidden, False,
+                           f"split_train_val(x, y{n}) returned the wrong sizes:\n   x_val  expected {len(n) * 7}  got 0\n"
+                           "Hint: the split point lies past the end.", subject=f"split_train_val(x, y{n})")
+
+    def order(probe, n, hidden=False):
+        return CheckResult(f"check_split_keeps_order[{probe}]", "split", "rule of order", hidden, False,
+                           f"split_train_val(x, y{n}): not compared; check_split_sizes reports why",
+                           subject=f"split_train_val(x, y{n})", see="check_split_sizes")
+
+    group = GroupResult("split", 1.0, [sizes("default", ""), order("default", ""), sizes("n2000", ", n_val=2000"),
+                                       order("n2000", ", n_val=2000"), sizes("h", ", n_val=111", True),
+                                       order("h", ", n_val=111", True)])
+    result = GradeResult("s.ipynb", [group])
+    text = result.to_text()
+    assert text.count("FAILED split:") == 1, text
+    assert "FAILED split: check_split_sizes\n  rule: rule of sizes\n  failed on: default, n2000, h (hidden)\n" in text
+    assert text.endswith("also failed because of this (not checked further): check_split_keeps_order")
+    assert "not compared" not in text and "shuffled" not in text
+    assert len(result.to_gradescope()["tests"]) == 6  # the per-check entries stay
+    student = result.to_text(show_hidden=False)
+    assert "failed on: default, n2000\n" in student and "(hidden)" not in student
