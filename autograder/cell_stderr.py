@@ -72,8 +72,7 @@ class CapturedStderr:
     def add_warning(self, caught: warnings.WarningMessage) -> None:
         first_line = str(caught.message).strip().splitlines()[0] if str(caught.message).strip() else ""
         filename = str(getattr(caught, "filename", "") or "")
-        item = CaughtWarning(caught.category.__name__, first_line,
-                             from_keras=f"{os.sep}keras{os.sep}" in filename or "keras" in caught.category.__module__)
+        item = CaughtWarning(caught.category.__name__, first_line, from_keras=f"{os.sep}keras{os.sep}" in filename)
         if item not in self.warnings:  # one note per distinct warning, however many probes raised it
             self.warnings.append(item)
 
@@ -91,10 +90,11 @@ def is_framework_line(line: str) -> bool:
 
 
 @contextlib.contextmanager
-def captured_stderr():
+def captured_stderr(record_warnings: bool = True):
     """Catch fd 2, ``sys.stderr``, stderr logging handlers and warnings; yield the ``CapturedStderr``.
 
-    The result is filled in when the block ends (also when it raises).
+    The result is filled in when the block ends (also when it raises). With ``record_warnings``
+    False, warnings take their usual way (pytest's summary, for instance).
     """
     captured = CapturedStderr()
     for stream in (sys.stdout, sys.stderr):
@@ -106,8 +106,10 @@ def captured_stderr():
     with tempfile.TemporaryFile(mode="w+b") as fd_buffer:
         saved_fd = _redirect_fd2(fd_buffer.fileno())
         try:
-            with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(python_buffer):
-                warnings.simplefilter("always")
+            # The filters stay as they are: what Python would not have shown (numpy's DeprecationWarnings
+            # inside Keras) is not recorded either.
+            recording = warnings.catch_warnings(record=True) if record_warnings else contextlib.nullcontext([])
+            with recording as caught, contextlib.redirect_stderr(python_buffer), _framework_loggers_quiet():
                 for handler in handlers:
                     handler.setStream(python_buffer)
                 try:
@@ -122,6 +124,18 @@ def captured_stderr():
             fd_buffer.seek(0)
             captured.add_text(fd_buffer.read().decode("utf-8", "replace"))
             captured.add_text(python_buffer.getvalue())
+
+
+@contextlib.contextmanager
+def _framework_loggers_quiet():
+    """TensorFlow's Python logger at ERROR: its retracing warnings (printed to stdout) are about the grader's own training."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(max(level, logging.ERROR))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _stderr_handlers(stream) -> list[logging.StreamHandler]:

@@ -121,23 +121,40 @@ def nbgrader_submissions() -> dict[str, dict[str, str] | None]:
             "eve_redefines_check_group": {"relabel_odd_even": EVE_RELABEL}}
 
 
-@pytest.fixture(scope="session")
-def autograded_course(sample_config, tmp_path_factory):
-    """(course, students): every nbgrader submission autograded by real nbgrader, on the sample data, once."""
+def autograde_with_nbgrader(config, work, data: str, submissions: dict) -> Path:
+    """A demo course on ``data`` with each submission autograded by real nbgrader; returns the course folder."""
     import nbformat
 
     from autograder import nbgrader_course
     from autograder.demo import make_demo_course
     from autograder.examples import filled_release
 
-    work = tmp_path_factory.mktemp("nbgrader")
-    course = make_demo_course(sample_config, work, data="sample")
+    course = make_demo_course(config, work, data=data)
     env = {"COURSE_CONFIG": str(course / "course.yml")}
     release = nbformat.read(nbgrader_course.generate(course, env=env), as_version=4)
-    submissions = nbgrader_submissions()
     for student, replacements in submissions.items():
         path = work / f"{student}.ipynb"
         nbformat.write(filled_release(release, replacements), path)
         nbgrader_course.submit(course, student, path)
     nbgrader_course.autograde(course, env=env)
-    return course, list(submissions)
+    return course
+
+
+@pytest.fixture(scope="session")
+def autograded_course(sample_config, tmp_path_factory):
+    """(course, students): every nbgrader submission autograded by real nbgrader, on the sample data, once."""
+    submissions = nbgrader_submissions()
+    return autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader"), "sample", submissions), \
+        list(submissions)
+
+
+def require_full_mnist():
+    """Skip with the reason unless full MNIST is reachable through MNIST_PATH."""
+    from autograder.data import MnistUnavailableError, load_dataset
+
+    if not os.environ.get("MNIST_PATH"):
+        pytest.skip("full MNIST unavailable: set MNIST_PATH to an .npz in Keras layout (CI uses ../shared/data/mnist.npz)")
+    try:
+        load_dataset("mnist")
+    except MnistUnavailableError as exc:
+        pytest.skip(f"full MNIST unavailable: {exc}")

@@ -4,7 +4,6 @@ Every submission gets a complete result: a score for every group, with the reaso
 """
 
 import json
-import os
 import subprocess
 import sys
 
@@ -134,15 +133,10 @@ def test_cli_writes_gradescope_json_and_exits_0(tmp_path):
 
 @pytest.fixture(scope="module")
 def full_mnist_grader(sample_config):
-    from autograder.data import MnistUnavailableError, load_dataset
     from autograder.grading import Grader
+    from conftest import require_full_mnist
 
-    if not os.environ.get("MNIST_PATH"):
-        pytest.skip("full MNIST unavailable: set MNIST_PATH to an .npz in Keras layout (CI uses ../shared/data/mnist.npz)")
-    try:
-        load_dataset("mnist")
-    except MnistUnavailableError as exc:
-        pytest.skip(f"full MNIST unavailable: {exc}")
+    require_full_mnist()
     return Grader(sample_config.model_copy(update={"data": sample_config.data.model_copy(update={"source": "mnist"})}),
                   log=lambda m: None)
 

@@ -104,3 +104,36 @@ def test_nbgrader_validate_passes_a_correct_lecture_style_notebook_and_fails_the
     release = course / "assignments" / "binary_mnist" / "binary_mnist.ipynb"
     failed = nbgrader_course.run_nbgrader(course, "validate", str(release), env=env, timeout=600)
     assert "VALIDATION FAILED" in failed.stdout, failed.stdout[-3000:]
+
+
+# On full MNIST the training cells run one epoch over 50,000 images (about 80 s a submission), so a
+# few submissions stand for the rest: the reference, one broken group, the lecture's style, stderr noise.
+FULL_MNIST_STUDENTS = ["ada_complete", "ben_relabel_inverted", "eli_lecture_style", "gus_noisy_stderr"]
+
+
+@pytest.fixture(scope="module")
+def full_mnist_verification(sample_config, tmp_path_factory):
+    from conftest import autograde_with_nbgrader, require_full_mnist
+
+    require_full_mnist()
+    submissions = {s: nbgrader_submissions()[s] for s in FULL_MNIST_STUDENTS}
+    course = autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader_mnist"), "mnist", submissions)
+    config = load_config(course / "course.yml")
+    return course, verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None)
+
+
+@pytest.mark.slow
+def test_on_full_mnist_nbgrader_records_the_points_grade_gives(full_mnist_verification):
+    course, verification = full_mnist_verification
+    assert verification.not_autograded == [] and verification.discrepancies == [], verification.text()
+    nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", FULL_MNIST_STUDENTS)
+    for student, result in verification.results.items():
+        assert {g: got for g, (got, _) in nbgrader[student].items()} == {g.name: g.score for g in result.groups}
+        assert "full MNIST" in " ".join(result.notes)
+    lost = {s: {g.name for g in r.groups if g.score < g.max_score} for s, r in verification.results.items()}
+    assert lost == {"ada_complete": set(), "ben_relabel_inverted": {"relabel"}, "eli_lecture_style": set(),
+                    "gus_noisy_stderr": set()}
+    for student in FULL_MNIST_STUDENTS:
+        nb = nbformat.read(course / "autograded" / student / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
+        assert not [o for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")
+                    for o in c.get("outputs", []) if o.output_type == "stream" and o.name == "stderr"], student

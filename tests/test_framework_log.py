@@ -1,0 +1,44 @@
+"""TensorFlow's own C++ log lines stay out of what the CLI shows, and land in the debug log instead."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+from conftest import ROOT
+
+SCRIPT = textwrap.dedent("""
+    import os, sys
+    from pathlib import Path
+    from autograder.framework_log import drop_framework_log_lines
+
+    drop_framework_log_lines(Path(sys.argv[1]))
+    os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")
+    os.write(2, b"I0000 00:00:1795934857.622174    3536 port.cc:153] oneDNN custom operations are on.\\n")
+    print("the student's own line", file=sys.stderr)
+    os.write(2, b"E0000 00:00:1795934887.314753    3588 node_def_util.cc:682] NodeDef mentions attribute\\n")
+    os.write(2, b"a partial line without newline")
+    raise SystemExit("error: a message the user must see")
+""")
+
+
+def test_framework_lines_go_to_the_debug_log_and_everything_else_through(tmp_path):
+    debug_log = tmp_path / "debug.log"
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(debug_log)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr == "the student's own line\na partial line without newlineerror: a message the user must see\n"
+    logged = debug_log.read_text()
+    assert "oneDNN custom operations" in logged and "NodeDef mentions attribute" in logged
+    assert "absl::InitializeLog" in logged and "student" not in logged
+
+
+def test_the_cli_shows_no_tensorflow_log_unless_verbose(tmp_path):
+    command = [sys.executable, "-m", "autograder", "grade", str(tmp_path / "missing.ipynb"), "--data", "sample", "--quiet"]
+    quiet = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert "oneDNN" not in quiet.stderr and "absl::InitializeLog" not in quiet.stderr
+    assert "missing.ipynb" in quiet.stdout + quiet.stderr  # the message about the notebook itself still shows
+    verbose = subprocess.run(command[:3] + ["--verbose"] + command[3:], capture_output=True, text=True, cwd=ROOT,
+                             timeout=300)
+    assert "oneDNN custom operations" in verbose.stderr
