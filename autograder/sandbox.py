@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from autograder.cell_stderr import is_framework_line
 from autograder.config import Limits
 from autograder import untrusted_files
 from autograder.probes import Call, Probe, load_call
@@ -103,7 +104,8 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             if current not in {p.name for p in pending}:  # None, or a name the submission wrote there
                 # It never got to a call: defining the student's code hung or killed the process.
                 message = f"while defining the notebook's code: {ended_how}"
-                tail = output.tail(1500)
+                # The student's last words, not TensorFlow's import banner.
+                tail = "\n".join(line for line in output.tail(1500).splitlines() if not is_framework_line(line))
                 run.problems.append(f"the submission's process stopped {message}" + (f"; its last output:\n{tail}" if tail else ""))
                 for p in pending:
                     run.calls[p.name] = Call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}),

@@ -158,4 +158,5 @@ def test_code_that_kills_the_process_while_being_defined_is_reported_with_its_ou
     problem = result.problems[-1]
     assert "while defining the notebook's code: the process exited with code 3" in problem
     assert "its last output:" in problem and problem.splitlines()[-1] == "about to leave"
+    assert "oneDNN" not in problem and "absl::InitializeLog" not in problem  # TensorFlow's banner is not its output
     assert "the submission's process ended while running" in result.group("compile").first_failure.message
