@@ -284,9 +284,9 @@ def model_size(config: dict) -> ModelSize:
                         continue
     finally:
         global_state.set_global_attribute("uninitialized_variables", pending)
-    params = max((s[0] for s in sizes), default=0)
-    largest = max((s[1] for s in sizes), default=0)
-    total = max((s[2] for s in sizes), default=0)
+    # A model saved without an input shape is measured on the lecture input it is smallest on: an MLP
+    # without one is lecture-sized on (784,) and only too large on images, which it is never trained on.
+    params, largest, total = min(sizes, key=lambda s: (s[2], s[0]), default=(0, 0, 0))
     if params > MAX_PARAMS:
         raise UntrustedFileError(_("{too_large}: it has {n:,} parameters (at most {limit:,})").format(
             too_large=TOO_LARGE, n=params, limit=MAX_PARAMS))
