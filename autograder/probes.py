@@ -42,6 +42,8 @@ class Probe:
     n_val_from_course: bool = False
     # Its inputs come from the data set (MNIST): only these probes make the grader load it.
     needs_dataset: bool = False
+    # The input the returned model is trained on: a model saved without an input shape is sized on it.
+    model_input: tuple[int, ...] | None = None
 
 
 def _digits(dataset, rng):
@@ -101,9 +103,9 @@ PROBES: tuple[Probe, ...] = (
     Probe("prepare_cnn_37_images", "prepare_cnn_input", ("x",), "arrays", _small_images),
     Probe("prepare_mlp_test_set", "prepare_mlp_input", ("x",), "arrays", _test_images, hidden=True, needs_dataset=True),
     Probe("prepare_cnn_test_set", "prepare_cnn_input", ("x",), "arrays", _test_images, hidden=True, needs_dataset=True),
-    Probe("build_mlp", "build_mlp", (), "model", _nothing),
-    Probe("build_cnn", "build_cnn", (), "model", _nothing),
-    Probe("build_deep_cnn", "build_deep_cnn", (), "model", _nothing),
+    Probe("build_mlp", "build_mlp", (), "model", _nothing, model_input=(784,)),
+    Probe("build_cnn", "build_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
+    Probe("build_deep_cnn", "build_deep_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
     # compile_model gets the reference MLP, so a wrong builder cannot fail the compile group.
     Probe("compile_reference_mlp", "compile_model", ("model",), "compiled_model", _nothing),
 )
@@ -387,7 +389,7 @@ def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir:
         if call.status == "ok" and os.path.lexists(model_path):
             keras_file = untrusted_files.read_keras(model_path)
             call.compile_config = read_compile_config(keras_file)
-            call.model = load_model_safely(keras_file)
+            call.model = load_model_safely(keras_file, model_input=probe.model_input)
     except ModelNotRebuildable as exc:
         call.status, call.error = "unreadable", {"message": str(exc)}
     except untrusted_files.UntrustedFileError as exc:
@@ -449,7 +451,7 @@ def read_compile_config(model: Path | untrusted_files.KerasFile) -> dict | None:
     return compile_config if isinstance(compile_config, dict) else None
 
 
-def load_model_safely(model: Path | untrusted_files.KerasFile):
+def load_model_safely(model: Path | untrusted_files.KerasFile, model_input: tuple[int, ...] | None = None):
     """Load a ``.keras`` file with safe mode and without its compile state, after validating its config.
 
     The file is read once, bounded (``untrusted_files.read_keras``); its classes are checked against
@@ -461,7 +463,7 @@ def load_model_safely(model: Path | untrusted_files.KerasFile):
     keras_file = _keras_file(model)
     validate_model_config(keras_file)
     try:
-        size = untrusted_files.model_size(keras_file.config)
+        size = untrusted_files.model_size(keras_file.config, model_input)
     except untrusted_files.UntrustedFileError:
         raise
     except Exception as exc:  # Keras cannot build this config: it could not load it either

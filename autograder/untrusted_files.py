@@ -252,7 +252,7 @@ class ModelSize:
     all_outputs: int  # values per image, summed over layers
 
 
-def model_size(config: dict) -> ModelSize:
+def model_size(config: dict, model_input: tuple[int, ...] | None = None) -> ModelSize:
     """Layers, parameters and activations the config declares, counted by Keras without allocating any weight.
 
     Call only on a config whose classes were validated (Keras' own layers). Raises UntrustedFileError
@@ -275,7 +275,9 @@ def model_size(config: dict) -> ModelSize:
             model = keras.saving.deserialize_keras_object(config, safe_mode=True)
             sizes = [_built_size(model)] if model.built else []
             if not model.built:
-                for shape in INPUT_SHAPES:
+                # Without an input shape it is sized on the input it will be trained on (or, unknown,
+                # on the largest of the lecture's inputs it takes).
+                for shape in [model_input] if model_input else INPUT_SHAPES:
                     try:
                         candidate = keras.saving.deserialize_keras_object(config, safe_mode=True)
                         candidate.build((None, *shape))
@@ -284,9 +286,9 @@ def model_size(config: dict) -> ModelSize:
                         continue
     finally:
         global_state.set_global_attribute("uninitialized_variables", pending)
-    # A model saved without an input shape is measured on the lecture input it is smallest on: an MLP
-    # without one is lecture-sized on (784,) and only too large on images, which it is never trained on.
-    params, largest, total = min(sizes, key=lambda s: (s[2], s[0]), default=(0, 0, 0))
+    params = max((s[0] for s in sizes), default=0)
+    largest = max((s[1] for s in sizes), default=0)
+    total = max((s[2] for s in sizes), default=0)
     if params > MAX_PARAMS:
         raise UntrustedFileError(_("{too_large}: it has {n:,} parameters (at most {limit:,})").format(
             too_large=TOO_LARGE, n=params, limit=MAX_PARAMS))

@@ -200,3 +200,15 @@ def test_a_truncated_keras_file_is_refused(tmp_path, saved_mlp):
     (tmp_path / "m.keras").write_bytes(data[: len(data) // 2])
     with _refused(r"m\.keras is not a complete zip archive"):
         uf.read_keras(tmp_path / "m.keras")
+
+
+def test_a_model_without_an_input_shape_is_sized_on_the_input_it_is_trained_on():
+    import keras
+
+    # Lecture-sized as an MLP on (784,): 4,000 units; on images Dense acts per pixel, 3.1 million values per image.
+    config = keras.saving.serialize_keras_object(keras.Sequential([keras.layers.Dense(4000), keras.layers.Dense(1)]))
+    assert uf.model_size(config, (784,)).params == 784 * 4000 + 4000 + 4001
+    with _refused(r"its layers output 3,136,000 values per image in one layer"):
+        uf.model_size(config, (28, 28, 1))
+    with _refused(r"its layers output 3,136,000 values per image"):
+        uf.model_size(config)  # input unknown: the largest of the lecture's inputs counts
