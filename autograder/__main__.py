@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,feedback,calibrate,reproduce,verify,build-source,demo,update-catalog}``."""
+"""Command line: ``python -m autograder {grade,grade-all,export,feedback,calibrate,reproduce,verify,build-source,demo,update-catalog}``."""
 
 from __future__ import annotations
 
@@ -219,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--data", choices=("mnist", "sample"), help="data for grading (default: sample, offline)")
     demo.add_argument("--keep", metavar="DIR", help="build the course in DIR and keep it (default: a temp folder)")
     demo.set_defaults(func=cmd_demo)
+
+    from autograder.batch.cli import add_parsers as add_class_commands
+
+    add_class_commands(sub, _load_config)  # grade-all, export
 
     args = parser.parse_args(argv)
     if not (args.verbose or os.environ.get("AUTOGRADER_VERBOSE")):

@@ -1,0 +1,126 @@
+"""The coordinator of ``grade-all``: find the submissions, skip what the ledger holds, grade the rest on an
+executor, retry a failure once, and append every finished submission to the ledger as it arrives.
+
+The executor is anything with ``capacity``, ``submit(student, path)``, ``finished(in_flight)``,
+``outcome(future)`` and ``close(cancel)``: the local pool and the Dask pool share this one loop.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from autograder.batch.ledger import LedgerWriter, read_ledger
+from autograder.batch.progress import ClassProgress
+from autograder.batch.submissions import Refused, Submission
+
+ATTEMPTS = 2  # a grading that crashes, or whose worker dies, is tried once more before it is "not graded"
+
+
+@dataclass
+class ClassRunReport:
+    assignment: str
+    total: int = 0
+    skipped: int = 0  # already in the ledger under the same key and notebook
+    graded: list[dict] = field(default_factory=list)
+    not_graded: list[dict] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        return not self.not_graded and not self.refused
+
+
+def already_graded(submissions: list[Submission], ledger_entries: list[dict], key: str) -> set[str]:
+    """Students whose last ledger line grades this very notebook under this grading key."""
+    latest: dict[str, dict] = {}
+    for entry in ledger_entries:
+        latest[entry["student"]] = entry
+    return {s.student for s in submissions
+            if (e := latest.get(s.student)) and e["status"] == "graded" and e["sha256"] == s.sha256 and e["key"] == key}
+
+
+def grade_class(submissions: list[Submission], refused: list[Refused], *, assignment: str, key: str,
+                ledger: Path, executor_factory, force: bool = False, json_dir: Path | None = None,
+                show_progress: bool = True) -> ClassRunReport:
+    """Grade ``submissions`` not yet in ``ledger`` under ``key``; the executor is started only when needed."""
+    started = time.perf_counter()
+    report = ClassRunReport(assignment, total=len(submissions), refused=list(refused))
+    contents = read_ledger(ledger, assignment)
+    report.warnings += contents.warnings
+    done = set() if force else already_graded(submissions, contents.entries, key)
+    report.skipped = len(done)
+    todo = [s for s in submissions if s.student not in done]
+    del contents
+    if not todo:
+        report.seconds = time.perf_counter() - started
+        return report
+    writer = LedgerWriter(ledger)  # fails here, before any grading, when the folder is read-only
+    if json_dir is not None:
+        json_dir.mkdir(parents=True, exist_ok=True)
+    executor = executor_factory()
+    progress = ClassProgress(len(todo), f"grading {assignment}", enabled=show_progress)
+    attempts: dict[str, int] = {}
+    in_flight: dict = {}
+    queue = list(reversed(todo))
+    finished_cleanly = False
+    try:
+        while queue or in_flight:
+            while queue and len(in_flight) < executor.capacity:
+                submission = queue.pop()
+                attempts[submission.student] = attempts.get(submission.student, 0) + 1
+                in_flight[executor.submit(submission.student, str(submission.path))] = submission
+            for future in executor.finished(set(in_flight)):
+                submission = in_flight.pop(future)
+                try:
+                    outcome = executor.outcome(future)
+                except Exception as exc:
+                    if attempts[submission.student] < ATTEMPTS:
+                        queue.append(submission)
+                        continue
+                    entry = _entry(submission, assignment, key, attempts[submission.student], None,
+                                   reason=f"{type(exc).__name__}: {exc}")
+                    writer.append(entry)
+                    report.not_graded.append(entry)
+                    progress.write(f"not graded: {submission.student}: {entry['reason']}")
+                    progress.finished(failed=True)
+                    continue
+                entry = _entry(submission, assignment, key, attempts[submission.student], outcome)
+                writer.append(entry)
+                if json_dir is not None:
+                    _write_json(json_dir / f"{submission.student}.json", outcome["result"], progress)
+                del entry["result"]  # kept in the ledger, not in the coordinator's memory
+                report.graded.append(entry)
+                progress.finished(failed=False)
+        finished_cleanly = True
+    finally:
+        progress.close()
+        writer.close()
+        executor.close(cancel=not finished_cleanly)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _entry(submission: Submission, assignment: str, key: str, attempts: int, outcome: dict | None,
+           reason: str = "") -> dict:
+    entry = {"student": submission.student, "assignment": assignment, "sha256": submission.sha256, "key": key,
+             "notebook": str(submission.path), "attempts": attempts,
+             "recorded_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if outcome is None:
+        return {**entry, "status": "not graded", "reason": reason, "score": None, "max_score": None, "groups": {},
+                "seconds": None, "calibration": None, "worker": None, "result": None}
+    return {**entry, "status": "graded", "reason": "",
+            **{k: outcome[k] for k in ("score", "max_score", "groups", "seconds", "calibration", "worker", "result")}}
+
+
+def _write_json(path: Path, result: dict, progress: ClassProgress) -> None:
+    """One Gradescope-style results.json; a failure to write it is said, not fatal (the ledger has the result)."""
+    try:
+        path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    except OSError as exc:
+        progress.write(f"warning: could not write {path}: {exc.strerror or exc}")

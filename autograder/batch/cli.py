@@ -1,0 +1,142 @@
+"""``python -m autograder grade-all`` and ``python -m autograder export``: arguments and what they print.
+
+Instructor-facing, so in English. Exit codes of grade-all: 0 every submission graded (now or before),
+3 some submission is not graded (listed at the end), 1 the run could not start or had to stop.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+EXIT_NOT_GRADED = 3
+
+
+def add_parsers(sub, load_config) -> None:
+    """Register the two sub-commands; ``load_config(args)`` is the CLI's own course.yml loader."""
+    grade_all = sub.add_parser("grade-all", help="grade a whole class in parallel, resumably, into grades/<assignment>.jsonl")
+    grade_all.add_argument("path", nargs="?", help="the course root (nbgrader's submitted/<student>/<assignment>/) or a "
+                           "folder of notebooks, one per student (default: course.yml's folder)")
+    grade_all.add_argument("--workers", type=int, help="local worker processes (default: cores ÷ limits.cpu_threads, "
+                           "capped by available memory ÷ 2.1 GB)")
+    grade_all.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N worker processes")
+    grade_all.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler, e.g. tcp://host:8786")
+    grade_all.add_argument("--force", action="store_true", help="regrade everything, even what the ledger already holds")
+    grade_all.add_argument("--json-dir", metavar="DIR", help="also write one Gradescope-style <student>.json per submission graded")
+    grade_all.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
+    grade_all.add_argument("--lang", choices=("en", "ko"), help="language of the messages (default: course.yml's language)")
+    grade_all.add_argument("--quiet", action="store_true", help="no progress bar")
+    grade_all.set_defaults(func=lambda args: cmd_grade_all(args, load_config(args)))
+
+    export = sub.add_parser("export", help="write the ledger's grades as CSV, into a Canvas gradebook, or for Moodle")
+    export.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv")
+    export.add_argument("--output", metavar="FILE", help="file to write (default: grades/<assignment>-<format>.csv)")
+    export.add_argument("--canvas-gradebook", metavar="FILE", help="the gradebook CSV downloaded from Canvas (canvas)")
+    export.add_argument("--canvas-column", help="the Canvas column to fill (default: the one named after the assignment)")
+    export.add_argument("--roster", metavar="FILE", help="CSV with columns student and email/idnumber (moodle)")
+    export.add_argument("--identity", choices=("email", "idnumber"), default="email", help="Moodle identity column")
+    export.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
+    export.set_defaults(func=lambda args: cmd_export(args, load_config(args)))
+
+
+def _settings(args, config):
+    from autograder.batch.worker_task import GradingSettings
+
+    overrides = (("data", "source", args.data),) if args.data else ()
+    limits = config.limits
+    # Far beyond what the grader's own limits allow a submission: a safety net, not a grading rule.
+    timeout = limits.startup_timeout_s + limits.submission_timeout_s + 3 * limits.training_timeout_s + 600
+    return GradingSettings(str(config.source_path) if config.source_path else None, overrides, args.lang, timeout)
+
+
+def _executor_factory(args, config, settings):
+    if args.scheduler or args.dask_local:
+        from autograder.batch.dask_pool import DaskPool
+
+        return lambda: DaskPool(settings, address=args.scheduler, local_workers=args.dask_local)
+    from autograder.batch.local_pool import LocalPool
+    from autograder.batch.worker_count import default_workers
+
+    workers = args.workers or default_workers(config)
+    return lambda: LocalPool(workers, settings)
+
+
+def cmd_grade_all(args, config) -> int:
+    from autograder.batch.class_run import grade_class
+    from autograder.batch.grading_key import grading_key
+    from autograder.batch.ledger import LedgerError, ledger_path, read_ledger
+    from autograder.batch.submissions import NothingToGrade, find_submissions
+    from autograder.batch.summary import summary_text
+
+    if args.workers is not None and args.workers < 1:
+        sys.exit("error: --workers must be at least 1")
+    if args.scheduler and args.dask_local:
+        sys.exit("error: give --scheduler or --dask-local, not both")
+    path = Path(args.path) if args.path else config.root
+    try:
+        submissions, refused = find_submissions(path, config.assignment)
+    except NothingToGrade as exc:
+        sys.exit(f"error: {exc}")
+    ledger = ledger_path(config.root, config.assignment)
+    key = grading_key(config)
+    settings = _settings(args, config)
+    try:
+        report = grade_class(submissions, refused, assignment=config.assignment, key=key, ledger=ledger,
+                             executor_factory=_executor_factory(args, config, settings), force=args.force,
+                             json_dir=Path(args.json_dir) if args.json_dir else None, show_progress=not args.quiet)
+    except LedgerError as exc:
+        sys.exit(f"error: {exc}; nothing more was graded, and nothing already in the ledger was changed")
+    except KeyboardInterrupt:
+        sys.exit(f"interrupted: what finished is in {ledger}; run the same command again to resume")
+    except ConnectionError as exc:
+        sys.exit(f"error: {exc}")
+    current = {s.student: s.sha256 for s in submissions}
+    class_entries = [e for e in read_ledger(ledger, config.assignment).latest_by_student().values()
+                     if e["status"] == "graded" and e["key"] == key and current.get(e["student"]) == e["sha256"]]
+    print(summary_text(report, class_entries))
+    print(f"\nledger: {ledger}")
+    return EXIT_NOT_GRADED if not report.complete else 0
+
+
+def cmd_export(args, config) -> int:
+    from autograder.batch import exports
+    from autograder.batch.grading_key import grading_key
+    from autograder.batch.ledger import ledger_path, read_ledger
+
+    ledger = ledger_path(config.root, config.assignment)
+    if not ledger.exists():
+        sys.exit(f"error: no ledger at {ledger}; run `python -m autograder grade-all` first")
+    contents = read_ledger(ledger, config.assignment)
+    for warning in contents.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    grades = exports.current_grades(contents.entries, grading_key(config))
+    for line in grades.notes:
+        print(f"note: {line}", file=sys.stderr)
+    output = Path(args.output) if args.output else ledger.with_name(f"{config.assignment}-{args.format}.csv")
+    try:
+        if args.format == "csv":
+            exports.write_csv(grades, output)
+        elif args.format == "canvas":
+            if not args.canvas_gradebook:
+                sys.exit("error: --format canvas needs --canvas-gradebook FILE (the CSV downloaded from Canvas' gradebook)")
+            unmatched = exports.fill_canvas_gradebook(grades, Path(args.canvas_gradebook), output,
+                                                      args.canvas_column or config.assignment)
+            _print_unmatched(unmatched)
+        else:
+            if not args.roster:
+                sys.exit("error: --format moodle needs --roster FILE (columns: student and email or idnumber)")
+            unmatched = exports.write_moodle(grades, Path(args.roster), output, args.identity, config.assignment)
+            _print_unmatched(unmatched)
+    except exports.ExportError as exc:
+        sys.exit(f"error: {exc}")
+    except OSError as exc:
+        sys.exit(f"error: could not write {output}: {exc.strerror or exc}")
+    print(f"wrote {output} ({len(grades.scores)} graded student(s))")
+    return 0
+
+
+def _print_unmatched(unmatched) -> None:
+    if unmatched.in_ledger:
+        print("graded but not in the file (not written): " + ", ".join(unmatched.in_ledger))
+    if unmatched.in_file:
+        print("in the file but not graded (left as they were): " + ", ".join(unmatched.in_file))

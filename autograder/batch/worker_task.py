@@ -1,0 +1,109 @@
+"""What runs in a worker process (local pool or Dask): build the Grader once, then grade submissions.
+
+Imported by the coordinator only for the function objects' names; TensorFlow is imported here
+lazily, inside the worker, never at module import. Each worker process keeps one Grader per course
+settings, so data and calibration load once per worker, not once per submission.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_graders: dict = {}
+
+
+@dataclass(frozen=True)
+class GradingSettings:
+    """How to rebuild the coordinator's config in a worker: course.yml's path and the command's overrides."""
+
+    config_path: str | None
+    overrides: tuple = ()  # ((section, key, value), ...): hashable, so it can key the worker's cache
+    lang: str | None = None
+    # Seconds after which a submission's grading is abandoned, on top of the grader's own limits (Dask has none).
+    timeout_s: float = 1800.0
+    extra: dict = field(default_factory=dict, hash=False, compare=False)
+
+    def override_dict(self) -> dict:
+        out: dict = {}
+        for section, key, value in self.overrides:
+            out.setdefault(section, {})[key] = value
+        return out
+
+
+def grader_for(settings: GradingSettings):
+    """This worker's Grader for ``settings``, built and warmed (data, calibration) on first use."""
+    key = (settings.config_path, settings.overrides, settings.lang)
+    if key not in _graders:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        if not os.environ.get("AUTOGRADER_VERBOSE"):
+            # Filtered here, in the worker, before TensorFlow loads: the coordinator's own filter sees these
+            # lines glued to its progress bar's partial lines and could not tell them apart.
+            from autograder.framework_log import drop_framework_log_lines
+
+            drop_framework_log_lines()
+        from autograder.config import load_config
+        from autograder.grading import Grader
+
+        grader = Grader(load_config(settings.config_path, **settings.override_dict()), log=lambda msg: None,
+                        lang=settings.lang)
+        grader.calibration  # load (or make) it now, so that every submission costs the same
+        _graders[key] = grader
+    return _graders[key]
+
+
+def warm_up(settings: GradingSettings) -> None:
+    """Pool initializer: build the Grader before the first submission arrives. A failure here is not
+    raised (it would break the pool without a reason); the first submission raises it instead."""
+    try:
+        grader_for(settings)
+    except Exception:
+        pass
+
+
+def grade_submission(settings: GradingSettings, student: str, path: str) -> dict:
+    """Grade one notebook exactly as ``python -m autograder grade`` does; return plain data for the ledger.
+
+    Raises when grading itself fails (the grader's data or calibration is unavailable, a grader bug, the
+    timeout): the coordinator retries once, then records the submission as not graded with this reason.
+    """
+    grader = grader_for(settings)
+    outcome: dict = {}
+
+    def grade() -> None:
+        try:
+            outcome["result"] = grader.grade_notebook(path)
+        except BaseException as exc:  # handed to the caller's thread below
+            outcome["error"] = exc
+
+    # The grader bounds the student's process and each training; this bounds the whole submission as well,
+    # inside the task, because Dask has no task timeout of its own.
+    thread = threading.Thread(target=grade, name=f"grade {student}", daemon=True)
+    thread.start()
+    thread.join(settings.timeout_s)
+    if thread.is_alive():
+        raise TimeoutError(f"grading ran past {settings.timeout_s:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    result = outcome["result"]
+    return {"student": student, "score": round(result.score, 4), "max_score": round(result.max_score, 4),
+            "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
+            "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,
+            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": result.to_gradescope()}
+
+
+def sleep_instead_of_grading(settings: GradingSettings, student: str, path: str) -> dict:
+    """A stand-in task for the benchmark's simulated scale: sleeps ``extra['sleep_s']``, no TensorFlow."""
+    import time
+
+    time.sleep(settings.extra.get("sleep_s", 0.0))
+    return {"student": student, "score": 1.0, "max_score": 1.0, "groups": {"stand_in": {"score": 1.0, "max_score": 1.0}},
+            "seconds": settings.extra.get("sleep_s", 0.0), "calibration": "none",
+            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": {"score": 1.0, "max_score": 1.0, "tests": []}}
+
+
+def no_warm_up(settings: GradingSettings) -> None:
+    """Initializer for stand-in tasks: nothing to load."""
