@@ -74,7 +74,7 @@ def _by_student(candidates: list[tuple[str, Path | Refused]]) -> dict[str, list[
 
 
 def _notebooks_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.name.startswith("."))
+    return sorted(p for p in folder.glob("*.ipynb") if (p.is_file() or p.is_symlink()) and not p.name.startswith("."))
 
 
 def _one_notebook(student: str, folder: Path, name: str) -> Path | Refused:

@@ -1,0 +1,121 @@
+"""Exports from the ledger: CSV, a Canvas gradebook filled in, a Moodle grade import; hand-made files in their
+real formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autograder.__main__ import main
+from autograder.batch.grading_key import grading_key
+from autograder.batch.ledger import LedgerWriter
+from autograder.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Canvas' gradebook export: its header, the "Points Possible" row (first cell indented), the test student.
+CANVAS = """Student,ID,SIS User ID,SIS Login ID,Section,binary_mnist (1234567),Quiz 1 (1234568),Current Score,Final Score
+    Points Possible,,,,,13.00,10.00,(read only),(read only)
+"Lovelace, Ada",101,S001,ada,Section A,,8.00,,
+"Babbage, Ben",102,S002,ben,Section A,,7.00,,
+"Hopper, Grace",103,S003,,Section B,,9.00,,
+"Student, Test",999,,,Section A,,,,
+"""
+
+ROSTER = """student,email,idnumber
+ada,ada@uni.example,2026001
+ben,ben@uni.example,2026002
+103,grace@uni.example,2026003
+"""
+
+
+def groups(relabel, accuracy):
+    return {"relabel": {"score": relabel, "max_score": 1.0}, "accuracy": {"score": accuracy, "max_score": 3.0}}
+
+
+@pytest.fixture
+def course(tmp_path):
+    raw = yaml.safe_load((ROOT / "course.yml").read_text())
+    raw["data"]["source"] = "sample"
+    raw["calibration"]["directory"] = str(ROOT / "calibration")
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(raw))
+    key = grading_key(load_config(tmp_path / "course.yml"))
+    base = {"assignment": "binary_mnist", "sha256": "a" * 64, "key": key, "reason": "", "attempts": 1}
+    with LedgerWriter(tmp_path / "grades" / "binary_mnist.jsonl") as ledger:
+        ledger.append({**base, "student": "ada", "status": "graded", "score": 2.0, "max_score": 4.0, "groups": groups(0.0, 2.0)})
+        ledger.append({**base, "student": "ada", "status": "graded", "score": 4.0, "max_score": 4.0, "groups": groups(1.0, 3.0)})
+        ledger.append({**base, "student": "103", "status": "graded", "score": 1.0, "max_score": 4.0, "groups": groups(1.0, 0.0)})
+        ledger.append({**base, "student": "zed", "status": "graded", "score": 3.0, "max_score": 4.0, "groups": groups(0.0, 3.0)})
+        ledger.append({**base, "student": "ben", "status": "not graded", "reason": "WorkerDied: died", "score": None,
+                       "max_score": None, "groups": {}})
+        ledger.append({**base, "student": "old", "key": "another-key", "status": "graded", "score": 4.0,
+                       "max_score": 4.0, "groups": groups(1.0, 3.0)})
+    return tmp_path
+
+
+def export(course, *args):
+    return main(["--config", str(course / "course.yml"), "export", *args])
+
+
+def rows(path):
+    return list(csv.reader(io.StringIO(Path(path).read_text(encoding="utf-8"))))
+
+
+def test_csv_has_each_current_grade_with_one_column_per_group(course, capsys):
+    assert export(course, "--format", "csv") == 0
+    assert rows(course / "grades" / "binary_mnist-csv.csv") == [
+        ["student", "total", "relabel", "accuracy"], ["103", "1", "1", "0"], ["ada", "4", "1", "3"], ["zed", "3", "0", "3"]]
+    err = capsys.readouterr().err
+    assert "ben: not graded (WorkerDied: died)" in err  # named, never exported as a silent 0
+    assert "old: graded under another grading key" in err
+
+
+def test_canvas_column_filled_by_sis_login_then_id_header_and_points_row_kept(course, tmp_path, capsys):
+    gradebook = tmp_path / "canvas.csv"
+    gradebook.write_text(CANVAS, encoding="utf-8")
+    out = tmp_path / "canvas-filled.csv"
+    assert export(course, "--format", "canvas", "--canvas-gradebook", str(gradebook), "--output", str(out)) == 0
+    original, filled = rows(gradebook), rows(out)
+    assert filled[0] == original[0] and filled[1] == original[1]  # header and Points Possible untouched
+    by_name = {r[0]: r for r in filled}
+    assert by_name["Lovelace, Ada"][5] == "4"   # SIS Login ID "ada"
+    assert by_name["Hopper, Grace"][5] == "1"   # no SIS Login ID: Canvas ID 103
+    assert by_name["Babbage, Ben"][5] == ""     # not graded: left as it was
+    assert by_name["Lovelace, Ada"][6] == "8.00"  # other assignments untouched
+    assert by_name["Student, Test"] == rows(gradebook)[5]
+    printed = capsys.readouterr().out
+    assert "graded but not in the file (not written): zed" in printed
+    assert "in the file but not graded (left as they were): ben" in printed
+
+
+def test_canvas_gradebook_without_the_assignment_column_names_its_columns(course, tmp_path):
+    gradebook = tmp_path / "canvas.csv"
+    gradebook.write_text(CANVAS.replace("binary_mnist (1234567)", "Homework 2 (1234567)"), encoding="utf-8")
+    with pytest.raises(SystemExit, match="no column for 'binary_mnist'.*Homework 2 .*--canvas-column"):
+        export(course, "--format", "canvas", "--canvas-gradebook", str(gradebook))
+    assert export(course, "--format", "canvas", "--canvas-gradebook", str(gradebook), "--canvas-column", "Homework 2") == 0
+
+
+def test_moodle_import_file_with_email_or_idnumber_identity(course, tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_text(ROSTER, encoding="utf-8")
+    out = tmp_path / "moodle.csv"
+    assert export(course, "--format", "moodle", "--roster", str(roster), "--output", str(out)) == 0
+    assert rows(out) == [["Email address", "binary_mnist"], ["grace@uni.example", "1"], ["ada@uni.example", "4"]]
+    assert "graded but not in the file (not written): zed" in capsys.readouterr().out
+    assert export(course, "--format", "moodle", "--roster", str(roster), "--identity", "idnumber", "--output", str(out)) == 0
+    assert rows(out)[0] == ["ID number", "binary_mnist"] and rows(out)[2] == ["2026001", "4"]
+
+
+def test_export_without_a_ledger_or_needed_file_says_what_to_do(tmp_path, course):
+    with pytest.raises(SystemExit, match="--canvas-gradebook FILE"):
+        export(course, "--format", "canvas")
+    with pytest.raises(SystemExit, match="--roster FILE"):
+        export(course, "--format", "moodle")
+    (course / "grades" / "binary_mnist.jsonl").unlink()
+    with pytest.raises(SystemExit, match="run `python -m autograder grade-all` first"):
+        export(course, "--format", "csv")
