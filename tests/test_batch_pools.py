@@ -1,0 +1,109 @@
+"""The executors with stand-in tasks (no TensorFlow, seconds): a crash or a dead worker is retried once, then
+recorded as not graded with the reason; the default worker count fits the machine; an absent scheduler is
+reported quickly."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from autograder.batch.class_run import grade_class
+from autograder.batch.ledger import read_ledger
+from autograder.batch.local_pool import LocalPool
+from autograder.batch.submissions import Submission
+from autograder.batch.worker_count import PEAK_BYTES_PER_SUBMISSION, default_workers
+from autograder.batch.worker_task import GradingSettings, no_warm_up
+from autograder.config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def misbehaving_task(settings, student, path):
+    """Stand-in for grading: 'die*' kills its worker, 'crash*' raises, 'flaky' crashes on its first try only."""
+    if student.startswith("die"):
+        os._exit(9)
+    if student.startswith("crash"):
+        raise RuntimeError(f"grader bug on {student}")
+    if student == "flaky" and not Path(path).with_suffix(".tried").exists():
+        Path(path).with_suffix(".tried").write_text("")
+        raise RuntimeError("first try fails")
+    return {"student": student, "score": 1.0, "max_score": 1.0, "groups": {"g": {"score": 1.0, "max_score": 1.0}},
+            "seconds": 0.0, "calibration": "none", "worker": str(os.getpid()), "result": {"score": 1.0}}
+
+
+def submissions(tmp_path, names):
+    out = []
+    for name in names:
+        path = tmp_path / f"{name}.ipynb"
+        path.write_text("{}")
+        out.append(Submission(name, path, name.ljust(64, "0")))
+    return out
+
+
+def run_class(tmp_path, names, task, workers=2):
+    ledger = tmp_path / "grades" / "binary_mnist.jsonl"
+    settings = GradingSettings(None)
+    report = grade_class(submissions(tmp_path, names), [], assignment="binary_mnist", key="k", ledger=ledger,
+                         executor_factory=lambda: LocalPool(workers, settings, task=task, initializer=no_warm_up),
+                         show_progress=False)
+    return report, read_ledger(ledger, "binary_mnist").entries
+
+
+def test_a_dying_worker_and_a_crashing_grading_are_retried_once_then_not_graded_with_the_reason(tmp_path):
+    report, entries = run_class(tmp_path, ["ada", "die_hard", "ben", "crash_bang", "flaky", "cleo"], misbehaving_task)
+    by_student = {e["student"]: e for e in entries}
+    assert sorted(by_student) == ["ada", "ben", "cleo", "crash_bang", "die_hard", "flaky"] and len(entries) == 6
+    assert by_student["die_hard"]["status"] == "not graded" and by_student["die_hard"]["attempts"] == 2
+    assert "WorkerDied" in by_student["die_hard"]["reason"] and by_student["die_hard"]["score"] is None
+    assert by_student["crash_bang"]["status"] == "not graded"
+    assert by_student["crash_bang"]["reason"] == "RuntimeError: grader bug on crash_bang"
+    assert by_student["flaky"]["status"] == "graded" and by_student["flaky"]["attempts"] == 2
+    # The submissions graded beside a dying worker lose nothing: each is graded on its first try.
+    assert all(by_student[s]["status"] == "graded" and by_student[s]["attempts"] == 1 for s in ("ada", "ben", "cleo"))
+    assert not report.complete and sorted(e["student"] for e in report.not_graded) == ["crash_bang", "die_hard"]
+
+
+def test_the_summary_lists_what_was_not_graded_with_its_reason(tmp_path):
+    from autograder.batch.summary import summary_text
+
+    report, entries = run_class(tmp_path, ["ada", "crash_x"], misbehaving_task, workers=1)
+    text = summary_text(report, [e for e in entries if e["status"] == "graded"])
+    assert "NOT GRADED" in text and "crash_x: RuntimeError: grader bug on crash_x (after 2 attempts)" in text
+
+
+def test_the_command_exits_with_a_distinct_code_when_a_submission_is_not_graded(tmp_path, capsys):
+    import yaml
+
+    from autograder.__main__ import main
+    from autograder.batch.cli import EXIT_NOT_GRADED
+
+    raw = yaml.safe_load((ROOT / "course.yml").read_text())
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(raw))
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "ada.ipynb").write_text("{}")
+    (tmp_path / "class" / "Ada.ipynb").write_text("{}")  # the same student twice: nothing to grade, both listed
+    assert EXIT_NOT_GRADED not in (0, 1, 2)
+    assert main(["--config", str(tmp_path / "course.yml"), "grade-all", str(tmp_path / "class"), "--quiet"]) == EXIT_NOT_GRADED
+    out = capsys.readouterr().out
+    assert "NOT GRADED" in out and "two submissions with the same student id" in out
+    assert "class/ada.ipynb" in out and "class/Ada.ipynb" in out
+
+
+def test_default_workers_are_cores_over_cpu_threads_capped_by_memory():
+    config = load_config(ROOT / "course.yml")  # limits.cpu_threads: 2
+    assert default_workers(config, cores=16, memory=64 * 1024**3) == 8
+    assert default_workers(config, cores=16, memory=3 * PEAK_BYTES_PER_SUBMISSION) == 3
+    assert default_workers(config, cores=2, memory=64 * 1024**3) == 1
+    assert default_workers(config, cores=1, memory=1) == 1
+
+
+def test_a_scheduler_that_does_not_answer_is_reported_within_seconds():
+    from autograder.batch.dask_pool import DaskPool
+
+    started = time.monotonic()
+    with pytest.raises(ConnectionError, match="did not answer within 10 s"):
+        DaskPool(GradingSettings(None), address="tcp://127.0.0.1:9")
+    assert time.monotonic() - started < 30  # a behaviour bound (10 s plus start-up), not a speed goal
