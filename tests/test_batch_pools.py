@@ -43,12 +43,12 @@ def submissions(tmp_path, names):
     return out
 
 
-def run_class(tmp_path, names, task, workers=2):
+def run_class(tmp_path, names, task, workers=2, key="k", force=False):
     ledger = tmp_path / "grades" / "binary_mnist.jsonl"
     settings = GradingSettings(None)
-    report = grade_class(submissions(tmp_path, names), [], assignment="binary_mnist", key="k", ledger=ledger,
+    report = grade_class(submissions(tmp_path, names), [], assignment="binary_mnist", key=key, ledger=ledger,
                          executor_factory=lambda: LocalPool(workers, settings, task=task, initializer=no_warm_up),
-                         show_progress=False)
+                         force=force, show_progress=False)
     return report, read_ledger(ledger, "binary_mnist").entries
 
 
@@ -64,6 +64,18 @@ def test_a_dying_worker_and_a_crashing_grading_are_retried_once_then_not_graded_
     # The submissions graded beside a dying worker lose nothing: each is graded on its first try.
     assert all(by_student[s]["status"] == "graded" and by_student[s]["attempts"] == 1 for s in ("ada", "ben", "cleo"))
     assert not report.complete and sorted(e["student"] for e in report.not_graded) == ["crash_bang", "die_hard"]
+
+
+def test_a_rerun_grades_only_what_changed_force_everything_and_never_rewrites_a_line(tmp_path):
+    run_class(tmp_path, ["ada", "ben"], misbehaving_task, workers=1)
+    before = (tmp_path / "grades" / "binary_mnist.jsonl").read_bytes()
+    report, entries = run_class(tmp_path, ["ada", "ben"], misbehaving_task, workers=1)
+    assert (report.skipped, len(report.graded), len(entries)) == (2, 0, 2)
+    report, entries = run_class(tmp_path, ["ada", "ben"], misbehaving_task, workers=1, key="another config")
+    assert (report.skipped, len(report.graded), len(entries)) == (0, 2, 4)
+    report, entries = run_class(tmp_path, ["ada", "ben"], misbehaving_task, workers=1, key="another config", force=True)
+    assert (report.skipped, len(report.graded), len(entries)) == (0, 2, 6)
+    assert (tmp_path / "grades" / "binary_mnist.jsonl").read_bytes().startswith(before)  # appended, never rewritten
 
 
 def test_the_summary_lists_what_was_not_graded_with_its_reason(tmp_path):
