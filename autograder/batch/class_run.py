@@ -75,7 +75,8 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
                 submission = queue.pop()
                 attempts[submission.student] = attempts.get(submission.student, 0) + 1
                 in_flight[executor.submit(submission.student, str(submission.path))] = submission
-            for future in executor.finished(set(in_flight)):
+            finished = []  # (entry, outcome) of this batch: recorded together, with one fsync
+            for future in executor.finished(in_flight.keys()):
                 submission = in_flight.pop(future)
                 try:
                     outcome = executor.outcome(future)
@@ -83,17 +84,20 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
                     if attempts[submission.student] < ATTEMPTS:
                         queue.append(submission)
                         continue
-                    entry = _entry(submission, assignment, key, attempts[submission.student], None,
-                                   reason=f"{type(exc).__name__}: {exc}")
-                    writer.append(entry)
+                    finished.append((_entry(submission, assignment, key, attempts[submission.student], None,
+                                            reason=f"{type(exc).__name__}: {exc}"), None))
+                    continue
+                finished.append((_entry(submission, assignment, key, attempts[submission.student], outcome), outcome))
+            if finished:
+                writer.append(*(entry for entry, _ in finished))
+            for entry, outcome in finished:
+                if outcome is None:
                     report.not_graded.append(entry)
-                    progress.write(f"not graded: {submission.student}: {entry['reason']}")
+                    progress.write(f"not graded: {entry['student']}: {entry['reason']}")
                     progress.finished(failed=True)
                     continue
-                entry = _entry(submission, assignment, key, attempts[submission.student], outcome)
-                writer.append(entry)
                 if json_dir is not None:
-                    _write_json(json_dir / f"{submission.student}.json", outcome["result"], progress)
+                    _write_json(json_dir / f"{entry['student']}.json", outcome["result"], progress)
                 del entry["result"]  # kept in the ledger, not in the coordinator's memory
                 report.graded.append(entry)
                 progress.finished(failed=False)

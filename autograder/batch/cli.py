@@ -25,6 +25,8 @@ def add_parsers(sub, load_config) -> None:
     grade_all.add_argument("--json-dir", metavar="DIR", help="also write one Gradescope-style <student>.json per submission graded")
     grade_all.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
     grade_all.add_argument("--lang", choices=("en", "ko"), help="language of the messages (default: course.yml's language)")
+    grade_all.add_argument("--write-gradebook", action="store_true", help="then write the class's grades into "
+                           "nbgrader's gradebook.db in the course root (as autograded scores)")
     grade_all.add_argument("--quiet", action="store_true", help="no progress bar")
     grade_all.set_defaults(func=lambda args: cmd_grade_all(args, load_config(args)))
 
@@ -95,7 +97,22 @@ def cmd_grade_all(args, config) -> int:
                      if e["status"] == "graded" and e["key"] == key and current.get(e["student"]) == e["sha256"]]
     print(summary_text(report, class_entries))
     print(f"\nledger: {ledger}")
+    if args.write_gradebook:
+        _write_gradebook(config, ledger, {e["student"] for e in class_entries})
     return EXIT_NOT_GRADED if not report.complete else 0
+
+
+def _write_gradebook(config, ledger: Path, students: set[str]) -> None:
+    from autograder.batch.gradebook import GradebookError, write_gradebook
+    from autograder.batch.ledger import read_ledger
+
+    latest = read_ledger(ledger, config.assignment, keep_results=True).latest_by_student()
+    try:
+        written = write_gradebook(config.root, config.assignment, config.assignment,
+                                  {s: latest[s] for s in sorted(students)})
+    except GradebookError as exc:
+        sys.exit(f"error: {exc}; the grades stay in {ledger}")
+    print(f"wrote {written} student(s)' grades into {config.root / 'gradebook.db'}")
 
 
 def cmd_export(args, config) -> int:

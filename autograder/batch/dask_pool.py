@@ -35,14 +35,15 @@ class DaskPool:
             # A task that kills its worker is failed at once and retried by the coordinator, not by Dask three times.
             dask.config.set({"distributed.scheduler.allowed-failures": 0})
             self._cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
-                                         dashboard_address=None)
+                                         dashboard_address=":0")
             self._client = Client(self._cluster)
         workers = self._client.nthreads()
         if not workers:
             self.close()
             raise ConnectionError(f"the Dask scheduler at {address} has no workers; start `dask worker {address} --nthreads 1`")
-        # Keep every worker thread busy, plus one queued each so that none waits for the coordinator.
-        self.capacity = 2 * sum(workers.values())
+        # Everything at once: the scheduler queues the tasks and feeds each worker as it frees up, without
+        # a round trip to the coordinator in between.
+        self.capacity = 1_000_000
         self._completed = as_completed()
         self._attempt = 0
 

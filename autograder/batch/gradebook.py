@@ -1,0 +1,69 @@
+"""``grade-all --write-gradebook``: the ledger's grades into nbgrader's gradebook, written by the coordinator
+alone (one SQLite writer, so no "database is locked"), so that ``nbgrader export`` and formgrader show them.
+
+Each of the student's autograded test cells gets its points as nbgrader's ``auto_score``, as if nbgrader's
+autograde had produced them; a manual score a TA set stays and still wins in nbgrader's totals. A student
+nbgrader never autograded gets a submission created for them. The assignment must be in the gradebook
+(``nbgrader generate_assignment`` puts it there).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.config import GROUPS
+
+
+class GradebookError(ValueError):
+    """The gradebook lacks the assignment or notebook: nothing written."""
+
+
+def group_of(grade_id: str) -> str:
+    """The check group of an nbgrader test cell id ('test_relabel', 'test_accuracy_build_mlp')."""
+    name = grade_id.removeprefix("test_")
+    return next((g for g in sorted(GROUPS, key=len, reverse=True) if name.startswith(g)), name)
+
+
+def cell_points(grade_id: str, max_score: float, entry: dict) -> float:
+    """The points of one nbgrader test cell from a ledger line: its group's, or for a cell per model
+    (test_accuracy_build_mlp) the share of that model's checks that passed."""
+    group = group_of(grade_id)
+    scores = entry["groups"].get(group)
+    if scores is None:
+        return 0.0
+    builder = grade_id.removeprefix(f"test_{group}_")
+    if builder != grade_id and builder.startswith("build_"):
+        tests = [t for t in (entry.get("result") or {}).get("tests", [])
+                 if t["group"] == group and t["name"].endswith(f"[{builder}]")]
+        return max_score * sum(t["status"] == "passed" for t in tests) / len(tests) if tests else 0.0
+    return max_score if scores["score"] >= scores["max_score"] - 1e-9 else 0.0
+
+
+def write_gradebook(course: Path, assignment: str, notebook: str, entries: dict[str, dict]) -> int:
+    """Write each student's ledger line (``entries``: student → line with its result) into the gradebook."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    path = Path(course) / "gradebook.db"
+    if not path.is_file():
+        raise GradebookError(f"{path} does not exist; run `nbgrader generate_assignment {assignment}` in {course}")
+    written = 0
+    with Gradebook(f"sqlite:///{path}") as gb:
+        try:
+            gb.find_notebook(notebook, assignment)
+        except MissingEntry:
+            raise GradebookError(f"{path} has no notebook {notebook} in assignment {assignment}; run "
+                                 f"`nbgrader generate_assignment {assignment}` first") from None
+        for student, entry in entries.items():
+            gb.update_or_create_student(student)
+            try:
+                submission = gb.find_submission_notebook(notebook, assignment, student)
+            except MissingEntry:
+                gb.add_submission(assignment, student)
+                submission = gb.find_submission_notebook(notebook, assignment, student)
+            for grade in submission.grades:
+                if grade.name.startswith("test_"):  # the kit's autograded test cells
+                    grade.auto_score = cell_points(grade.name, grade.max_score, entry)
+                    grade.needs_manual_grade = False
+            written += 1
+        gb.db.commit()
+    return written

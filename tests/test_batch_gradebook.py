@@ -1,0 +1,58 @@
+"""grade-all --write-gradebook: the ledger's grades in a real nbgrader gradebook, read back through nbgrader's API."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from autograder.batch.gradebook import GradebookError, write_gradebook
+
+ROOT = Path(__file__).resolve().parent.parent
+POINTS = {"relabel": 1, "split": 1, "prepare": 1, "mlp": 2, "cnn": 2, "deep_cnn": 2, "compile": 1, "accuracy": 3}
+
+
+def ledger_line(student, failed_groups=(), accuracy_passed=("build_mlp", "build_cnn", "build_deep_cnn")):
+    groups = {g: {"score": 0.0 if g in failed_groups else float(p), "max_score": float(p)} for g, p in POINTS.items()}
+    groups["accuracy"]["score"] = float(len(accuracy_passed))
+    tests = [{"name": f"accuracy: check_accuracy_above_threshold[{b}]", "group": "accuracy",
+              "status": "passed" if b in accuracy_passed else "failed"} for b in ("build_mlp", "build_cnn", "build_deep_cnn")]
+    return {"student": student, "status": "graded", "groups": groups, "score": sum(g["score"] for g in groups.values()),
+            "max_score": 13.0, "result": {"tests": tests}}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    from autograder import nbgrader_course
+    from autograder.config import load_config
+    from autograder.demo import make_demo_course
+
+    work = tmp_path_factory.mktemp("gradebook")
+    course = make_demo_course(load_config(ROOT / "course.yml"), work, "sample")
+    nbgrader_course.generate(course, env={"COURSE_CONFIG": str(course / "course.yml"), "TF_CPP_MIN_LOG_LEVEL": "2"})
+    return course
+
+
+@pytest.mark.slow  # nbgrader generate_assignment: about 40 s
+def test_grades_written_read_back_through_nbgrader_group_by_group(course):
+    from nbgrader.api import Gradebook
+
+    from autograder.demo import gradebook_scores
+
+    entries = {"ada": ledger_line("ada"),
+               "ben": ledger_line("ben", failed_groups=("relabel", "cnn"), accuracy_passed=("build_mlp",))}
+    assert write_gradebook(course, "binary_mnist", "binary_mnist", entries) == 2
+    scores = gradebook_scores(course, "binary_mnist", "binary_mnist", ["ada", "ben"])
+    assert scores["ada"] == {g: (float(p), float(p)) for g, p in POINTS.items()}
+    assert scores["ben"]["relabel"] == (0.0, 1.0) and scores["ben"]["cnn"] == (0.0, 2.0)
+    assert scores["ben"]["split"] == (1.0, 1.0) and scores["ben"]["accuracy"] == (1.0, 3.0)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        assert gb.find_submission("binary_mnist", "ada").score == 13
+        assert gb.find_submission("binary_mnist", "ben").score == 13 - 1 - 2 - 2
+        assert not gb.find_submission("binary_mnist", "ben").needs_manual_grade
+
+
+def test_a_gradebook_without_the_assignment_is_a_clear_error(tmp_path):
+    with pytest.raises(GradebookError, match="does not exist"):
+        write_gradebook(tmp_path, "binary_mnist", "binary_mnist", {})
