@@ -5,6 +5,7 @@ reported quickly."""
 from __future__ import annotations
 
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -31,7 +32,7 @@ def misbehaving_task(settings, student, path):
         Path(path).with_suffix(".tried").write_text("")
         raise RuntimeError("first try fails")
     return {"student": student, "score": 1.0, "max_score": 1.0, "groups": {"g": {"score": 1.0, "max_score": 1.0}},
-            "seconds": 0.0, "calibration": "none", "worker": str(os.getpid()), "result": {"score": 1.0}}
+            "seconds": 0.0, "calibration": "none", "worker": f"{socket.gethostname()}:{os.getpid()}", "result": {"score": 1.0}}
 
 
 def submissions(tmp_path, names):
@@ -119,3 +120,14 @@ def test_a_scheduler_that_does_not_answer_is_reported_within_seconds():
     with pytest.raises(ConnectionError, match="did not answer within 10 s"):
         DaskPool(GradingSettings(None), address="tcp://127.0.0.1:9")
     assert time.monotonic() - started < 30  # a behaviour bound (10 s plus start-up), not a speed goal
+
+
+def unisolated_task(settings, student, path):
+    """Stand-in for grading on a machine without namespaces."""
+    return {**misbehaving_task(settings, student, path), "isolated": False}
+
+
+def test_a_machine_without_isolation_is_said_once_and_every_line_records_it(tmp_path, capsys):
+    report, entries = run_class(tmp_path, ["ada", "ben", "cleo"], unisolated_task)
+    assert [e["isolated"] for e in entries] == [False, False, False]
+    assert capsys.readouterr().err.count("cannot give submissions their own namespaces") == 1

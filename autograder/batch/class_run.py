@@ -69,6 +69,7 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
     in_flight: dict = {}
     queue = list(reversed(todo))
     finished_cleanly = False
+    unisolated_hosts: set[str] = set()  # machines already warned about, once each
     try:
         while queue or in_flight:
             while queue and len(in_flight) < executor.capacity:
@@ -96,6 +97,12 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
                     progress.write(f"not graded: {entry['student']}: {entry['reason']}")
                     progress.finished(failed=True)
                     continue
+                if entry["isolated"] is False and entry["worker"].split(":")[0] not in unisolated_hosts:
+                    unisolated_hosts.add(entry["worker"].split(":")[0])
+                    progress.write(f"warning: {entry['worker'].split(':')[0]} cannot give submissions their own "
+                                   f"namespaces (unshare): they run with the network and can read the course's "
+                                   f"private paths there (README, 'Isolation and limits'); each ledger line says "
+                                   f"whether it was isolated")
                 if json_dir is not None:
                     _write_json(json_dir / f"{entry['student']}.json", outcome["result"], progress)
                 del entry["result"]  # kept in the ledger, not in the coordinator's memory
@@ -118,7 +125,7 @@ def _entry(submission: Submission, assignment: str, key: str, attempts: int, out
     if outcome is None:
         return {**entry, "status": "not graded", "reason": reason, "score": None, "max_score": None, "groups": {},
                 "seconds": None, "calibration": None, "worker": None, "result": None}
-    return {**entry, "status": "graded", "reason": "",
+    return {**entry, "status": "graded", "reason": "", "isolated": outcome.get("isolated"),
             **{k: outcome[k] for k in ("score", "max_score", "groups", "seconds", "calibration", "worker", "result")}}
 
 

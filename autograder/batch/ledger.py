@@ -20,7 +20,7 @@ from pathlib import Path
 # The fields the coordinator needs to decide what to skip; the rest of a line (the full result) is
 # dropped when reading for a resume, so that a class of 1,000 costs little memory.
 SUMMARY_FIELDS = ("student", "assignment", "sha256", "key", "status", "score", "max_score", "groups", "reason",
-                  "seconds", "attempts", "calibration")
+                  "seconds", "attempts", "calibration", "worker", "isolated")
 
 
 class LedgerError(OSError):

@@ -89,7 +89,9 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     if "error" in outcome:
         raise outcome["error"]
     result = outcome["result"]
-    return {"student": student, "score": round(result.score, 4), "max_score": round(result.max_score, 4),
+    from autograder.sandbox import namespaces_available
+
+    return {"student": student, "isolated": namespaces_available(), "score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
             "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,
             "worker": f"{socket.gethostname()}:{os.getpid()}", "result": result.to_gradescope()}
