@@ -27,6 +27,8 @@ def add_parsers(sub, load_config) -> None:
     grade_all.add_argument("--lang", choices=("en", "ko"), help="language of the messages (default: course.yml's language)")
     grade_all.add_argument("--write-gradebook", action="store_true", help="then write the class's grades into "
                            "nbgrader's gradebook.db in the course root (as autograded scores)")
+    grade_all.add_argument("--class-report", metavar="FILE", help="then write one HTML page about the class: score "
+                           "distribution, failure rate by group, most common failures, what was not graded")
     grade_all.add_argument("--quiet", action="store_true", help="no progress bar")
     grade_all.set_defaults(func=lambda args: cmd_grade_all(args, load_config(args)))
 
@@ -97,9 +99,28 @@ def cmd_grade_all(args, config) -> int:
                      if e["status"] == "graded" and e["key"] == key and current.get(e["student"]) == e["sha256"]]
     print(summary_text(report, class_entries))
     print(f"\nledger: {ledger}")
+    if args.class_report:
+        _write_class_report(args, config, ledger, report, {e["student"] for e in class_entries})
     if args.write_gradebook:
         _write_gradebook(config, ledger, {e["student"] for e in class_entries})
     return EXIT_NOT_GRADED if not report.complete else 0
+
+
+def _write_class_report(args, config, ledger: Path, report, students: set[str]) -> None:
+    from autograder.batch.class_report import write_class_report
+    from autograder.batch.ledger import read_ledger
+    from autograder.i18n import Translator
+
+    latest = read_ledger(ledger, config.assignment, keep_results=True).latest_by_student()
+    graded = [latest[s] for s in sorted(students)]
+    not_graded = [{"student": e["student"], "reason": e["reason"]} for e in report.not_graded]
+    not_graded += [{"student": r.student, "reason": r.reason} for r in report.refused]
+    try:
+        path = write_class_report(Path(args.class_report), config.assignment, graded, not_graded,
+                                  Translator(args.lang or config.language))
+    except OSError as exc:
+        sys.exit(f"error: could not write {args.class_report}: {exc.strerror or exc}")
+    print(f"wrote {path}")
 
 
 def _write_gradebook(config, ledger: Path, students: set[str]) -> None:

@@ -1,0 +1,75 @@
+"""``grade-all --class-report class.html``: one self-contained page, in the course's language, that an instructor
+reads before the next lecture: the score distribution, each group's failure rate, the most common failures
+(grouped by check and cause, with counts and one example message each), and what was not graded, and why.
+
+Made from the ledger alone (each student's current line with its full result), so it never needs TensorFlow;
+the histogram is inline SVG.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+
+import jinja2
+
+from autograder.i18n import Translator
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+MOST_COMMON = 15
+
+
+def failure_cause(output: str) -> str:
+    """A failure message without what varies from input to input (numbers, the call's arguments): one cause."""
+    first = output.strip().splitlines()[0] if output.strip() else ""
+    return re.sub(r"\s+", " ", re.sub(r"\d[\d,.]*", "#", re.sub(r"\([^()]*\)", "(…)", first)))
+
+
+def histogram(totals: list[float], max_score: float) -> list[dict]:
+    """Students per whole-point score (0..max), as bars: label, count, share of the tallest bar."""
+    top = int(max_score)
+    counts = Counter(min(int(t), top) for t in totals)
+    tallest = max(counts.values(), default=1)
+    return [{"label": str(s), "count": counts.get(s, 0), "height": counts.get(s, 0) / tallest} for s in range(top + 1)]
+
+
+def common_failures(graded: list[dict]) -> list[dict]:
+    """Failures grouped by check and cause, most students first, each with one example message."""
+    students: dict[tuple[str, str, str], set[str]] = {}
+    examples: dict[tuple[str, str, str], str] = {}
+    for entry in graded:
+        for test in (entry.get("result") or {}).get("tests", []):
+            if test.get("status") != "failed":
+                continue
+            check = test["name"].split(": ", 1)[-1].split("[", 1)[0]
+            key = (test["group"], check, failure_cause(test.get("output", "")))
+            students.setdefault(key, set()).add(entry["student"])
+            examples.setdefault(key, test.get("output", ""))
+    ranked = sorted(students, key=lambda k: (-len(students[k]), k))[:MOST_COMMON]
+    return [{"group": k[0], "check": k[1], "count": len(students[k]), "example": examples[k],
+             "students": sorted(students[k])} for k in ranked]
+
+
+def class_report_context(assignment: str, graded: list[dict], not_graded: list[dict], translator: Translator) -> dict:
+    max_score = graded[0]["max_score"] if graded else 0.0
+    groups = list(graded[0]["groups"]) if graded else []
+    rates = [{"name": g, "failed": sum(e["groups"][g]["score"] < e["groups"][g]["max_score"] for e in graded),
+              "mean": sum(e["groups"][g]["score"] for e in graded) / len(graded),
+              "max_score": graded[0]["groups"][g]["max_score"]} for g in groups]
+    totals = [e["score"] for e in graded]
+    return {"lang": translator.lang, "_": translator, "assignment": assignment, "n_graded": len(graded),
+            "max_score": max_score, "mean": sum(totals) / len(totals) if totals else 0.0,
+            "histogram": histogram(totals, max_score) if graded else [], "groups": rates,
+            "failures": common_failures(graded), "not_graded": not_graded}
+
+
+def write_class_report(path: Path, assignment: str, graded: list[dict], not_graded: list[dict],
+                       translator: Translator) -> Path:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True)
+    env.filters["score"] = lambda v: f"{v:g}" if v == int(v) else f"{v:.2f}"
+    html = env.get_template("class_report.html.j2").render(**class_report_context(assignment, graded, not_graded, translator))
+    path = Path(path)
+    path.write_text(html, encoding="utf-8")
+    return path

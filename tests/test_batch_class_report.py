@@ -1,0 +1,90 @@
+"""grade-all --class-report: the class page from ledger lines (hand-made here): distribution, failure rate by
+group, most common failures grouped by check and cause, what was not graded; English and Korean; and, where
+headless Chromium is installed, the page as a browser draws it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder.batch.class_report import common_failures, failure_cause, write_class_report
+from autograder.i18n import Translator
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SOFTMAX = ("build_cnn() ends in Dense({units}, softmax): a binary classifier needs one sigmoid unit.\n"
+           "Hint: layers.Dense(1, activation='sigmoid').")
+
+
+def line(student, cnn_units=None, relabel_ok=True):
+    cnn_ok = cnn_units is None
+    groups = {"relabel": {"score": 1.0 if relabel_ok else 0.0, "max_score": 1.0},
+              "cnn": {"score": 2.0 if cnn_ok else 0.0, "max_score": 2.0}}
+    tests = [{"name": "cnn: check_output_is_one_sigmoid_unit[build_cnn]", "group": "cnn",
+              "status": "passed" if cnn_ok else "failed", "output": "" if cnn_ok else SOFTMAX.format(units=cnn_units)},
+             {"name": "relabel: check_relabel_maps_odd_to_1[relabel_digits]", "group": "relabel",
+              "status": "passed" if relabel_ok else "failed",
+              "output": "" if relabel_ok else "relabel_odd_even(y) has the classes inverted."}]
+    return {"student": student, "status": "graded", "score": sum(g["score"] for g in groups.values()),
+            "max_score": 3.0, "groups": groups, "result": {"tests": tests}}
+
+
+CLASS = [line("ada"), line("ben", cnn_units=10), line("cleo", cnn_units=2), line("dan", cnn_units=10, relabel_ok=False)]
+NOT_GRADED = [{"student": "eve", "reason": "WorkerDied: the worker process died while grading"}]
+
+
+def test_the_same_mistake_with_other_numbers_is_one_cause_counted_once_per_student():
+    assert failure_cause(SOFTMAX.format(units=10)) == failure_cause(SOFTMAX.format(units=2))
+    failures = common_failures(CLASS)
+    assert [(f["group"], f["check"], f["count"]) for f in failures] == [
+        ("cnn", "check_output_is_one_sigmoid_unit", 3), ("relabel", "check_relabel_maps_odd_to_1", 1)]
+    assert failures[0]["students"] == ["ben", "cleo", "dan"] and "softmax" in failures[0]["example"]
+
+
+def test_the_page_shows_distribution_group_rates_failures_and_not_graded(tmp_path):
+    page = write_class_report(tmp_path / "class.html", "binary_mnist", CLASS, NOT_GRADED, Translator("en"))
+    html = page.read_text(encoding="utf-8")
+    assert "Class report: binary_mnist" in html and "4 submission(s) graded, mean score 1.25 of 3." in html
+    assert html.count("<rect ") == 4  # one bar per whole point, 0..3
+    assert ["<title>0: 1</title>", "<title>1: 2</title>", "<title>2: 0</title>", "<title>3: 1</title>"] == [
+        t for t in ("<title>0: 1</title>", "<title>1: 2</title>", "<title>2: 0</title>", "<title>3: 1</title>") if t in html]
+    assert "3 student(s): cnn, check_output_is_one_sigmoid_unit" in html
+    assert "<td class=\"num\">3 (75%)</td>" in html  # cnn lost by 3 of 4
+    assert "eve</td><td>WorkerDied: the worker process died while grading" in html
+    assert "<script" not in html and "http" not in html.split("</style>")[1]  # self-contained, nothing fetched
+
+
+def test_the_page_is_in_the_courses_language(tmp_path):
+    html = write_class_report(tmp_path / "class.html", "binary_mnist", CLASS, NOT_GRADED, Translator("ko")).read_text(
+        encoding="utf-8")
+    assert '<html lang="ko">' in html and "반 보고서: binary_mnist" in html and "학생 3명: cnn" in html
+    assert "Class report" not in html
+
+
+@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+                    reason="headless Chromium is not installed (Debian packages chromium, chromium-driver; .ci/run installs them)")
+def test_the_page_in_chromium_draws_its_bars_and_logs_no_errors(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    page = write_class_report(tmp_path / "class.html", "binary_mnist", CLASS, NOT_GRADED, Translator("ko"))
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--window-size=1280,1600",
+                 f"--user-data-dir={tmp_path / 'profile'}"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        browser.get(page.as_uri())
+        heights = [float(r.get_attribute("height")) for r in browser.find_elements(By.CSS_SELECTOR, "#histogram rect")]
+        box = browser.execute_script("const b = document.getElementById('histogram').getBoundingClientRect();"
+                                     "return [b.width, b.height];")
+        rows = browser.find_elements(By.CSS_SELECTOR, "#group-table tbody tr")
+        errors = [e for e in browser.get_log("browser") if e["level"] in ("SEVERE", "ERROR")]
+        assert browser.save_screenshot(str(tmp_path / "class.png"))
+    finally:
+        browser.quit()
+    assert heights == [70.0, 140.0, 0.0, 70.0] and box[0] > 100 and box[1] > 100
+    assert len(rows) == 2 and errors == []
