@@ -91,7 +91,8 @@ def fresh(course) -> None:
 @pytest.mark.parametrize("executor", [["--workers", "2"], ["--dask-local", "2"]], ids=["local_pool", "dask_local"])
 def test_every_submission_gets_the_result_serial_grade_gives(course, serial, tmp_path, executor):
     fresh(course)
-    run = grade_all(course, *executor, "--json-dir", str(tmp_path / "json"))
+    run = grade_all(course, *executor, "--json-dir", str(tmp_path / "json"), "--html-dir", str(tmp_path / "html"),
+                    "--class-report", str(tmp_path / "class.html"))
     assert run.returncode == 0, run.stdout + run.stderr
     assert "COORDINATOR_IMPORTED_TENSORFLOW=False" in run.stdout
     assert serial["ada"]["score"] == 13 and serial["dan"]["score"] == 0  # the class spans the range
@@ -101,6 +102,9 @@ def test_every_submission_gets_the_result_serial_grade_gives(course, serial, tmp
     lines = ledger_lines(course)
     assert sorted(e["student"] for e in lines) == sorted(serial)
     assert {e["student"]: e["score"] for e in lines} == {s: r["score"] for s, r in serial.items()}
+    assert sorted(p.stem for p in (tmp_path / "html").glob("*.html")) == sorted(serial)
+    assert "Feedback: " in (tmp_path / "html" / "ada.html").read_text(encoding="utf-8")
+    assert "5 submission(s) graded" in (tmp_path / "class.html").read_text(encoding="utf-8")
     # Run again: everything is in the ledger under the same key, nothing is graded twice.
     again = grade_all(course, *executor)
     assert again.returncode == 0 and "graded now 0, already in the ledger 5" in again.stdout, again.stdout

@@ -103,6 +103,8 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
                                    f"namespaces (unshare): they run with the network and can read the course's "
                                    f"private paths there (README, 'Isolation and limits'); each ledger line says "
                                    f"whether it was isolated")
+                if outcome.get("report_error"):
+                    progress.write(f"warning: {entry['student']}: {outcome['report_error']}")
                 if json_dir is not None:
                     _write_json(json_dir / f"{entry['student']}.json", outcome["result"], progress)
                 del entry["result"]  # kept in the ledger, not in the coordinator's memory

@@ -23,6 +23,8 @@ def add_parsers(sub, load_config) -> None:
     grade_all.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler, e.g. tcp://host:8786")
     grade_all.add_argument("--force", action="store_true", help="regrade everything, even what the ledger already holds")
     grade_all.add_argument("--json-dir", metavar="DIR", help="also write one Gradescope-style <student>.json per submission graded")
+    grade_all.add_argument("--html-dir", metavar="DIR", help="also write each graded student's HTML report "
+                           "(as grade --html) to DIR/<student>.html")
     grade_all.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
     grade_all.add_argument("--lang", choices=("en", "ko"), help="language of the messages (default: course.yml's language)")
     grade_all.add_argument("--write-gradebook", action="store_true", help="then write the class's grades into "
@@ -50,7 +52,15 @@ def _settings(args, config):
     limits = config.limits
     # Far beyond what the grader's own limits allow a submission: a safety net, not a grading rule.
     timeout = limits.startup_timeout_s + limits.submission_timeout_s + 3 * limits.training_timeout_s + 600
-    return GradingSettings(str(config.source_path) if config.source_path else None, overrides, args.lang, timeout)
+    html_dir = None
+    if args.html_dir:
+        html_dir = str(Path(args.html_dir).resolve())  # workers may run elsewhere: an absolute path
+        try:
+            Path(html_dir).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            sys.exit(f"error: cannot create {html_dir}: {exc.strerror or exc}")
+    return GradingSettings(str(config.source_path) if config.source_path else None, overrides, args.lang, timeout,
+                           html_dir=html_dir)
 
 
 def _executor_factory(args, config, settings):
@@ -94,6 +104,8 @@ def cmd_grade_all(args, config) -> int:
         sys.exit(f"interrupted: what finished is in {ledger}; run the same command again to resume")
     except ConnectionError as exc:
         sys.exit(f"error: {exc}")
+    except OSError as exc:  # e.g. --json-dir cannot be created
+        sys.exit(f"error: {exc.strerror or exc}: {exc.filename or ''}")
     current = {s.student: s.sha256 for s in submissions}
     class_entries = [e for e in read_ledger(ledger, config.assignment).latest_by_student().values()
                      if e["status"] == "graded" and e["key"] == key and current.get(e["student"]) == e["sha256"]]

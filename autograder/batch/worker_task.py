@@ -25,6 +25,8 @@ class GradingSettings:
     lang: str | None = None
     # Seconds after which a submission's grading is abandoned, on top of the grader's own limits (Dask has none).
     timeout_s: float = 1800.0
+    # Where to write each student's HTML report (grade --html), drawn by the worker that graded it; None: none.
+    html_dir: str | None = None
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     def override_dict(self) -> dict:
@@ -91,10 +93,24 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     result = outcome["result"]
     from autograder.sandbox import namespaces_available
 
-    return {"student": student, "isolated": namespaces_available(), "score": round(result.score, 4), "max_score": round(result.max_score, 4),
+    return {"student": student, "isolated": namespaces_available(), "report_error": _write_report(grader, result, student,
+                                                                                                  settings.html_dir), "score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
             "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,
             "worker": f"{socket.gethostname()}:{os.getpid()}", "result": result.to_gradescope()}
+
+
+def _write_report(grader, result, student: str, html_dir: str | None) -> str:
+    """Write the student's HTML report as ``grade --html`` does; a failure is returned, not raised: the grade stands."""
+    if not html_dir:
+        return ""
+    from autograder.report import write_report
+
+    try:
+        write_report(Path(html_dir) / f"{student}.html", result, grader, grader.translator, show_hidden=True)
+    except Exception as exc:  # the report is extra; losing it must not cost the grade
+        return f"could not write the HTML report: {type(exc).__name__}: {exc}"
+    return ""
 
 
 def sleep_instead_of_grading(settings: GradingSettings, student: str, path: str) -> dict:
