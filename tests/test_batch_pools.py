@@ -131,3 +131,38 @@ def test_a_machine_without_isolation_is_said_once_and_every_line_records_it(tmp_
     report, entries = run_class(tmp_path, ["ada", "ben", "cleo"], unisolated_task)
     assert [e["isolated"] for e in entries] == [False, False, False]
     assert capsys.readouterr().err.count("cannot give submissions their own namespaces") == 1
+
+
+def test_a_full_disk_stops_the_run_with_a_clear_error_and_keeps_what_was_recorded(tmp_path, monkeypatch):
+    from autograder.batch.ledger import LedgerError, LedgerWriter
+
+    real_write = LedgerWriter._write
+    calls = []
+
+    def fills_up(self, data):
+        calls.append(data)
+        if len(calls) > 1:
+            raise OSError(28, "No space left on device")
+        real_write(self, data)
+
+    monkeypatch.setattr(LedgerWriter, "_write", fills_up)
+    with pytest.raises(LedgerError, match="No space left on device"):
+        run_class(tmp_path, ["ada", "ben", "cleo"], misbehaving_task, workers=1)
+    monkeypatch.undo()
+    assert [e["student"] for e in read_ledger(tmp_path / "grades" / "binary_mnist.jsonl", "binary_mnist").entries] == ["ada"]
+
+
+@pytest.mark.slow  # a Dask LocalCluster starts in about 10 s on 2 cores, and restarts its killed workers
+def test_on_dask_a_dying_worker_and_a_crash_are_retried_once_then_not_graded(tmp_path):
+    from autograder.batch.dask_pool import DaskPool
+
+    ledger = tmp_path / "grades" / "binary_mnist.jsonl"
+    report = grade_class(submissions(tmp_path, ["ada", "die_hard", "crash_bang", "ben"]), [], assignment="binary_mnist",
+                         key="k", ledger=ledger, show_progress=False,
+                         executor_factory=lambda: DaskPool(GradingSettings(None), local_workers=2, task=misbehaving_task))
+    by_student = {e["student"]: e for e in read_ledger(ledger, "binary_mnist").entries}
+    assert len(by_student) == 4 and by_student["ada"]["status"] == by_student["ben"]["status"] == "graded"
+    assert by_student["die_hard"]["status"] == "not graded" and by_student["die_hard"]["attempts"] == 2
+    assert "KilledWorker" in by_student["die_hard"]["reason"]
+    assert by_student["crash_bang"]["reason"] == "RuntimeError: grader bug on crash_bang"
+    assert sorted(e["student"] for e in report.not_graded) == ["crash_bang", "die_hard"]

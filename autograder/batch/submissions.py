@@ -44,7 +44,8 @@ def find_submissions(path: Path, assignment: str) -> tuple[list[Submission], lis
         raise NothingToGrade(f"{path} is not a folder; give the course root or a folder of notebooks")
     candidates = _nbgrader_layout(path, assignment) if is_course_root(path) else _folder_of_notebooks(path, assignment)
     if not candidates:
-        where = (f"{path}/submitted/*/{assignment}/" if is_course_root(path) else f"{path}/*.ipynb")
+        where = (f"{path}/submitted/*/{assignment}/" if is_course_root(path)
+                 else f"{path}/*.ipynb (nor a submitted/ folder in nbgrader's layout)")
         raise NothingToGrade(f"no notebooks found under {where}")
     submissions, refused = [], []
     for student, found in _by_student(candidates).items():
