@@ -12,7 +12,7 @@ import sys
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from autograder.scrub_hidden_tracebacks import ScrubHiddenTestTracebacks
+from autograder.course.scrub_hidden_tracebacks import ScrubHiddenTestTracebacks
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
 

@@ -21,7 +21,7 @@ def _load_config(args):
 
 
 def cmd_grade(args) -> int:
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
 
     config = _load_config(args)
     log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else (lambda msg: None)
@@ -47,8 +47,8 @@ def cmd_grade(args) -> int:
 
 
 def cmd_feedback(args) -> int:
-    from autograder.feedback import write_feedback_reports
-    from autograder.grading import Grader
+    from autograder.course.feedback import write_feedback_reports
+    from autograder.grader.grading import Grader
 
     config = _load_config(args)
     grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr), lang=args.lang)
@@ -62,7 +62,7 @@ def cmd_feedback(args) -> int:
 
 
 def cmd_update_catalog(args) -> int:
-    from autograder.catalog import untranslated, update_all
+    from autograder.dev.catalog import untranslated, update_all
 
     for path in update_all():
         print(f"wrote {path}")
@@ -74,8 +74,8 @@ def cmd_update_catalog(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from autograder.calibration import calibrate, calibration_path, calibration_summary, save_calibration
-    from autograder.grading import Grader
+    from autograder.grader.calibration import calibrate, calibration_path, calibration_summary, save_calibration
+    from autograder.grader.grading import Grader
 
     config = _load_config(args)
     grader = Grader(config)
@@ -89,7 +89,7 @@ def cmd_calibrate(args) -> int:
 
 def cmd_reproduce(args) -> int:
     from autograder.data import load_dataset
-    from autograder.reproduce import LECTURE_TEST_ACCURACY, reproduce
+    from autograder.dev.reproduce import LECTURE_TEST_ACCURACY, reproduce
 
     config = _load_config(args)
     builders = tuple(f"build_{m}" for m in args.models.split(",")) if args.models else tuple(LECTURE_TEST_ACCURACY)
@@ -115,7 +115,7 @@ def cmd_verify(args) -> int:
     import json
 
     from autograder.config import CourseConfigError, load_config
-    from autograder.verify import as_dicts, verify_course
+    from autograder.course.verify import as_dicts, verify_course
 
     course = Path(args.course).resolve()
     config_path = args.config or (course / "course.yml" if (course / "course.yml").is_file() else None)
@@ -141,7 +141,7 @@ def cmd_verify(args) -> int:
 
 
 def cmd_build_source(args) -> int:
-    from autograder.source_notebook import write_source_notebook
+    from autograder.course.source_notebook import write_source_notebook
 
     config = _load_config(args)
     path = write_source_notebook(config, Path(args.output) if args.output else None)
@@ -150,7 +150,7 @@ def cmd_build_source(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from autograder.demo import run_demo
+    from autograder.course.demo import run_demo
 
     config = _load_config(args)
     return run_demo(config, data=args.data or "sample", keep=Path(args.keep) if args.keep else None)
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     ver.add_argument("--student", action="append", help="verify only this student (repeatable)")
     ver.set_defaults(func=cmd_verify)
 
-    src = sub.add_parser("build-source", help="write the nbgrader source notebook from autograder/reference.py")
+    src = sub.add_parser("build-source", help="write the nbgrader source notebook from autograder/grader/reference.py")
     src.add_argument("--output", help="notebook path (default: solutions/<assignment>/<assignment>.ipynb)")
     src.set_defaults(func=cmd_build_source)
 

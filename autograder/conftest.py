@@ -24,7 +24,7 @@ def pytest_addoption(parser):
 def grader():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from autograder.config import load_config
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
 
     return Grader(load_config(), log=lambda msg: None)
 
@@ -38,7 +38,7 @@ def accuracy_grader(request, grader):
     is not available here (the only checks that need it), with a note saying which thresholds apply."""
     from autograder.config import load_config
     from autograder.data import MnistUnavailableError
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
     from autograder.i18n import _
 
     if grader.config.data.source == "sample":

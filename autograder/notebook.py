@@ -60,7 +60,7 @@ def training_batch_size() -> int:
 
 @lru_cache(maxsize=1)
 def _grader():
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
 
     return Grader(course_config(), log=lambda msg: None)
 

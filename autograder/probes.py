@@ -21,7 +21,7 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from autograder import untrusted_files
+from autograder.isolation import untrusted_files
 from autograder.i18n import Message, _
 
 Returns = Literal["arrays", "model", "compiled_model"]

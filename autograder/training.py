@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.config import GradingProtocol
 
 # Which prepared input each builder's model takes (the reference pipeline's choice, not the student's).
@@ -96,7 +96,7 @@ def train_and_evaluate(model, builder: str, data: GradingData, protocol: Grading
     It is always compiled the reference way (binary cross-entropy, the protocol's optimizer,
     accuracy): compile_model is graded by its own group, and the protocol fixes the optimizer so
     that the calibrated thresholds apply. ``loss`` and ``train=False`` exist to measure broken
-    variants (autograder.broken), never to grade.
+    variants (autograder.dev.broken), never to grade.
     """
     import keras
 

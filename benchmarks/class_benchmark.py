@@ -44,10 +44,10 @@ def make_class(work: Path, size: int) -> Path:
     """An nbgrader course on the sample data with ``size`` submissions, the demo's examples in turn."""
     import nbformat
 
-    from autograder import nbgrader_course
+    from autograder.course import nbgrader_course
     from autograder.config import load_config
-    from autograder.demo import make_demo_course
-    from autograder.examples import EXAMPLES, filled_release
+    from autograder.course.demo import make_demo_course
+    from autograder.course.examples import EXAMPLES, filled_release
 
     course = make_demo_course(load_config(ROOT / "course.yml"), work, "sample")
     release = nbformat.read(ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
@@ -68,7 +68,7 @@ def timed(command: list[str], course: Path) -> float:
 
 
 def throughput(size: int, ways: list[str]) -> None:
-    from autograder import nbgrader_course
+    from autograder.course import nbgrader_course
 
     py = [sys.executable, "-m", "autograder"]
     with tempfile.TemporaryDirectory(prefix="class-benchmark-") as tmp:

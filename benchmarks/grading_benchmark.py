@@ -6,7 +6,7 @@ Prints, in order:
   1. start-up: seconds to import the grader, Keras and TensorFlow in a fresh interpreter;
   2. set-up: loading the data, preparing the grading data, loading the calibration;
   3. graded submissions (the complete reference several times, then one per typical bug in
-     autograder/broken.py): wall time per submission and per phase, the median, and each verdict;
+     autograder/dev/broken.py): wall time per submission and per phase, the median, and each verdict;
   4. peak memory of grading one submission in a fresh process: the grader and the submission's process;
   5. one epoch of each reference model under the lecture's protocol (SGD, batch 32, 50,000 images,
      validation on 10,000; in a fresh process with TensorFlow's defaults), × 30 = the naive
@@ -33,7 +33,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
-IMPORTS = "import autograder.grading, keras, tensorflow"
+IMPORTS = "import autograder.grader.grading, keras, tensorflow"
 SHORT = {"build_mlp": "MLP", "build_cnn": "CNN", "build_deep_cnn": "deep CNN"}
 
 
@@ -55,7 +55,7 @@ def table(header: list[str], rows: list[list]) -> str:
 
 def submissions(repeats: int) -> list[tuple[str, dict[str, str] | None]]:
     """(name, replacements): the complete reference ``repeats`` times, then one per typical bug."""
-    from autograder.broken import VARIANTS
+    from autograder.dev.broken import VARIANTS
 
     subs = [(f"reference #{i + 1}", {}) for i in range(repeats)]
     subs += [(v.name, v.replacements) for v in VARIANTS if v.replacements]
@@ -65,7 +65,7 @@ def submissions(repeats: int) -> list[tuple[str, dict[str, str] | None]]:
 def grade_submissions(grader, repeats: int, log) -> list[dict]:
     import nbformat
 
-    from autograder.examples import filled_release
+    from autograder.course.examples import filled_release
 
     release = nbformat.read(ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
     results = []
@@ -87,7 +87,7 @@ def lecture_epoch_probe(data_source: str) -> dict[str, float]:
     """Run in a fresh process (TensorFlow's defaults, no op determinism): one lecture epoch per model."""
     import keras
 
-    from autograder import reference
+    from autograder.grader import reference
     from autograder.data import load_dataset
     from autograder.training import INPUT_KIND
 
@@ -120,7 +120,7 @@ def lecture_epoch(data_source: str, log) -> dict[str, float]:
 def memory_probe(data_source: str, notebook: str) -> dict[str, float]:
     """Run in a fresh process: grade one notebook; the peak resident memory of this process and its child."""
     from autograder.config import load_config
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
 
     grader = Grader(load_config(ROOT / "course.yml", data={"source": data_source}), log=lambda m: None)
     result = grader.grade_notebook(notebook)
@@ -141,7 +141,7 @@ def measure_memory(data_source: str, log) -> dict[str, float]:
 
 def determinism_probe(data_source: str, deterministic: bool) -> dict:
     """Run in a fresh process: train the three reference models once under the protocol."""
-    from autograder import reference
+    from autograder.grader import reference
     from autograder.config import load_config
     from autograder.data import load_dataset
     from autograder.training import BUILDERS, grading_data, train_and_evaluate
@@ -208,9 +208,9 @@ def main() -> int:
     import keras
     import tensorflow as tf
 
-    from autograder.calibration import calibration_summary
+    from autograder.grader.calibration import calibration_summary
     from autograder.config import load_config
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
     report["versions"] = {"tensorflow": tf.__version__, "keras": keras.__version__}
     report["import_seconds_here"] = time.perf_counter() - started
 
@@ -257,7 +257,7 @@ def main() -> int:
     report["determinism"] = measure_determinism(args.data, log)
 
     if not args.skip_discrimination:
-        from autograder.broken import VARIANTS, discriminate
+        from autograder.dev.broken import VARIANTS, discriminate
         from autograder.training import BUILDERS
 
         log(f"\n7. discrimination over {args.seeds} seeds (seeds 1000+, not the calibration's)")

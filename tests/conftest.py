@@ -25,7 +25,7 @@ def sample_config():
 
 @pytest.fixture(scope="session")
 def grader(sample_config):
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
 
     return Grader(sample_config, log=lambda msg: None)
 
@@ -34,7 +34,7 @@ def grader(sample_config):
 def probe_call(grader, tmp_path_factory):
     """probe_call(func, probe_name) -> Call: run one probe in this process, through the same files as the sandbox."""
     from autograder.probes import PROBES_BY_NAME, call_and_record, load_call
-    from autograder.sandbox import save_reference_model
+    from autograder.isolation.sandbox import save_reference_model
 
     base = tmp_path_factory.mktemp("probes")
     reference_model = save_reference_model(base / "reference_mlp.keras")
@@ -57,7 +57,7 @@ def graded_example(grader, tmp_path_factory):
     """graded_example(name, lang) -> GradeResult of the bundled example ``name`` in ``lang``, graded once per session."""
     import nbformat
 
-    from autograder.examples import EXAMPLES, filled_release
+    from autograder.course.examples import EXAMPLES, filled_release
 
     folder = tmp_path_factory.mktemp("examples")
     release = nbformat.read(RELEASE, as_version=4)
@@ -112,8 +112,8 @@ def relabel_odd_even(y):
 
 def nbgrader_submissions() -> dict[str, dict[str, str] | None]:
     """Every submission the nbgrader round trip grades: student id -> replacements for the release."""
-    from autograder.broken import VARIANTS
-    from autograder.examples import EXAMPLES
+    from autograder.dev.broken import VARIANTS
+    from autograder.course.examples import EXAMPLES
 
     return {**EXAMPLES,
             **{f"variant_{v.name}": v.replacements for v in VARIANTS if v.replacements},
@@ -125,9 +125,9 @@ def autograde_with_nbgrader(config, work, data: str, submissions: dict) -> Path:
     """A demo course on ``data`` with each submission autograded by real nbgrader; returns the course folder."""
     import nbformat
 
-    from autograder import nbgrader_course
-    from autograder.demo import make_demo_course
-    from autograder.examples import filled_release
+    from autograder.course import nbgrader_course
+    from autograder.course.demo import make_demo_course
+    from autograder.course.examples import filled_release
 
     course = make_demo_course(config, work, data=data)
     env = {"COURSE_CONFIG": str(course / "course.yml")}

@@ -31,7 +31,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A course on the sample data with five submissions: complete, two broken without models, stubs, not JSON."""
-    from autograder.examples import filled_release
+    from autograder.course.examples import filled_release
 
     root = tmp_path_factory.mktemp("class")
     raw = yaml.safe_load((ROOT / "course.yml").read_text())
@@ -55,7 +55,7 @@ def course(tmp_path_factory):
 def serial(course):
     """Each submission graded the way ``python -m autograder grade`` grades it, one after another."""
     from autograder.config import load_config
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
 
     grader = Grader(load_config(course / "course.yml"), log=lambda msg: None)
     return {p.parent.parent.name: grader.grade_notebook(p).to_gradescope()

@@ -24,9 +24,9 @@ def ledger_line(student, failed_groups=(), accuracy_passed=("build_mlp", "build_
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    from autograder import nbgrader_course
+    from autograder.course import nbgrader_course
     from autograder.config import load_config
-    from autograder.demo import make_demo_course
+    from autograder.course.demo import make_demo_course
 
     work = tmp_path_factory.mktemp("gradebook")
     course = make_demo_course(load_config(ROOT / "course.yml"), work, "sample")
@@ -38,7 +38,7 @@ def course(tmp_path_factory):
 def test_grades_written_read_back_through_nbgrader_group_by_group(course):
     from nbgrader.api import Gradebook
 
-    from autograder.demo import gradebook_scores
+    from autograder.course.demo import gradebook_scores
 
     entries = {"ada": ledger_line("ada"),
                "ben": ledger_line("ben", failed_groups=("relabel", "cnn"), accuracy_passed=("build_mlp",))}

@@ -1,4 +1,4 @@
-"""Grading separates the reference from typical broken answers (autograder/broken.py).
+"""Grading separates the reference from typical broken answers (autograder/dev/broken.py).
 
 The benchmark (benchmarks/grading_benchmark.py) runs the full table on MNIST over 20 seeds; here
 the same code runs on the sample with two seeds, on the MLP, so that the separation is tested in CI.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from autograder import reference
-from autograder.broken import VARIANTS, discriminate
+from autograder.grader import reference
+from autograder.dev.broken import VARIANTS, discriminate
 from autograder.checks import checks_for
 from autograder.config import GROUPS
-from autograder.examples import reference_source
+from autograder.course.examples import reference_source
 
 SEEDS = [1000, 1001]  # not calibration seeds: the threshold must hold beyond the seeds it was made from
 

@@ -6,8 +6,8 @@ import keras
 import pytest
 from keras import layers
 
-from autograder import reference
-from autograder.calibration import (Calibration, CalibrationError, calibrate, calibration_path, describe_mismatch,
+from autograder.grader import reference
+from autograder.grader.calibration import (Calibration, CalibrationError, calibrate, calibration_path, describe_mismatch,
                                     load_or_calibrate, threshold_for)
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
 from autograder.training import train_and_evaluate

@@ -4,7 +4,7 @@ import keras
 import pytest
 from keras import layers
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.checks.architecture import (check_builder_returns_keras_model, check_last_layer_is_dense_1_sigmoid,
                                             check_model_input_shape, check_model_layers_match_lecture,
                                             check_model_parameter_count)

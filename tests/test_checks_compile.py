@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.checks.compile import (check_compile_loss_is_binary_crossentropy,
                                        check_compile_metrics_include_accuracy, check_compile_optimizer_is_sgd)
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.checks.prepare import (check_prepare_keeps_pixel_values, check_prepare_returns_float32,
                                        check_prepare_scales_to_unit_range, check_prepare_shape)
 

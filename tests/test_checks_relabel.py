@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.checks.relabel import (check_relabel_keeps_shape, check_relabel_leaves_input_unchanged,
                                        check_relabel_maps_odd_to_1_and_even_to_0,
                                        check_relabel_returns_only_zeros_and_ones)

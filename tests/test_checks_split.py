@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.checks.split import (check_split_keeps_order, check_split_keeps_x_and_y_aligned,
                                      check_split_returns_four_arrays, check_split_sizes)
 

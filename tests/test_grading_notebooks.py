@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from autograder.config import GROUPS
-from autograder.examples import EXAMPLES, filled_release
+from autograder.course.examples import EXAMPLES, filled_release
 from conftest import RELEASE, ROOT
 
 NOT_ACCURACY = tuple(g for g in GROUPS if g != "accuracy")
@@ -87,7 +87,7 @@ def test_exception_inside_a_builder_is_reported_with_the_students_line(grader, r
 
 
 def test_builder_that_hangs_is_stopped_and_the_rest_graded(sample_config, release, tmp_path):
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
 
     config = sample_config.model_copy(update={"limits": sample_config.limits.model_copy(update={"call_timeout_s": 3})})
     nb = filled_release(release, {"build_cnn": "def build_cnn():\n    while True:\n        pass"})
@@ -133,7 +133,7 @@ def test_cli_writes_gradescope_json_and_exits_0(tmp_path):
 
 @pytest.fixture(scope="module")
 def full_mnist_grader(sample_config):
-    from autograder.grading import Grader
+    from autograder.grader.grading import Grader
     from conftest import require_full_mnist
 
     require_full_mnist()
@@ -142,7 +142,7 @@ def full_mnist_grader(sample_config):
 
 
 def test_complete_notebook_gets_full_marks_on_full_mnist_with_the_shipped_calibration(full_mnist_grader, release, tmp_path):
-    from autograder.calibration import calibration_path
+    from autograder.grader.calibration import calibration_path
 
     grader = full_mnist_grader
     assert calibration_path(grader.config, grader.dataset, grader.n_val).exists(), "ship a calibration for full MNIST"

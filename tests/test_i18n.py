@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from autograder.catalog import extract_msgids, placeholders, untranslated
-from autograder.grading import Grader
+from autograder.dev.catalog import extract_msgids, placeholders, untranslated
+from autograder.grader.grading import Grader
 from autograder.i18n import Translator, _
 
 

@@ -4,7 +4,7 @@ import keras
 import pytest
 from keras import layers
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.probes import ModelNotRebuildable, load_model_safely, validate_model_config
 
 

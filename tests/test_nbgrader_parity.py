@@ -13,10 +13,10 @@ import re
 import nbformat
 import pytest
 
-from autograder import nbgrader_course
+from autograder.course import nbgrader_course
 from autograder.config import load_config
-from autograder.demo import gradebook_scores
-from autograder.verify import verify_course
+from autograder.course.demo import gradebook_scores
+from autograder.course.verify import verify_course
 from conftest import nbgrader_submissions
 
 # The exploit's points differ on purpose (see test_nbgrader_roundtrip.py); every other submission must agree.

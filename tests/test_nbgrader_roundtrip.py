@@ -4,11 +4,11 @@ import re
 
 import pytest
 
-from autograder import nbgrader_course
+from autograder.course import nbgrader_course
 from autograder.config import GROUPS
-from autograder.demo import gradebook_scores
+from autograder.course.demo import gradebook_scores
 from autograder.config import load_config
-from autograder.verify import verify_course
+from autograder.course.verify import verify_course
 
 
 def test_reference_submission_gets_full_marks_in_the_export(autograded_course, sample_config):
@@ -52,7 +52,7 @@ def test_feedback_shows_the_failure_but_no_hidden_tests(autograded_course):
 
 
 def test_feedback_report_lands_next_to_nbgraders_feedback_without_hidden_tests(autograded_course, grader):
-    from autograder.feedback import write_feedback_reports
+    from autograder.course.feedback import write_feedback_reports
     from autograder.i18n import Translator
 
     course, _ = autograded_course

@@ -6,7 +6,7 @@ import matplotlib.image as mpimg
 import pytest
 
 from autograder.__main__ import main
-from autograder.reproduce import LECTURE_TEST_ACCURACY, ReproducedModel
+from autograder.dev.reproduce import LECTURE_TEST_ACCURACY, ReproducedModel
 
 
 def model_with_val_loss(val_loss):

@@ -6,7 +6,7 @@ import copy
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_output
 
-from autograder.scrub_hidden_tracebacks import ScrubHiddenTestTracebacks
+from autograder.course.scrub_hidden_tracebacks import ScrubHiddenTestTracebacks
 
 GREEN, RESET = "\x1b[0;32m", "\x1b[0m"
 

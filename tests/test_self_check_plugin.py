@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from autograder.checks import checks_for
-from autograder.examples import filled_release
+from autograder.course.examples import filled_release
 from conftest import RELEASE, ROOT
 
 N_VISIBLE = len(checks_for(include_hidden=False))

@@ -8,8 +8,8 @@ import pytest
 import yaml
 from nbclient import NotebookClient
 
-from autograder import nbgrader_course
-from autograder.source_notebook import build_source_notebook, write_source_notebook
+from autograder.course import nbgrader_course
+from autograder.course.source_notebook import build_source_notebook, write_source_notebook
 from conftest import RELEASE, ROOT, SOLUTION
 
 
@@ -76,7 +76,7 @@ def test_every_instruction_cell_carries_korean_alongside_english(sample_config):
 def test_release_contains_no_line_of_the_reference_solution():
     import inspect
 
-    from autograder import reference
+    from autograder.grader import reference
 
     release_code = "\n".join(c.source for c in nbformat.read(RELEASE, as_version=4).cells if c.cell_type == "code")
     for name in reference.FUNCTION_NAMES:

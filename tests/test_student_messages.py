@@ -4,7 +4,7 @@ import sys
 
 import nbformat
 
-from autograder.examples import filled_release
+from autograder.course.examples import filled_release
 from autograder.probes import describe_exception, statement_problem
 from conftest import RELEASE
 

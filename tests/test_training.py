@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.training import make_optimizer, train_and_evaluate
 
 

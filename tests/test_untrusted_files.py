@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from autograder import untrusted_files as uf
+from autograder.isolation import untrusted_files as uf
 
 
 def _refused(match: str):
@@ -113,7 +113,7 @@ def test_a_truncated_npz_is_refused(tmp_path):
 
 @pytest.fixture(scope="module")
 def saved_mlp(tmp_path_factory):
-    from autograder import reference
+    from autograder.grader import reference
 
     path = tmp_path_factory.mktemp("keras") / "build_mlp.keras"
     reference.build_mlp().save(path)

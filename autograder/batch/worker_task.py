@@ -48,7 +48,7 @@ def grader_for(settings: GradingSettings):
 
             drop_framework_log_lines()
         from autograder.config import load_config
-        from autograder.grading import Grader
+        from autograder.grader.grading import Grader
 
         grader = Grader(load_config(settings.config_path, **settings.override_dict()), log=lambda msg: None,
                         lang=settings.lang)
@@ -91,7 +91,7 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     if "error" in outcome:
         raise outcome["error"]
     result = outcome["result"]
-    from autograder.sandbox import namespaces_available
+    from autograder.isolation.sandbox import namespaces_available
 
     return {"student": student, "isolated": namespaces_available(), "report_error": _write_report(grader, result, student,
                                                                                                   settings.html_dir), "score": round(result.score, 4), "max_score": round(result.max_score, 4),

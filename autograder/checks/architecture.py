@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.checks._compare import table
 from autograder.i18n import Message, _
 from autograder.probes import Call

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.checks._compare import describe_difference, returned_arrays, see_check
 from autograder.i18n import _
 from autograder.probes import Call

@@ -16,8 +16,8 @@ from typing import Callable
 
 import nbformat
 
-from autograder.broken import VARIANTS_BY_NAME
-from autograder.examples import filled_release, reference_source
+from autograder.dev.broken import VARIANTS_BY_NAME
+from autograder.course.examples import filled_release, reference_source
 
 ARRAYS = ("relabel", "split", "prepare")
 FULL = {"relabel": 1.0, "split": 1.0, "prepare": 1.0}
@@ -377,7 +377,7 @@ CASES: tuple[Case, ...] = (
         """), SPLIT, PREPARE), requires="namespaces"),
     Case("imports_the_reference", "leakage", RELABEL_LOST, notebook(relabel_doing("""
         try:
-            from autograder import reference
+            from autograder.grader import reference
             ok = reference.relabel_odd_even is not None
         except Exception:
             pass

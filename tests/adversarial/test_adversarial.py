@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from autograder.config import load_config
-from autograder.grading import Grader
-from autograder.sandbox import namespaces_available
+from autograder.grader.grading import Grader
+from autograder.isolation.sandbox import namespaces_available
 from conftest import ROOT
 from submissions import ARRAYS, CASES, FULL, IMPORTS, PREPARE, RELABEL, SPLIT, Case, write_submission
 
@@ -72,7 +72,7 @@ def _summary(result) -> dict:
 _GRADE_IN_FRESH_PROCESS = """
 import json, resource, sys
 from autograder.config import load_config
-from autograder.grading import Grader
+from autograder.grader.grading import Grader
 course, limits, submission, groups = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], tuple(sys.argv[4].split(","))
 result = Grader(load_config(course, limits=limits), log=lambda m: None).grade_notebook(submission, groups=groups)
 summary = {"groups": [{"name": g.name, "score": g.score, "checks": [{"passed": c.passed, "message": str(c.message)}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from autograder.i18n import DOMAIN, LANGUAGES, catalog_path
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parent.parent
 _METHODS = [("**/templates/**.j2", "jinja2.ext:babel_extract"), ("**.py", "python")]
 _PLACEHOLDER = re.compile(r"(?<!\{)\{([a-zA-Z_][a-zA-Z0-9_]*)[^{}]*\}")
 

@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.training import INPUT_KIND
 
 # The lecture's published test accuracies after 30 epochs (lecture notebook, last cell of each model).

@@ -8,7 +8,7 @@ A model's threshold is the reference's worst seed minus ``max(margin, 3 × std)`
   reference only in ways the protocol's seed cannot reproduce (another machine, another
   TensorFlow build) still passes;
 * and no lower: broken models score near chance or far below the reference (see
-  autograder/broken.py and the benchmark's discrimination table), and a threshold that would come
+  autograder/dev/broken.py and the benchmark's discrimination table), and a threshold that would come
   within 0.1 of chance is refused, because then the protocol could not tell them apart.
 
 Calibration files are keyed by the data's fingerprint and the protocol settings; when none
@@ -107,7 +107,7 @@ def threshold_for(accuracies: list[float], margin: float) -> float:
 def calibrate(dataset, config: CourseConfig, n_val: int, seeds: int | None = None,
               data: GradingData | None = None, log: Callable[[str], None] = print) -> Calibration:
     """Train the reference models over ``seeds`` seeds and derive each model's threshold."""
-    from autograder import reference
+    from autograder.grader import reference
 
     seeds = seeds or config.calibration.seeds
     seed_list = [config.grading.seed + i for i in range(seeds)]

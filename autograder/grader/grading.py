@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
-from autograder.calibration import Calibration, load_or_calibrate
+from autograder.grader.calibration import Calibration, load_or_calibrate
 from autograder.checks import Check, checks_for
 from autograder.config import GROUPS, CourseConfig
 from autograder.data import load_dataset
@@ -28,7 +28,7 @@ from autograder.i18n import Translator, _, render
 from autograder.notebook_code import NotebookError, extract_code, find_notebook, read_notebook
 from autograder.probes import Call, Probe, call_and_record, load_call, make_inputs, probe_kwargs
 from autograder.results import CheckResult, GradeResult, GroupResult
-from autograder.sandbox import run_submission, save_reference_model
+from autograder.isolation.sandbox import run_submission, save_reference_model
 from autograder.training import GradingData, TrainingOutcome, grading_data, train_and_evaluate
 
 
@@ -79,7 +79,7 @@ class Grader:
     @cached_property
     def reference_trainings(self) -> dict[str, TrainingOutcome]:
         """The reference models trained under the grading protocol: the report's curves to compare with."""
-        from autograder import reference
+        from autograder.grader import reference
         from autograder.training import BUILDERS
 
         seed = self.config.grading.seed

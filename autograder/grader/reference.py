@@ -1,7 +1,7 @@
 """The reference solution: the lecture's code, the single source of truth.
 
 The solutions notebook's answer cells are generated from these functions (see
-``autograder.source_notebook``), including the ``### BEGIN/END SOLUTION`` markers that nbgrader
+``autograder.course.source_notebook``), including the ``### BEGIN/END SOLUTION`` markers that nbgrader
 replaces with stubs in the student release. The grader uses the same functions as its trusted
 data pipeline and as the expected architectures.
 """

@@ -11,7 +11,7 @@ import inspect
 
 import nbformat
 
-from autograder import reference
+from autograder.grader import reference
 
 _RELABEL_INVERTED = '''def relabel_odd_even(y):
     return 1 - y % 2  # bug: odd and even swapped

@@ -1,6 +1,6 @@
 """The submission's process: define the student's code, call it as asked, write plain data back.
 
-Run as ``python -m autograder.child WORKDIR`` by ``autograder.sandbox``; never imported by the
+Run as ``python -m autograder.isolation.child WORKDIR`` by ``autograder.isolation.sandbox``; never imported by the
 grader. ``WORKDIR/request.json`` lists the statements to define and the probes to run; inputs come
 from ``WORKDIR/inputs.npz``. Before each probe the child writes ``current.json`` so that the
 grader can tell which call hung or killed the process.

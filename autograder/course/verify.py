@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.config import CourseConfig
-from autograder.demo import gradebook_scores, group_of
-from autograder.grading import Grader
+from autograder.course.demo import gradebook_scores, group_of
+from autograder.grader.grading import Grader
 from autograder.results import GradeResult
 
 

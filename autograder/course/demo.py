@@ -14,9 +14,9 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from autograder import nbgrader_course
+from autograder.course import nbgrader_course
 from autograder.config import GROUPS, CourseConfig
-from autograder.examples import EXAMPLES, filled_release
+from autograder.course.examples import EXAMPLES, filled_release
 
 
 def group_of(grade_id: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.checks import CHECKS
 from autograder.config import CourseConfig
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from autograder.checks.architecture import LayerRow, expected_layers, first_difference
 from autograder.i18n import Translator, _
-from autograder.report_plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
+from autograder.report.plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
 from autograder.results import GradeResult
 from autograder.training import BUILDERS
 
@@ -104,7 +104,7 @@ def write_report(path: Path | str, result: GradeResult, grader, translator: Tran
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-    env = Environment(loader=PackageLoader("autograder", "templates"), autoescape=select_autoescape(["html", "j2"]),
+    env = Environment(loader=PackageLoader("autograder.report", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["score"] = lambda x: f"{x:g}" if float(x).is_integer() else f"{x:.2f}"
     env.filters["accuracy"] = lambda x: "—" if x is None or not np.isfinite(x) else f"{x:.4f}"

@@ -1,7 +1,7 @@
 """Run a submission's code in a fresh interpreter, inside limits, and bring back plain data.
 
 The grader writes the statements to define, the probes to run and their inputs into a work
-folder, starts the submission's process there (``autograder.jail`` → ``autograder.child``) and
+folder, starts the submission's process there (``autograder.isolation.jail`` → ``autograder.isolation.child``) and
 watches it: a call that runs past ``limits.call_timeout_s`` or a process that dies is recorded
 against that one call, and a new process carries on with the calls that are left, until
 ``limits.submission_timeout_s`` is spent. Nothing the child writes is unpickled.
@@ -30,10 +30,10 @@ import numpy as np
 
 from autograder.cell_stderr import is_framework_line
 from autograder.config import Limits
-from autograder import untrusted_files
+from autograder.isolation import untrusted_files
 from autograder.probes import Call, Probe, load_call
 
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent)
+_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
 
 
 @dataclass
@@ -53,7 +53,7 @@ class SubmissionRun:
 
 def save_reference_model(path: Path) -> Path:
     """Save the reference MLP for compile_model to receive (so the compile group never needs the student's builder)."""
-    from autograder import reference
+    from autograder.grader import reference
 
     reference.build_mlp().save(path)
     return path
@@ -239,7 +239,7 @@ def _jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespac
     needed = [Path(_PACKAGE_PARENT), Path(sys.prefix), workdir.resolve()]
     hidden = [h for h in hidden if h.exists() and not any(n == h or h in n.parents for n in needed)]
     # The reference solution ships inside the package; the submission's process never needs it.
-    hidden.append(Path(__file__).resolve().parent / "reference.py")
+    hidden.append(Path(__file__).resolve().parent.parent / "grader" / "reference.py")
     (workdir / "tmp").mkdir(exist_ok=True)
     spec = {
         "workdir": str(workdir), "namespaces": namespaces, "network": "off" if namespaces and limits.network == "off" else "on",
@@ -280,7 +280,7 @@ def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root
     """Run the submission's process until it exits or a limit is hit; say how it ended."""
     namespaces = namespaces_available()
     spec = _jail_spec(workdir, limits, course_root, namespaces)
-    command = [sys.executable, "-m", "autograder.jail", str(spec)]
+    command = [sys.executable, "-m", "autograder.isolation.jail", str(spec)]
     if namespaces:
         # Its own network (none), mounts (private paths hidden) and PIDs (all die with it).
         net = ["--net"] if limits.network == "off" else []

@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from autograder import reference
+from autograder.grader import reference
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
-from autograder.examples import reference_source
+from autograder.course.examples import reference_source
 from autograder.probes import PROBES_BY_NAME, Call
 from autograder.training import GradingData, train_and_evaluate
 
@@ -50,7 +50,7 @@ def _in_function(name: str, *edits: tuple[str, str]) -> dict[str, str]:
     source = reference_source(name)
     for old, new in edits:
         if old not in source:
-            raise RuntimeError(f"reference.{name} no longer contains {old!r}: update autograder/broken.py")
+            raise RuntimeError(f"reference.{name} no longer contains {old!r}: update autograder/dev/broken.py")
         source = source.replace(old, new)
     return {name: source}
 

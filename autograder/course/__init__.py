@@ -1,0 +1,1 @@
+"""The nbgrader course tooling (instructor wing): source notebook, expected values, student kit, verify, feedback, demo."""

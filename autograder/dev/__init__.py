@@ -1,0 +1,1 @@
+"""Maintainer tools (instructor wing): broken variants, the lecture reproduction, the message catalog."""

@@ -1,0 +1,1 @@
+"""The instructor wing's grader: the Grader session, the reference solution, hidden probes, calibration."""
