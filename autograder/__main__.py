@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,grade-all,export,feedback,calibrate,reproduce,verify,build-source,demo,update-catalog}``."""
+"""Command line: ``python -m autograder {grade,grade-all,export,feedback,calibrate,reproduce,verify,build-source,student-kit,demo,update-catalog}``."""
 
 from __future__ import annotations
 
@@ -141,11 +141,28 @@ def cmd_verify(args) -> int:
 
 
 def cmd_build_source(args) -> int:
+    from autograder.course.expected_values import write_expected_values
     from autograder.course.source_notebook import write_source_notebook
 
     config = _load_config(args)
     path = write_source_notebook(config, Path(args.output) if args.output else None)
     print(f"wrote {path}")
+    # The student wing's expected values come from the same reference, so they are rebuilt with it.
+    for written in write_expected_values(config, *([Path(args.expected_output)] if args.expected_output else [])):
+        print(f"wrote {written}")
+    return 0
+
+
+def cmd_student_kit(args) -> int:
+    from autograder.course.student_kit import write_student_kit
+
+    config = _load_config(args)
+    try:
+        written = write_student_kit(config, Path(args.out))
+    except (FileExistsError, FileNotFoundError) as exc:
+        sys.exit(f"error: {exc}")
+    print(f"wrote {len(written)} files into {args.out}: the release notebook, the student wing (autograder/), "
+          "pyproject.toml, course.yml and README.md")
     return 0
 
 
@@ -211,9 +228,16 @@ def main(argv: list[str] | None = None) -> int:
     ver.add_argument("--student", action="append", help="verify only this student (repeatable)")
     ver.set_defaults(func=cmd_verify)
 
-    src = sub.add_parser("build-source", help="write the nbgrader source notebook from autograder/grader/reference.py")
+    src = sub.add_parser("build-source", help="write the nbgrader source notebook and the student wing's expected values "
+                         "(autograder/expected/) from autograder/grader/reference.py")
     src.add_argument("--output", help="notebook path (default: solutions/<assignment>/<assignment>.ipynb)")
+    src.add_argument("--expected-output", metavar="DIR", help="folder for the expected values (default: autograder/expected/)")
     src.set_defaults(func=cmd_build_source)
+
+    kit = sub.add_parser("student-kit", help="write what students get (release notebook, the student wing as a "
+                         "package, course.yml, README) into OUT, e.g. a GitHub Classroom starter repository")
+    kit.add_argument("out", help="folder to create (must be new or empty)")
+    kit.set_defaults(func=cmd_student_kit)
 
     demo = sub.add_parser("demo", help="nbgrader round trip on the bundled example submissions, offline")
     demo.add_argument("--data", choices=("mnist", "sample"), help="data for grading (default: sample, offline)")

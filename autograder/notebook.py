@@ -59,10 +59,10 @@ def training_batch_size() -> int:
 
 
 @lru_cache(maxsize=1)
-def _grader():
-    from autograder.grader.grading import Grader
+def _session():
+    from autograder.checking import CheckSession
 
-    return Grader(course_config(), log=lambda msg: None)
+    return CheckSession(course_config(), log=lambda msg: None)
 
 
 def training_verbosity() -> int | str:
@@ -74,32 +74,37 @@ def training_verbosity() -> int | str:
     return 2 if os.environ.get("NBGRADER_EXECUTION") else "auto"
 
 
-def check_group(group: str, hidden: bool = False, **functions: Callable) -> None:
-    """Run one group's checks on the given functions; raise AssertionError listing every failure.
+def check_group(group: str, **functions: Callable) -> None:
+    """Run one group's visible checks on the given functions; raise AssertionError listing every failure.
 
     Nothing reaches stderr while the checks run (nbgrader scores a test cell with any stderr
     output 0, whatever its checks said): warnings and the student's own stderr are shown on
     stdout as short notes, and TensorFlow's log lines are dropped (shown with AUTOGRADER_VERBOSE=1).
+    Hidden checks run only when grading (``autograder.grader.in_kernel``, in the hidden test cells).
     """
-    from autograder.checks import checks_for
+    from autograder.checks import visible_checks
 
-    wanted = [c for c in checks_for((group,), include_hidden=hidden)
-              if c.hidden == hidden and c.probe.function in functions]
+    wanted = [c for c in visible_checks((group,)) if c.probe.function in functions]
     if not wanted:
-        raise ValueError(f"no {'hidden ' if hidden else ''}checks of group {group!r} use {sorted(functions)}")
-    t = _grader().translator
+        raise ValueError(f"no checks of group {group!r} use {sorted(functions)}")
+    report_group(_session(), group, wanted, functions)
+
+
+def report_group(session, group: str, checks: list, functions: dict[str, Callable], hidden: bool = False) -> None:
+    """Apply ``checks`` to ``functions`` with ``session``; print the notes and the verdict, raise on a failure."""
+    t = session.translator
     with captured_stderr() as caught:
-        result = _grader().grade_functions(functions, wanted)
+        result = session.grade_functions(functions, checks)
     for note in stderr_notes(caught, t, verbose=bool(os.environ.get(VERBOSE_ENV))):
         print(note)
-    checks = [c for g in result.groups for c in g.checks]
-    failed = [c for c in checks if not c.passed]
+    results = [c for g in result.groups for c in g.checks]
+    failed = [c for c in results if not c.passed]
     label = f"{group}{t(_(' (hidden)')) if hidden else ''}"
     if failed:
         details = "\n\n".join(f"{c.name}: {c.message}" for c in failed)
         raise AssertionError(t(_("{label}: {failed} of {total} checks failed."), label=label, failed=len(failed),
-                               total=len(checks)) + "\n\n" + details)
-    print(t(_("{label}: all {total} checks passed."), label=label, total=len(checks)))
+                               total=len(results)) + "\n\n" + details)
+    print(t(_("{label}: all {total} checks passed."), label=label, total=len(results)))
 
 
 # Keras warnings the lecture's own code triggers, said in one line a student can act on.

@@ -1,19 +1,16 @@
-"""Probes: the calls the grader makes to a student's functions, and their recorded outcomes.
+"""Probes: the calls made to a student's functions, and what each call did (the contract of the checks).
 
-A probe names one student function, the inputs it is called with and what it must return.
-``call_and_record`` runs in the submission's own process (the sandbox child, or the notebook
-kernel under nbgrader) and writes only plain data into a folder: JSON, ``.npz`` arrays (no
-pickles) and ``.keras`` model files. ``load_call`` reads that folder back in the grader, loading
-models with Keras' safe mode so that no student code comes along.
+A probe names one student function, the inputs it is called with and what it must return; a
+``Call`` is what that call did, as plain data and a model. This module holds the VISIBLE probes
+only: the hidden ones, and their inputs, are the instructor's (``autograder.grader.hidden_probes``).
+Who makes the calls is not decided here: ``autograder.in_process`` calls functions in this process
+(a student's self-check, nbgrader's visible test cells), ``autograder.isolation`` in a jailed child.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import random
 import sys
-import tempfile
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +18,6 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-from autograder.isolation import untrusted_files
 from autograder.i18n import Message, _
 
 Returns = Literal["arrays", "model", "compiled_model"]
@@ -50,14 +46,6 @@ def _digits(dataset, rng):
     return {"y": np.array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0], dtype=np.uint8)}
 
 
-def _all_labels(dataset, rng):
-    return {"y": np.concatenate([dataset.y_train, dataset.y_test])}
-
-
-def _random_labels(dataset, rng):
-    return {"y": rng.integers(0, 10, size=int(rng.integers(500, 1500))).astype(np.int64)}
-
-
 def _indexed(n):
     # Every sample carries its own index, so order, reversal and x/y misalignment are all visible.
     return {"x": np.arange(n * 4, dtype=np.int32).reshape(n, 2, 2), "y": np.arange(n, dtype=np.int32)}
@@ -67,49 +55,29 @@ def _indexed_12000(dataset, rng):
     return _indexed(12000)
 
 
-def _indexed_777(dataset, rng):
-    return _indexed(777)
-
-
-def _mnist_train(dataset, rng):
-    return {"x": dataset.x_train, "y": dataset.y_train}
-
-
 def _small_images(dataset, rng):
     x = rng.integers(0, 256, size=(37, 28, 28)).astype(np.uint8)
     x[0, 0, 0], x[0, 0, 1] = 0, 255  # both ends of the pixel range, so /255 is checkable exactly
     return {"x": x}
 
 
-def _test_images(dataset, rng):
-    return {"x": dataset.x_test}
-
-
 def _nothing(dataset, rng):
     return {}
 
 
-PROBES: tuple[Probe, ...] = (
+VISIBLE_PROBES: tuple[Probe, ...] = (
     Probe("relabel_digits", "relabel_odd_even", ("y",), "arrays", _digits),
-    Probe("relabel_all_labels", "relabel_odd_even", ("y",), "arrays", _all_labels, hidden=True, needs_dataset=True),
-    Probe("relabel_random_labels", "relabel_odd_even", ("y",), "arrays", _random_labels, hidden=True),
     Probe("split_default_n_val", "split_train_val", ("x", "y"), "arrays", _indexed_12000),
     Probe("split_n_val_2000", "split_train_val", ("x", "y"), "arrays", _indexed_12000, kwargs=(("n_val", 2000),)),
-    Probe("split_n_val_111_of_777", "split_train_val", ("x", "y"), "arrays", _indexed_777,
-          kwargs=(("n_val", 111),), hidden=True),
-    Probe("split_training_set", "split_train_val", ("x", "y"), "arrays", _mnist_train, hidden=True,
-          n_val_from_course=True, needs_dataset=True),
     Probe("prepare_mlp_37_images", "prepare_mlp_input", ("x",), "arrays", _small_images),
     Probe("prepare_cnn_37_images", "prepare_cnn_input", ("x",), "arrays", _small_images),
-    Probe("prepare_mlp_test_set", "prepare_mlp_input", ("x",), "arrays", _test_images, hidden=True, needs_dataset=True),
-    Probe("prepare_cnn_test_set", "prepare_cnn_input", ("x",), "arrays", _test_images, hidden=True, needs_dataset=True),
     Probe("build_mlp", "build_mlp", (), "model", _nothing, model_input=(784,)),
     Probe("build_cnn", "build_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
     Probe("build_deep_cnn", "build_deep_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
-    # compile_model gets the reference MLP, so a wrong builder cannot fail the compile group.
+    # compile_model gets the lecture's MLP, so a wrong builder cannot fail the compile group.
     Probe("compile_reference_mlp", "compile_model", ("model",), "compiled_model", _nothing),
 )
-PROBES_BY_NAME = {p.name: p for p in PROBES}
+VISIBLE_PROBES_BY_NAME = {p.name: p for p in VISIBLE_PROBES}
 
 
 def probe_kwargs(probe: Probe, n_val: int) -> dict[str, int]:
@@ -126,7 +94,7 @@ def make_inputs(probe: Probe, dataset, seed: int) -> dict[str, np.ndarray]:
     return probe.make_inputs(dataset, rng)
 
 
-# ---------------------------------------------------------------- in the submission's process
+# ---------------------------------------------------------------- what a call did, as data
 
 
 def describe_exception(exc: BaseException, student_files: tuple[str, ...] = ("<cell",)) -> dict:
@@ -212,7 +180,7 @@ class ReturnedNotAnArray(TypeError):
         self.type_name = type(value).__name__
 
 
-def _array_of(value: Any) -> np.ndarray:
+def array_of(value: Any) -> np.ndarray:
     # A plain numeric ndarray copy: subclasses, lists and tensors become data, objects are refused.
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.numpy()
@@ -220,67 +188,6 @@ def _array_of(value: Any) -> np.ndarray:
     if arr.dtype == object:
         raise ReturnedNotAnArray(value)
     return arr
-
-
-def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict,
-                    outdir: Path, reference_model_path: Path | None = None, seed: int = 0) -> None:
-    """Call ``func`` as ``probe`` describes and write the outcome into ``outdir`` as plain data."""
-    outdir = Path(outdir)
-    owner = os.getpid()
-    record: dict[str, Any] = {"probe": probe.name, "function": probe.function}
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        if func is None:
-            record["status"] = "missing"
-        elif not callable(func):
-            record.update(status="missing", error={"type": "TypeError", "message": f"{probe.function} is a "
-                          f"{type(func).__name__}, not a function", "where": []})
-        else:
-            if probe.returns != "arrays" or "keras" in sys.modules:
-                import keras
-
-                keras.utils.set_random_seed(seed)
-            else:  # a numpy-only notebook is not made to import TensorFlow (seconds) just to be seeded
-                random.seed(seed)
-                np.random.seed(seed)
-            # Copies, so that an in-place change is recorded rather than spreading to other probes.
-            args = [inputs[name].copy() for name in probe.args if name != "model"]
-            if probe.returns == "compiled_model":
-                import keras
-
-                args = [keras.models.load_model(reference_model_path, compile=False, safe_mode=True)]
-            value = func(*args, **kwargs)
-            if probe.returns == "arrays":
-                for i, arg in enumerate(args):
-                    arrays[f"input_after_{i}"] = np.array(arg, copy=True, subok=False)
-                values = value if isinstance(value, tuple) else (value,)
-                record["returned"] = {"tuple": isinstance(value, tuple), "count": len(values),
-                                      "types": [type(v).__name__ for v in values]}
-                for i, v in enumerate(values):
-                    arrays[f"returned_{i}"] = _array_of(v)
-                record["status"] = "ok"
-            else:
-                import keras
-
-                record["returned"] = {"types": [type(value).__name__],
-                                      "is_keras_model": isinstance(value, keras.Model)}
-                if isinstance(value, keras.Model):
-                    value.save(outdir / f"{probe.name}.keras")
-                    if probe.returns == "compiled_model":
-                        record["compiled"] = bool(getattr(value, "compiled", False))
-                record["status"] = "ok"
-    except ReturnedNotAnArray as exc:  # the function returned, but not data: not an error it raised
-        record.update(status="returned_other", error={"type": exc.type_name, "message": str(exc), "where": []})
-    except Exception as exc:  # a student error is an outcome, not a crash of the grader
-        record.update(status="raised", error=describe_exception(exc))
-    if os.getpid() != owner:
-        os._exit(0)  # a process the student forked: only the one that made the call may report it
-    if arrays:
-        np.savez(outdir / f"{probe.name}.npz", **arrays)
-    (outdir / f"{probe.name}.json").write_text(json.dumps(record, default=str))
-
-
-# ---------------------------------------------------------------- in the grader's process
 
 
 @dataclass
@@ -358,128 +265,3 @@ def _hint_for(error_type: str, fn: str, message: str = "") -> Message:
     if error_type == "ValueError" and fn.startswith("prepare"):
         return _("reshape with the number of images you were given (len(x) or -1), not a fixed 60000.")
     return _("run {fn} on a small input in the notebook and read the error.").format(fn=fn)
-
-
-def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path) -> Call:
-    """Read the outcome that ``call_and_record`` wrote for ``probe`` (never unpickling anything).
-
-    The files come from the submission's process, so each is bounded before it is read
-    (``untrusted_files``): a file larger than a correct answer could be costs this call only.
-    """
-    outdir = Path(outdir)
-    record_path = outdir / f"{probe.name}.json"
-    if not os.path.lexists(record_path):
-        return Call(probe, inputs, kwargs, "crashed", {"message": "no result was written"})
-    try:
-        record = untrusted_files.read_json(record_path)
-        if not isinstance(record, dict):
-            raise TypeError("the record is not a JSON object")
-        error, returned = record.get("error"), record.get("returned") or {}
-        if error is not None and not isinstance(error, dict) or not isinstance(returned, dict):
-            raise TypeError("the record's error or returned entry is not a JSON object")
-        call = Call(probe, inputs, kwargs, str(record["status"]), error, returned)
-        npz = outdir / f"{probe.name}.npz"
-        if os.path.lexists(npz):
-            data = untrusted_files.read_npz(npz, untrusted_files.npz_member_limit(inputs))
-            n_ret = len([k for k in data if k.startswith("returned_")])
-            n_in = len([k for k in data if k.startswith("input_after_")])
-            call.values = tuple(data[f"returned_{i}"] for i in range(n_ret))
-            call.inputs_after = tuple(data[f"input_after_{i}"] for i in range(n_in))
-        model_path = outdir / f"{probe.name}.keras"
-        if call.status == "ok" and os.path.lexists(model_path):
-            keras_file = untrusted_files.read_keras(model_path)
-            call.compile_config = read_compile_config(keras_file)
-            call.model = load_model_safely(keras_file, model_input=probe.model_input)
-    except ModelNotRebuildable as exc:
-        call.status, call.error = "unreadable", {"message": str(exc)}
-    except untrusted_files.UntrustedFileError as exc:
-        return Call(probe, inputs, kwargs, "unreadable", {"message": exc.message})
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        return Call(probe, inputs, kwargs, "unreadable", {"message": f"{type(exc).__name__}: {exc}"})
-    return call
-
-
-class ModelNotRebuildable(ValueError):
-    """A saved model needs code that the grader does not have (custom layers, lambdas)."""
-
-
-# Layers a submission's model may use: Keras' own, nothing that carries code (Lambda, custom classes).
-ALLOWED_LAYERS = frozenset({
-    "InputLayer", "Dense", "Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
-    "GlobalAveragePooling2D", "Flatten", "Reshape", "Dropout", "SpatialDropout2D", "Activation", "ReLU",
-    "LeakyReLU", "BatchNormalization", "LayerNormalization", "Rescaling", "ZeroPadding2D",
-})
-ALLOWED_MODELS = frozenset({"Sequential", "Functional"})
-
-
-def validate_model_config(model: Path | untrusted_files.KerasFile) -> None:
-    """Refuse a saved model whose config names anything but Keras' own models and plain layers."""
-    config = _keras_file(model).config
-    problems = []
-
-    def visit(entry: dict, where: str) -> None:
-        name, module = entry.get("class_name"), str(entry.get("module") or "")
-        if entry.get("registered_name") not in (None, name) or (module and not module.startswith("keras")):
-            problems.append(f"{where} is a custom class ({entry.get('registered_name') or name}, module {module!r})")
-        for layer in (entry.get("config") or {}).get("layers", []) or []:
-            layer_name = layer.get("class_name")
-            if layer_name in ALLOWED_MODELS:
-                visit(layer, f"nested model {layer_name}")
-            elif layer_name not in ALLOWED_LAYERS:
-                problems.append(f"layer {layer.get('config', {}).get('name', '?')} is a {layer_name}")
-            elif str(layer.get("module") or "keras").split(".")[0] != "keras" or layer.get("registered_name") not in (None, layer_name):
-                problems.append(f"layer {layer.get('config', {}).get('name', '?')} claims to be {layer_name} but is "
-                                f"{layer.get('registered_name')} from {layer.get('module')!r}")
-
-    if config.get("class_name") not in ALLOWED_MODELS:
-        problems.append(f"the model is a {config.get('class_name')}, not keras.Sequential or a functional model")
-    visit(config, "the model")
-    if problems:
-        raise ModelNotRebuildable(
-            f"the saved model uses what the grader does not rebuild: {'; '.join(problems[:3])}. Hint: build it "
-            f"with keras.Sequential and Keras' own layers ({', '.join(sorted(ALLOWED_LAYERS)[:6])}, ...)."
-        )
-
-
-def _keras_file(model: Path | untrusted_files.KerasFile) -> untrusted_files.KerasFile:
-    return model if isinstance(model, untrusted_files.KerasFile) else untrusted_files.read_keras(Path(model))
-
-
-def read_compile_config(model: Path | untrusted_files.KerasFile) -> dict | None:
-    """The ``compile_config`` entry of a ``.keras`` file, read as JSON without building anything."""
-    compile_config = _keras_file(model).config.get("compile_config")
-    return compile_config if isinstance(compile_config, dict) else None
-
-
-def load_model_safely(model: Path | untrusted_files.KerasFile, model_input: tuple[int, ...] | None = None):
-    """Load a ``.keras`` file with safe mode and without its compile state, after validating its config.
-
-    The file is read once, bounded (``untrusted_files.read_keras``); its classes are checked against
-    the allowlist, its size is counted from the config without allocating a weight and its weights
-    file checked against that count, and Keras then loads the very bytes that were checked.
-    """
-    import keras
-
-    keras_file = _keras_file(model)
-    validate_model_config(keras_file)
-    try:
-        size = untrusted_files.model_size(keras_file.config, model_input)
-    except untrusted_files.UntrustedFileError:
-        raise
-    except Exception as exc:  # Keras cannot build this config: it could not load it either
-        raise ModelNotRebuildable(
-            f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: "
-            f"{str(exc)[:300]}). Hint: use only standard keras layers (no custom classes or Lambda layers)."
-        ) from None
-    untrusted_files.check_weights(keras_file, size)
-    try:
-        # From the grader's own copy of the checked bytes, not the submission's file (which may change).
-        with tempfile.TemporaryDirectory(prefix="autograder-model-") as private:
-            copy = Path(private) / "model.keras"
-            copy.write_bytes(keras_file.data)
-            return keras.models.load_model(copy, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many types here: TypeError, ValueError, AttributeError...
-        raise ModelNotRebuildable(
-            f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: "
-            f"{str(exc)[:300]}). Hint: use only standard keras layers (no custom classes or Lambda layers)."
-        ) from None

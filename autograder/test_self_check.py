@@ -7,10 +7,10 @@ import sys
 import pytest
 
 from autograder.cell_stderr import captured_stderr
-from autograder.checks import checks_for
+from autograder.checks import visible_checks
 from autograder.i18n import _
 
-VISIBLE = checks_for(include_hidden=False)
+VISIBLE = visible_checks()
 
 
 @pytest.mark.parametrize("check", VISIBLE, ids=[f"{c.group}:{c.name}" for c in VISIBLE])

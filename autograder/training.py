@@ -1,8 +1,10 @@
-"""The grading protocol: train a model on the reference data pipeline and measure its test accuracy.
+"""The grading protocol: train a model on the trusted data pipeline and measure its test accuracy.
 
 The student's model is rebuilt from its config with fresh, seeded weights (``clone_model``), so
-the same submission and seed give the same training run. Data always goes through the reference
-functions, so a wrong ``relabel``/``split``/``prepare`` costs only its own group.
+the same submission and seed give the same training run. Data always goes through the grader's
+own pipeline (the lecture's relabelling, split and scaling, written here and tested equal to the
+reference's), never the student's, so a wrong ``relabel``/``split``/``prepare`` costs only its own
+group. Part of the student wing: the visible accuracy checks train under this protocol too.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from autograder.grader import reference
+from autograder.expected import prepared_image_shape
 from autograder.config import GradingProtocol
 
 # Which prepared input each builder's model takes (the reference pipeline's choice, not the student's).
@@ -36,20 +38,31 @@ class GradingData:
         return max(odd, 1 - odd)
 
 
+def _odd_labels(y: np.ndarray) -> np.ndarray:
+    # The binary task's labels: 1 for an odd digit, 0 for an even one.
+    return np.remainder(np.asarray(y), 2)
+
+
+def _scaled_input(x: np.ndarray, kind: str) -> np.ndarray:
+    # The models' input: pixels / 255 as float32, shaped as the lecture's models take them.
+    function = "prepare_mlp_input" if kind == "mlp" else "prepare_cnn_input"
+    return (np.asarray(x).reshape((len(x), *prepared_image_shape(function))) / 255).astype("float32")
+
+
 def grading_data(dataset, protocol: GradingProtocol, n_val: int) -> GradingData:
-    """Relabel, split and prepare the data set with the reference functions."""
-    y_train_all = reference.relabel_odd_even(dataset.y_train)
-    x_train, y_train, _, _ = reference.split_train_val(dataset.x_train, y_train_all, n_val=n_val)
-    x_train, y_train = x_train[: protocol.n_train], y_train[: protocol.n_train]
+    """Relabel, split and prepare the data set with the trusted pipeline (the first ``n_train`` training images)."""
+    # The training split is the first len - n_val images; grading trains on its first n_train.
+    n_train = min(protocol.n_train, len(dataset.x_train) - n_val)
+    x_train, y_train = dataset.x_train[:n_train], _odd_labels(dataset.y_train[:n_train])
     # An evenly spaced subset keeps every part of the test set (its writers differ from start to end).
     picked = np.linspace(0, len(dataset.x_test) - 1, min(protocol.n_test or len(dataset.x_test), len(dataset.x_test)))
     picked = np.unique(picked.round().astype(int))
     x_test, y_test = dataset.x_test[picked], dataset.y_test[picked]
     return GradingData(
-        x_train={"mlp": reference.prepare_mlp_input(x_train), "cnn": reference.prepare_cnn_input(x_train)},
+        x_train={kind: _scaled_input(x_train, kind) for kind in ("mlp", "cnn")},
         y_train=y_train.astype("float32"),
-        x_test={"mlp": reference.prepare_mlp_input(x_test), "cnn": reference.prepare_cnn_input(x_test)},
-        y_test=reference.relabel_odd_even(y_test).astype("float32"),
+        x_test={kind: _scaled_input(x_test, kind) for kind in ("mlp", "cnn")},
+        y_test=_odd_labels(y_test).astype("float32"),
     )
 
 

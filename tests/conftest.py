@@ -33,7 +33,8 @@ def grader(sample_config):
 @pytest.fixture(scope="session")
 def probe_call(grader, tmp_path_factory):
     """probe_call(func, probe_name) -> Call: run one probe in this process, through the same files as the sandbox."""
-    from autograder.probes import PROBES_BY_NAME, call_and_record, load_call
+    from autograder.grader.hidden_probes import PROBES_BY_NAME
+    from autograder.isolation.recording import call_and_record, load_call
     from autograder.isolation.sandbox import save_reference_model
 
     base = tmp_path_factory.mktemp("probes")

@@ -92,7 +92,7 @@ def noisy_relabel_odd_even(y):
 
 
 def test_check_group_leaves_stderr_empty_and_shows_the_notes_on_stdout(grader, monkeypatch, capfd):
-    monkeypatch.setattr(notebook, "_grader", lambda: grader)
+    monkeypatch.setattr(notebook, "_session", lambda: grader)
     monkeypatch.delenv(notebook.VERBOSE_ENV, raising=False)
 
     notebook.check_group("relabel", relabel_odd_even=noisy_relabel_odd_even)
@@ -106,7 +106,7 @@ def test_check_group_leaves_stderr_empty_and_shows_the_notes_on_stdout(grader, m
 
 
 def test_verbose_shows_tensorflows_log_on_stdout(grader, monkeypatch, capfd):
-    monkeypatch.setattr(notebook, "_grader", lambda: grader)
+    monkeypatch.setattr(notebook, "_session", lambda: grader)
     monkeypatch.setenv(notebook.VERBOSE_ENV, "1")
     notebook.check_group("relabel", relabel_odd_even=noisy_relabel_odd_even)
     out, err = capfd.readouterr()
@@ -114,7 +114,7 @@ def test_verbose_shows_tensorflows_log_on_stdout(grader, monkeypatch, capfd):
 
 
 def test_a_failed_check_still_raises_and_its_notes_come_first(grader, monkeypatch, capfd):
-    monkeypatch.setattr(notebook, "_grader", lambda: grader)
+    monkeypatch.setattr(notebook, "_session", lambda: grader)
 
     def inverted(y):
         print("about to invert", file=sys.stderr)

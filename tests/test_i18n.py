@@ -48,7 +48,7 @@ def test_an_unknown_language_is_refused_with_the_choices():
 
 
 def test_the_grader_writes_check_messages_and_rules_in_its_language(sample_config, probe_call):
-    from autograder.checks import checks_for
+    from autograder.grader.all_checks import checks_for
 
     check = next(c for c in checks_for(("relabel",)) if c.name.startswith("check_relabel_maps_odd"))
     calls = {check.probe_name: probe_call(lambda y: 1 - y % 2, check.probe_name)}

@@ -5,7 +5,7 @@ import pytest
 from keras import layers
 
 from autograder.grader import reference
-from autograder.probes import ModelNotRebuildable, load_model_safely, validate_model_config
+from autograder.isolation.recording import ModelNotRebuildable, load_model_safely, validate_model_config
 
 
 @keras.saving.register_keras_serializable(package="student")

@@ -8,11 +8,11 @@ import nbformat
 import pytest
 import yaml
 
-from autograder.checks import checks_for
+from autograder.checks import visible_checks
 from autograder.course.examples import filled_release
 from conftest import RELEASE, ROOT
 
-N_VISIBLE = len(checks_for(include_hidden=False))
+N_VISIBLE = len(visible_checks())
 
 
 @pytest.fixture(scope="module")

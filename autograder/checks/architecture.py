@@ -1,6 +1,7 @@
 """Checks of build_mlp(), build_cnn() and build_deep_cnn() against the lecture's architectures.
 
-Each builder is compared with the reference builder of the same name, layer by layer: type,
+Each builder is compared with the lecture's model of the same name (its layer table, kept as data
+in ``autograder.expected``), layer by layer: type,
 output shape, parameter count and the layer's own settings (units, filters, kernel/pool size,
 activation, Dropout rate). A standalone Activation layer is folded into the layer before it, so
 ``Dense(256)`` + ``Activation('relu')`` counts as ``Dense(256, relu)``.
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from autograder.grader import reference
+from autograder.expected import lecture_model
 from autograder.checks._compare import table
 from autograder.i18n import Message, _
 from autograder.probes import Call
@@ -74,14 +75,14 @@ def _has_output(layer) -> bool:
 
 @lru_cache(maxsize=None)
 def expected_layers(builder: str) -> tuple[LayerRow, ...]:
-    """The reference model's rows for the builder of that name."""
-    return tuple(describe_layers(getattr(reference, builder)()))
+    """The lecture model's rows for the builder of that name."""
+    return tuple(LayerRow(r["type"], tuple(r["output_shape"]), r["params"], r["settings"])
+                 for r in lecture_model(builder)["layers"])
 
 
-@lru_cache(maxsize=None)
 def _expected_model_facts(builder: str) -> tuple[tuple, int]:
-    model = getattr(reference, builder)()
-    return tuple(model.inputs[0].shape[1:]), model.count_params()
+    model = lecture_model(builder)
+    return tuple(model["input_shape"]), model["params"]
 
 
 def returned_model(call: Call):

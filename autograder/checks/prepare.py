@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.grader import reference
+from autograder.expected import prepared_image_shape
 from autograder.checks._compare import describe_difference, returned_arrays, see_check
 from autograder.i18n import _
 from autograder.probes import Call
 
 
 def _expected(call: Call) -> np.ndarray:
-    return getattr(reference, call.probe.function)(call.inputs["x"])
+    """x / 255 as float32, one row per image in the shape the model takes (the shape kept as data)."""
+    x = call.inputs["x"]
+    return (np.asarray(x).reshape((len(x), *prepared_image_shape(call.probe.function))) / 255).astype(np.float32)
 
 
 def check_prepare_returns_float32(call: Call) -> None:

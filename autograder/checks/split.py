@@ -18,8 +18,8 @@ def _n_val(call: Call) -> int:
 
 def _expected(call: Call) -> tuple[np.ndarray, ...]:
     x, y = call.inputs["x"], call.inputs["y"]
-    n_train = len(x) - _n_val(call)
-    return x[:n_train], y[:n_train], x[n_train:], y[n_train:]
+    cut = len(x) - _n_val(call)  # the last n_val samples are validation, in order
+    return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
 def check_split_returns_four_arrays(call: Call) -> None:

@@ -14,7 +14,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.grader import reference
-from autograder.checks import CHECKS
+from autograder.grader.all_checks import CHECKS
 from autograder.config import CourseConfig
 
 _INTRO = """# Image input → binary classification: odd or even?
@@ -150,7 +150,8 @@ def _test_source(group: str, points: float, functions: list[str]) -> str:
     lines = [f"# Checks of group '{group}' ({points:g} point{'s' if points != 1 else ''}).",
              f'check_group("{group}", {args})']
     if has_hidden:
-        lines += ["### BEGIN HIDDEN TESTS", f'check_group("{group}", hidden=True, {args})', "### END HIDDEN TESTS"]
+        lines += ["### BEGIN HIDDEN TESTS", "from autograder.grader.in_kernel import check_hidden_group",
+                  f'check_hidden_group("{group}", {args})', "### END HIDDEN TESTS"]
     return "\n".join(lines)
 
 

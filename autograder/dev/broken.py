@@ -19,7 +19,7 @@ from typing import Callable
 from autograder.grader import reference
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
 from autograder.course.examples import reference_source
-from autograder.probes import PROBES_BY_NAME, Call
+from autograder.probes import VISIBLE_PROBES_BY_NAME, Call
 from autograder.training import GradingData, train_and_evaluate
 
 _OUTPUT = 'layers.Dense(1, activation="sigmoid")'
@@ -160,7 +160,7 @@ def run_variant(variant: BrokenVariant | None, builder: str, data: GradingData, 
     outcome = train_and_evaluate(model, builder, run_data, protocol, seed,
                                  loss=variant.loss if variant else "binary_crossentropy",
                                  train=variant.train if variant else True)
-    call = Call(PROBES_BY_NAME[builder], {}, {}, "ok", model=model,
+    call = Call(VISIBLE_PROBES_BY_NAME[builder], {}, {}, "ok", model=model,
                 returned={"types": [type(model).__name__], "is_keras_model": True})
     try:
         check_model_reaches_reference_accuracy(call, outcome, threshold, "calibration")

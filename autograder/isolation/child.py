@@ -9,7 +9,6 @@ grader can tell which call hung or killed the process.
 from __future__ import annotations
 
 import json
-import linecache
 import os
 import sys
 import time
@@ -18,35 +17,17 @@ from pathlib import Path
 import numpy as np
 
 
-def define_student_code(statements: list[dict]) -> tuple[dict, list[str]]:
-    """Execute the kept statements one by one; a failing one is reported, the rest still run."""
-    from autograder.probes import describe_exception, statement_problem
-
-    namespace: dict = {"__name__": "__student__", "__builtins__": __builtins__}
-    problems = []
-    for st in statements:
-        filename = f"<cell {st['cell']}>"
-        # Registered so that tracebacks can quote the student's line.
-        linecache.cache[filename] = (len(st["source"]), None, st["source"].splitlines(True), filename)
-        try:
-            exec(compile(st["source"], filename, "exec"), namespace)
-        except Exception as exc:
-            if st.get("kind") == "assignment":
-                # A constant that depends on a skipped cell (e.g. x = dataset.x_train) is simply left out.
-                continue
-            problems.append(statement_problem(st, describe_exception(exc)))
-    return namespace, problems
-
-
 def main(workdir: str) -> int:
-    from autograder.probes import PROBES_BY_NAME, call_and_record
+    from autograder.grader.hidden_probes import PROBES_BY_NAME
+    from autograder.in_process import define_notebook_code
+    from autograder.isolation.recording import call_and_record
 
     work = Path(workdir)
     request = json.loads((work / "request.json").read_text())
     outdir = work / "out"
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    namespace, problems = define_student_code(request["statements"])
+    namespace, problems = define_notebook_code(request["statements"])
     timings["define the notebook's code (its imports included)"] = time.perf_counter() - started
     (outdir / "definitions.json").write_text(json.dumps({"problems": problems}))
     with np.load(work / "inputs.npz", allow_pickle=False) as data:

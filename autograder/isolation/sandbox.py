@@ -6,7 +6,7 @@ watches it: a call that runs past ``limits.call_timeout_s`` or a process that di
 against that one call, and a new process carries on with the calls that are left, until
 ``limits.submission_timeout_s`` is spent. Nothing the child writes is unpickled.
 
-Isolation (see ``isolation``): its own network and mount namespaces (no network, the course's
+Isolation (``autograder.isolation.jail``): its own network and mount namespaces (no network, the course's
 private paths hidden) where ``unshare`` works, memory and process caps in cgroups where they are
 writable, rlimits always, no capabilities, a scrubbed environment, and at most
 ``limits.output_limit_bytes`` of output kept.
@@ -31,7 +31,8 @@ import numpy as np
 from autograder.cell_stderr import is_framework_line
 from autograder.config import Limits
 from autograder.isolation import untrusted_files
-from autograder.probes import Call, Probe, load_call
+from autograder.isolation.recording import load_call
+from autograder.probes import Call, Probe
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
 

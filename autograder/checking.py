@@ -1,0 +1,217 @@
+"""Running checks on calls: the student wing's session, which the instructor's Grader extends.
+
+A ``CheckSession`` holds what checking needs once per session (config, translator, data set, the
+grading data and the accuracy thresholds) and applies checks to calls, however they were made.
+It makes its calls in this process (``autograder.in_process``): that is the student's self-check
+and nbgrader's visible test cells. The instructor's ``Grader`` (``autograder.grader.grading``)
+makes them in a jailed child process instead, adds the hidden checks, and takes its thresholds
+from the calibration files rather than from the shipped copy (``autograder.expected``).
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Callable
+
+from autograder.checks import Check
+from autograder.config import GROUPS, CourseConfig
+from autograder.data import load_dataset
+from autograder.i18n import Message, Translator, _, render
+from autograder.in_process import call_here, define_notebook_code
+from autograder.notebook_code import extract_code, find_notebook, read_notebook
+from autograder.probes import Call, Probe, make_inputs, probe_kwargs
+from autograder.results import CheckResult, GradeResult, GroupResult
+from autograder.training import GradingData, TrainingOutcome, grading_data, train_and_evaluate
+
+
+@dataclass(frozen=True)
+class AccuracyBar:
+    """What a trained model must reach: the calibrated threshold, and the reference's figures behind it."""
+
+    threshold: float
+    summary: Message | str
+    # The calibration file the threshold comes from (its name in the calibration folder).
+    file: str = ""
+
+
+class NoCalibratedThreshold(RuntimeError):
+    """No shipped threshold matches the data and protocol in use."""
+
+
+@dataclass
+class CheckSession:
+    """What checking needs, loaded once and shared by every check: config, data, thresholds."""
+
+    config: CourseConfig
+    log: Callable[[str], None] = print
+    # Seconds spent on the shared set-up (data, calibration), paid once however many submissions are checked.
+    setup_timings: dict[str, float] = field(default_factory=dict)
+    # Language of the messages in results: 'en' or 'ko' (None: course.yml's language).
+    lang: str | None = None
+
+    @cached_property
+    def translator(self) -> Translator:
+        return Translator(self.lang or self.config.language)
+
+    @cached_property
+    def dataset(self):
+        with timed(self.setup_timings, "load the data set"):
+            return load_dataset(self.config.data.source)
+
+    @property
+    def n_val(self) -> int:
+        return self.config.data.n_val or self.dataset.n_val
+
+    @cached_property
+    def data(self) -> GradingData:
+        dataset = self.dataset
+        with timed(self.setup_timings, "prepare the grading data (trusted pipeline)"):
+            return grading_data(dataset, self.config.grading, self.n_val)
+
+    def inputs_for(self, probes: list[Probe]) -> tuple[dict, dict]:
+        """Each probe's inputs and keyword arguments; the data set is loaded only for probes that use it."""
+        seed = self.config.grading.seed
+        dataset = self.dataset if any(p.needs_dataset for p in probes) else None
+        n_val = self.n_val if any(p.n_val_from_course for p in probes) else None
+        return ({p.name: make_inputs(p, dataset, seed) for p in probes},
+                {p.name: probe_kwargs(p, n_val) for p in probes})
+
+    # ------------------------------------------------------------ making the calls
+
+    def calls_for_functions(self, functions: dict[str, Callable], checks: list[Check]) -> dict[str, Call]:
+        """Call functions living in this process for ``checks``: one Call per probe."""
+        probes = probes_of(checks)
+        inputs, kwargs = self.inputs_for(probes)
+        return {p.name: call_here(functions.get(p.function), p, inputs[p.name], kwargs[p.name], self.config.grading.seed)
+                for p in probes}
+
+    def calls_for_notebook(self, path: Path | str, checks: list[Check]) -> tuple[str, dict[str, Call], list[str]]:
+        """Define the notebook's kept code in this process and call it for ``checks``: (notebook, calls, problems).
+
+        Raises NotebookError when the file cannot be read as a notebook.
+        """
+        notebook = find_notebook(Path(path), self.config.notebook_name)
+        code = extract_code(read_notebook(notebook))
+        namespace, problems = define_notebook_code(code.to_json())
+        return str(notebook), self.calls_for_functions(namespace, checks), code.problems + problems
+
+    def grade_functions(self, functions: dict[str, Callable], checks: list[Check],
+                        submission: str = "notebook kernel") -> GradeResult:
+        """Apply ``checks`` to functions living in this process (nbgrader's test cells run in the student's kernel)."""
+        started = time.perf_counter()
+        result = self.evaluate(submission, checks, self.calls_for_functions(functions, checks))
+        result.notes.append(self.translator(_("data: {description}"), description=self.dataset.description))
+        result.execution_time = time.perf_counter() - started
+        return result
+
+    # ------------------------------------------------------------ checks
+
+    def evaluate(self, submission: str, checks: list[Check], calls: dict[str, Call],
+                 timings: dict[str, float] | None = None) -> GradeResult:
+        timings = {} if timings is None else timings
+        groups = {g: GroupResult(g, float(self.config.points[g]), partial_credit=g in self.config.partial_credit)
+                  for g in GROUPS if any(c.group == g for c in checks)}
+        result = GradeResult(submission, list(groups.values()))
+        for check in checks:
+            with timed(timings, f"checks: {check.group}"):
+                groups[check.group].checks.append(self.run_check(check, calls, result.trainings))
+        for builder, outcome in result.trainings.items():
+            timings[f"train {builder} under the grading protocol"] = outcome.seconds
+        result.layers = student_layers(calls)
+        return result
+
+    def run_check(self, check: Check, calls: dict[str, Call],
+                  trainings: dict[str, TrainingOutcome] | None = None) -> CheckResult:
+        """Apply one check to the calls; any failure becomes a failed result with its message.
+
+        Training outcomes are stored in ``trainings`` (by builder) when it is given.
+        """
+        call = calls[check.probe_name]
+        try:
+            if check.needs_training:
+                outcome, threshold, summary = self._training_for(call)
+                if outcome is not None and trainings is not None:
+                    trainings[call.probe.function] = outcome
+                check.func(call, outcome, threshold, summary)
+            else:
+                check.func(call)
+        except AssertionError as exc:
+            message = render(exc.args[0], self.translator) if exc.args else str(exc)
+            # A failure whose cause another check reports names that check (see checks._compare.SeeCheck).
+            return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, False, message,
+                               subject=call.text, see=getattr(exc, "check", ""))
+        except Exception as exc:  # a grader fault must not cost the other checks their results
+            return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, False, self.translator(
+                _("the grader could not run this check ({error}: {detail}); please tell your instructor."),
+                error=type(exc).__name__, detail=exc), subject=call.text)
+        return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, True, subject=call.text)
+
+    def accuracy_bar(self, builder: str) -> AccuracyBar:
+        """The shipped threshold for ``builder`` on this data set and protocol (``autograder.expected``)."""
+        from autograder.expected import calibrated_thresholds
+
+        protocol, fingerprint = self.config.grading.model_dump(), self.dataset.fingerprint
+        for calibration in calibrated_thresholds():
+            if (calibration["data_fingerprint"], calibration["protocol"], calibration["n_val"]) == (
+                    fingerprint, protocol, self.n_val) and builder in calibration["models"]:
+                model = calibration["models"][builder]
+                return AccuracyBar(model["threshold"], reference_summary(model["mean"], model["worst"], model["seeds"]),
+                                   calibration["file"])
+        raise NoCalibratedThreshold(
+            f"no shipped accuracy threshold matches this data set ({self.dataset.source}, fingerprint {fingerprint}), "
+            f"n_val {self.n_val} and grading protocol; the instructor calibrates it (python -m autograder calibrate, "
+            "then build-source)")
+
+    def _training_for(self, call: Call) -> tuple[TrainingOutcome | None, float, Message | str]:
+        builder = call.probe.function
+        if call.model is None:
+            return None, 0.0, ""
+        bar = self.accuracy_bar(builder)
+        self.log(f"  training {builder} under the grading protocol ...")
+        outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed,
+                                     timeout_s=self.config.limits.training_timeout_s)
+        return outcome, bar.threshold, bar.summary
+
+
+def reference_summary(mean: float, worst: float, seeds: int) -> Message:
+    """The reference's figures under the protocol, as the accuracy check quotes them."""
+    return _("reference under the same protocol: mean {mean:.4f}, worst {worst:.4f} over {n} seeds").format(
+        mean=mean, worst=worst, n=seeds)
+
+
+@contextmanager
+def timed(timings: dict[str, float], phase: str):
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[phase] = timings.get(phase, 0.0) + time.perf_counter() - started
+
+
+def student_layers(calls: dict[str, Call]) -> dict[str, list]:
+    """Each returned model's layer rows (as the architecture checks see them), by builder, for the report."""
+    from autograder.checks.architecture import describe_layers, model_as_built
+
+    layers = {}
+    for call in calls.values():
+        if call.probe.returns == "model" and call.model is not None:
+            try:
+                try:  # a model without an input shape is shown as built for the lecture's input, as checked
+                    model, _note = model_as_built(call)
+                except AssertionError:
+                    model = call.model
+                layers[call.probe.function] = describe_layers(model)
+            except Exception:  # a model the checks could not describe is reported by the checks themselves
+                continue
+    return layers
+
+
+def probes_of(checks: list[Check]) -> list[Probe]:
+    seen: dict[str, Probe] = {}
+    for c in checks:
+        seen.setdefault(c.probe_name, c.probe)
+    return list(seen.values())

@@ -1,0 +1,146 @@
+"""Write the student kit: what students get, ready to push as a GitHub Classroom starter repository.
+
+``python -m autograder student-kit OUT`` writes the release notebook, the student wing as an
+installable package (its own pyproject.toml), a course.yml with only the keys a student's run reads,
+and a short README in English and Korean. Nothing of the instructor wing goes in: no reference
+solution, no hidden probe, no calibration file, no test of the kit (tests/test_student_kit.py
+scans every file it writes).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+
+from autograder.config import CourseConfig
+from autograder.wings import PACKAGE, student_wing_files
+
+# What a student's run reads of course.yml (the notebook's data and training cells, the visible checks).
+STUDENT_KEYS = ("assignment", "language", "data", "training", "grading")
+STUDENT_LIMITS = ("training_timeout_s",)
+
+_PYPROJECT = """[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "{assignment}-student-kit"
+version = "{version}"
+description = "Self-check for the {assignment} assignment: `pytest autograder` runs the visible checks on your notebook"
+requires-python = ">=3.10"
+dependencies = [
+    "tensorflow-cpu>=2.16; platform_machine == 'x86_64' or platform_machine == 'AMD64'",
+    "tensorflow>=2.16; platform_machine != 'x86_64' and platform_machine != 'AMD64'",
+    "keras>=3.3",
+    "numpy>=1.26",
+    "matplotlib>=3.8",
+    "nbformat>=5.9",
+    "pydantic>=2.6",
+    "pyyaml>=6.0",
+    "mlxtend>=0.23",
+    "babel>=2.14",
+    "pytest>=8.0",
+    "jupyterlab>=4.0",
+]
+
+[tool.setuptools]
+packages = ["autograder", "autograder.checks", "autograder.expected"]
+
+[tool.setuptools.package-data]
+"autograder" = ["locale/*/LC_MESSAGES/*.po"]
+"autograder.expected" = ["*.json"]
+"""
+
+_README = """# {assignment}: odd or even?
+
+## English
+
+1. Install (Python 3.10 or newer):
+
+   ```bash
+   python3 -m venv .venv && .venv/bin/pip install -e .
+   ```
+
+2. Open the notebook and fill in every cell marked `# YOUR CODE HERE`:
+
+   ```bash
+   .venv/bin/jupyter lab {notebook}
+   ```
+
+3. Check your work at any time (one test per visible check, with the grader's message):
+
+   ```bash
+   .venv/bin/python -m pytest autograder
+   .venv/bin/python -m pytest autograder --notebook my_copy.ipynb   # another copy of the notebook
+   ```
+
+The hidden checks (other inputs) run only when your notebook is graded. Set `language: ko` in
+`course.yml` for the messages in Korean.
+
+## 한국어
+
+1. 설치하기 (Python 3.10 이상):
+
+   ```bash
+   python3 -m venv .venv && .venv/bin/pip install -e .
+   ```
+
+2. 노트북을 열고 `# YOUR CODE HERE`라고 적힌 셀을 모두 채우세요:
+
+   ```bash
+   .venv/bin/jupyter lab {notebook}
+   ```
+
+3. 언제든 자가 점검하세요 (공개 검사마다 테스트 하나, 채점기의 메시지 그대로):
+
+   ```bash
+   .venv/bin/python -m pytest autograder
+   .venv/bin/python -m pytest autograder --notebook my_copy.ipynb   # 노트북의 다른 사본
+   ```
+
+숨겨진 검사(다른 입력)는 채점할 때만 실행됩니다. 메시지를 영어로 보려면 `course.yml`에서
+`language: en`으로 바꾸세요.
+"""
+
+
+def student_course_yml(config: CourseConfig) -> str:
+    """course.yml with only the keys a student's run reads, as the course sets them."""
+    values = config.model_dump(mode="json")
+    kept = {key: values[key] for key in STUDENT_KEYS}
+    kept["limits"] = {key: values["limits"][key] for key in STUDENT_LIMITS}
+    return ("# What your self-check reads. The grader keeps its own copy: changing this file changes only your run.\n"
+            + yaml.safe_dump(kept, sort_keys=False, allow_unicode=True))
+
+
+def write_student_kit(config: CourseConfig, out: Path | str, release: Path | None = None) -> list[Path]:
+    """Write the kit into ``out`` (created; refused when it holds anything already). Returns the files written."""
+    from autograder import __version__
+
+    out = Path(out)
+    if out.exists() and any(out.iterdir()):
+        raise FileExistsError(f"{out} is not empty: choose a new folder for the student kit")
+    release = release or config.root / "assignments" / config.assignment / config.notebook_name
+    if not release.is_file():
+        raise FileNotFoundError(f"{release} is missing: run `nbgrader generate_assignment {config.assignment}` first")
+    notebook = Path("assignments") / config.assignment / config.notebook_name
+    written = []
+
+    def write(relative: Path | str, text: str | None = None, source: Path | None = None) -> None:
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source is not None:
+            shutil.copyfile(source, target)
+        else:
+            target.write_text(text, encoding="utf-8")
+        written.append(target)
+
+    write(notebook, source=release)
+    for path in student_wing_files():
+        write(Path("autograder") / path.relative_to(PACKAGE), source=path)
+    write("pyproject.toml", _PYPROJECT.format(assignment=config.assignment.replace("_", "-"), version=__version__))
+    write("course.yml", student_course_yml(config))
+    write("README.md", _README.format(assignment=config.assignment, notebook=notebook.as_posix()))
+    write(".gitignore", ".venv/\n__pycache__/\n*.egg-info/\n.pytest_cache/\n.ipynb_checkpoints/\n")
+    return written

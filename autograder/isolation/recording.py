@@ -1,0 +1,207 @@
+"""The recording of calls across the process boundary: the child writes plain data, the grader reads it back.
+
+``call_and_record`` runs in the submission's process (the jailed child, or nbgrader's kernel for the
+hidden test cells) and writes only JSON, ``.npz`` arrays (no pickles) and ``.keras`` model files.
+``load_call`` reads that folder back in the grader, every file bounded before it is read
+(``untrusted_files``), and loads models with Keras' safe mode after checking their config against
+an allowlist, so that no student code comes along.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from autograder.isolation import untrusted_files
+from autograder.probes import Call, Probe, ReturnedNotAnArray, array_of, describe_exception
+
+
+def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict,
+                    outdir: Path, reference_model_path: Path | None = None, seed: int = 0) -> None:
+    """Call ``func`` as ``probe`` describes and write the outcome into ``outdir`` as plain data."""
+    outdir = Path(outdir)
+    owner = os.getpid()
+    record: dict[str, Any] = {"probe": probe.name, "function": probe.function}
+    arrays: dict[str, np.ndarray] = {}
+    try:
+        if func is None:
+            record["status"] = "missing"
+        elif not callable(func):
+            record.update(status="missing", error={"type": "TypeError", "message": f"{probe.function} is a "
+                          f"{type(func).__name__}, not a function", "where": []})
+        else:
+            if probe.returns != "arrays" or "keras" in sys.modules:
+                import keras
+
+                keras.utils.set_random_seed(seed)
+            else:  # a numpy-only notebook is not made to import TensorFlow (seconds) just to be seeded
+                random.seed(seed)
+                np.random.seed(seed)
+            # Copies, so that an in-place change is recorded rather than spreading to other probes.
+            args = [inputs[name].copy() for name in probe.args if name != "model"]
+            if probe.returns == "compiled_model":
+                import keras
+
+                args = [keras.models.load_model(reference_model_path, compile=False, safe_mode=True)]
+            value = func(*args, **kwargs)
+            if probe.returns == "arrays":
+                for i, arg in enumerate(args):
+                    arrays[f"input_after_{i}"] = np.array(arg, copy=True, subok=False)
+                values = value if isinstance(value, tuple) else (value,)
+                record["returned"] = {"tuple": isinstance(value, tuple), "count": len(values),
+                                      "types": [type(v).__name__ for v in values]}
+                for i, v in enumerate(values):
+                    arrays[f"returned_{i}"] = array_of(v)
+                record["status"] = "ok"
+            else:
+                import keras
+
+                record["returned"] = {"types": [type(value).__name__],
+                                      "is_keras_model": isinstance(value, keras.Model)}
+                if isinstance(value, keras.Model):
+                    value.save(outdir / f"{probe.name}.keras")
+                    if probe.returns == "compiled_model":
+                        record["compiled"] = bool(getattr(value, "compiled", False))
+                record["status"] = "ok"
+    except ReturnedNotAnArray as exc:  # the function returned, but not data: not an error it raised
+        record.update(status="returned_other", error={"type": exc.type_name, "message": str(exc), "where": []})
+    except Exception as exc:  # a student error is an outcome, not a crash of the grader
+        record.update(status="raised", error=describe_exception(exc))
+    if os.getpid() != owner:
+        os._exit(0)  # a process the student forked: only the one that made the call may report it
+    if arrays:
+        np.savez(outdir / f"{probe.name}.npz", **arrays)
+    (outdir / f"{probe.name}.json").write_text(json.dumps(record, default=str))
+
+
+
+def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path) -> Call:
+    """Read the outcome that ``call_and_record`` wrote for ``probe`` (never unpickling anything).
+
+    The files come from the submission's process, so each is bounded before it is read
+    (``untrusted_files``): a file larger than a correct answer could be costs this call only.
+    """
+    outdir = Path(outdir)
+    record_path = outdir / f"{probe.name}.json"
+    if not os.path.lexists(record_path):
+        return Call(probe, inputs, kwargs, "crashed", {"message": "no result was written"})
+    try:
+        record = untrusted_files.read_json(record_path)
+        if not isinstance(record, dict):
+            raise TypeError("the record is not a JSON object")
+        error, returned = record.get("error"), record.get("returned") or {}
+        if error is not None and not isinstance(error, dict) or not isinstance(returned, dict):
+            raise TypeError("the record's error or returned entry is not a JSON object")
+        call = Call(probe, inputs, kwargs, str(record["status"]), error, returned)
+        npz = outdir / f"{probe.name}.npz"
+        if os.path.lexists(npz):
+            data = untrusted_files.read_npz(npz, untrusted_files.npz_member_limit(inputs))
+            n_ret = len([k for k in data if k.startswith("returned_")])
+            n_in = len([k for k in data if k.startswith("input_after_")])
+            call.values = tuple(data[f"returned_{i}"] for i in range(n_ret))
+            call.inputs_after = tuple(data[f"input_after_{i}"] for i in range(n_in))
+        model_path = outdir / f"{probe.name}.keras"
+        if call.status == "ok" and os.path.lexists(model_path):
+            keras_file = untrusted_files.read_keras(model_path)
+            call.compile_config = read_compile_config(keras_file)
+            call.model = load_model_safely(keras_file, model_input=probe.model_input)
+    except ModelNotRebuildable as exc:
+        call.status, call.error = "unreadable", {"message": str(exc)}
+    except untrusted_files.UntrustedFileError as exc:
+        return Call(probe, inputs, kwargs, "unreadable", {"message": exc.message})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        return Call(probe, inputs, kwargs, "unreadable", {"message": f"{type(exc).__name__}: {exc}"})
+    return call
+
+
+class ModelNotRebuildable(ValueError):
+    """A saved model needs code that the grader does not have (custom layers, lambdas)."""
+
+
+# Layers a submission's model may use: Keras' own, nothing that carries code (Lambda, custom classes).
+ALLOWED_LAYERS = frozenset({
+    "InputLayer", "Dense", "Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
+    "GlobalAveragePooling2D", "Flatten", "Reshape", "Dropout", "SpatialDropout2D", "Activation", "ReLU",
+    "LeakyReLU", "BatchNormalization", "LayerNormalization", "Rescaling", "ZeroPadding2D",
+})
+ALLOWED_MODELS = frozenset({"Sequential", "Functional"})
+
+
+def validate_model_config(model: Path | untrusted_files.KerasFile) -> None:
+    """Refuse a saved model whose config names anything but Keras' own models and plain layers."""
+    config = _keras_file(model).config
+    problems = []
+
+    def visit(entry: dict, where: str) -> None:
+        name, module = entry.get("class_name"), str(entry.get("module") or "")
+        if entry.get("registered_name") not in (None, name) or (module and not module.startswith("keras")):
+            problems.append(f"{where} is a custom class ({entry.get('registered_name') or name}, module {module!r})")
+        for layer in (entry.get("config") or {}).get("layers", []) or []:
+            layer_name = layer.get("class_name")
+            if layer_name in ALLOWED_MODELS:
+                visit(layer, f"nested model {layer_name}")
+            elif layer_name not in ALLOWED_LAYERS:
+                problems.append(f"layer {layer.get('config', {}).get('name', '?')} is a {layer_name}")
+            elif str(layer.get("module") or "keras").split(".")[0] != "keras" or layer.get("registered_name") not in (None, layer_name):
+                problems.append(f"layer {layer.get('config', {}).get('name', '?')} claims to be {layer_name} but is "
+                                f"{layer.get('registered_name')} from {layer.get('module')!r}")
+
+    if config.get("class_name") not in ALLOWED_MODELS:
+        problems.append(f"the model is a {config.get('class_name')}, not keras.Sequential or a functional model")
+    visit(config, "the model")
+    if problems:
+        raise ModelNotRebuildable(
+            f"the saved model uses what the grader does not rebuild: {'; '.join(problems[:3])}. Hint: build it "
+            f"with keras.Sequential and Keras' own layers ({', '.join(sorted(ALLOWED_LAYERS)[:6])}, ...)."
+        )
+
+
+def _keras_file(model: Path | untrusted_files.KerasFile) -> untrusted_files.KerasFile:
+    return model if isinstance(model, untrusted_files.KerasFile) else untrusted_files.read_keras(Path(model))
+
+
+def read_compile_config(model: Path | untrusted_files.KerasFile) -> dict | None:
+    """The ``compile_config`` entry of a ``.keras`` file, read as JSON without building anything."""
+    compile_config = _keras_file(model).config.get("compile_config")
+    return compile_config if isinstance(compile_config, dict) else None
+
+
+def load_model_safely(model: Path | untrusted_files.KerasFile, model_input: tuple[int, ...] | None = None):
+    """Load a ``.keras`` file with safe mode and without its compile state, after validating its config.
+
+    The file is read once, bounded (``untrusted_files.read_keras``); its classes are checked against
+    the allowlist, its size is counted from the config without allocating a weight and its weights
+    file checked against that count, and Keras then loads the very bytes that were checked.
+    """
+    import keras
+
+    keras_file = _keras_file(model)
+    validate_model_config(keras_file)
+    try:
+        size = untrusted_files.model_size(keras_file.config, model_input)
+    except untrusted_files.UntrustedFileError:
+        raise
+    except Exception as exc:  # Keras cannot build this config: it could not load it either
+        raise ModelNotRebuildable(
+            f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: "
+            f"{str(exc)[:300]}). Hint: use only standard keras layers (no custom classes or Lambda layers)."
+        ) from None
+    untrusted_files.check_weights(keras_file, size)
+    try:
+        # From the grader's own copy of the checked bytes, not the submission's file (which may change).
+        with tempfile.TemporaryDirectory(prefix="autograder-model-") as private:
+            copy = Path(private) / "model.keras"
+            copy.write_bytes(keras_file.data)
+            return keras.models.load_model(copy, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types here: TypeError, ValueError, AttributeError...
+        raise ModelNotRebuildable(
+            f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: "
+            f"{str(exc)[:300]}). Hint: use only standard keras layers (no custom classes or Lambda layers)."
+        ) from None

@@ -1,0 +1,118 @@
+"""The student wing never imports the instructor wing, and its expected values are the reference's."""
+
+import ast
+import json
+
+import pytest
+
+from autograder.wings import PACKAGE, instructor_subpackages, student_wing_files
+
+INSTRUCTOR_SUBPACKAGES = tuple(instructor_subpackages())
+
+
+def imported_modules(path) -> set[str]:
+    """Every module a file imports, at any depth (function-level imports included), as absolute names."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against the file's package
+                package = ".".join(("autograder", *path.relative_to(PACKAGE).parent.parts))
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module
+            found.add(module)
+            found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_student_wing_file_imports_the_instructor_wing():
+    assert {"grader", "isolation", "course", "report", "dev"} <= set(INSTRUCTOR_SUBPACKAGES)
+    sources = [p for p in student_wing_files() if p.suffix == ".py"]
+    assert any(p.name == "notebook.py" for p in sources) and any(p.parent.name == "checks" for p in sources)
+    offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sources for m in imported_modules(p)
+                 for sub in INSTRUCTOR_SUBPACKAGES if m == f"autograder.{sub}" or m.startswith(f"autograder.{sub}.")}
+    assert not offenders, sorted(offenders)
+
+
+def test_the_import_walk_sees_an_instructor_import(tmp_path):
+    # The guard must be able to fail: a function-level import and a `from autograder import grader` both count.
+    probe = tmp_path / "probe.py"
+    probe.write_text("def f():\n    from autograder.grader import reference\n\nfrom autograder import report\n")
+    found = imported_modules(probe)
+    assert "autograder.grader" in found and "autograder.report" in found
+
+
+def test_student_wing_imports_in_a_fresh_interpreter_without_the_instructor_wing(tmp_path):
+    # Import the student wing's modules with the instructor subpackages blocked: any import of them fails.
+    import subprocess
+    import sys
+
+    blocker = (
+        "import sys, importlib.abc\n"
+        "class Block(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        f"        if name.split('.')[:2][-1] in {INSTRUCTOR_SUBPACKAGES!r} and name.startswith('autograder.'):\n"
+        "            raise ImportError('instructor wing: ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import autograder.notebook, autograder.checking, autograder.checks, autograder.in_process, autograder.training\n"
+        "from autograder.checks import visible_checks\n"
+        "print(len(visible_checks()))\n")
+    proc = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_committed_expected_values_match_a_fresh_generation(sample_config):
+    from autograder.course.expected_values import expected_values
+
+    for name, text in expected_values(sample_config).items():
+        committed = (PACKAGE / "expected" / name).read_text(encoding="utf-8")
+        assert committed == text, (
+            f"autograder/expected/{name} is out of date: run `python -m autograder build-source` and commit it")
+
+
+def test_expected_values_are_what_the_reference_gives():
+    # The data the checks compare with, read back, is the reference's own layer table and prepared shape.
+    import numpy as np
+
+    from autograder.checks.architecture import describe_layers, expected_layers
+    from autograder.expected import prepared_image_shape
+    from autograder.grader import reference
+
+    for builder in ("build_mlp", "build_cnn", "build_deep_cnn"):
+        assert list(expected_layers(builder)) == describe_layers(getattr(reference, builder)())
+    for function in ("prepare_mlp_input", "prepare_cnn_input"):
+        assert getattr(reference, function)(np.zeros((3, 28, 28), np.uint8)).shape[1:] == prepared_image_shape(function)
+
+
+def test_trusted_pipeline_equals_the_reference_pipeline(sample_config):
+    # The accuracy checks train on the student wing's own pipeline: it must be the reference's, bit for bit.
+    import numpy as np
+
+    from autograder.data import load_dataset
+    from autograder.grader import reference
+    from autograder.training import grading_data
+
+    dataset = load_dataset("sample")
+    data = grading_data(dataset, sample_config.grading, dataset.n_val)
+    y = reference.relabel_odd_even(dataset.y_train)
+    x_train, y_train, _, _ = reference.split_train_val(dataset.x_train, y, n_val=dataset.n_val)
+    n = sample_config.grading.n_train
+    assert np.array_equal(data.x_train["mlp"], reference.prepare_mlp_input(x_train[:n]))
+    assert np.array_equal(data.x_train["cnn"], reference.prepare_cnn_input(x_train[:n]))
+    assert np.array_equal(data.y_train, y_train[:n].astype("float32"))
+    assert data.x_train["mlp"].dtype == np.float32
+
+
+def test_thresholds_shipped_to_students_are_the_calibrations(sample_config):
+    from autograder.grader.calibration import Calibration
+
+    shipped = {c["file"]: c for c in json.loads((PACKAGE / "expected" / "thresholds.json").read_text())["calibrations"]}
+    files = sorted((sample_config.root / sample_config.calibration.directory).glob("*.json"))
+    assert files and sorted(shipped) == [f.name for f in files]
+    for f in files:
+        calib = Calibration.from_dict(json.loads(f.read_text()))
+        for builder, model in calib.models.items():
+            assert shipped[f.name]["models"][builder]["threshold"] == pytest.approx(model.threshold, abs=0)
