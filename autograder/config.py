@@ -106,6 +106,25 @@ class CalibrationSettings(_Section):
     )
 
 
+class GradescopeSettings(_Section):
+    hidden_checks_visibility: Literal["after_published", "after_due_date", "hidden"] = Field(
+        "after_published",
+        description="When Gradescope shows students the hidden checks (which always count in the score): "
+        "'after_published' (when grades are published), 'after_due_date' or 'hidden' (never).",
+    )
+    stdout_visibility: Literal["hidden", "visible", "after_published", "after_due_date"] = Field(
+        "hidden", description="When Gradescope shows students the grader's own log (run_autograder's output)."
+    )
+    timeout_s: float = Field(
+        1200, gt=0,
+        description="Seconds `run_autograder` allows for grading one upload before it writes a timeout result; "
+        "set Gradescope's autograder timeout above this plus the start-up.",
+    )
+    html_report: bool = Field(
+        True, description="Also write the HTML report to results/report.html (the reference models train once more for its curves)."
+    )
+
+
 def _default_points() -> dict[str, float]:
     return {"relabel": 1, "split": 1, "prepare": 1, "mlp": 2, "cnn": 2, "deep_cnn": 2, "compile": 1, "accuracy": 3}
 
@@ -118,6 +137,7 @@ class CourseConfig(_Section):
     grading: GradingProtocol = Field(default_factory=GradingProtocol, description="How the grader trains student models.")
     limits: Limits = Field(default_factory=Limits, description="Limits on the submission's process.")
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings, description="Accuracy thresholds.")
+    gradescope: GradescopeSettings = Field(default_factory=GradescopeSettings, description="The Gradescope autograder bundle.")
     points: dict[str, float] = Field(default_factory=_default_points, description="Points per check group.")
     partial_credit: tuple[str, ...] = Field(
         ("accuracy",),

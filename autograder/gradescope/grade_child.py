@@ -1,0 +1,77 @@
+"""Grade one upload in a process of its own: ``python -m autograder.gradescope.grade_child REQUEST.json``.
+
+``run`` starts this process so that whatever happens to it (TensorFlow aborting, the kernel's
+OOM killer, a hang) leaves ``run`` alive to write a results.json that says so. It writes
+``OUTCOME.json``: the graded result (``GradeResult.to_gradescope``), the protections the sandbox
+recorded, the rendered text and report; or ``unreadable`` with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def record_isolation(reports: list[dict]) -> None:
+    """Keep each sandbox run's isolation report (the jail's record of what was in force).
+
+    ``GradeResult`` does not carry it and the sandbox's work folder is gone when grading returns,
+    so this one-shot process wraps the sandbox entry point the grader calls and keeps each report.
+    """
+    from autograder.grader.grading import Grader
+
+    grading = sys.modules[Grader.__module__]
+    run_submission = grading.run_submission
+
+    def run_and_record(*args, **kwargs):
+        run = run_submission(*args, **kwargs)
+        reports.append(dict(run.isolation))
+        return run
+
+    grading.run_submission = run_and_record
+
+
+def grade(request: dict) -> dict:
+    from autograder.config import load_config
+    from autograder.grader.grading import Grader
+    from autograder.notebook_code import NotebookError, read_notebook
+
+    config = load_config(request["config"])
+    try:
+        read_notebook(Path(request["notebook"]))
+    except NotebookError as exc:
+        return {"unreadable": str(exc)}
+    reports: list[dict] = []
+    record_isolation(reports)
+    grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    result = grader.grade_notebook(request["notebook"], include_hidden=True)
+    result.submission = request["title"]
+    outcome = {"graded": result.to_gradescope(), "isolation": reports,
+               "text": result.to_text(show_hidden=False, translator=grader.translator), "report": ""}
+    if request.get("report"):
+        from autograder.report import write_report
+
+        print("drawing the HTML report (the reference models train once for its curves) ...", file=sys.stderr)
+        try:
+            outcome["report"] = str(write_report(request["report"], result, grader, grader.translator, show_hidden=False))
+        except Exception as exc:  # the report is extra: losing it must not cost the grade
+            outcome["report_error"] = f"{type(exc).__name__}: {exc}"
+    return outcome
+
+
+def main(request_path: str) -> int:
+    from autograder.framework_log import drop_framework_log_lines
+
+    drop_framework_log_lines()
+    request = json.loads(Path(request_path).read_text(encoding="utf-8"))
+    outcome = grade(request)
+    Path(request["outcome"]).write_text(json.dumps(outcome, ensure_ascii=False), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

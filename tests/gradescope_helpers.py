@@ -1,0 +1,74 @@
+"""Shared by tests/test_gradescope_*.py: a sample-data course, its bundle, and a run of run_autograder
+in a temporary root that stands for /autograder."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from autograder.config import load_config
+from autograder.gradescope.bundle import build_bundle
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb"
+
+
+def sample_course(folder: Path, **sections) -> Path:
+    """course.yml for the offline sample data, its calibration read from the kit; ``sections`` override."""
+    raw = yaml.safe_load((ROOT / "course.yml").read_text())
+    raw["data"]["source"] = "sample"
+    raw["calibration"]["directory"] = str(ROOT / "calibration")
+    for section, values in sections.items():
+        raw[section] = {**raw.get(section, {}), **values} if isinstance(values, dict) else values
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "course.yml").write_text(yaml.safe_dump(raw))
+    return folder / "course.yml"
+
+
+def build(tmp: Path, mnist_path: Path | None = None, **sections) -> Path:
+    config = load_config(sample_course(tmp / "course", **sections))
+    return build_bundle(config, tmp / "autograder.zip", mnist_path).path
+
+
+@dataclass
+class Run:
+    results: dict
+    seconds: float
+    # Largest resident set of any process run_autograder started (getrusage of the children), MiB.
+    peak_rss_mib: float
+    log: str
+    root: Path
+
+
+def run_autograder(bundle: Path, root: Path, submission: dict[str, bytes], metadata: dict | None = None) -> Run:
+    """Unpack ``bundle`` into ``root``/source as Gradescope does, put ``submission`` in place, run run_autograder."""
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(root / "source")
+    (root / "source" / "run_autograder").chmod(0o755)
+    (root / "submission").mkdir(parents=True)
+    for name, data in submission.items():
+        (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / "submission" / name).write_bytes(data)
+    if metadata is not None:
+        (root / "submission_metadata.json").write_text(json.dumps(metadata))
+    # The venv's python3 first on PATH, as setup.sh's venv is on Gradescope.
+    env = {**os.environ, "GRADESCOPE_ROOT": str(root), "TF_CPP_MIN_LOG_LEVEL": "2",
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env.pop("COURSE_CONFIG", None)
+    started = time.perf_counter()
+    done = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=900)
+    seconds = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
+    return Run(results, seconds, peak, done.stdout + done.stderr, root)

@@ -1,0 +1,130 @@
+"""run_autograder, unpacked from the bundle into a temporary root standing for /autograder: every upload,
+good or bad, leaves a results.json in Gradescope's format with the expected score."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from autograder.course.examples import EXAMPLES, filled_release
+from autograder.gradescope.schema import validate_results
+from tests.gradescope_helpers import RELEASE, build, run_autograder
+
+MAX_SCORE = 13.0
+# Killing its own process from a graded function: only that function's call is lost.
+RELABEL_THAT_EXITS = '''import os
+import numpy as np
+
+def relabel_odd_even(y):
+    os._exit(3)
+'''
+
+
+def notebook(replacements: dict[str, str]) -> bytes:
+    release = nbformat.read(RELEASE, as_version=4)
+    return nbformat.writes(filled_release(release, replacements)).encode()
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("bundle"))
+
+
+@pytest.fixture(scope="module")
+def bundle_without_report(tmp_path_factory):
+    return build(tmp_path_factory.mktemp("bundle"), gradescope={"html_report": False})
+
+
+def _valid(run):
+    validate_results(run.results)
+    return run.results
+
+
+def _only_entry(results) -> dict:
+    assert len(results["tests"]) == 1
+    entry = results["tests"][0]
+    assert entry["visibility"] == "visible" and entry["score"] == 0 and entry["status"] == "failed"
+    return entry
+
+
+def test_no_notebook_in_the_upload_is_a_visible_zero_that_lists_what_was_uploaded(bundle, tmp_path):
+    results = _valid(run_autograder(bundle, tmp_path, {"answers.py": b"print(1)\n"}))
+    assert results["score"] == 0
+    assert "No notebook" in _only_entry(results)["output"] and "answers.py" in results["output"]
+
+
+def test_two_notebooks_are_a_visible_zero_naming_both(bundle, tmp_path):
+    run = run_autograder(bundle, tmp_path, {"a.ipynb": notebook({}), "old/b.ipynb": notebook({})})
+    results = _valid(run)
+    assert results["score"] == 0
+    assert "a.ipynb" in _only_entry(results)["output"] and "old/b.ipynb" in results["output"]
+
+
+def test_a_malformed_notebook_is_a_visible_zero_with_the_reason(bundle, tmp_path):
+    results = _valid(run_autograder(bundle, tmp_path, {"homework.ipynb": b'{"cells": [ truncated'}))
+    assert results["score"] == 0
+    entry = _only_entry(results)
+    assert "could not be read" in entry["output"] and "JSON" in entry["output"]
+
+
+def test_grading_past_the_timeout_is_a_visible_zero_that_says_so(tmp_path):
+    bundle = build(tmp_path / "b", gradescope={"timeout_s": 2})
+    run = run_autograder(bundle, tmp_path / "root", {"homework.ipynb": notebook({})})
+    results = _valid(run)
+    assert results["score"] == 0
+    assert "did not finish within 2 s" in _only_entry(results)["output"]
+    assert run.seconds < 60  # the grader was stopped, not waited for
+
+
+def test_a_grader_that_crashes_leaves_a_visible_zero_that_says_it_is_not_the_students_fault(tmp_path):
+    # The bundled MNIST is not MNIST: the grader stops while loading the data, before any check runs.
+    fake = tmp_path / "mnist.npz"
+    fake.write_bytes(b"not an npz")
+    bundle = build(tmp_path / "b", mnist_path=fake, data={"source": "mnist"})
+    results = _valid(run_autograder(bundle, tmp_path / "root", {"homework.ipynb": notebook({})}))
+    assert results["score"] == 0
+    output = _only_entry(results)["output"]
+    assert "grader stopped before it finished (exit status 1)" in output and "not your mark" in output
+
+
+@pytest.mark.slow  # one full grading on the sample data, plus the report: about a minute on 2 cores
+def test_a_complete_notebook_scores_full_marks_with_hidden_checks_after_publishing(bundle, tmp_path):
+    run = run_autograder(bundle, tmp_path, {"Ada's notebook (final).ipynb": notebook({})},
+                         metadata={"users": [{"name": "Ada Lovelace", "email": "ada@example.org"}]})
+    results = _valid(run)
+    print(f"complete notebook: {run.seconds:.1f} s, peak RSS of one process {run.peak_rss_mib:.0f} MiB")
+    assert results["score"] == MAX_SCORE
+    assert sum(t["score"] for t in results["tests"]) == pytest.approx(MAX_SCORE, abs=0.01)
+    visibilities = {t["visibility"] for t in results["tests"]}
+    assert visibilities == {"visible", "after_published"}
+    assert {tag for t in results["tests"] for tag in t["tags"]} == {
+        "relabel", "split", "prepare", "mlp", "cnn", "deep_cnn", "compile", "accuracy"}
+    assert "Ada Lovelace (Ada's notebook (final).ipynb)" in results["output"]
+    assert "Protections in force:" in results["output"]
+    assert "report.html" in results["output"]
+    report = (run.root / "results" / "report.html").read_text(encoding="utf-8")
+    assert "Ada Lovelace" in report
+    assert results["extra_data"]["isolation"], "the sandbox's isolation report is kept"
+
+
+@pytest.mark.slow  # one full grading on the sample data
+def test_one_broken_function_costs_its_group_only(bundle_without_report, tmp_path):
+    results = _valid(run_autograder(bundle_without_report, tmp_path,
+                                    {"nb.ipynb": notebook(EXAMPLES["ben_relabel_inverted"])}))
+    relabel = [t for t in results["tests"] if t["tags"] == ["relabel"]]
+    assert results["score"] == MAX_SCORE - 1
+    assert any(t["status"] == "failed" and t["visibility"] == "visible" for t in relabel)
+    assert all(t["score"] == 0 for t in relabel)
+    assert not (tmp_path / "results" / "report.html").exists()
+
+
+@pytest.mark.slow  # one full grading on the sample data
+def test_a_notebook_that_kills_its_own_process_costs_that_function_only(bundle_without_report, tmp_path):
+    results = _valid(run_autograder(bundle_without_report, tmp_path,
+                                    {"nb.ipynb": notebook({"relabel_odd_even": RELABEL_THAT_EXITS})}))
+    assert results["score"] == MAX_SCORE - 1
+    failed = [t for t in results["tests"] if t["status"] == "failed"]
+    assert failed and all(t["tags"] == ["relabel"] for t in failed)
+    assert json.loads((tmp_path / "results" / "results.json").read_text()) == results
