@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,grade-all,export,feedback,calibrate,reproduce,verify,build-source,student-kit,demo,update-catalog}``."""
+"""Command line: ``python -m autograder {grade,grade-all,export,gradescope,feedback,calibrate,reproduce,verify,build-source,student-kit,demo,update-catalog}``."""
 
 from __future__ import annotations
 
@@ -247,6 +247,10 @@ def main(argv: list[str] | None = None) -> int:
     from autograder.batch.cli import add_parsers as add_class_commands
 
     add_class_commands(sub, _load_config)  # grade-all, export
+
+    from autograder.gradescope.cli import add_parser as add_gradescope_command
+
+    add_gradescope_command(sub, _load_config)
 
     args = parser.parse_args(argv)
     if not (args.verbose or os.environ.get("AUTOGRADER_VERBOSE")):
