@@ -2,7 +2,8 @@
 
 The course root is the folder holding this file, so `nbgrader ...` run from the
 repo root works, and so does a temporary course dir holding a copy of this file
-next to a copy of solutions/ (see tools/nbgrader_roundtrip.py).
+next to a copy of solutions/ (see autograder/course/nbgrader_course.py, which the
+demo and tests/test_nbgrader_roundtrip.py use to build one).
 nbgrader only reads nbgrader_config.py from the current working directory (and
 the Jupyter config dirs), so always run nbgrader from the course root.
 """

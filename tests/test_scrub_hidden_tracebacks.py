@@ -114,3 +114,20 @@ def test_markdown_cells_are_unchanged():
     before = copy.deepcopy(cell)
 
     assert _scrub(cell) == before
+
+
+def test_configured_delimiters_are_the_ones_scrubbed():
+    # A course that renames nbgrader's hidden-test delimiters keeps its hidden lines out of feedback too.
+    from traitlets.config import Config
+
+    config = Config()
+    config.ClearHiddenTests.begin_test_delimeter = "BEGIN SECRET"
+    config.ClearHiddenTests.end_test_delimeter = "END SECRET"
+    source, traceback = (SOURCE.replace("HIDDEN TESTS", "SECRET"), [t.replace("HIDDEN TESTS", "SECRET") for t in TRACEBACK])
+    out, _ = ScrubHiddenTestTracebacks(config=config).preprocess_cell(_error_cell(source, traceback), {}, 0)
+    text = _plain("\n".join(out.outputs[0]["traceback"]))
+    assert "assert f(2) == 3" not in text and "BEGIN SECRET" not in text
+    assert "assert f(0) == 1" in text
+    # With the default delimiters the renamed region is not recognised: the configuration is what counts.
+    default, _ = ScrubHiddenTestTracebacks().preprocess_cell(_error_cell(source, traceback), {}, 0)
+    assert "assert f(2) == 3" in _plain("\n".join(default.outputs[0]["traceback"]))

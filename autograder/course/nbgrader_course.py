@@ -25,13 +25,26 @@ import time
 from pathlib import Path
 from typing import Iterable, Mapping
 
-ASSIGNMENT = "binary_mnist"
-NOTEBOOK = "binary_mnist"  # notebook file name without .ipynb
 CONFIG = "nbgrader_config.py"
 SOURCE_DIR = "solutions"     # c.CourseDirectory.source_directory
 RELEASE_DIR = "assignments"  # c.CourseDirectory.release_directory
 SCORE_FIELDS = ("raw_score", "late_submission_penalty", "score", "max_score")
 _TAIL = 4000
+
+
+def course_names(course, assignment: str | None = None, notebook: str | None = None) -> tuple[str, str]:
+    """(assignment id, notebook name without .ipynb): the ones given, else course.yml's.
+
+    course.yml is the course folder's own when it has one, else $COURSE_CONFIG or the nearest one.
+    """
+    if assignment is None or notebook is None:
+        from autograder.config import load_config
+
+        course_yml = Path(course) / "course.yml"
+        config = load_config(course_yml if course_yml.is_file() else None)
+        assignment = assignment or config.assignment
+        notebook = notebook or config.notebook_name.removesuffix(".ipynb")
+    return assignment, notebook
 
 
 def nbgrader_command() -> list[str]:
@@ -103,20 +116,22 @@ def make_course(tmpdir: os.PathLike | str, repo_root: os.PathLike | str,
     return course
 
 
-def generate(course, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK,
+def generate(course, assignment: str | None = None, notebook: str | None = None,
              timeout: float | None = 600, env=None) -> Path:
     """`nbgrader generate_assignment <assignment> --force`; returns the release notebook.
     (--force replaces an existing release; without it nbgrader silently skips, rc 0.
     The gradebook assignment is created automatically: create_assignment defaults to True.)"""
+    assignment, notebook = course_names(course, assignment, notebook)
     proc = run_nbgrader(course, "generate_assignment", assignment, "--force", timeout=timeout, env=env)
     return _require(Path(course) / RELEASE_DIR / assignment / f"{notebook}.ipynb", "generate_assignment", proc)
 
 
-def submit(course, student: str, notebook_path, assignment: str = ASSIGNMENT,
-           notebook: str = NOTEBOOK, timestamp: str | None = None) -> Path:
+def submit(course, student: str, notebook_path, assignment: str | None = None,
+           notebook: str | None = None, timestamp: str | None = None) -> Path:
     """Place a notebook as submitted/<student>/<assignment>/<notebook>.ipynb.
     Students need no gradebook entry (autograde creates them) and timestamp.txt is
     optional; pass e.g. "2026-01-01 12:00:00 UTC" to write one."""
+    assignment, notebook = course_names(course, assignment, notebook)
     dest_dir = Path(course) / "submitted" / student / assignment
     dest_dir.mkdir(parents=True, exist_ok=True)
     dest = dest_dir / f"{notebook}.ipynb"
@@ -131,11 +146,12 @@ def _students(course, assignment: str) -> list[str]:
     return sorted(p.parent.name for p in sub.glob(f"*/{assignment}") if p.is_dir())
 
 
-def autograde(course, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK,
+def autograde(course, assignment: str | None = None, notebook: str | None = None,
               student: str | None = None, timeout: float | None = 3600, env=None) -> dict[str, Path]:
     """`nbgrader autograde <assignment> --force [--student S]`; returns {student: autograded notebook}.
     Needs a prior generate() in the same course (the gradebook must know the assignment).
     Kernel cwd during grading is autograded/<student>/<assignment>/."""
+    assignment, notebook = course_names(course, assignment, notebook)
     args = ["autograde", assignment, "--force"]
     if student:
         args += ["--student", student]
@@ -145,13 +161,16 @@ def autograde(course, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK,
                         "autograde", proc) for s in students}
 
 
-def export_grades(course, assignment: str | None = ASSIGNMENT, timeout: float | None = 600,
-                  env=None) -> list[dict]:
+def export_grades(course, assignment: str | None = None, timeout: float | None = 600,
+                  env=None, all_assignments: bool = False) -> list[dict]:
     """`nbgrader export --to <course>/grades.csv`; returns the CSV rows as dicts with
-    the score columns converted to float (other columns stay strings)."""
+    the score columns converted to float (other columns stay strings). Only course.yml's
+    assignment (or ``assignment``) unless ``all_assignments``."""
+    if not all_assignments:
+        assignment, _notebook = course_names(course, assignment, "-")
     out = Path(course) / "grades.csv"
     args = ["export", f"--to={out}"]
-    if assignment:
+    if not all_assignments:
         args.append(f"--assignment={assignment}")
     proc = run_nbgrader(course, *args, timeout=timeout, env=env)
     with open(_require(out, "export", proc), newline="", encoding="utf-8") as fh:
@@ -163,9 +182,10 @@ def export_grades(course, assignment: str | None = ASSIGNMENT, timeout: float | 
     return rows
 
 
-def generate_feedback(course, assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK,
+def generate_feedback(course, assignment: str | None = None, notebook: str | None = None,
                       timeout: float | None = 600, env=None) -> dict[str, Path]:
     """`nbgrader generate_feedback <assignment> --force`; returns {student: feedback HTML}."""
+    assignment, notebook = course_names(course, assignment, notebook)
     proc = run_nbgrader(course, "generate_feedback", assignment, "--force", timeout=timeout, env=env)
     ag = Path(course) / "autograded"
     students = sorted(p.parent.name for p in ag.glob(f"*/{assignment}") if p.is_dir())
@@ -181,10 +201,11 @@ def html_text(path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", raw))
 
 
-def release_diff(repo_root, tmpdir, assignment: str = ASSIGNMENT) -> list[str]:
+def release_diff(repo_root, tmpdir, assignment: str | None = None) -> list[str]:
     """Regenerate the release in a temp course and compare it byte for byte with the
     committed <repo_root>/assignments/<assignment>/. Returns the differing/missing/extra
     relative paths (empty list = committed release is up to date)."""
+    assignment, _notebook = course_names(repo_root, assignment, "-")
     course = make_course(tmpdir, repo_root)
     run_nbgrader(course, "generate_assignment", assignment, "--force", timeout=600)
     fresh, committed = course / RELEASE_DIR / assignment, Path(repo_root) / RELEASE_DIR / assignment
@@ -197,9 +218,10 @@ def release_diff(repo_root, tmpdir, assignment: str = ASSIGNMENT) -> list[str]:
 
 
 def roundtrip(repo_root, workdir, submissions: Mapping[str, os.PathLike | str],
-              assignment: str = ASSIGNMENT, notebook: str = NOTEBOOK, log=None) -> dict:
+              assignment: str | None = None, notebook: str | None = None, log=None) -> dict:
     """make_course → generate → submit each → autograde → export → generate_feedback.
     Returns {"course", "grades", "feedback", "timings"}."""
+    assignment, notebook = course_names(repo_root, assignment, notebook)
     timings, t0 = {}, time.perf_counter()
 
     def step(name, fn, *a, **kw):

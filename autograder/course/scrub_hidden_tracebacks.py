@@ -12,15 +12,20 @@ class ScrubHiddenTestTracebacks(NbGraderPreprocessor):
     so a failing test cell leaks its ### BEGIN/END HIDDEN TESTS region into the
     feedback even after ClearHiddenTests has cleaned the cell source. Must run
     before ClearHiddenTests (it reads the hidden region from the cell source).
-    Uses nbgrader's default delimiters (BEGIN/END HIDDEN TESTS).
+    The delimiters are ClearHiddenTests' own, as configured (c.ClearHiddenTests.begin_test_delimeter
+    and end_test_delimeter): a course that renames them is scrubbed by the same markers.
     """
 
     _ansi = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
     _numbered = re.compile(r"^\s*(?:-*>)?\s*\d+\s?(.*)$")  # "----> 3 code" / "      2 code"
 
+    def _delimiters(self) -> tuple[str, str]:
+        # A ClearHiddenTests built from this preprocessor's config reads its traits exactly as nbgrader does.
+        clearer = ClearHiddenTests(config=self.config)
+        return clearer.begin_test_delimeter, clearer.end_test_delimeter
+
     def preprocess_cell(self, cell, resources, index):
-        begin = ClearHiddenTests.begin_test_delimeter.default_value
-        end = ClearHiddenTests.end_test_delimeter.default_value
+        begin, end = self._delimiters()
         if cell.cell_type != "code" or begin not in cell.source:
             return cell, resources
         hidden, inside = set(), False
