@@ -128,3 +128,35 @@ def test_a_notebook_that_kills_its_own_process_costs_that_function_only(bundle_w
     failed = [t for t in results["tests"] if t["status"] == "failed"]
     assert failed and all(t["tags"] == ["relabel"] for t in failed)
     assert json.loads((tmp_path / "results" / "results.json").read_text()) == results
+
+
+def test_the_processes_a_stopped_grading_leaves_are_found_through_their_own_sessions():
+    import os
+    import subprocess
+    import time
+
+    from autograder.gradescope.run import _descendants
+
+    # A grandchild in a session of its own, as the submission's process is.
+    proc = subprocess.Popen(["python3", "-c", "import subprocess, time; subprocess.Popen(['sleep', '30'], "
+                             "start_new_session=True); time.sleep(30)"])
+    try:
+        sleeping = []
+        for _ in range(100):
+            sleeping = [pid for pid in _descendants(proc.pid) if _command(pid).startswith("sleep")]
+            if sleeping:
+                break
+            time.sleep(0.1)
+        assert len(sleeping) == 1
+        assert os.getsid(sleeping[0]) != os.getsid(proc.pid)
+    finally:
+        for pid in [proc.pid, *_descendants(proc.pid)]:
+            subprocess.run(["kill", "-9", str(pid)])
+        proc.wait()
+
+
+def _command(pid: int) -> str:
+    try:
+        return open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
+    except OSError:
+        return ""

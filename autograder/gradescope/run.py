@@ -74,6 +74,21 @@ def _how_it_ended(returncode: int) -> str:
     return f"exit status {returncode}"
 
 
+def _descendants(pid: int) -> list[int]:
+    """Every living process below ``pid`` (from /proc; empty where there is none)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue  # it ended while being read
+    found, frontier = [], {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found += sorted(frontier)
+    return found
+
+
 def _run_grading(request: dict, timeout_s: float) -> tuple[str, int | None]:
     """Run ``grade_child``; ('timeout', None) or ('ended', its exit status). Its log goes to Gradescope's stdout."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False, encoding="utf-8") as f:
@@ -85,11 +100,13 @@ def _run_grading(request: dict, timeout_s: float) -> tuple[str, int | None]:
     except subprocess.TimeoutExpired:
         return "timeout", None
     finally:
-        # The grader and the submission's processes it started go together, whatever happened.
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        # The grader and the submission's processes it started go together, whatever happened. The
+        # submission's processes run in sessions of their own, so they are found by parentage, not group.
+        for pid in [proc.pid, *_descendants(proc.pid)]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         proc.wait()
         os.unlink(f.name)
 
