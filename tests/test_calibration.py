@@ -40,6 +40,7 @@ def fresh_calibration(two_seed_config, grader):
     return calibration, messages
 
 
+@pytest.mark.slow  # calibrates: trains the reference models over seeds
 def test_missing_calibration_is_made_on_the_fly_and_cached(fresh_calibration, two_seed_config, grader):
     calibration, messages = fresh_calibration
     assert messages[0].startswith("warning: no calibration matches this data")
@@ -53,6 +54,7 @@ def test_missing_calibration_is_made_on_the_fly_and_cached(fresh_calibration, tw
     assert Calibration.to_dict(again) == Calibration.to_dict(calibration)
 
 
+@pytest.mark.slow  # calibrates: trains the reference models over seeds
 def test_reference_passes_on_every_calibration_seed(fresh_calibration):
     calibration, _ = fresh_calibration
     for builder, model in calibration.models.items():
@@ -60,6 +62,7 @@ def test_reference_passes_on_every_calibration_seed(fresh_calibration):
         assert min(model.accuracies) >= model.threshold, builder
 
 
+@pytest.mark.slow  # calibrates: trains the reference models over seeds
 def test_model_that_cannot_learn_fails_the_calibrated_threshold(fresh_calibration, grader, probe_call):
     calibration, _ = fresh_calibration
     call = probe_call(mlp_frozen, "build_mlp")
@@ -69,6 +72,7 @@ def test_model_that_cannot_learn_fails_the_calibrated_threshold(fresh_calibratio
         check_model_reaches_reference_accuracy(call, outcome, calibration.models["build_mlp"].threshold, "reference")
 
 
+@pytest.mark.slow  # calibrates: trains the reference models over seeds
 def test_reference_model_passes_the_accuracy_check(fresh_calibration, grader, probe_call):
     calibration, _ = fresh_calibration
     call = probe_call(reference.build_cnn, "build_cnn")
@@ -76,6 +80,7 @@ def test_reference_model_passes_the_accuracy_check(fresh_calibration, grader, pr
     check_model_reaches_reference_accuracy(call, outcome, calibration.models["build_cnn"].threshold, "reference")
 
 
+@pytest.mark.slow  # calibrates: trains the reference models over seeds
 def test_protocol_too_weak_to_separate_models_is_refused(sample_config, grader):
     weak = sample_config.model_copy(update={"grading": sample_config.grading.model_copy(
         update={"n_train": 32, "learning_rate": 1e-7, "momentum": 0.0})})
@@ -83,6 +88,7 @@ def test_protocol_too_weak_to_separate_models_is_refused(sample_config, grader):
         calibrate(grader.dataset, weak, grader.n_val, seeds=2, log=lambda m: None)
 
 
+@pytest.mark.slow  # calibrates: trains the reference models over seeds
 def test_calibration_for_another_protocol_is_named_with_its_differences(fresh_calibration, two_seed_config, grader):
     changed = two_seed_config.model_copy(update={"grading": two_seed_config.grading.model_copy(update={"n_train": 123})})
     found = json.loads(calibration_path(two_seed_config, grader.dataset, grader.n_val).read_text())
@@ -91,6 +97,7 @@ def test_calibration_for_another_protocol_is_named_with_its_differences(fresh_ca
     assert describe_mismatch(found, grader.dataset, two_seed_config, grader.n_val) == ""
 
 
+@pytest.mark.slow  # calibrates: trains the reference models over seeds
 def test_calibration_made_with_another_keras_is_used_with_a_warning(fresh_calibration, two_seed_config, grader):
     path = calibration_path(two_seed_config, grader.dataset, grader.n_val)
     original = path.read_text()
@@ -107,6 +114,7 @@ def test_calibration_made_with_another_keras_is_used_with_a_warning(fresh_calibr
     assert messages[0].startswith(f"warning: the calibration {saved['key']} was made with keras 3.0.0 → {keras.__version__}")
 
 
+@pytest.mark.slow  # calibrates: trains the reference models over seeds
 def test_grader_says_which_calibration_differs_before_recalibrating(fresh_calibration, two_seed_config, grader):
     changed = two_seed_config.model_copy(update={"grading": two_seed_config.grading.model_copy(update={"n_train": 3000})})
     messages = []

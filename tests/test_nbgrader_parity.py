@@ -19,6 +19,8 @@ from autograder.course.demo import gradebook_scores
 from autograder.course.verify import verify_course
 from conftest import nbgrader_submissions
 
+pytestmark = pytest.mark.slow  # real nbgrader autograde of every example and broken variant: minutes
+
 # The exploit's points differ on purpose (see test_nbgrader_roundtrip.py); every other submission must agree.
 PARITY_STUDENTS = [s for s in nbgrader_submissions() if s != "eve_redefines_check_group"]
 

@@ -10,6 +10,8 @@ from autograder.course.demo import gradebook_scores
 from autograder.config import load_config
 from autograder.course.verify import verify_course
 
+pytestmark = pytest.mark.slow  # real nbgrader autograde of several notebooks: minutes
+
 
 def test_reference_submission_gets_full_marks_in_the_export(autograded_course, sample_config):
     course, _ = autograded_course

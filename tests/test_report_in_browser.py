@@ -13,9 +13,10 @@ from autograder.report import write_report
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
-pytestmark = pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-                                reason="headless Chromium is not installed (Debian packages chromium, "
-                                       "chromium-driver; .ci/run installs them)")
+pytestmark = [pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+                                 reason="headless Chromium is not installed (Debian packages chromium, "
+                                        "chromium-driver; .ci/run installs them)"),
+              pytest.mark.slow]  # a browser, and a report whose reference models train
 
 # Per image: loaded, its natural size, and the variance of its pixels' brightness drawn on a canvas.
 _IMAGE_STATS = """

@@ -20,6 +20,7 @@ def test_committed_source_notebook_matches_a_fresh_build(sample_config, tmp_path
         "and `nbgrader generate_assignment binary_mnist --force`, then commit both")
 
 
+@pytest.mark.slow  # nbgrader generate_assignment: about 40 s
 def test_committed_release_matches_a_fresh_nbgrader_generation(tmp_path):
     differences = nbgrader_course.release_diff(ROOT, tmp_path)
     assert differences == [], f"assignments/ differs from a fresh `nbgrader generate_assignment`: {differences}"
@@ -45,6 +46,7 @@ def test_test_cells_carry_the_points_of_course_yml(sample_config):
     assert points == {g: pytest.approx(p) for g, p in sample_config.points.items()}
 
 
+@pytest.mark.slow  # executes the notebook: trains three models
 def test_solutions_notebook_runs_top_to_bottom_and_draws(tmp_path, monkeypatch):
     raw = yaml.safe_load((ROOT / "course.yml").read_text())
     raw["data"]["source"] = "sample"

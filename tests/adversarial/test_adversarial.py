@@ -18,6 +18,8 @@ from autograder.isolation.sandbox import namespaces_available
 from conftest import ROOT
 from submissions import ARRAYS, CASES, FULL, IMPORTS, PREPARE, RELABEL, SPLIT, Case, write_submission
 
+pytestmark = pytest.mark.slow  # 65 hostile submissions, each graded in full: many minutes
+
 
 def _pids_cgroup_writable() -> bool:
     from pathlib import Path
