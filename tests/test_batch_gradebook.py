@@ -38,7 +38,7 @@ def course(tmp_path_factory):
 def test_grades_written_read_back_through_nbgrader_group_by_group(course):
     from nbgrader.api import Gradebook
 
-    from autograder.course.demo import gradebook_scores
+    from autograder.course.gradebook import gradebook_scores
 
     entries = {"ada": ledger_line("ada"),
                "ben": ledger_line("ben", failed_groups=("relabel", "cnn"), accuracy_passed=("build_mlp",))}

@@ -15,7 +15,7 @@ import pytest
 
 from autograder.course import nbgrader_course
 from autograder.config import load_config
-from autograder.course.demo import gradebook_scores
+from autograder.course.gradebook import gradebook_scores
 from autograder.course.verify import verify_course
 from conftest import nbgrader_submissions
 

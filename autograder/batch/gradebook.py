@@ -11,17 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.config import GROUPS
+from autograder.course.gradebook import group_of  # the course's test-cell id convention
 
 
 class GradebookError(ValueError):
     """The gradebook lacks the assignment or notebook: nothing written."""
-
-
-def group_of(grade_id: str) -> str:
-    """The check group of an nbgrader test cell id ('test_relabel', 'test_accuracy_build_mlp')."""
-    name = grade_id.removeprefix("test_")
-    return next((g for g in sorted(GROUPS, key=len, reverse=True) if name.startswith(g)), name)
 
 
 def cell_points(grade_id: str, max_score: float, entry: dict) -> float:

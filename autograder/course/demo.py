@@ -17,36 +17,7 @@ import yaml
 from autograder.course import nbgrader_course
 from autograder.config import GROUPS, CourseConfig
 from autograder.course.examples import EXAMPLES, filled_release
-
-
-def group_of(grade_id: str) -> str:
-    """The check group of an nbgrader test cell id ('test_relabel', 'test_accuracy_build_mlp')."""
-    name = grade_id.removeprefix("test_")
-    return next((g for g in sorted(GROUPS, key=len, reverse=True) if name.startswith(g)), name)
-
-
-def gradebook_scores(course: Path, assignment: str, notebook: str, students: list[str]) -> dict[str, dict[str, tuple[float, float]]]:
-    """{student: {group: (score, max_score)}} from nbgrader's gradebook.
-
-    A student the gradebook has no autograded notebook for (collected after ``autograde`` ran)
-    is left out, not an error: callers say so by the student's absence.
-    """
-    from nbgrader.api import Gradebook, MissingEntry
-
-    scores: dict[str, dict[str, tuple[float, float]]] = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        for student in students:
-            per_group: dict[str, tuple[float, float]] = {}
-            try:
-                notebook_grades = gb.find_submission_notebook(notebook, assignment, student).grades
-            except MissingEntry:
-                continue
-            for grade in notebook_grades:
-                group = group_of(grade.name)
-                got, most = per_group.get(group, (0.0, 0.0))
-                per_group[group] = (got + (grade.score or 0.0), most + grade.max_score)
-            scores[student] = per_group
-    return scores
+from autograder.course.gradebook import gradebook_scores
 
 
 def format_table(scores: dict[str, dict[str, tuple[float, float]]]) -> str:

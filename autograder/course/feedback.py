@@ -10,17 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autograder.course.gradebook import submitted_notebooks
 from autograder.i18n import Translator
 from autograder.report import write_report
 
 REPORT_NAME = "report.html"
-
-
-def submitted_notebooks(course: Path, assignment: str, notebook_name: str,
-                        students: list[str] | None = None) -> dict[str, Path]:
-    """The submitted notebook of each student (all students with a submission when ``students`` is None)."""
-    found = {p.parent.parent.name: p for p in sorted(Path(course).glob(f"submitted/*/{assignment}/{notebook_name}"))}
-    return {s: p for s, p in found.items() if students is None or s in students}
 
 
 def write_feedback_reports(course: Path | str, grader, translator: Translator,

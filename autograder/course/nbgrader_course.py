@@ -141,11 +141,6 @@ def submit(course, student: str, notebook_path, assignment: str | None = None,
     return dest
 
 
-def _students(course, assignment: str) -> list[str]:
-    sub = Path(course) / "submitted"
-    return sorted(p.parent.name for p in sub.glob(f"*/{assignment}") if p.is_dir())
-
-
 def autograde(course, assignment: str | None = None, notebook: str | None = None,
               student: str | None = None, timeout: float | None = 3600, env=None) -> dict[str, Path]:
     """`nbgrader autograde <assignment> --force [--student S]`; returns {student: autograded notebook}.
@@ -156,7 +151,9 @@ def autograde(course, assignment: str | None = None, notebook: str | None = None
     if student:
         args += ["--student", student]
     proc = run_nbgrader(course, *args, timeout=timeout, env=env)
-    students = [student] if student else _students(course, assignment)
+    from autograder.course.gradebook import submitted_students
+
+    students = [student] if student else submitted_students(course, assignment)
     return {s: _require(Path(course) / "autograded" / s / assignment / f"{notebook}.ipynb",
                         "autograde", proc) for s in students}
 

@@ -16,6 +16,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from autograder.grader import reference
 from autograder.grader.all_checks import CHECKS
 from autograder.config import CourseConfig
+from autograder.course.gradebook import grade_id_of
 
 _INTRO = """# Image input → binary classification: odd or even?
 
@@ -172,7 +173,7 @@ def build_source_notebook(config: CourseConfig) -> nbformat.NotebookNode:
             group = groups_after[name]
             points = config.points[group]
             cells.append(new_code_cell(_test_source(group, points, _groups_functions(group)),
-                                       metadata=_meta(f"test_{group}", grade=True, points=_points(points))))
+                                       metadata=_meta(grade_id_of(group), grade=True, points=_points(points))))
     cells.append(new_markdown_cell(
         "## 8. Reproduce the lecture\n\nThe provided cells below load the data through your functions, "
         "train the three models, draw the training curves (loss and accuracy on twin axes), evaluate on "
@@ -198,7 +199,7 @@ def build_source_notebook(config: CourseConfig) -> nbformat.NotebookNode:
     for builder in builders:
         cells.append(new_code_cell(
             _test_source("accuracy", per_model, [builder, "compile_model"]),
-            metadata=_meta(f"test_accuracy_{builder}", grade=True, points=_points(per_model))))
+            metadata=_meta(grade_id_of("accuracy", builder), grade=True, points=_points(per_model))))
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
         "language_info": {"name": "python"},

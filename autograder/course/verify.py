@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.config import CourseConfig
-from autograder.course.demo import gradebook_scores, group_of
+from autograder.course.gradebook import builder_of, gradebook_scores, group_of, submitted_students
 from autograder.grader.grading import Grader
 from autograder.results import GradeResult
 
@@ -32,10 +32,6 @@ class Discrepancy:
     def line(self) -> str:
         return (f"{self.student:<24} {self.group:<10} nbgrader {self.nbgrader_points:>5g}  verified "
                 f"{self.verified_points:>5g}  {self.reason}")
-
-
-def submitted_students(course: Path, assignment: str) -> list[str]:
-    return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
 
 
 def compare(student: str, nbgrader: dict[str, tuple[float, float]], verified: GradeResult) -> list[Discrepancy]:
@@ -59,7 +55,7 @@ def write_verified_scores(course: Path, assignment: str, notebook: str, student:
             group = result.group(group_of(grade.name))
             if group.partial_credit:
                 # One nbgrader cell per check (test_accuracy_build_mlp ↔ check ...[build_mlp]).
-                builder = grade.name.removeprefix(f"test_{group.name}_")
+                builder = builder_of(grade.name)
                 passed = any(c.passed for c in group.checks if c.name.endswith(f"[{builder}]"))
                 grade.manual_score = grade.max_score if passed else 0.0
             else:
