@@ -28,8 +28,17 @@ def model_values() -> dict:
             "layers": [{"type": r.type, "output_shape": list(r.output_shape), "params": r.params, "settings": r.settings}
                        for r in describe_layers(model)],
         }
-    models["build_mlp"]["keras_config"] = json.loads(reference.build_mlp().to_json())
+    models["build_mlp"]["keras_config"] = _named_by_position(json.loads(reference.build_mlp().to_json()))
     return models
+
+
+def _named_by_position(config: dict) -> dict:
+    """The model's config with names that do not depend on how many models this process built before
+    (Keras numbers them: dense_8, sequential_3), so that the file is the same from every run."""
+    config["config"]["name"] = "lecture_mlp"
+    for i, layer in enumerate(config["config"]["layers"]):
+        layer["config"]["name"] = f"{layer['class_name'].lower()}_{i}"
+    return config
 
 
 def input_values() -> dict:
