@@ -14,6 +14,8 @@ from autograder.grader.all_checks import checks_for
 from autograder.config import GROUPS
 from autograder.course.examples import reference_source
 
+pytestmark = pytest.mark.slow  # trains every broken variant over seeds and grades each
+
 SEEDS = [1000, 1001]  # not calibration seeds: the threshold must hold beyond the seeds it was made from
 
 

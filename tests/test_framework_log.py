@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+
+import pytest
 import sys
 import textwrap
 
@@ -34,6 +36,7 @@ def test_framework_lines_go_to_the_debug_log_and_everything_else_through(tmp_pat
     assert "absl::InitializeLog" in logged and "student" not in logged
 
 
+@pytest.mark.slow  # two interpreters that start TensorFlow (about 30 s)
 def test_the_cli_shows_no_tensorflow_log_unless_verbose(tmp_path):
     # build-source imports Keras (the reference builds its models), so TensorFlow starts and logs.
     command = [sys.executable, "-m", "autograder", "build-source", "--output", str(tmp_path / "source.ipynb"),

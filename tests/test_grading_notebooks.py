@@ -36,6 +36,7 @@ def scores(result):
     return {g.name: g.score for g in result.groups}
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_complete_notebook_gets_full_marks(grader, release, tmp_path):
     result = grader.grade_notebook(write(tmp_path, filled_release(release, {})))
     assert scores(result) == {g: float(grader.config.points[g]) for g in GROUPS}, result.to_text()
@@ -43,6 +44,7 @@ def test_complete_notebook_gets_full_marks(grader, release, tmp_path):
     assert "sample" in result.notes[-1]
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_one_broken_function_costs_only_its_group(grader, release, tmp_path):
     nb = filled_release(release, EXAMPLES["ben_relabel_inverted"])
     result = grader.grade_notebook(write(tmp_path, nb))
@@ -52,6 +54,7 @@ def test_one_broken_function_costs_only_its_group(grader, release, tmp_path):
     assert "has the classes inverted" in result.group("relabel").first_failure.message
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_untouched_release_scores_zero_with_a_reason_for_every_group(grader):
     result = grader.grade_notebook(RELEASE)
     assert [g.name for g in result.groups] == list(GROUPS)
@@ -61,6 +64,7 @@ def test_untouched_release_scores_zero_with_a_reason_for_every_group(grader):
         assert "still the stub" in group.first_failure.message or "raised NotImplementedError" in group.first_failure.message
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_missing_function_costs_only_its_group(grader, release, tmp_path):
     nb = filled_release(release, {})
     nb.cells.remove(answer_cell(nb, "relabel_odd_even"))
@@ -70,6 +74,7 @@ def test_missing_function_costs_only_its_group(grader, release, tmp_path):
     assert all(scores(result)[g] == grader.config.points[g] for g in NOT_ACCURACY if g != "relabel")
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_syntax_error_cell_is_reported_and_the_rest_graded(grader, release, tmp_path):
     nb = filled_release(release, {"split_train_val": "def split_train_val(x, y, n_val=10000):\n    return x[:-n_val"})
     result = grader.grade_notebook(write(tmp_path, nb), groups=NOT_ACCURACY)
@@ -78,6 +83,7 @@ def test_syntax_error_cell_is_reported_and_the_rest_graded(grader, release, tmp_
     assert all(scores(result)[g] == grader.config.points[g] for g in NOT_ACCURACY if g != "split")
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_exception_inside_a_builder_is_reported_with_the_students_line(grader, release, tmp_path):
     nb = filled_release(release, {"build_mlp": "def build_mlp():\n    raise ValueError('boom')"})
     result = grader.grade_notebook(write(tmp_path, nb), groups=("mlp", "cnn"))
@@ -86,6 +92,7 @@ def test_exception_inside_a_builder_is_reported_with_the_students_line(grader, r
     assert scores(result) == {"mlp": 0, "cnn": grader.config.points["cnn"]}
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_builder_that_hangs_is_stopped_and_the_rest_graded(sample_config, release, tmp_path):
     from autograder.grader.grading import Grader
 
@@ -96,6 +103,7 @@ def test_builder_that_hangs_is_stopped_and_the_rest_graded(sample_config, releas
     assert scores(result) == {"mlp": config.points["mlp"], "cnn": 0, "deep_cnn": config.points["deep_cnn"]}
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_builder_that_kills_its_process_costs_only_its_group(grader, release, tmp_path):
     nb = filled_release(release, {"build_cnn": "import os\ndef build_cnn():\n    os._exit(0)"})
     result = grader.grade_notebook(write(tmp_path, nb), groups=("mlp", "cnn", "compile"))
@@ -117,6 +125,7 @@ def test_unreadable_notebook_gets_a_complete_zero_result(grader, tmp_path, conte
     assert all(reason in c.message for g in result.groups for c in g.checks)
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_cli_writes_gradescope_json_and_exits_0(tmp_path):
     out = tmp_path / "r.json"
     proc = subprocess.run([sys.executable, "-m", "autograder", "--config", str(ROOT / "course.yml"), "grade",
@@ -151,6 +160,7 @@ def test_complete_notebook_gets_full_marks_on_full_mnist_with_the_shipped_calibr
     assert "full MNIST" in result.notes[-1]
 
 
+@pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_code_that_kills_the_process_while_being_defined_is_reported_with_its_output(grader, release, tmp_path):
     nb = filled_release(release, {"relabel_odd_even": "import os\nclass Leave:\n    print('about to leave')\n    os._exit(3)"})
     result = grader.grade_notebook(write(tmp_path, nb), groups=("relabel", "compile"))

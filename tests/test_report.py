@@ -52,6 +52,7 @@ def cleo_html(cleo, grader):
     return render_report(cleo, grader, Translator("en"))
 
 
+@pytest.mark.slow  # grades an example and trains the reference models for the curves
 def test_broken_cnn_report_points_at_its_output_layer(cleo_html):
     html = cleo_html
 
@@ -63,6 +64,7 @@ def test_broken_cnn_report_points_at_its_output_layer(cleo_html):
     assert "softmax over a single unit always outputs 1.0" in html
 
 
+@pytest.mark.slow  # grades an example and trains the reference models for the curves
 def test_report_embeds_curves_grid_strip_and_comparison_as_pngs(cleo_html):
     html = cleo_html
 
@@ -72,6 +74,7 @@ def test_report_embeds_curves_grid_strip_and_comparison_as_pngs(cleo_html):
     assert "http" not in re.sub(r'<html[^>]*>', "", html).lower().replace("http-equiv", "")
 
 
+@pytest.mark.slow  # grades an example and trains the reference models for the curves
 def test_student_report_has_no_hidden_check_details_and_escapes_submission_text(cleo, grader):
     result = copy.deepcopy(cleo)
     failed = result.group("accuracy").first_failure
@@ -85,6 +88,7 @@ def test_student_report_has_no_hidden_check_details_and_escapes_submission_text(
     assert "SECRET DETAIL" in render_report(result, grader, Translator("en"), show_hidden=True)
 
 
+@pytest.mark.slow  # grades an example and trains the reference models for the curves
 def test_korean_report_has_korean_headings_and_messages(graded_example, grader):
     html = render_report(graded_example("cleo_cnn_softmax", "ko"), grader, Translator("ko"))
 

@@ -12,6 +12,8 @@ from autograder.checks import visible_checks
 from autograder.course.examples import filled_release
 from conftest import RELEASE, ROOT
 
+pytestmark = pytest.mark.slow  # each test runs `pytest autograder` in a subprocess, some training three models
+
 N_VISIBLE = len(visible_checks())
 
 

@@ -3,6 +3,7 @@
 import sys
 
 import nbformat
+import pytest
 
 from autograder.course.examples import filled_release
 from autograder.probes import describe_exception, statement_problem
@@ -51,6 +52,7 @@ def test_lr_keyword_gets_the_keras_2_hint(probe_call):
     assert "read the error" not in message
 
 
+@pytest.mark.slow  # grades a notebook in a child process
 def test_np_utils_in_a_notebook_is_one_problem_with_the_hint_and_costs_nothing(grader, tmp_path):
     nb = filled_release(nbformat.read(RELEASE, as_version=4),
                         {"relabel_odd_even": "from keras.utils import np_utils\n\ndef relabel_odd_even(y):\n    return y % 2"})

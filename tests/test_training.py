@@ -23,6 +23,7 @@ def test_sgd_with_a_constant_rate_is_available_for_courses_that_want_it(sample_c
     assert float(optimizer.momentum) == pytest.approx(protocol.momentum)
 
 
+@pytest.mark.slow  # trains a model twice
 def test_same_model_and_seed_train_to_exactly_the_same_accuracy(grader):
     first = train_and_evaluate(reference.build_mlp(), "build_mlp", grader.data, grader.config.grading, seed=7)
     second = train_and_evaluate(reference.build_mlp(), "build_mlp", grader.data, grader.config.grading, seed=7)
