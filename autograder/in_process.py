@@ -34,7 +34,7 @@ def define_notebook_code(statements: list[dict]) -> tuple[dict, list[str]]:
         linecache.cache[filename] = (len(st["source"]), None, st["source"].splitlines(True), filename)
         try:
             exec(compile(st["source"], filename, "exec"), namespace)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # exit() in a cell must not end the self-check itself
             if st.get("kind") == "assignment":
                 # A constant that depends on a skipped cell (e.g. x = dataset.x_train) is simply left out.
                 continue
@@ -89,7 +89,7 @@ def call_here(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray]
             _take_model(call, value)
     except ReturnedNotAnArray as exc:  # the function returned, but not data: not an error it raised
         call.status, call.error = "returned_other", {"type": exc.type_name, "message": str(exc), "where": []}
-    except Exception as exc:  # a student error is an outcome, not a crash of the check
+    except (Exception, SystemExit) as exc:  # a student error (or exit()) is an outcome, not the end of the check
         call.status, call.error = "raised", describe_exception(exc)
     return call
 
