@@ -1,7 +1,11 @@
-"""The binary MNIST course kit's autograder: checks, out-of-process grading, nbgrader helpers.
+"""The binary MNIST course kit's autograder, in two wings.
 
-Entry points: ``python -m autograder`` (grade, calibrate, build-source, demo), ``pytest autograder``
-(the students' self-check) and ``autograder.notebook.check_group`` (nbgrader's test cells).
+The student wing is this top-level package: what the release notebook imports
+(``autograder.notebook``), the ``pytest autograder`` self-check, the checks and the expected values
+kept as data. It never imports the instructor wing, the subpackages (``grader``, ``isolation``,
+``course``, ``report``, ``dev``, ``batch``, ``gradescope``), which grade out of process, drive nbgrader and hold
+the reference solution. ``autograder.wings`` lists the student wing's files; ``python -m autograder``
+is the instructor's command line.
 """
 
 __version__ = "0.1.0"
