@@ -8,6 +8,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import yaml
 
 from autograder.config import load_config
 from autograder.gradescope.bundle import build_bundle
+from autograder.gradescope.run import _descendants
 
 ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb"
@@ -43,8 +45,11 @@ def build(tmp: Path, mnist_path: Path | None = None, **sections) -> Path:
 class Run:
     results: dict
     seconds: float
-    # Largest resident set of any process run_autograder started (getrusage of the children), MiB.
+    # Largest resident set of any one process this test process has waited for (getrusage), MiB.
     peak_rss_mib: float
+    # Largest sum of the resident sets of run_autograder's whole process tree, polled every 0.1 s, MiB
+    # (shared libraries count once per process: an upper bound).
+    peak_tree_mib: float
     log: str
     root: Path
 
@@ -65,10 +70,28 @@ def run_autograder(bundle: Path, root: Path, submission: dict[str, bytes], metad
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     env.pop("COURSE_CONFIG", None)
     started = time.perf_counter()
-    done = subprocess.run([str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
-                          timeout=900)
-    seconds = time.perf_counter() - started
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen([str(root / "source" / "run_autograder")], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                text=True)
+        peak_tree = 0
+        # Poll the whole tree's memory: the submission's processes are grandchildren in sessions of their own.
+        while proc.poll() is None:
+            peak_tree = max(peak_tree, sum(_rss_kib(pid) for pid in [proc.pid, *_descendants(proc.pid)]))
+            if time.perf_counter() - started > 900:
+                proc.kill()
+            time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        log.seek(0)
+        output = log.read()
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    assert done.returncode == 0, done.stderr[-3000:]
+    assert proc.returncode == 0, output[-3000:]
     results = json.loads((root / "results" / "results.json").read_text(encoding="utf-8"))
-    return Run(results, seconds, peak, done.stdout + done.stderr, root)
+    return Run(results, seconds, peak, peak_tree / 1024, output, root)
+
+
+def _rss_kib(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0  # it ended meanwhile
+    return next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)

@@ -4,6 +4,8 @@ good or bad, leaves a results.json in Gradescope's format with the expected scor
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -94,7 +96,8 @@ def test_a_complete_notebook_scores_full_marks_with_hidden_checks_after_publishi
     run = run_autograder(bundle, tmp_path, {"Ada's notebook (final).ipynb": notebook({})},
                          metadata={"users": [{"name": "Ada Lovelace", "email": "ada@example.org"}]})
     results = _valid(run)
-    print(f"complete notebook: {run.seconds:.1f} s, peak RSS of one process {run.peak_rss_mib:.0f} MiB")
+    print(f"\ncomplete notebook, sample data: {run.seconds:.1f} s; peak memory of the process tree "
+          f"{run.peak_tree_mib:.0f} MiB, of one process {run.peak_rss_mib:.0f} MiB")
     assert results["score"] == MAX_SCORE
     assert sum(t["score"] for t in results["tests"]) == pytest.approx(MAX_SCORE, abs=0.01)
     visibilities = {t["visibility"] for t in results["tests"]}
@@ -107,6 +110,18 @@ def test_a_complete_notebook_scores_full_marks_with_hidden_checks_after_publishi
     report = (run.root / "results" / "report.html").read_text(encoding="utf-8")
     assert "Ada Lovelace" in report
     assert results["extra_data"]["isolation"], "the sandbox's isolation report is kept"
+
+
+@pytest.mark.slow  # one full grading on full MNIST, plus the report: about a minute on 2 cores
+@pytest.mark.skipif(not os.environ.get("MNIST_PATH"), reason="full MNIST is bundled from MNIST_PATH, which is not set")
+def test_a_bundle_with_full_mnist_grades_a_complete_notebook(tmp_path):
+    bundle = build(tmp_path / "b", mnist_path=Path(os.environ["MNIST_PATH"]), data={"source": "mnist"})
+    run = run_autograder(bundle, tmp_path / "root", {"homework.ipynb": notebook({})})
+    results = _valid(run)
+    print(f"\ncomplete notebook, full MNIST: {run.seconds:.1f} s; peak memory of the process tree "
+          f"{run.peak_tree_mib:.0f} MiB, of one process {run.peak_rss_mib:.0f} MiB")
+    assert results["score"] == MAX_SCORE
+    assert "full MNIST" in results["output"] and "60,000 train" in results["output"]
 
 
 @pytest.mark.slow  # one full grading on the sample data
