@@ -168,3 +168,53 @@ def test_the_student_name_comes_from_submission_metadata(tmp_path):
     assert student_name(metadata) == "Ada Lovelace, Kim Min-jun"
     metadata.write_text("not json")
     assert student_name(metadata) == ""
+
+
+# Stands for python3 (and, once "-m venv DIR" has run, for DIR/bin/python3): logs its arguments, installs nothing.
+_FAKE_PYTHON = """#!/usr/bin/env bash
+echo "python3 $*" >> "$SETUP_LOG"
+if [ "${1:-}" = "-m" ] && [ "${2:-}" = "venv" ]; then
+    mkdir -p "$3/bin" && cp "$0" "$3/bin/python3"
+fi
+"""
+
+
+def _run_setup(tmp_path, bundle=None):
+    """setup.sh from the bundle unpacked into tmp_path/root/source (unpacked here when ``bundle`` is given),
+    offline: python3 is a stand-in that records what it was asked."""
+    root = tmp_path / "root"
+    if bundle is not None:
+        with zipfile.ZipFile(bundle) as archive:
+            archive.extractall(root / "source")
+    stubs = tmp_path / "stubs"
+    stubs.mkdir()
+    (stubs / "python3").write_text(_FAKE_PYTHON)
+    (stubs / "python3").chmod(0o755)
+    log = tmp_path / "setup.log"
+    env = {"PATH": f"{stubs}:/usr/bin:/bin", "GRADESCOPE_ROOT": str(root), "SETUP_LOG": str(log)}
+    done = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True)
+    return done, root, log.read_text() if log.exists() else ""
+
+
+def test_setup_sh_installs_the_pinned_requirements_and_the_kit_into_a_venv_then_deletes_the_kit_source(tmp_path):
+    done, root, log = _run_setup(tmp_path, build(tmp_path / "b"))
+    assert done.returncode == 0, done.stderr
+    source = root / "source"
+    assert f"python3 -m venv {root}/venv" in log
+    assert f"-m pip install --no-cache-dir -r {source}/requirements.txt {source}/kit" in log
+    assert not (source / "kit").exists()  # the reference solution is gone from the readable source
+    assert (source / "course" / "course.yml").is_file()
+
+
+def test_setup_sh_stops_on_a_bundled_mnist_whose_sha256_does_not_match(tmp_path):
+    mnist = tmp_path / "mnist.npz"
+    mnist.write_bytes(b"the bytes the bundle was built with")
+    bundle = build(tmp_path / "b", mnist_path=mnist, data={"source": "mnist"})
+    done, root, _ = _run_setup(tmp_path / "good", bundle)
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(tmp_path / "bad" / "root" / "source")
+    (tmp_path / "bad" / "root" / "source" / "data" / "mnist.npz").write_bytes(b"damaged on the way")
+    done, _, _ = _run_setup(tmp_path / "bad")
+    assert done.returncode == 1 and "does not have sha256" in done.stderr
+
