@@ -175,3 +175,37 @@ def _command(pid: int) -> str:
         return open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
     except OSError:
         return ""
+
+
+def test_the_protections_line_names_what_was_in_force_and_what_was_not():
+    from autograder.gradescope.run import protections_text
+    from autograder.i18n import Translator
+
+    full = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabilities_dropped": True}
+    assert "Not available" not in protections_text([full, full], Translator("en"))
+    degraded = {"network": "on", "hidden": False, "cgroups": [], "capabilities_dropped": False}
+    text = protections_text([full, degraded], Translator("en"))  # the weakest of the processes counts
+    assert text.splitlines()[1] == ("Not available on this machine: network isolation, hiding the course's private "
+                                    "files, cgroup limits, dropping capabilities.")
+    assert "did not report" in protections_text([], Translator("en"))
+    assert "적용된 보호 조치" in protections_text([full], Translator("ko"))
+
+
+@pytest.mark.slow  # one full grading on the sample data
+def test_a_container_without_unshare_or_setpriv_grades_and_says_which_protections_it_lacked(bundle_without_report,
+                                                                                          tmp_path, monkeypatch):
+    import shutil
+    import sys
+
+    # A PATH with bash only (the helper puts the venv's python3 before it): no unshare, so no namespaces,
+    # and no setpriv.
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "bash").symlink_to(shutil.which("bash"))
+    monkeypatch.setenv("PATH", str(tools))
+    assert not any((Path(sys.executable).parent / name).exists() for name in ("unshare", "setpriv"))
+    run = run_autograder(bundle_without_report, tmp_path / "root", {"nb.ipynb": notebook({})})
+    results = _valid(run)
+    assert results["score"] == MAX_SCORE
+    assert "Not available on this machine: network isolation, hiding the course's private files" in results["output"]
+    assert all(report["hidden"] is False and report["network"] == "on" for report in results["extra_data"]["isolation"])
