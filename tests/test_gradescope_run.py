@@ -209,3 +209,36 @@ def test_a_container_without_unshare_or_setpriv_grades_and_says_which_protection
     assert results["score"] == MAX_SCORE
     assert "Not available on this machine: network isolation, hiding the course's private files" in results["output"]
     assert all(report["hidden"] is False and report["network"] == "on" for report in results["extra_data"]["isolation"])
+
+
+def test_a_provisional_result_is_in_place_while_grading_and_a_grader_bug_still_leaves_a_visible_zero(tmp_path,
+                                                                                                  monkeypatch):
+    from autograder.gradescope import run as gradescope_run
+    from autograder.gradescope.layout import GradescopeRoot
+    from tests.gradescope_helpers import sample_course
+
+    root = GradescopeRoot(tmp_path / "root")
+    seen_while_grading = {}
+
+    def grading_with_a_bug(root_, config, started):
+        seen_while_grading.update(json.loads(root_.results_json.read_text()))
+        raise KeyError("score")
+
+    monkeypatch.setattr(gradescope_run, "grade_upload", grading_with_a_bug)
+    results = gradescope_run.run_autograder(root, sample_course(tmp_path / "course"))
+    validate_results(seen_while_grading)
+    assert "did not finish" in _only_entry(seen_while_grading)["output"]
+    validate_results(results)
+    assert "The grader failed (KeyError: 'score')" in _only_entry(results)["output"]
+    assert json.loads(root.results_json.read_text()) == results
+
+
+def test_a_broken_course_yml_in_the_bundle_is_a_visible_result_for_the_instructor(tmp_path):
+    from autograder.gradescope.layout import GradescopeRoot
+    from autograder.gradescope.run import run_autograder as run_in_process
+
+    config = tmp_path / "course.yml"
+    config.write_text("gradescope:\n  timeout: 5\n")
+    results = run_in_process(GradescopeRoot(tmp_path / "root"), config)
+    validate_results(results)
+    assert "misconfigured" in _only_entry(results)["output"] and "gradescope.timeout" in results["output"]

@@ -167,6 +167,7 @@ def run_autograder(root: GradescopeRoot, config_path: Path | None = None) -> dic
     try:
         config = load_config(config_path or root.course_config)
     except CourseConfigError as exc:
+        # In English: without a readable course.yml there is no course language to write in.
         results = not_graded("Course configuration", f"The autograder is misconfigured, tell your instructor: {exc}",
                              0.0, GradescopeSettings(), time.monotonic() - started)
         write_results(root.results_json, results)
