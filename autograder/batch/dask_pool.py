@@ -32,8 +32,10 @@ class DaskPool:
                                       f"({type(exc).__name__}); is `dask scheduler` running there?") from None
         else:
             self.description = f"Dask LocalCluster of {local_workers} worker processes"
-            # A task that kills its worker is failed at once and retried by the coordinator, not by Dask three times.
-            dask.config.set({"distributed.scheduler.allowed-failures": 0})
+            # A task that kills its worker is failed at once and retried by the coordinator, not by Dask three times;
+            # and a worker holds only the task it runs, so that its death costs no other submission an attempt.
+            # (A running cluster, --scheduler, keeps its own settings: Dask retries on other workers first.)
+            dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0})
             self._cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
                                          dashboard_address=":0")
             self._client = Client(self._cluster)
