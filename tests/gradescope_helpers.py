@@ -54,11 +54,21 @@ class Run:
     root: Path
 
 
-def run_autograder(bundle: Path, root: Path, submission: dict[str, bytes], metadata: dict | None = None) -> Run:
-    """Unpack ``bundle`` into ``root``/source as Gradescope does, put ``submission`` in place, run run_autograder."""
+def unpack(bundle: Path, root: Path) -> None:
+    """Unpack ``bundle`` into ``root``/source as Gradescope does."""
     with zipfile.ZipFile(bundle) as archive:
         archive.extractall(root / "source")
     (root / "source" / "run_autograder").chmod(0o755)
+
+
+def run_autograder(bundle: Path, root: Path, submission: dict[str, bytes], metadata: dict | None = None) -> Run:
+    """Unpack ``bundle`` into ``root``/source, put ``submission`` in place, run run_autograder."""
+    unpack(bundle, root)
+    return run_unpacked(root, submission, metadata)
+
+
+def run_unpacked(root: Path, submission: dict[str, bytes], metadata: dict | None = None) -> Run:
+    """Put ``submission`` into ``root``/submission and run ``root``/source/run_autograder."""
     (root / "submission").mkdir(parents=True)
     for name, data in submission.items():
         (root / "submission" / name).parent.mkdir(parents=True, exist_ok=True)

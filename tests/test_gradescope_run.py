@@ -242,3 +242,39 @@ def test_a_broken_course_yml_in_the_bundle_is_a_visible_result_for_the_instructo
     results = run_in_process(GradescopeRoot(tmp_path / "root"), config)
     validate_results(results)
     assert "misconfigured" in _only_entry(results)["output"] and "gradescope.timeout" in results["output"]
+
+
+@pytest.mark.slow  # builds the kit's wheel, then one full grading on the sample data
+def test_the_kit_installed_from_the_bundle_as_setup_sh_does_grades_a_complete_notebook(bundle_without_report, tmp_path):
+    """setup.sh's install, offline: the wheel built from the bundle's kit/ into <root>/venv (the kit's dependencies
+    come from this venv through a .pth file, as nothing can be downloaded), and kit/ deleted."""
+    import subprocess
+    import sys
+    import sysconfig
+
+    from tests.gradescope_helpers import run_unpacked, unpack
+
+    root = tmp_path / "root"
+    unpack(bundle_without_report, root)
+    # Run outside the checkout: python -c puts the working folder first on sys.path.
+    quiet = {"capture_output": True, "text": True, "check": True, "cwd": tmp_path}
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w",
+                    str(tmp_path / "dist"), str(root / "source" / "kit")], **quiet)
+    subprocess.run([sys.executable, "-m", "venv", str(root / "venv")], **quiet)
+    venv_python = root / "venv" / "bin" / "python3"
+    site = subprocess.run([str(venv_python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          **quiet).stdout.strip()
+    (Path(site) / "kit-dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    wheel = next((tmp_path / "dist").glob("binary_mnist_course_kit-*.whl"))
+    subprocess.run([str(venv_python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)], **quiet)
+    subprocess.run(["rm", "-rf", str(root / "source" / "kit")], check=True)
+    installed = subprocess.run([str(venv_python), "-c", "import autograder.gradescope.run as m; print(m.__file__)"],
+                               **quiet).stdout
+    assert installed.startswith(str(root / "venv"))
+
+    results = _valid(run_unpacked(root, {"homework.ipynb": notebook({})}))
+    assert results["score"] == MAX_SCORE
+    from autograder.isolation.sandbox import namespaces_available
+
+    if namespaces_available():  # the installed reference solution is among what the jail hides
+        assert all(report["hidden"] for report in results["extra_data"]["isolation"])
