@@ -25,7 +25,11 @@ def record_isolation(reports: list[dict]) -> None:
     from autograder.grader.grading import Grader
 
     grading = sys.modules[Grader.__module__]
-    run_submission = grading.run_submission
+    run_submission = getattr(grading, "run_submission", None)
+    if run_submission is None:  # the grader reaches the sandbox another way now: grade, and say nothing was recorded
+        print("note: the sandbox's isolation report could not be recorded (grading.run_submission is gone)",
+              file=sys.stderr)
+        return
 
     def run_and_record(*args, **kwargs):
         run = run_submission(*args, **kwargs)
