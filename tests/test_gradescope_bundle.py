@@ -8,6 +8,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import zipfile
 
 import pytest
@@ -170,9 +171,10 @@ def test_the_student_name_comes_from_submission_metadata(tmp_path):
     assert student_name(metadata) == ""
 
 
-# Stands for python3 (and, once "-m venv DIR" has run, for DIR/bin/python3): logs its arguments, installs nothing.
+# Stands for the build's python3.X (and, once "-m venv DIR" has run, for DIR/bin/python3): logs its arguments,
+# installs nothing.
 _FAKE_PYTHON = """#!/usr/bin/env bash
-echo "python3 $*" >> "$SETUP_LOG"
+echo "python $*" >> "$SETUP_LOG"
 if [ "${1:-}" = "-m" ] && [ "${2:-}" = "venv" ]; then
     mkdir -p "$3/bin" && cp "$0" "$3/bin/python3"
 fi
@@ -188,8 +190,9 @@ def _run_setup(tmp_path, bundle=None):
             archive.extractall(root / "source")
     stubs = tmp_path / "stubs"
     stubs.mkdir()
-    (stubs / "python3").write_text(_FAKE_PYTHON)
-    (stubs / "python3").chmod(0o755)
+    stand_in = stubs / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    stand_in.write_text(_FAKE_PYTHON)
+    stand_in.chmod(0o755)
     log = tmp_path / "setup.log"
     env = {"PATH": f"{stubs}:/usr/bin:/bin", "GRADESCOPE_ROOT": str(root), "SETUP_LOG": str(log)}
     done = subprocess.run(["bash", str(root / "source" / "setup.sh")], env=env, capture_output=True, text=True)
@@ -200,7 +203,7 @@ def test_setup_sh_installs_the_pinned_requirements_and_the_kit_into_a_venv_then_
     done, root, log = _run_setup(tmp_path, build(tmp_path / "b"))
     assert done.returncode == 0, done.stderr
     source = root / "source"
-    assert f"python3 -m venv {root}/venv" in log
+    assert f"python -m venv {root}/venv" in log
     assert f"-m pip install --no-cache-dir -r {source}/requirements.txt {source}/kit" in log
     assert not (source / "kit").exists()  # the reference solution is gone from the readable source
     assert (source / "course" / "course.yml").is_file()

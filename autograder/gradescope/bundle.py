@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,12 +127,10 @@ def build_bundle(config: CourseConfig, output: Path, mnist_path: Path | None = N
             mnist_sha256, mnist = sha256_of(mnist_path), "bundled"
         else:
             mnist_sha256, mnist = KERAS_MNIST_SHA256, "downloaded by setup.sh"
-    python_min = tuple(int(n) for n in (importlib.metadata.metadata(DISTRIBUTION)["Requires-Python"] or ">=3.10")
-                       .lstrip(">=").split(".")[:2])
     context = {"root": DEFAULT_ROOT, "kit_dir": KIT_DIR, "course_dir": COURSE_DIR, "data_file": DATA_FILE,
                "requirements": REQUIREMENTS, "data_source": config.data.source, "mnist_bundled": mnist == "bundled",
-               "mnist_sha256": mnist_sha256, "mnist_url": MNIST_URL, "python_min": python_min,
-               "python_requires": ".".join(map(str, python_min)) + "+"}
+               "mnist_sha256": mnist_sha256, "mnist_url": MNIST_URL,
+               "python_version": f"{sys.version_info.major}.{sys.version_info.minor}"}
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     members = []
