@@ -106,6 +106,13 @@ EVE_RELABEL = '''def check_group(*args, **kwargs):
     """Every test passes."""
 
 
+try:  # and the hidden test cells' entry point, for a student who read the grader's source
+    import autograder.grader.in_kernel as hidden_cells
+    hidden_cells.check_hidden_group = check_group
+except ImportError:
+    pass
+
+
 def relabel_odd_even(y):
     return 1 - y % 2
 '''
