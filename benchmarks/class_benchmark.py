@@ -100,42 +100,50 @@ def throughput(size: int, ways: list[str]) -> None:
 
 
 def simulated_scale(n: int, workers: int, sleep_s: float, executors: list[str]) -> None:
+    print(f"\n### Simulated scale: {n} submissions sleeping {sleep_s} s, {workers} workers\n")
+    print("| executor | workers' start-up s | grading loop s | ideal s | efficiency | coordinator CPU ms/submission | coordinator peak MB |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    for name in executors:
+        # A fresh interpreter per executor: this one may have imported TensorFlow for the throughput part, and its
+        # peak memory would be counted as the coordinator's.
+        subprocess.run([sys.executable, __file__, "--scale-child", name, "--scale", str(n), "--scale-workers",
+                        str(workers), "--sleep", str(sleep_s)], check=True)
+
+
+def scale_child(name: str, n: int, workers: int, sleep_s: float) -> None:
+    """One row of the simulated scale table, measured in this fresh process (the coordinator)."""
     from autograder.batch.class_run import grade_class
     from autograder.batch.submissions import Submission
     from autograder.batch.worker_task import GradingSettings, no_warm_up, sleep_instead_of_grading
 
     settings = GradingSettings(None, extra={"sleep_s": sleep_s})
-    print(f"\n### Simulated scale: {n} submissions sleeping {sleep_s} s, {workers} workers\n")
-    print("| executor | workers' start-up s | grading loop s | ideal s | efficiency | coordinator CPU ms/submission | coordinator peak MB |")
-    print("|---|---|---|---|---|---|---|")
-    for name in executors:
-        with tempfile.TemporaryDirectory(prefix="class-scale-") as tmp:
-            subs = [Submission(f"s{i:05d}", Path(tmp) / f"s{i:05d}.ipynb", f"{i:064d}") for i in range(n)]
-            started = time.perf_counter()
-            if name == "local":
-                from autograder.batch.local_pool import LocalPool
+    with tempfile.TemporaryDirectory(prefix="class-scale-") as tmp:
+        subs = [Submission(f"s{i:05d}", Path(tmp) / f"s{i:05d}.ipynb", f"{i:064d}") for i in range(n)]
+        started = time.perf_counter()
+        if name == "local":
+            from autograder.batch.local_pool import LocalPool
 
-                pool = LocalPool(workers, settings, task=sleep_instead_of_grading, initializer=no_warm_up)
-                # Start every worker before timing the loop: spawning 32 interpreters is start-up, not overhead.
-                list(pool._slots[i].submit(time.sleep, 0) for i in range(workers))
-                for slot in pool._slots:
-                    slot.submit(time.sleep, 0).result()
-            else:
-                from autograder.batch.dask_pool import DaskPool
+            pool = LocalPool(workers, settings, task=sleep_instead_of_grading, initializer=no_warm_up)
+            # Start every worker before timing the loop: spawning 32 interpreters is start-up, not overhead.
+            list(pool._slots[i].submit(time.sleep, 0) for i in range(workers))
+            for slot in pool._slots:
+                slot.submit(time.sleep, 0).result()
+        else:
+            from autograder.batch.dask_pool import DaskPool
 
-                pool = DaskPool(settings, local_workers=workers, task=sleep_instead_of_grading)
-            startup = time.perf_counter() - started
-            cpu_before = time.process_time()
-            loop_started = time.perf_counter()
-            report = grade_class(subs, [], assignment="scale", key="k", ledger=Path(tmp) / "grades" / "scale.jsonl",
-                                 executor_factory=lambda: pool, show_progress=False)
-            loop = time.perf_counter() - loop_started
-            cpu = time.process_time() - cpu_before
-            assert len(report.graded) == n, (len(report.graded), report.not_graded[:3])
-            ideal = n * sleep_s / workers
-            peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            print(f"| {name} | {startup:.1f} | {loop:.1f} | {ideal:.1f} | {ideal / loop:.0%} | {cpu / n * 1000:.2f} | {peak_mb:.0f} |",
-                  flush=True)
+            pool = DaskPool(settings, local_workers=workers, task=sleep_instead_of_grading)
+        startup = time.perf_counter() - started
+        cpu_before = time.process_time()
+        loop_started = time.perf_counter()
+        report = grade_class(subs, [], assignment="scale", key="k", ledger=Path(tmp) / "grades" / "scale.jsonl",
+                             executor_factory=lambda: pool, show_progress=False)
+        loop = time.perf_counter() - loop_started
+        cpu = time.process_time() - cpu_before
+        assert len(report.graded) == n, (len(report.graded), report.not_graded[:3])
+        ideal = n * sleep_s / workers
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"| {name} | {startup:.1f} | {loop:.1f} | {ideal:.1f} | {ideal / loop:.0%} | {cpu / n * 1000:.2f} | {peak_mb:.0f} |",
+              flush=True)
 
 
 def main() -> None:
@@ -147,7 +155,11 @@ def main() -> None:
     parser.add_argument("--scale-workers", type=int, default=32)
     parser.add_argument("--sleep", type=float, default=0.1, help="seconds each stand-in submission sleeps")
     parser.add_argument("--scale-executors", default="local,dask")
+    parser.add_argument("--scale-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.scale_child:
+        scale_child(args.scale_child, args.scale, args.scale_workers, args.sleep)
+        return
     ways = [] if args.ways == "none" else args.ways.split(",")
     if ways:
         throughput(args.size, ways)
