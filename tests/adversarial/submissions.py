@@ -335,7 +335,9 @@ CASES: tuple[Case, ...] = (
         "def relabel_odd_even(y):\n    raise BaseException('not an Exception')", SPLIT, PREPARE)),
     Case("keyboard_interrupt", "process", RELABEL_LOST, notebook(
         "def relabel_odd_even(y):\n    raise KeyboardInterrupt", SPLIT, PREPARE)),
-    Case("sys_exit_while_defining", "process", NOTHING, notebook(
+    # IPython (and so nbgrader) catches SystemExit raised in a cell and runs the next cells; the grader
+    # does the same, reporting it as that cell's problem, so the correct functions after it count.
+    Case("sys_exit_while_defining", "process", FULL, notebook(
         "import sys\nclass Stop:\n    sys.exit(0)", RELABEL, SPLIT, PREPARE)),
     # ---------------------------------------------------------------- resources
     Case("endless_loop_while_defining", "resources", NOTHING, notebook(
