@@ -25,6 +25,22 @@ class CheckResult:
     # The check that reports this failure's cause, when this check's own precondition failed.
     see: str = ""
 
+    def to_dict(self) -> dict:
+        """Plain JSON data (what crosses a process boundary; see ``from_dict``)."""
+        return {"name": self.name, "group": self.group, "rule": str(self.rule), "hidden": self.hidden,
+                "passed": self.passed, "message": str(self.message), "subject": self.subject, "see": self.see}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CheckResult":
+        """A result from ``to_dict``'s data; raises ValueError on anything else (the data may be untrusted)."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a check result must be a mapping, not {type(data).__name__}")
+        text = {k: data.get(k, "") for k in ("name", "group", "rule", "message", "subject", "see")}
+        flags = {k: data.get(k) for k in ("hidden", "passed")}
+        if not all(isinstance(v, str) for v in text.values()) or not all(isinstance(v, bool) for v in flags.values()):
+            raise ValueError("a check result's fields have the wrong types")
+        return cls(**text, **flags)
+
     @property
     def check(self) -> str:
         """The check function's name, without the probe."""
@@ -82,6 +98,9 @@ class GradeResult:
     trainings: dict = field(default_factory=dict)
     # Each returned model's layer rows (checks.architecture.LayerRow), by builder name.
     layers: dict = field(default_factory=dict)
+    # The protections in force while the submission's code ran (the jail's report: namespaces, cgroups,
+    # capabilities, network), and the grader's own bounded process for the student's models.
+    isolation: dict = field(default_factory=dict)
 
     @property
     def score(self) -> float:
