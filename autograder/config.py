@@ -92,7 +92,8 @@ class Limits(_Section):
         "off", description="'off' runs the submission in its own network namespace with no interfaces, where the machine allows it."
     )
     hidden_paths: tuple[str, ...] = Field(
-        ("solutions", "source", "calibration", "tests", "submitted", "autograded", "feedback", "gradebook.db", ".git"),
+        ("solutions", "source", "calibration", "tests", "submitted", "autograded", "feedback", "gradebook.db", ".git",
+         "grades", "autograder.zip"),
         description="Paths (relative to course.yml) hidden from the submission's process by a mount namespace, where the machine allows it.",
     )
 

@@ -104,3 +104,13 @@ def test_a_rerun_skips_only_the_same_notebook_graded_under_the_same_key():
               entry("dan", sha="d" * 64, status="not graded"),  # failed last time: try again
               entry("eve", sha="e" * 64), entry("eve", sha="0" * 64)]  # the last line counts
     assert already_graded(subs, ledger, "k1") == {"ada"}
+
+
+def test_the_ledger_folder_and_the_gradescope_zip_are_hidden_from_submissions_by_default(tmp_path):
+    from autograder.batch.ledger import ledger_path
+    from autograder.config import Limits
+
+    hidden = Limits().hidden_paths
+    # A submission that could read grades/ would see every classmate's grade and failure messages.
+    assert ledger_path(tmp_path, "binary_mnist").relative_to(tmp_path).parts[0] in hidden
+    assert "autograder.zip" in hidden  # `python -m autograder gradescope`'s default output: the reference solution
