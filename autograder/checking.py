@@ -113,8 +113,7 @@ class CheckSession:
     def evaluate(self, submission: str, checks: list[Check], calls: dict[str, Call],
                  timings: dict[str, float] | None = None) -> GradeResult:
         timings = {} if timings is None else timings
-        groups = {g: GroupResult(g, float(self.config.points[g]), partial_credit=g in self.config.partial_credit)
-                  for g in GROUPS if any(c.group == g for c in checks)}
+        groups = self.empty_groups(checks)
         result = GradeResult(submission, list(groups.values()))
         for check in checks:
             with timed(timings, f"checks: {check.group}"):
@@ -123,6 +122,11 @@ class CheckSession:
             timings[f"train {builder} under the grading protocol"] = outcome.seconds
         result.layers = student_layers(calls)
         return result
+
+    def empty_groups(self, checks: list[Check]) -> dict[str, GroupResult]:
+        """A result group, with its points, for each group ``checks`` belong to, in the course's order."""
+        return {g: GroupResult(g, float(self.config.points[g]), partial_credit=g in self.config.partial_credit)
+                for g in GROUPS if any(c.group == g for c in checks)}
 
     def run_check(self, check: Check, calls: dict[str, Call],
                   trainings: dict[str, TrainingOutcome] | None = None) -> CheckResult:

@@ -82,6 +82,11 @@ class Limits(_Section):
     memory_limit_mb: int = Field(
         6144, ge=512, description="Memory of the submission's process: its cgroup's limit where cgroups are writable, and its address space (TensorFlow alone reserves about 3 GB)."
     )
+    model_memory_limit_mb: int = Field(
+        2048, ge=768, description="Memory of the grader's own process that loads and trains a submission's models "
+        "(its cgroup's limit where cgroups are writable; otherwise only memory_limit_mb bounds its address space). "
+        "A model that needs more fails its checks; the grader carries on.",
+    )
     max_processes: int = Field(
         512, ge=16, description="Processes and threads the submission may run at once (cgroup pids.max; RLIMIT_NPROC when not root)."
     )

@@ -27,7 +27,8 @@ from autograder.grader.all_checks import checks_for
 from autograder.grader.calibration import Calibration, load_or_calibrate
 from autograder.i18n import _
 from autograder.isolation.recording import call_and_record, load_call
-from autograder.isolation.sandbox import run_submission, save_reference_model
+from autograder.isolation.model_process import ModelProcess, needs_models
+from autograder.isolation.sandbox import SubmissionRun, run_submission, save_reference_model
 from autograder.notebook_code import NotebookError, extract_code, find_notebook, read_notebook
 from autograder.probes import Call
 from autograder.results import CheckResult, GradeResult, GroupResult
@@ -67,14 +68,32 @@ class Grader(CheckSession):
         seed = self.config.grading.seed
         return {b: train_and_evaluate(getattr(reference, b)(), b, self.data, self.config.grading, seed) for b in BUILDERS}
 
+    @cached_property
+    def model_process(self) -> ModelProcess:
+        """The bounded process that loads and trains the submissions' models (started on first use)."""
+        return ModelProcess(self.config, self.data)
+
+    def model_bars(self, checks: list[Check]) -> dict:
+        """The accuracy thresholds the model process checks against, as plain data (or why there is none)."""
+        bars = {}
+        for builder in dict.fromkeys(c.probe.function for c in checks if c.needs_training):
+            try:
+                calib = self.calibration.models[builder]
+                bars[builder] = {"threshold": calib.threshold, "mean": calib.mean, "worst": calib.min,
+                                 "seeds": len(calib.accuracies),
+                                 "file": f"{self.calibration.data_source}-{self.calibration.key}.json"}
+            except Exception as exc:  # said by the check that needs it, as any grader fault is
+                bars[builder] = {"error": f"{type(exc).__name__}: {exc}"}
+        return bars
+
     # ------------------------------------------------------------ entry points
 
-    def collect_calls(self, path: Path | str, checks: list[Check],
-                      timings: dict[str, float] | None = None) -> tuple[str, dict[str, Call], list[str]]:
-        """Run the notebook's functions for ``checks`` in a child process: (notebook, calls, problems).
+    def collect_calls(self, path: Path | str, checks: list[Check], workdir: Path,
+                      timings: dict[str, float] | None = None) -> tuple[str, SubmissionRun, list[str]]:
+        """Run the notebook's functions for ``checks`` in a child process: (notebook, run, problems).
 
-        Seconds per phase are added to ``timings`` when given. Raises NotebookError when the file
-        cannot be read as a notebook.
+        Returned models stay files in ``workdir/out`` for the model process. Seconds per phase are
+        added to ``timings`` when given. Raises NotebookError when the file cannot be read as a notebook.
         """
         timings = {} if timings is None else timings
         with timed(timings, "read the notebook and keep its definitions"):
@@ -83,12 +102,11 @@ class Grader(CheckSession):
         probes = probes_of(checks)
         with timed(timings, "make the probes' inputs"):
             inputs, kwargs = self.inputs_for(probes)
-        with tempfile.TemporaryDirectory(prefix="autograder-") as work, \
-                timed(timings, "run the submission in a child process (start-up, imports, calls)"):
-            run = run_submission(code.to_json(), probes, inputs, kwargs, Path(work), self.config.limits,
-                                 seed=self.config.grading.seed, course_root=self.config.root)
+        with timed(timings, "run the submission in a child process (start-up, imports, calls)"):
+            run = run_submission(code.to_json(), probes, inputs, kwargs, workdir, self.config.limits,
+                                 seed=self.config.grading.seed, course_root=self.config.root, load_models=False)
         timings.update(run.timings)
-        return str(notebook), run.calls, code.problems + run.problems
+        return str(notebook), run, code.problems + run.problems
 
     def grade_notebook(self, path: Path | str, include_hidden: bool = True,
                        groups: tuple[str, ...] | None = None) -> GradeResult:
@@ -96,16 +114,40 @@ class Grader(CheckSession):
         started = time.perf_counter()
         checks = checks_for(groups, include_hidden)
         timings: dict[str, float] = {}
-        try:
-            notebook, calls, problems = self.collect_calls(path, checks, timings)
-        except NotebookError as exc:
-            result = self._unreadable(str(path), checks, str(exc))
-        else:
-            result = self.evaluate(notebook, checks, calls, timings)
-            result.problems = problems
-            result.notes.append(self.translator(_("data: {description}"), description=self.dataset.description))
+        with tempfile.TemporaryDirectory(prefix="autograder-") as work:
+            try:
+                notebook, run, problems = self.collect_calls(path, checks, Path(work), timings)
+            except NotebookError as exc:
+                result = self._unreadable(str(path), checks, str(exc))
+            else:
+                result = self.evaluate_in_two_processes(notebook, checks, run.calls, Path(work) / "out", timings)
+                result.problems = problems
+                result.isolation = {"submission": dict(run.isolation), "models": dict(self.model_process.protections)}
+                result.notes.append(self.translator(_("data: {description}"), description=self.dataset.description))
         result.timings = timings
         result.execution_time = time.perf_counter() - started
+        return result
+
+    def evaluate_in_two_processes(self, submission: str, checks: list[Check], calls: dict[str, Call], outdir: Path,
+                                  timings: dict[str, float]) -> GradeResult:
+        """Checks on returned arrays run here; checks on returned models run in the bounded model process."""
+        result = GradeResult(submission, list(self.empty_groups(checks).values()))
+        results: dict[str, CheckResult] = {}
+        for check in checks:
+            if not needs_models(check):
+                with timed(timings, f"checks: {check.group}"):
+                    results[check.name] = self.run_check(check, calls, result.trainings)
+        on_models = [c for c in checks if needs_models(c)]
+        if on_models:
+            with timed(timings, "checks on the models (in the grader's bounded model process)"):
+                answer = self.model_process.check_models(outdir, on_models, self.translator, self.model_bars(on_models))
+            results.update(answer.results)
+            result.trainings.update(answer.trainings)
+            result.layers = answer.layers
+        for check in checks:
+            result.group(check.group).checks.append(results[check.name])
+        for builder, outcome in result.trainings.items():
+            timings[f"train {builder} under the grading protocol"] = outcome.seconds
         return result
 
     def calls_for_functions(self, functions: dict[str, Callable], checks: list[Check]) -> dict[str, Call]:
@@ -123,8 +165,7 @@ class Grader(CheckSession):
         return calls
 
     def _unreadable(self, submission: str, checks: list[Check], reason: str) -> GradeResult:
-        groups = {g: GroupResult(g, float(self.config.points[g]), partial_credit=g in self.config.partial_credit)
-                  for g in GROUPS if any(c.group == g for c in checks)}
+        groups = self.empty_groups(checks)
         for c in checks:
             groups[c.group].checks.append(CheckResult(c.name, c.group, self.translator(c.rule), c.hidden, False,
                                                       self.translator(_("not graded: {reason}"), reason=reason)))

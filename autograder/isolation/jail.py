@@ -1,6 +1,6 @@
 """Start the submission's process inside its limits: ``python -m autograder.isolation.jail SPEC.json``.
 
-Run by ``autograder.isolation.sandbox`` (under ``unshare --net --mount --pid --fork`` when the machine allows
+Run by ``autograder.isolation.sandbox`` and ``autograder.isolation.model_process`` (under ``unshare --net --mount --pid --fork`` when the machine allows
 it); never imported by the grader. In order, because each step needs the privileges that the next
 one gives up:
   1. make the grader's code, the Python installation and the course read-only, and hide the
@@ -74,13 +74,14 @@ def main(spec_path: str) -> int:
         report["hidden"] = True
     if spec["cgroup_name"]:
         report["cgroups"] = join_cgroups(spec["cgroup_name"], spec["memory_bytes"], spec["max_processes"])
-    command = [sys.executable, "-m", "autograder.isolation.child", spec["workdir"]]
+    # The submission's process, or the grader's bounded process for its models (isolation.model_process).
+    command = [sys.executable, "-m", spec.get("module", "autograder.isolation.child"), spec["workdir"]]
     setpriv = shutil.which("setpriv")
     if setpriv and os.getuid() == 0:
         command = [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--", *command]
         report["capabilities_dropped"] = True
     Path(spec["report"]).write_text(json.dumps(report))
-    set_rlimits(spec["memory_bytes"], spec["file_bytes"], spec["max_processes"])
+    set_rlimits(spec.get("address_space_bytes", spec["memory_bytes"]), spec["file_bytes"], spec["max_processes"])
     os.execve(command[0], command, spec["env"])
     return 1  # not reached
 

@@ -82,11 +82,13 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
 
 
 
-def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path) -> Call:
+def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path,
+              load_model: bool = True) -> Call:
     """Read the outcome that ``call_and_record`` wrote for ``probe`` (never unpickling anything).
 
     The files come from the submission's process, so each is bounded before it is read
-    (``untrusted_files``): a file larger than a correct answer could be costs this call only.
+    (``untrusted_files``): a file larger than a correct answer could be costs this call only. With
+    ``load_model=False`` a saved model is left unread (the grader's bounded model process loads it).
     """
     outdir = Path(outdir)
     record_path = outdir / f"{probe.name}.json"
@@ -108,7 +110,7 @@ def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir:
             call.values = tuple(data[f"returned_{i}"] for i in range(n_ret))
             call.inputs_after = tuple(data[f"input_after_{i}"] for i in range(n_in))
         model_path = outdir / f"{probe.name}.keras"
-        if call.status == "ok" and os.path.lexists(model_path):
+        if call.status == "ok" and os.path.lexists(model_path) and load_model:
             keras_file = untrusted_files.read_keras(model_path)
             call.compile_config = read_compile_config(keras_file)
             call.model = load_model_safely(keras_file, model_input=probe.model_input)

@@ -62,8 +62,12 @@ def save_reference_model(path: Path) -> Path:
 
 def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str, dict[str, np.ndarray]],
                    kwargs: dict[str, dict], workdir: Path, limits: Limits, seed: int = 0,
-                   course_root: Path | None = None) -> SubmissionRun:
-    """Call each probe's function in a child process; return what each call did."""
+                   course_root: Path | None = None, load_models: bool = True) -> SubmissionRun:
+    """Call each probe's function in a child process; return what each call did.
+
+    With ``load_models=False`` a returned model stays a file in ``workdir/out`` for the grader's bounded
+    model process (``isolation.model_process``) to load; the call records only that it returned one.
+    """
     workdir = Path(workdir)
     outdir = workdir / "out"
     outdir.mkdir(parents=True, exist_ok=True)
@@ -95,7 +99,8 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             ended_how = _run_child(workdir, output, limits, course_root, deadline)
             finished = [p for p in pending if os.path.lexists(outdir / f"{p.name}.json")]
             for p in finished:
-                run.calls[p.name] = load_call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), outdir)
+                run.calls[p.name] = load_call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), outdir,
+                                              load_model=load_models)
             pending = [p for p in pending if p not in finished]
             if not pending:
                 break
@@ -234,7 +239,10 @@ def child_environment(workdir: Path, limits: Limits) -> dict[str, str]:
     return env
 
 
-def _jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespaces: bool) -> Path:
+def jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespaces: bool,
+              module: str = "autograder.isolation.child", memory_bytes: int | None = None) -> Path:
+    """Write the jail's spec for a process running ``module`` in ``workdir``; its memory cgroup gets
+    ``memory_bytes`` (default: the submission's ``limits.memory_limit_mb``), its address space that limit."""
     hidden = [(Path(course_root) / p).resolve() for p in limits.hidden_paths] if course_root else []
     # Never hide what the submission's process itself needs to run.
     needed = [Path(_PACKAGE_PARENT), Path(sys.prefix), workdir.resolve()]
@@ -247,7 +255,8 @@ def _jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespac
         "readonly": _readonly_paths(course_root, workdir),
         "hide_dirs": [str(h) for h in hidden if h.is_dir()], "hide_files": [str(h) for h in hidden if h.is_file()],
         "cgroup_name": f"autograder-{uuid.uuid4().hex[:12]}",
-        "memory_bytes": limits.memory_limit_mb * 2**20, "file_bytes": limits.file_size_limit_mb * 2**20,
+        "module": module, "memory_bytes": memory_bytes or limits.memory_limit_mb * 2**20,
+        "address_space_bytes": limits.memory_limit_mb * 2**20, "file_bytes": limits.file_size_limit_mb * 2**20,
         "max_processes": limits.max_processes, "env": child_environment(workdir, limits),
         "report": str(workdir / "jail-report.json"),
     }
@@ -267,7 +276,22 @@ def _readonly_paths(course_root: Path | None, workdir: Path) -> list[str]:
     return [str(p) for p in kept if p != work and p not in work.parents]
 
 
-def _remove_cgroups(spec_path: Path) -> None:
+def jailed_command(spec: Path, limits: Limits, namespaces: bool) -> list[str]:
+    """The command that starts the jail on ``spec``: under ``unshare`` where namespaces work."""
+    command = [sys.executable, "-m", "autograder.isolation.jail", str(spec)]
+    if namespaces:
+        # Its own network (none), mounts (private paths hidden) and PIDs (all die with it).
+        net = ["--net"] if limits.network == "off" else []
+        command = ["unshare", *net, "--mount", "--pid", "--fork", "--kill-child", "--", *command]
+    return command
+
+
+def jail_environment(workdir: Path, limits: Limits) -> dict[str, str]:
+    """The jail's own environment (it passes the child's scrubbed one on from the spec)."""
+    return dict(child_environment(workdir, limits), PYTHONPATH=_PACKAGE_PARENT)
+
+
+def remove_cgroups(spec_path: Path) -> None:
     name = json.loads(spec_path.read_text())["cgroup_name"]
     for controller in ("memory", "pids"):
         try:
@@ -280,22 +304,17 @@ def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root
                deadline: float) -> str:
     """Run the submission's process until it exits or a limit is hit; say how it ended."""
     namespaces = namespaces_available()
-    spec = _jail_spec(workdir, limits, course_root, namespaces)
-    command = [sys.executable, "-m", "autograder.isolation.jail", str(spec)]
-    if namespaces:
-        # Its own network (none), mounts (private paths hidden) and PIDs (all die with it).
-        net = ["--net"] if limits.network == "off" else []
-        command = ["unshare", *net, "--mount", "--pid", "--fork", "--kill-child", "--", *command]
-    env = dict(child_environment(workdir, limits), PYTHONPATH=_PACKAGE_PARENT)
-    proc = subprocess.Popen(command, cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    spec = jail_spec(workdir, limits, course_root, namespaces)
+    proc = subprocess.Popen(jailed_command(spec, limits, namespaces), cwd=workdir, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=jail_environment(workdir, limits),
+                            start_new_session=True)
     reader = output.drain(proc.stdout)
     try:
         return _watch(proc, workdir, limits, deadline)
     finally:
         _kill_group(proc)
         reader.join(timeout=5)
-        _remove_cgroups(spec)
+        remove_cgroups(spec)
 
 
 def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: float) -> str:

@@ -1,0 +1,122 @@
+"""The grader's bounded process for a submission's models: ``python -m autograder.isolation.model_checks WORKDIR``.
+
+Loading a student's ``.keras`` file and training it under the grading protocol are the grader's own
+work, but on untrusted data: a model within every file bound (``untrusted_files``) may still need
+more memory than the grader can spare. So that work runs here, in a process the jail caps (a memory
+cgroup where cgroups are writable, its address space always, no capabilities, no network), started
+and fed by ``autograder.isolation.model_process``. When this process runs out of memory it dies
+alone: the grader fails the check it was on and carries on in a fresh one.
+
+It runs the grader's own code only (no student code reaches it: models are rebuilt from a checked
+config with Keras' safe mode). Protocol, one JSON object per line:
+  in  (stdin):  {"outdir": ..., "checks": [check names], "lang": ..., "bars": {builder: {...}}}
+  out (fd 1):   {"ready": true} once, then per request {"loading": probe} per model, {"started": name}, {"finished": name,
+                "result": CheckResult, "training": TrainingOutcome or null} per check, {"layers": ...,
+                "done": true}
+Anything else this process prints goes to stderr, so that nothing but the protocol reaches the grader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+# Written by the grader before it starts this process; read once, then deleted by the grader.
+GRADING_DATA = "grading_data.npz"
+SETTINGS = "settings.json"
+
+
+def training_to_dict(outcome) -> dict | None:
+    """A TrainingOutcome as plain JSON data (``model_process.training_from_dict`` reads it back)."""
+    if outcome is None:
+        return None
+    probabilities = outcome.test_probabilities
+    return {"builder": outcome.builder, "seed": outcome.seed, "accuracy": outcome.accuracy, "loss": outcome.loss,
+            "history": outcome.history, "seconds": outcome.seconds, "error": outcome.error,
+            "test_probabilities": None if probabilities is None else [round(float(p), 6) for p in probabilities]}
+
+
+def layers_to_dict(layers: dict) -> dict:
+    return {builder: [[row.type, list(row.output_shape), row.params, row.settings] for row in rows]
+            for builder, rows in layers.items()}
+
+
+def _session(work: Path):
+    """The check session of this process: the grader's config, data and thresholds, as the grader sent them."""
+    import numpy as np
+
+    from autograder.checking import AccuracyBar, CheckSession, reference_summary
+    from autograder.config import CourseConfig
+    from autograder.training import GradingData
+
+    settings = json.loads((work / SETTINGS).read_text(encoding="utf-8"))
+    config = CourseConfig.model_validate(settings["config"])
+
+    class ModelCheckSession(CheckSession):
+        bars: dict = {}
+
+        def accuracy_bar(self, builder: str) -> AccuracyBar:
+            bar = self.bars[builder]
+            if "error" in bar:  # the grader has no threshold for it; the check says so, as in the grader
+                raise RuntimeError(bar["error"])
+            return AccuracyBar(bar["threshold"], reference_summary(bar["mean"], bar["worst"], bar["seeds"]), bar["file"])
+
+    session = ModelCheckSession(config, log=lambda message: None)
+    with np.load(work / GRADING_DATA, allow_pickle=False) as arrays:
+        session.__dict__["data"] = GradingData(
+            x_train={kind: arrays[f"x_train_{kind}"] for kind in ("mlp", "cnn")}, y_train=arrays["y_train"],
+            x_test={kind: arrays[f"x_test_{kind}"] for kind in ("mlp", "cnn")}, y_test=arrays["y_test"])
+    return session
+
+
+def serve(work: Path, requests, send) -> None:
+    """Answer each request line from ``requests`` with protocol lines through ``send``."""
+    from autograder.checking import student_layers
+    from autograder.grader.all_checks import checks_for
+    from autograder.i18n import Translator
+    from autograder.isolation.recording import load_call
+    from autograder.probes import probe_kwargs
+
+    session = _session(work)
+    checks_by_name = {c.name: c for c in checks_for(None, True)}
+    send({"ready": True})
+    for line in requests:
+        request = json.loads(line)
+        session.__dict__["translator"] = Translator(request["lang"])
+        session.bars = request["bars"]
+        checks = [checks_by_name[name] for name in request["checks"]]
+        calls = {}
+        for probe in {c.probe_name: c.probe for c in checks}.values():
+            send({"loading": probe.name})
+            calls[probe.name] = load_call(probe, {}, probe_kwargs(probe, None), Path(request["outdir"]))
+        trainings: dict = {}
+        for check in checks:
+            send({"started": check.name})
+            result = session.run_check(check, calls, trainings)
+            training = trainings.get(check.probe.function) if check.needs_training else None
+            send({"finished": check.name, "result": result.to_dict(), "training": training_to_dict(training)})
+        send({"layers": layers_to_dict(student_layers(calls)), "done": True})
+        import keras
+
+        keras.backend.clear_session()  # the next submission's models start from an empty graph
+
+
+def main(workdir: str) -> int:
+    # The protocol gets its own copy of fd 1; fd 1 itself (Keras', TensorFlow's prints) goes to stderr.
+    protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def send(message: dict) -> None:
+        protocol.write(json.dumps(message) + "\n")
+        protocol.flush()
+
+    serve(Path(workdir), sys.stdin, send)
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sys.exit(main(sys.argv[1]))

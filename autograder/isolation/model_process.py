@@ -1,0 +1,339 @@
+"""The grader's side of its bounded process for a submission's models (``autograder.isolation.model_checks``).
+
+The grader never builds a student's model in its own process. It hands the checks that need the
+models (architecture, compile, accuracy) to one long-lived process in the jail, capped at
+``limits.model_memory_limit_mb`` (a memory cgroup where cgroups are writable; always an address-space
+limit), and reads back plain JSON, each line bounded. If that process dies (out of memory, killed,
+stuck past its time), the check it was on and the other checks on that model fail with the reason,
+a fresh process carries on with the rest, and the next submission is graded normally.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder.checks import Check
+from autograder.config import CourseConfig
+from autograder.i18n import Translator, _
+from autograder.isolation.model_checks import GRADING_DATA, SETTINGS
+from autograder.isolation.sandbox import (jail_environment, jail_spec, jailed_command, namespaces_available,
+                                          remove_cgroups)
+from autograder.results import CheckResult
+from autograder.training import GradingData, TrainingOutcome
+
+# One protocol line: a check result with a training run's curves and 10,000 test predictions fits in well under this.
+MAX_LINE_BYTES = 4 * 2**20
+# Seconds for a check beyond the training's own limit: rebuilding, compiling and predicting around it.
+CHECK_MARGIN_S = 120.0
+
+
+class ModelProcessStopped(Exception):
+    """The model process ended or misbehaved before it answered; ``reason`` is the student-facing why."""
+
+    def __init__(self, reason):
+        super().__init__(str(reason))
+        self.reason = reason
+
+
+@dataclass
+class ModelChecks:
+    """What the model process answered for one submission."""
+
+    results: dict[str, CheckResult] = field(default_factory=dict)
+    trainings: dict[str, TrainingOutcome] = field(default_factory=dict)
+    layers: dict[str, list] = field(default_factory=dict)
+    # How many processes it took (more than one when one died).
+    processes: int = 0
+
+
+def needs_models(check: Check) -> bool:
+    """Whether a check examines a model the submission returned (and so runs in the model process)."""
+    return check.probe.returns != "arrays"
+
+
+class ModelProcess:
+    """One bounded process for models, started on first use, restarted after it dies, closed with the grader."""
+
+    def __init__(self, config: CourseConfig, data: GradingData):
+        self.config, self.data = config, data
+        self.root = Path(tempfile.mkdtemp(prefix="autograder-models-"))
+        self.starts = 0
+        # What the jail applied to the last process started (cgroups, namespaces, capabilities, network).
+        self.protections: dict = {}
+        self._proc: subprocess.Popen | None = None
+        self._lines: queue.Queue = queue.Queue()
+        self._spec: Path | None = None
+        self._finalizer = weakref.finalize(self, _close, self.__dict__)
+
+    @property
+    def memory_limit_mb(self) -> int:
+        return self.config.limits.model_memory_limit_mb
+
+    # ------------------------------------------------------------ checking
+
+    def check_models(self, outdir: Path, checks: list[Check], translator: Translator, bars: dict) -> ModelChecks:
+        """Run ``checks`` on the models saved in ``outdir``; every check gets a result, whatever happens."""
+        answer = ModelChecks()
+        pending = list(checks)
+        while pending:
+            try:
+                if self._proc is None or self._proc.poll() is not None:
+                    self._start()
+                    answer.processes += 1
+            except ModelProcessStopped as exc:
+                for check in pending:  # the grader's own fault: no check can run, and it says so
+                    answer.results[check.name] = _failed(check, translator, _(
+                        "the grader could not start its process for the models ({reason}); please tell your "
+                        "instructor.").format(reason=exc.reason))
+                break
+            current = self._run(outdir, pending, translator.lang, bars, answer)
+            if current is None:
+                break
+            # It stopped while on ``current``'s model: that model's checks fail with the reason, the rest go on.
+            reason = current[1]
+            for check in [c for c in pending if c.probe_name == current[0]]:
+                answer.results[check.name] = _failed(check, translator, reason)
+            pending = [c for c in pending if c.name not in answer.results]
+        return answer
+
+    def _run(self, outdir: Path, pending: list[Check], lang: str, bars: dict, answer: ModelChecks):
+        """Send one request and read its answer; (probe, reason) if the process stopped on a probe, else None."""
+        by_name = {c.name: c for c in pending}
+        self._send({"outdir": str(outdir), "checks": list(by_name), "lang": lang, "bars": bars})
+        on_probe = pending[0].probe_name
+        timeout = self.config.limits.startup_timeout_s
+        try:
+            while True:
+                message = self._receive(timeout)
+                if "loading" in message or "started" in message:
+                    check = by_name.get(message.get("started"))
+                    on_probe = check.probe_name if check else _probe_named(message.get("loading"), pending)
+                    timeout = (self.config.limits.training_timeout_s if check and check.needs_training else 0) + CHECK_MARGIN_S
+                elif "finished" in message and message["finished"] in by_name:
+                    name = message["finished"]
+                    answer.results[name] = _own_check(CheckResult.from_dict(message["result"]), by_name[name])
+                    if message.get("training") is not None:
+                        training = training_from_dict(message["training"])
+                        answer.trainings[training.builder] = training
+                    pending = [c for c in pending if c.name != name]
+                elif message.get("done") is True:
+                    answer.layers = layers_from_dict(message.get("layers"))
+                    if pending:
+                        raise ValueError(f"it finished without answering {', '.join(c.name for c in pending)}")
+                    return None
+                else:
+                    raise ValueError("it sent a line that is not the grader's protocol")
+        except ModelProcessStopped as exc:
+            return on_probe, exc.reason
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            self.stop()
+            return on_probe, _("the grader's process for this model sent back something it cannot read ({problem}) "
+                               "and was stopped; please tell your instructor.").format(problem=str(exc)[:200])
+
+    # ------------------------------------------------------------ the process
+
+    def _start(self) -> None:
+        self.stop()
+        self.starts += 1
+        work = self.root / f"process-{self.starts}"
+        (work / "tmp").mkdir(parents=True)
+        data = self.data
+        # The grader's data, written fresh for each process and deleted once it is read.
+        np.savez(work / GRADING_DATA, y_train=data.y_train, y_test=data.y_test,
+                 **{f"x_train_{k}": v for k, v in data.x_train.items()}, **{f"x_test_{k}": v for k, v in data.x_test.items()})
+        (work / SETTINGS).write_text(json.dumps({"config": self.config.model_dump(mode="json")}), encoding="utf-8")
+        limits = self.config.limits
+        namespaces = namespaces_available()
+        self._spec = jail_spec(work, limits, self.config.root, namespaces, module="autograder.isolation.model_checks",
+                               memory_bytes=self.memory_limit_mb * 2**20)
+        with open(work / "stderr.log", "wb") as log:
+            self._proc = subprocess.Popen(jailed_command(self._spec, limits, namespaces), cwd=work,
+                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                          env=jail_environment(work, limits), start_new_session=True)
+        self._lines = queue.Queue()
+        threading.Thread(target=_read_lines, args=(self._proc.stdout, self._lines), daemon=True).start()
+        try:
+            if self._receive(limits.startup_timeout_s).get("ready") is not True:
+                raise ModelProcessStopped("it did not say it was ready")
+        finally:
+            (work / GRADING_DATA).unlink(missing_ok=True)
+        report = _read_small_json(work / "jail-report.json")
+        self.protections = {"memory_limit_mb": self.memory_limit_mb, "namespaces": bool(report.get("hidden")),
+                            "cgroups": list(report.get("cgroups", [])), "network": report.get("network", "on"),
+                            "capabilities_dropped": bool(report.get("capabilities_dropped"))}
+
+    def _send(self, request: dict) -> None:
+        try:
+            self._proc.stdin.write((json.dumps(request) + "\n").encode())
+            self._proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # it died: the next read says how
+
+    def _receive(self, timeout: float) -> dict:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            self.stop()
+            raise ModelProcessStopped(_("loading or training this model ran past {seconds:g} s in the grader, so the "
+                                        "grader stopped it.").format(seconds=timeout)) from None
+        if line is None:
+            raise ModelProcessStopped(self._why_it_stopped())
+        if not line.endswith(b"\n"):
+            self.stop()
+            raise ModelProcessStopped(_("the grader's process for this model sent a line longer than {limit:,} bytes "
+                                        "and was stopped; please tell your instructor.").format(limit=MAX_LINE_BYTES))
+        message = json.loads(line)
+        if not isinstance(message, dict):
+            raise ValueError("a protocol line is not a JSON object")
+        return message
+
+    def _why_it_stopped(self):
+        """Why the process ended: out of memory (its cgroup says so, or the address space ran out), or how it ended."""
+        code = self._proc.wait() if self._proc else None
+        out_of_memory = self._cgroup_ran_out_of_memory() or code in (-signal.SIGABRT, 134)
+        if not out_of_memory and self._spec is not None:
+            log = self._spec.parent / "stderr.log"
+            tail = log.read_bytes()[-4000:] if log.is_file() and not log.is_symlink() else b""
+            out_of_memory = b"MemoryError" in tail or b"std::bad_alloc" in tail or b"ResourceExhausted" in tail
+        self.stop()
+        if out_of_memory:
+            return _("loading or training this model needed more memory than the grader allows for one submission's "
+                     "models ({limit:,} MB, limits.model_memory_limit_mb), so the grader stopped it. Hint: the "
+                     "lecture's models need far less; look for a layer much wider than the lecture's."
+                     ).format(limit=self.memory_limit_mb)
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit status {code}"
+        return _("the grader's process for this model stopped ({how}) before the check finished; the other checks "
+                 "went on in a fresh process. If this happens again, tell your instructor.").format(how=how)
+
+    def _cgroup_ran_out_of_memory(self) -> bool:
+        if self._spec is None:
+            return False
+        name = json.loads(self._spec.read_text())["cgroup_name"]
+        control = Path("/sys/fs/cgroup/memory") / name / "memory.oom_control"
+        try:
+            counts = dict(line.split() for line in control.read_text().splitlines() if len(line.split()) == 2)
+        except OSError:
+            return False
+        return int(counts.get("oom_kill", 0)) > 0 or int(counts.get("under_oom", 0)) > 0
+
+    def stop(self) -> None:
+        """End the current process, if any (a fresh one starts when next needed)."""
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait()
+            for pipe in (proc.stdin, proc.stdout):
+                try:
+                    pipe.close()
+                except OSError:
+                    pass
+        if self._spec is not None:
+            remove_cgroups(self._spec)
+
+    def close(self) -> None:
+        self._finalizer()
+
+
+def _close(state: dict) -> None:
+    # Runs at most once, when the grader closes it, is collected, or the interpreter exits.
+    proc = state.get("_proc")
+    if proc is not None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        proc.wait()
+    if state.get("_spec") is not None:
+        remove_cgroups(state["_spec"])
+    shutil.rmtree(state["root"], ignore_errors=True)
+
+
+def _read_lines(pipe, lines: queue.Queue) -> None:
+    # Each line bounded: a longer one arrives without its newline and stops the process.
+    for line in iter(lambda: pipe.readline(MAX_LINE_BYTES), b""):
+        lines.put(line)
+        if not line.endswith(b"\n"):
+            break
+    lines.put(None)
+
+
+def _read_small_json(path: Path) -> dict:
+    from autograder.isolation import untrusted_files
+
+    try:
+        report = untrusted_files.read_json(path, untrusted_files.MAX_STATUS_BYTES)
+    except (OSError, ValueError):
+        return {}
+    return report if isinstance(report, dict) else {}
+
+
+def _probe_named(name, checks: list[Check]) -> str:
+    return next((c.probe_name for c in checks if c.probe_name == name), checks[0].probe_name)
+
+
+def _own_check(result: CheckResult, check: Check) -> CheckResult:
+    # The process answers for the check it was asked about, under that check's own name and group.
+    if (result.name, result.group, result.hidden) != (check.name, check.group, check.hidden):
+        raise ValueError(f"its answer for {check.name} names another check")
+    return result
+
+
+def _failed(check: Check, translator: Translator, reason) -> CheckResult:
+    return CheckResult(check.name, check.group, translator(check.rule), check.hidden, False, translator(reason))
+
+
+def _number(value, allow_none: bool = True) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{value!r} is not a number")
+    return float(value)
+
+
+def training_from_dict(data: dict) -> TrainingOutcome:
+    """A training run from the model process's plain data, every field checked (it is read, not trusted)."""
+    from autograder.training import BUILDERS
+
+    if not isinstance(data, dict) or data.get("builder") not in BUILDERS:
+        raise ValueError("a training run must name one of the exercise's builders")
+    history = data.get("history") or {}
+    if not isinstance(history, dict) or not all(isinstance(k, str) and isinstance(v, list) for k, v in history.items()):
+        raise TypeError("a training history must map names to lists")
+    outcome = TrainingOutcome(data["builder"], int(_number(data.get("seed"), False)), _number(data.get("accuracy")),
+                              _number(data.get("loss")), {k: [_number(x, False) for x in v] for k, v in history.items()},
+                              _number(data.get("seconds"), False) or 0.0)
+    error = data.get("error")
+    if error is not None and not isinstance(error, str):
+        raise TypeError("a training error must be text")
+    outcome.error = error
+    if data.get("test_probabilities") is not None:
+        outcome.test_probabilities = np.asarray([_number(p, False) for p in data["test_probabilities"]], dtype=np.float32)
+    return outcome
+
+
+def layers_from_dict(data) -> dict[str, list]:
+    """Layer rows by builder from the model process's plain data."""
+    from autograder.checks.architecture import LayerRow
+
+    if not isinstance(data, dict):
+        raise TypeError("the layer tables must be a mapping")
+    layers = {}
+    for builder, rows in data.items():
+        layers[str(builder)] = [LayerRow(str(kind), tuple(shape), int(params), str(settings))
+                                for kind, shape, params, settings in rows]
+    return layers
