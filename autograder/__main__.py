@@ -111,9 +111,25 @@ def cmd_reproduce(args) -> int:
     return 0
 
 
+VERIFY_DESCRIPTION = """\
+Compare each autograded submission's points in nbgrader's gradebook.db, group by group, with its
+out-of-kernel grade in grade-all's ledger, grades/<assignment>.jsonl.
+
+A submission the ledger already holds under the current grading key (course.yml, calibration, kit
+version) and the same notebook (sha256) is compared straight from it: nothing is graded again. One
+the ledger lacks (never graded, or changed since) is first graded the way grade-all grades it, in
+parallel, and appended to the ledger.
+
+exit status: 0 every compared submission agrees (or --write-back fixed it); 1 a discrepancy not
+written back, or a submission nbgrader never autograded; 3 a submission that could not be graded
+out of kernel (listed with the reason; nothing to compare with)."""
+
+
 def cmd_verify(args) -> int:
     import json
 
+    from autograder.batch.cli import EXIT_NOT_GRADED
+    from autograder.batch.ledger import LedgerError, ledger_path
     from autograder.config import CourseConfigError, load_config
     from autograder.course.verify import as_dicts, verify_course
 
@@ -125,17 +141,32 @@ def cmd_verify(args) -> int:
         sys.exit(f"error: {exc}")
     if not (course / "gradebook.db").is_file():
         sys.exit(f"error: {course} has no gradebook.db; run it in the nbgrader course folder after `nbgrader autograde`")
+    if args.workers is not None and args.workers < 1:
+        sys.exit("error: --workers must be at least 1")
     assignment = args.assignment or config.assignment
-    print(f"re-grading the submissions of {assignment} in {course} out of kernel ...")
-    verification = verify_course(course, config, assignment, args.notebook or assignment, write_back=args.write_back,
-                                 students=args.student)
+    ledger = ledger_path(course, assignment)
+    print(f"comparing nbgrader's points for {assignment} in {course} with the out-of-kernel grades in {ledger} "
+          f"(grading first what it lacks) ...")
+    try:
+        verification = verify_course(course, config, assignment, args.notebook or assignment,
+                                     write_back=args.write_back, students=args.student, workers=args.workers,
+                                     show_progress=not args.quiet)
+    except LedgerError as exc:
+        sys.exit(f"error: {exc}; nothing already in the ledger was changed")
+    except KeyboardInterrupt:
+        sys.exit(f"interrupted: what was graded is in {ledger}; run the same command again to resume")
     print()
     print(verification.text())
     if args.write_back and verification.discrepancies:
         print("wrote the verified points into the gradebook as manual scores")
     if args.json:
         Path(args.json).write_text(json.dumps({"discrepancies": as_dicts(verification.discrepancies),
-                                               "not_autograded": verification.not_autograded}, indent=2) + "\n")
+                                               "not_autograded": verification.not_autograded,
+                                               "not_graded": verification.not_graded,
+                                               "from_ledger": verification.from_ledger,
+                                               "graded_now": verification.graded_now}, indent=2) + "\n")
+    if verification.not_graded:
+        return EXIT_NOT_GRADED
     unresolved = verification.discrepancies and not args.write_back
     return 1 if unresolved or verification.not_autograded else 0
 
@@ -218,14 +249,20 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("--output", default="reproduce", help="folder for the curves and reproduce.json (default: reproduce/)")
     rep.set_defaults(func=cmd_reproduce)
 
-    ver = sub.add_parser("verify", help="re-grade nbgrader's autograded submissions out of kernel and report "
-                         "every group whose gradebook points differ")
+    ver = sub.add_parser(
+        "verify", formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="compare nbgrader's autograded points with the out-of-kernel grades of the grade-all ledger, group by "
+             "group (grading first what the ledger lacks)",
+        description=VERIFY_DESCRIPTION)
     ver.add_argument("course", nargs="?", default=".", help="the nbgrader course folder (default: here)")
     ver.add_argument("--assignment", help="assignment id (default: course.yml assignment)")
     ver.add_argument("--notebook", help="notebook name without .ipynb (default: the assignment id)")
     ver.add_argument("--write-back", action="store_true", help="store the verified points as nbgrader manual scores")
-    ver.add_argument("--json", metavar="FILE", help="also write the discrepancies as JSON")
+    ver.add_argument("--json", metavar="FILE", help="also write the discrepancies (and who was not compared) as JSON")
     ver.add_argument("--student", action="append", help="verify only this student (repeatable)")
+    ver.add_argument("--workers", type=int, help="local worker processes for what the ledger lacks (default: as for "
+                     "grade-all)")
+    ver.add_argument("--quiet", action="store_true", help="no progress bar while grading what the ledger lacks")
     ver.set_defaults(func=cmd_verify)
 
     src = sub.add_parser("build-source", help="write the nbgrader source notebook and the student wing's expected values "

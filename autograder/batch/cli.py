@@ -46,12 +46,8 @@ def add_parsers(sub, load_config) -> None:
 
 
 def _settings(args, config):
-    from autograder.batch.worker_task import GradingSettings
+    from autograder.batch.worker_task import settings_for
 
-    overrides = (("data", "source", args.data),) if args.data else ()
-    limits = config.limits
-    # Far beyond what the grader's own limits allow a submission: a safety net, not a grading rule.
-    timeout = limits.startup_timeout_s + limits.submission_timeout_s + 3 * limits.training_timeout_s + 600
     html_dir = None
     if args.html_dir:
         html_dir = str(Path(args.html_dir).resolve())  # workers may run elsewhere: an absolute path
@@ -59,8 +55,7 @@ def _settings(args, config):
             Path(html_dir).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             sys.exit(f"error: cannot create {html_dir}: {exc.strerror or exc}")
-    return GradingSettings(str(config.source_path) if config.source_path else None, overrides, args.lang, timeout,
-                           html_dir=html_dir)
+    return settings_for(config, args.data, args.lang, html_dir)
 
 
 def _executor_factory(args, config, settings):
@@ -68,11 +63,9 @@ def _executor_factory(args, config, settings):
         from autograder.batch.dask_pool import DaskPool
 
         return lambda: DaskPool(settings, address=args.scheduler, local_workers=args.dask_local)
-    from autograder.batch.local_pool import LocalPool
-    from autograder.batch.worker_count import default_workers
+    from autograder.batch.local_pool import local_pool_factory
 
-    workers = args.workers or default_workers(config)
-    return lambda: LocalPool(workers, settings)
+    return local_pool_factory(config, settings, args.workers)
 
 
 def cmd_grade_all(args, config) -> int:
@@ -120,10 +113,10 @@ def cmd_grade_all(args, config) -> int:
 
 def _write_class_report(args, config, ledger: Path, report, students: set[str]) -> None:
     from autograder.batch.class_report import write_class_report
-    from autograder.batch.ledger import read_ledger
+    from autograder.batch.ledger import latest_lines
     from autograder.i18n import Translator
 
-    latest = read_ledger(ledger, config.assignment, keep_results=True).latest_by_student()
+    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students).entries}
     graded = [latest[s] for s in sorted(students)]
     not_graded = [{"student": e["student"], "reason": e["reason"]} for e in report.not_graded]
     not_graded += [{"student": r.student, "reason": r.reason} for r in report.refused]
@@ -137,9 +130,9 @@ def _write_class_report(args, config, ledger: Path, report, students: set[str]) 
 
 def _write_gradebook(config, ledger: Path, students: set[str]) -> None:
     from autograder.batch.gradebook import GradebookError, write_gradebook
-    from autograder.batch.ledger import read_ledger
+    from autograder.batch.ledger import latest_lines
 
-    latest = read_ledger(ledger, config.assignment, keep_results=True).latest_by_student()
+    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students).entries}
     try:
         written = write_gradebook(config.root, config.assignment, config.assignment,
                                   {s: latest[s] for s in sorted(students)})

@@ -17,6 +17,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.results import CheckResult, GradeResult, GroupResult
+
 # The fields the coordinator needs to decide what to skip; the rest of a line (the full result) is
 # dropped when reading for a resume, so that a class of 1,000 costs little memory.
 SUMMARY_FIELDS = ("student", "assignment", "sha256", "key", "status", "score", "max_score", "groups", "reason",
@@ -47,19 +49,40 @@ class LedgerContents:
 def read_ledger(path: Path, assignment: str, keep_results: bool = False) -> LedgerContents:
     """Every valid line of the ledger at ``path`` (none when it does not exist yet), with warnings for the rest."""
     contents = LedgerContents()
-    path = Path(path)
+    for entry in _valid_lines(Path(path), assignment, contents.warnings):
+        contents.entries.append(entry if keep_results else {k: entry.get(k) for k in SUMMARY_FIELDS})
+    return contents
+
+
+def latest_lines(path: Path, assignment: str, students: set[str] | None = None) -> LedgerContents:
+    """Each student's last valid line, whole (its full result included), for ``students`` (None: everyone).
+
+    A superseded line is dropped as soon as a later one of the same student is read, so a ledger that a
+    class was graded into several times costs the memory of one line per student, not of every line.
+    """
+    latest: dict[str, dict] = {}
+    contents = LedgerContents()
+    for entry in _valid_lines(Path(path), assignment, contents.warnings):
+        if students is None or entry["student"] in students:
+            latest.pop(entry["student"], None)  # re-inserted last, so the order is that of each student's last line
+            latest[entry["student"]] = entry
+    contents.entries = list(latest.values())
+    return contents
+
+
+def _valid_lines(path: Path, assignment: str, warnings: list[str]):
+    """The ledger's valid entries in file order; a warning for each line that is not one."""
     if not path.exists():
-        return contents
+        return
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
             if not raw.strip():
                 continue
             problem, entry = _parse(raw, assignment)
             if problem:
-                contents.warnings.append(f"{path}, line {number}: {problem}; ignored (left in the file)")
+                warnings.append(f"{path}, line {number}: {problem}; ignored (left in the file)")
                 continue
-            contents.entries.append(entry if keep_results else {k: entry.get(k) for k in SUMMARY_FIELDS})
-    return contents
+            yield entry
 
 
 def _parse(raw: bytes, assignment: str) -> tuple[str, dict]:
@@ -117,3 +140,40 @@ class LedgerWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class UnreadableResult(ValueError):
+    """A graded ledger line whose full result cannot be rebuilt (damaged, or in another layout)."""
+
+
+def recorded_result(entry: dict, partial_credit) -> GradeResult:
+    """The ``GradeResult`` a graded ledger line records, rebuilt from its Gradescope-style result: each
+    check's group, name, outcome, message and visibility, and each group's points from the line's groups.
+
+    A failed check's rule is not in that layout (its message is), so it comes back empty; the result's
+    problems and notes come back as notes. Raises ``UnreadableResult`` when the rebuilt scores are not the
+    ones the line records: a line that cannot be trusted is never compared as if it could.
+    """
+    try:
+        tests = entry["result"]["tests"]
+        groups = []
+        for name, points in entry["groups"].items():
+            checks = []
+            for test in (t for t in tests if t["group"] == name):
+                passed = test["status"] == "passed"
+                checks.append(CheckResult(name=test["name"].removeprefix(f"{name}: "), group=name,
+                                          rule=test["output"].removeprefix("passed: ") if passed else "",
+                                          hidden=test.get("visibility") == "hidden", passed=passed,
+                                          message="" if passed else test["output"]))
+            groups.append(GroupResult(name, float(points["max_score"]), checks, partial_credit=name in partial_credit))
+        output = entry["result"].get("output") or ""
+        result = GradeResult(str(entry.get("notebook") or entry["student"]), groups,
+                             notes=[line for line in output.splitlines() if line.strip()],
+                             execution_time=float(entry["result"].get("execution_time") or 0.0))
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise UnreadableResult(f"its result cannot be read back ({type(exc).__name__}: {exc})") from None
+    for group in result.groups:
+        if abs(group.score - entry["groups"][group.name]["score"]) > 1e-3:
+            raise UnreadableResult(f"its checks give {group.name} {group.score:g} points, its line says "
+                                   f"{entry['groups'][group.name]['score']:g}")
+    return result

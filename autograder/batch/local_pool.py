@@ -75,3 +75,12 @@ class LocalPool:
                 for process in list(getattr(slot, "_processes", {}).values()):
                     process.kill()
             slot.shutdown(wait=not cancel, cancel_futures=True)
+
+
+def local_pool_factory(config, settings: GradingSettings, workers: int | None = None):
+    """What ``grade_class`` calls to start the default executor: ``workers`` processes (None: as many as fit
+    this machine), started only if something is left to grade."""
+    from autograder.batch.worker_count import default_workers
+
+    count = workers or default_workers(config)
+    return lambda: LocalPool(count, settings)

@@ -36,6 +36,17 @@ class GradingSettings:
         return out
 
 
+def settings_for(config, data_source: str | None = None, lang: str | None = None,
+                 html_dir: str | None = None) -> GradingSettings:
+    """The settings that rebuild ``config`` (as loaded from its course.yml) in a worker, with the command's overrides."""
+    overrides = (("data", "source", data_source),) if data_source else ()
+    limits = config.limits
+    # Far beyond what the grader's own limits allow a submission: a safety net, not a grading rule.
+    timeout = limits.startup_timeout_s + limits.submission_timeout_s + 3 * limits.training_timeout_s + 600
+    return GradingSettings(str(config.source_path) if config.source_path else None, overrides, lang, timeout,
+                           html_dir=html_dir)
+
+
 def grader_for(settings: GradingSettings):
     """This worker's Grader for ``settings``, built and warmed (data, calibration) on first use."""
     key = (settings.config_path, settings.overrides, settings.lang)

@@ -1,21 +1,29 @@
-"""``python -m autograder verify``: re-grade nbgrader's autograded submissions out of kernel.
+"""``python -m autograder verify``: compare nbgrader's autograded points with the out-of-kernel grades of the ledger.
 
 nbgrader runs the test cells in the student's own kernel, after the student's code, so anything
 that ran before them can subvert them (redefining ``check_group``, patching numpy, exiting the
-kernel early). This re-grades each submitted notebook with the isolated grader and compares, group
-by group, with the points in nbgrader's gradebook; ``write_back`` sets the verified points as
-nbgrader manual scores, so that exports and feedback show them.
+kernel early). ``grade-all`` grades each submission out of kernel, in the isolated grader, into the
+class's ledger (``grades/<assignment>.jsonl``); this compares, group by group, each autograded
+submission's points in nbgrader's gradebook with its ledger grade. A submission the ledger lacks
+under the current grading key and notebook (never graded, or changed since) is graded first through
+grade-all's own code path (in parallel, appended to the ledger), so that the comparison is always with
+the grade of the notebook as it is now. ``write_back`` sets the verified points as nbgrader manual
+scores, so that exports and feedback show them.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import hashlib
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from autograder.batch.class_run import grade_class
+from autograder.batch.grading_key import grading_key
+from autograder.batch.ledger import UnreadableResult, latest_lines, ledger_path, recorded_result
+from autograder.batch.submissions import Refused, Submission
 from autograder.config import CourseConfig
 from autograder.course.gradebook import builder_of, gradebook_scores, group_of, submitted_students
-from autograder.grader.grading import Grader
 from autograder.results import GradeResult
 
 
@@ -65,24 +73,34 @@ def write_verified_scores(course: Path, assignment: str, notebook: str, student:
 
 @dataclass
 class Verification:
-    """The outcome of re-grading a course's submissions: where nbgrader differs, and who was never autograded."""
+    """The outcome of comparing a course's gradebook with its ledger: where nbgrader differs, who was never
+    autograded, who could not be graded out of kernel, and where each compared grade came from."""
 
     discrepancies: list[Discrepancy]
     results: dict[str, GradeResult]
     # Students in submitted/ without an autograded notebook in the gradebook (e.g. collected after autograde).
     not_autograded: list[str]
+    # Autograded students with no out-of-kernel grade to compare with, and why (grading failed twice, an
+    # unreadable notebook or ledger line): never compared as if they scored 0.
+    not_graded: dict[str, str] = field(default_factory=dict)
+    from_ledger: list[str] = field(default_factory=list)  # compared with a grade the ledger already held
+    graded_now: list[str] = field(default_factory=list)  # graded by this verify, and appended to the ledger
 
     @property
     def all_agree(self) -> bool:
-        return not self.discrepancies and not self.not_autograded
+        return not self.discrepancies and not self.not_autograded and not self.not_graded
 
     def text(self) -> str:
-        lines = []
+        lines = [f"{len(self.results)} submission(s) compared: {len(self.from_ledger)} with the ledger's grade, "
+                 f"{len(self.graded_now)} graded now (appended to the ledger)"]
         if self.not_autograded:
             lines.append(f"{len(self.not_autograded)} submission(s) not autograded yet (run `nbgrader autograde "
                          f"<assignment>` first; nothing to compare with): {', '.join(self.not_autograded)}")
+        if self.not_graded:
+            lines.append(f"{len(self.not_graded)} submission(s) NOT GRADED out of kernel (nothing to compare with):")
+            lines += [f"  {student}: {reason}" for student, reason in self.not_graded.items()]
         if not self.discrepancies:
-            lines.append("every autograded submission's nbgrader points match the out-of-kernel grade")
+            lines.append("every compared submission's nbgrader points match the out-of-kernel grade")
         else:
             head = f"{'student':<24} {'group':<10} points (nbgrader vs verified) and the verified reason"
             lines += [f"{len(self.discrepancies)} discrepancy(ies):", head, *(d.line() for d in self.discrepancies)]
@@ -90,29 +108,80 @@ class Verification:
 
 
 def verify_course(course: Path, config: CourseConfig, assignment: str, notebook: str, write_back: bool = False,
-                  log: Callable[[str], None] = print, students: list[str] | None = None) -> Verification:
-    """Re-grade every autograded submission of ``assignment`` (or those of ``students``) and list where
-    nbgrader's points differ."""
+                  log: Callable[[str], None] = print, students: list[str] | None = None,
+                  executor_factory=None, workers: int | None = None, show_progress: bool = False) -> Verification:
+    """Compare every autograded submission of ``assignment`` (or those of ``students``) with its grade in the
+    ledger, grading first what the ledger lacks; list where nbgrader's points differ.
+
+    ``executor_factory`` is grade-all's: by default a local pool of ``workers`` processes (None: as many as fit
+    this machine), started only when some submission is not in the ledger yet.
+    """
     course = Path(course)
     submitted = submitted_students(course, assignment)
     students = [s for s in submitted if students is None or s in students]
     nbgrader = gradebook_scores(course, assignment, notebook, students)
-    grader = Grader(config, log=lambda m: None)
     verification = Verification([], {}, [s for s in students if s not in nbgrader])
-    for student in students:
-        if student not in nbgrader:
-            log(f"  {student:<24} not autograded yet")
+    for student in verification.not_autograded:
+        log(f"  {student:<24} not autograded yet")
+    submissions, unreadable = _submissions(course, assignment, notebook, [s for s in students if s in nbgrader])
+    ledger = ledger_path(course, assignment)
+    key = grading_key(config)
+    if executor_factory is None:
+        from autograder.batch.local_pool import local_pool_factory
+        from autograder.batch.worker_task import settings_for
+
+        executor_factory = local_pool_factory(config, settings_for(config), workers)
+    run = grade_class(submissions, unreadable, assignment=assignment, key=key, ledger=ledger,
+                      executor_factory=executor_factory, show_progress=show_progress)
+    for warning in run.warnings:
+        log(f"warning: {warning}")
+    graded_now = {e["student"] for e in run.graded}
+    verification.not_graded = {**{e["student"]: e["reason"] for e in run.not_graded},
+                               **{r.student: r.reason for r in run.refused}}
+    latest = {e["student"]: e for e in latest_lines(ledger, assignment, {s.student for s in submissions}).entries}
+    for submission in submissions:
+        student = submission.student
+        if student in verification.not_graded:
+            log(f"  {student:<24} NOT GRADED: {verification.not_graded[student]}")
             continue
-        path = course / "submitted" / student / assignment / f"{notebook}.ipynb"
-        result = grader.grade_notebook(path)
+        try:
+            result = _current_result(latest.get(student), submission, key, config)
+        except UnreadableResult as exc:
+            verification.not_graded[student] = f"its ledger line in {ledger}: {exc}; run grade-all --force"
+            log(f"  {student:<24} NOT GRADED: {verification.not_graded[student]}")
+            continue
+        (verification.graded_now if student in graded_now else verification.from_ledger).append(student)
         verification.results[student] = result
         found = compare(student, nbgrader[student], result)
         log(f"  {student:<24} nbgrader {sum(v[0] for v in nbgrader[student].values()):>5g}  verified "
-            f"{result.score:>5g}/{result.max_score:g}  {'DIFFERS' if found else 'ok'}")
+            f"{result.score:>5g}/{result.max_score:g}  {'DIFFERS' if found else 'ok'}"
+            f"  ({'graded now' if student in graded_now else 'from the ledger'})")
         if found and write_back:
             write_verified_scores(course, assignment, notebook, student, result)
         verification.discrepancies += found
     return verification
+
+
+def _submissions(course: Path, assignment: str, notebook: str,
+                 students: list[str]) -> tuple[list[Submission], list[Refused]]:
+    """Each student's submitted notebook, with the sha256 that keys its ledger line; an unreadable one is refused."""
+    submissions, refused = [], []
+    for student in students:
+        path = course / "submitted" / student / assignment / f"{notebook}.ipynb"
+        try:
+            submissions.append(Submission(student, path, hashlib.sha256(path.read_bytes()).hexdigest()))
+        except OSError as exc:
+            refused.append(Refused(student, f"cannot read {path}: {exc.strerror or exc}"))
+    return submissions, refused
+
+
+def _current_result(entry: dict | None, submission: Submission, key: str, config: CourseConfig) -> GradeResult:
+    """The grade of this very notebook under this grading key, from its ledger line."""
+    if entry is None or entry.get("status") != "graded" or entry.get("key") != key \
+            or entry.get("sha256") != submission.sha256:
+        # grade_class just graded or skipped it, so only another writer since (a grade-all running now) gets here.
+        raise UnreadableResult("its last line is not a grade of this notebook under the current grading key")
+    return recorded_result(entry, config.partial_credit)
 
 
 def as_dicts(discrepancies: list[Discrepancy]) -> list[dict]:
