@@ -32,7 +32,7 @@ def cmd_grade(args) -> int:
         sys.exit(f"error: grading could not start: {type(exc).__name__}: {exc}")
     print(result.to_text(show_hidden=not args.no_hidden, translator=grader.translator))
     if args.json:
-        Path(args.json).write_text(result.to_json() + "\n", encoding="utf-8")
+        Path(args.json).write_text(result.to_json(grader.translator) + "\n", encoding="utf-8")
         print(f"\nwrote {args.json}")
     if args.html:
         from autograder.report import write_report

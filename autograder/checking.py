@@ -20,7 +20,7 @@ from typing import Callable
 from autograder.checks import Check
 from autograder.config import GROUPS, CourseConfig
 from autograder.data import load_dataset
-from autograder.i18n import Message, Translator, _, render
+from autograder.i18n import Message, Translator, _, lazy
 from autograder.in_process import call_here, define_notebook_code
 from autograder.notebook_code import extract_code, find_notebook, read_notebook
 from autograder.probes import Call, Probe, make_inputs, probe_kwargs
@@ -144,15 +144,16 @@ class CheckSession:
             else:
                 check.func(call)
         except AssertionError as exc:
-            message = render(exc.args[0], self.translator) if exc.args else str(exc)
+            # Messages stay lazy: the result is rendered in its reader's language when it is shown.
+            message = lazy(exc.args[0]) if exc.args else str(exc)
             # A failure whose cause another check reports names that check (see checks._compare.SeeCheck).
-            return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, False, message,
+            return CheckResult(check.name, check.group, Message(check.rule), check.hidden, False, message,
                                subject=call.text, see=getattr(exc, "check", ""))
         except Exception as exc:  # a grader fault must not cost the other checks their results
-            return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, False, self.translator(
-                _("the grader could not run this check ({error}: {detail}); please tell your instructor."),
-                error=type(exc).__name__, detail=exc), subject=call.text)
-        return CheckResult(check.name, check.group, self.translator(check.rule), check.hidden, True, subject=call.text)
+            return CheckResult(check.name, check.group, Message(check.rule), check.hidden, False,
+                               _("the grader could not run this check ({error}: {detail}); please tell your "
+                                 "instructor.").format(error=type(exc).__name__, detail=str(exc)), subject=call.text)
+        return CheckResult(check.name, check.group, Message(check.rule), check.hidden, True, subject=call.text)
 
     def accuracy_bar(self, builder: str) -> AccuracyBar:
         """The shipped threshold for ``builder`` on this data set and protocol (``autograder.expected``)."""

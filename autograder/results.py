@@ -9,37 +9,58 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from autograder.i18n import ENGLISH, Translator, _
+from autograder.i18n import ENGLISH, Message, Translator, _, render, text_from_data, text_to_data
+
+
+# Bounds on a check result read back from data that may be untrusted (``CheckResult.from_dict``).
+MAX_FIELD_CHARS = 2_000
 
 
 @dataclass
 class CheckResult:
+    """One check's outcome. ``rule`` and ``message`` stay lazy (``i18n.Message``, or plain text) until a
+    rendering (``to_text``, ``to_gradescope``, the report) writes them in its reader's language."""
+
     name: str
     group: str
-    rule: str
+    rule: Message | str
     hidden: bool
     passed: bool
-    message: str = ""
+    message: Message | str = ""
     # The call the check examined, as the student would write it (e.g. "split_train_val(x, y, n_val=2000)").
     subject: str = ""
     # The check that reports this failure's cause, when this check's own precondition failed.
     see: str = ""
 
+    def rule_text(self, translator: Translator = ENGLISH) -> str:
+        return render(self.rule, translator)
+
+    def message_text(self, translator: Translator = ENGLISH) -> str:
+        return render(self.message, translator)
+
     def to_dict(self) -> dict:
-        """Plain JSON data (what crosses a process boundary; see ``from_dict``)."""
-        return {"name": self.name, "group": self.group, "rule": str(self.rule), "hidden": self.hidden,
-                "passed": self.passed, "message": str(self.message), "subject": self.subject, "see": self.see}
+        """Plain JSON data (what crosses a process boundary; see ``from_dict``); messages stay lazy."""
+        return {"name": self.name, "group": self.group, "rule": text_to_data(self.rule), "hidden": self.hidden,
+                "passed": self.passed, "message": text_to_data(self.message), "subject": self.subject, "see": self.see}
 
     @classmethod
     def from_dict(cls, data: dict) -> "CheckResult":
         """A result from ``to_dict``'s data; raises ValueError on anything else (the data may be untrusted)."""
         if not isinstance(data, dict):
             raise ValueError(f"a check result must be a mapping, not {type(data).__name__}")
-        text = {k: data.get(k, "") for k in ("name", "group", "rule", "message", "subject", "see")}
+        unknown = set(data) - {"name", "group", "rule", "hidden", "passed", "message", "subject", "see"}
+        if unknown:
+            raise ValueError(f"a check result has unknown fields: {', '.join(sorted(map(str, unknown)))[:200]}")
+        text = {k: data.get(k, "") for k in ("name", "group", "subject", "see")}
         flags = {k: data.get(k) for k in ("hidden", "passed")}
         if not all(isinstance(v, str) for v in text.values()) or not all(isinstance(v, bool) for v in flags.values()):
-            raise ValueError("a check result's fields have the wrong types")
-        return cls(**text, **flags)
+            raise ValueError("a check result's fields have the wrong types: name, group, subject and see must be "
+                             "strings, hidden and passed booleans")
+        too_long = [k for k, v in text.items() if len(v) > MAX_FIELD_CHARS]
+        if too_long:
+            raise ValueError(f"a check result's {', '.join(too_long)} has more than {MAX_FIELD_CHARS:,} characters")
+        return cls(**text, **flags, rule=text_from_data(data.get("rule", "")),
+                   message=text_from_data(data.get("message", "")))
 
     @property
     def check(self) -> str:
@@ -89,8 +110,9 @@ class GroupResult:
 class GradeResult:
     submission: str
     groups: list[GroupResult]
-    problems: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+    # What went wrong around the checks (unreadable cells, limits hit) and what to know, lazy like messages.
+    problems: list[Message | str] = field(default_factory=list)
+    notes: list[Message | str] = field(default_factory=list)
     execution_time: float = 0.0
     # Seconds per grading phase, in the order they ran (see benchmarks/).
     timings: dict[str, float] = field(default_factory=dict)
@@ -113,27 +135,36 @@ class GradeResult:
     def group(self, name: str) -> GroupResult:
         return next(g for g in self.groups if g.name == name)
 
-    def to_gradescope(self) -> dict:
-        """Gradescope's results.json layout: totals plus one entry per check."""
+    def to_gradescope(self, translator: Translator = ENGLISH) -> dict:
+        """Gradescope's results.json layout: totals plus one entry per check, text in the translator's language.
+
+        ``extra_data.isolation`` is the protections record as it is (``isolation``); ``output`` says it in words.
+        """
+        t = translator
         tests = []
         for g in self.groups:
             for c in g.checks:
-                output = c.message if not c.passed else f"passed: {c.rule}"
+                output = c.message_text(t) if not c.passed else f"passed: {c.rule_text(t)}"
                 tests.append({"name": f"{g.name}: {c.name}", "group": g.name, "score": round(g.check_score(c), 4),
                               "max_score": round(g.max_score / len(g.checks), 4),
                               "status": "passed" if c.passed else "failed", "output": output,
                               "visibility": "hidden" if c.hidden else "visible"})
+        output = [render(text, t) for text in self.problems + self.notes]
+        if self.isolation:
+            output.append(protections_text(self.isolation, t))
         return {"score": round(self.score, 4), "max_score": round(self.max_score, 4),
-                "execution_time": round(self.execution_time, 2), "output": "\n".join(self.problems + self.notes),
+                "execution_time": round(self.execution_time, 2), "output": "\n".join(output),
                 "tests": tests,
                 "extra_data": {"timings": {k: round(v, 3) for k, v in self.timings.items()},
-                               "accuracies": {b: t.accuracy for b, t in self.trainings.items()}}}
+                               "accuracies": {b: o.accuracy for b, o in self.trainings.items()},
+                               "isolation": self.isolation}}
 
-    def to_json(self) -> str:
-        return json.dumps(self.to_gradescope(), indent=2, ensure_ascii=False)
+    def to_json(self, translator: Translator = ENGLISH) -> str:
+        return json.dumps(self.to_gradescope(translator), indent=2, ensure_ascii=False)
 
     def to_text(self, show_hidden: bool = True, translator: Translator = ENGLISH) -> str:
-        """The score table by group, then each failed check's message, in the translator's language."""
+        """The score table by group, each failed check's message, the notes and the protections in force,
+        in the translator's language."""
         t = translator
         lines = [t(_("Grade for {submission}"), submission=self.submission), ""]
         width = max(len(g.name) for g in self.groups)
@@ -146,10 +177,10 @@ class GradeResult:
         lines.append(f"  {t(_('total')):<{width}}  {self.score:>5.2f}/{self.max_score:<5.2f}")
         for problem in self.problems:
             lines.append("\n" + t(_("problem: {problem}"), problem=problem))
-        for block in self.failure_blocks(show_hidden):
+        for block in self.failure_blocks(show_hidden, t):
             lines += ["", t(_("FAILED {group}: {names}"), group=block.group.name, names=block.names(t))]
             if block.single_rule:
-                lines.append("  " + t(_("rule: {rule}"), rule=block.failed[0].rule))
+                lines.append("  " + t(_("rule: {rule}"), rule=block.rule))
             if block.inputs(t):
                 lines.append("  " + t(_("failed on: {inputs}"), inputs=block.inputs(t)))
             lines += ["  " + line for line in block.message.splitlines()]
@@ -158,17 +189,20 @@ class GradeResult:
                                       names=block.also_names(t)))
         for note in self.notes:
             lines.append("\n" + t(_("note: {note}"), note=note))
+        if self.isolation:
+            lines += ["", protections_text(self.isolation, t)]
         return "\n".join(lines)
 
-    def failure_blocks(self, show_hidden: bool = True) -> list["FailureBlock"]:
+    def failure_blocks(self, show_hidden: bool = True, translator: Translator = ENGLISH) -> list["FailureBlock"]:
         """Failures grouped for reading: one block per check and cause, with the inputs it failed on, and
         the checks that could not check further because of that cause named under it.
 
         The cause is the message with the call and its numbers taken out, so the same mistake seen on
         several inputs (n_val=10000 and n_val=2000) is one block. A failure whose precondition failed
         (``CheckResult.see``) joins the block of the check it names for the same input. The per-check
-        results (``to_gradescope``) stay as they are.
+        results (``to_gradescope``) stay as they are. Blocks hold text in the translator's language.
         """
+        t = translator
         blocks: list[FailureBlock] = []
         for g in self.groups:
             failed = [c for c in g.checks if not c.passed and (show_hidden or not c.hidden)]
@@ -180,38 +214,29 @@ class GradeResult:
                     continue
                 # An identical message (e.g. an untouched stub) is one block whatever the check; otherwise
                 # one block per check and cause.
-                block = next((b for b in by_cause.values() if b.message == c.message), None)
+                message = c.message_text(t)
+                block = next((b for b in by_cause.values() if b.message == message), None)
                 if block is None:
-                    block = by_cause.setdefault((_cause(c), c.check), FailureBlock(g, c.message))
+                    block = by_cause.setdefault((_cause(c, message), c.check), FailureBlock(g, message, t))
                 block.failed.append(c)
             for c in deferred:
                 home = next((b for b in by_cause.values()
                              if any(f.check == c.see and f.probe == c.probe for f in b.failed)), None)
                 if home is None:
-                    home = by_cause.setdefault((_cause(c), c.check), FailureBlock(g, c.message))
+                    message = c.message_text(t)
+                    home = by_cause.setdefault((_cause(c, message), c.check), FailureBlock(g, message, t))
                     home.failed.append(c)
                 else:
                     home.also.append(c)
             blocks += list(by_cause.values())
         return blocks
 
-    def failures(self, show_hidden: bool = True) -> list[tuple[GroupResult, str, list[CheckResult]]]:
-        """Failed checks by group, those failing with the same message (e.g. an untouched stub) together."""
-        out = []
-        for g in self.groups:
-            by_message: dict[str, list[CheckResult]] = {}
-            for c in g.checks:
-                if not c.passed and (show_hidden or not c.hidden):
-                    by_message.setdefault(c.message, []).append(c)
-            out += [(g, message, failed) for message, failed in by_message.items()]
-        return out
 
-
-def _cause(c: CheckResult) -> str:
+def _cause(c: CheckResult, message: str) -> str:
     """The message without what varies from input to input: the call, and the numbers."""
     import re
 
-    text = c.message.replace(c.subject, "{call}") if c.subject else c.message
+    text = message.replace(c.subject, "{call}") if c.subject else message
     return re.sub(r"\s+", " ", re.sub(r"\d[\d,.]*", "#", text))
 
 
@@ -224,7 +249,9 @@ class FailureBlock:
     """One cause of failure in a group: the checks it failed, on which inputs, and its message."""
 
     group: GroupResult
+    # The message, rendered in ``translator``'s language.
     message: str
+    translator: Translator = ENGLISH
     failed: list[CheckResult] = field(default_factory=list)
     # Checks whose precondition failed because of this cause: named, not repeated.
     also: list[CheckResult] = field(default_factory=list)
@@ -232,6 +259,11 @@ class FailureBlock:
     @property
     def single_rule(self) -> bool:
         return len(_unique([c.check for c in self.failed])) == 1
+
+    @property
+    def rule(self) -> str:
+        """The rule the block's checks failed, when they are one check ('' otherwise)."""
+        return self.failed[0].rule_text(self.translator) if self.single_rule else ""
 
     def names(self, t: Translator = ENGLISH) -> str:
         """The failed checks, each once (by name alone when they failed on named inputs)."""
@@ -254,3 +286,47 @@ class FailureBlock:
         hidden = t(_(" (hidden)"))
         return ", ".join(f"{name}{hidden if all(c.hidden for c in self.also if c.check == name) else ''}"
                          for name in _unique([c.check for c in self.also]))
+
+
+# The jail's report (``isolation.jail``): which of its protections it could apply, one key each, and what
+# the student reads for each, applied or not.
+_PROTECTIONS = (
+    (lambda r: r.get("network") == "off", _("no network"), _("network isolation")),
+    (lambda r: bool(r.get("hidden")), _("the course's private files hidden"), _("hiding the course's private files")),
+    (lambda r: bool(r.get("cgroups")), _("memory and process limits by cgroup"), _("cgroup limits")),
+    (lambda r: bool(r.get("capabilities_dropped")), _("no capabilities"), _("dropping capabilities")),
+)
+_JAIL_KEYS = ("network", "hidden", "cgroups", "capabilities_dropped")
+
+
+def _applied(report: dict, t: Translator) -> tuple[list[str], list[str]]:
+    """The jail's protections that were in force for one process, and those that were not, as text."""
+    in_force, missing = [], []
+    for applied, present, absent in _PROTECTIONS:
+        (in_force if applied(report) else missing).append(t(present if applied(report) else absent))
+    return in_force, missing
+
+
+def protections_text(isolation: dict, t: Translator = ENGLISH) -> str:
+    """The protections in force for a submission (``GradeResult.isolation``), in the translator's language.
+
+    ``isolation`` is the jail's report for the submission's process, and under ``model_process`` the
+    report for the grader's bounded process that loads and trains the submission's models. The one
+    renderer of that record: the text result, results.json and the HTML report all say it with this.
+    """
+    if not isinstance(isolation, dict) or not any(k in isolation for k in _JAIL_KEYS):
+        return t(_("Protections: the submission's process did not report them."))
+    in_force, missing = _applied(isolation, t)
+    lines = [t(_("Protections in force: {protections}."),
+               protections=", ".join([t(_("memory, file-size, time and output limits")), *in_force]))]
+    if missing:
+        lines.append(t(_("Not available on this machine: {protections}."), protections=", ".join(missing)))
+    models = isolation.get("model_process")
+    if isinstance(models, dict) and any(k in models for k in _JAIL_KEYS):
+        in_force, missing = _applied(models, t)
+        lines.append(t(_("Your models were loaded and trained in a bounded process of the grader's own: "
+                         "{protections}."), protections=", ".join([t(_("memory limit")), *in_force])))
+        if missing:
+            lines.append(t(_("Not available to that process on this machine: {protections}."),
+                           protections=", ".join(missing)))
+    return "\n".join(lines)

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.dev.catalog import extract_msgids, placeholders, untranslated
 from autograder.grader.grading import Grader
-from autograder.i18n import Translator, _
+from autograder.i18n import Message, Translator, _
 
 
 def test_every_student_facing_message_has_a_korean_translation():
@@ -47,18 +47,23 @@ def test_an_unknown_language_is_refused_with_the_choices():
         Translator("fr")
 
 
-def test_the_grader_writes_check_messages_and_rules_in_its_language(sample_config, probe_call):
+def test_a_check_result_keeps_its_message_and_rule_lazy_and_renders_them_in_the_language_asked(sample_config,
+                                                                                              probe_call):
     from autograder.grader.all_checks import checks_for
 
     check = next(c for c in checks_for(("relabel",)) if c.name.startswith("check_relabel_maps_odd"))
     calls = {check.probe_name: probe_call(lambda y: 1 - y % 2, check.probe_name)}
 
-    korean = Grader(sample_config, lang="ko").run_check(check, calls)
-    english = Grader(sample_config, lang="en").run_check(check, calls)
+    result = Grader(sample_config, lang="ko").run_check(check, calls)
 
-    assert "클래스가 뒤바뀌었습니다" in korean.message and "힌트:" in korean.message
-    assert korean.rule == "relabel_odd_even(y)는 숫자가 홀수인 곳에서만 정확히 1입니다."
-    assert "has the classes inverted" in english.message
+    assert isinstance(result.message, Message) and isinstance(result.rule, Message), (
+        f"run_check renders nothing: the reader's language is chosen when the result is shown; got "
+        f"{type(result.message).__name__} and {type(result.rule).__name__}")
+    korean = result.message_text(Translator("ko"))
+    assert "클래스가 뒤바뀌었습니다" in korean and "힌트:" in korean
+    assert result.rule_text(Translator("ko")) == "relabel_odd_even(y)는 숫자가 홀수인 곳에서만 정확히 1입니다."
+    english = result.message_text(Translator("en"))
+    assert "has the classes inverted" in english and english == str(result.message)
 
 
 def test_the_course_language_is_the_graders_default(sample_config):

@@ -2,8 +2,8 @@
 
 ``run`` starts this process so that whatever happens to it (TensorFlow aborting, the kernel's
 OOM killer, a hang) leaves ``run`` alive to write a results.json that says so. It writes
-``OUTCOME.json``: the graded result (``GradeResult.to_gradescope``), the protections the sandbox
-recorded, the rendered text and report; or ``unreadable`` with the reason.
+``OUTCOME.json``: the graded result (``GradeResult.to_gradescope``), the protections in force
+(``GradeResult.isolation``), the rendered text and report; or ``unreadable`` with the reason.
 """
 
 from __future__ import annotations
@@ -16,29 +16,6 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def record_isolation(reports: list[dict]) -> None:
-    """Keep each sandbox run's isolation report (the jail's record of what was in force).
-
-    ``GradeResult`` does not carry it and the sandbox's work folder is gone when grading returns,
-    so this one-shot process wraps the sandbox entry point the grader calls and keeps each report.
-    """
-    from autograder.grader.grading import Grader
-
-    grading = sys.modules[Grader.__module__]
-    run_submission = getattr(grading, "run_submission", None)
-    if run_submission is None:  # the grader reaches the sandbox another way now: grade, and say nothing was recorded
-        print("note: the sandbox's isolation report could not be recorded (grading.run_submission is gone)",
-              file=sys.stderr)
-        return
-
-    def run_and_record(*args, **kwargs):
-        run = run_submission(*args, **kwargs)
-        reports.append(dict(run.isolation))
-        return run
-
-    grading.run_submission = run_and_record
-
-
 def grade(request: dict) -> dict:
     from autograder.config import load_config
     from autograder.grader.grading import Grader
@@ -49,12 +26,10 @@ def grade(request: dict) -> dict:
         read_notebook(Path(request["notebook"]))
     except NotebookError as exc:
         return {"unreadable": str(exc)}
-    reports: list[dict] = []
-    record_isolation(reports)
     grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     result = grader.grade_notebook(request["notebook"], include_hidden=True)
     result.submission = request["title"]
-    outcome = {"graded": result.to_gradescope(), "isolation": reports,
+    outcome = {"graded": result.to_gradescope(grader.translator), "isolation": result.isolation,
                "text": result.to_text(show_hidden=False, translator=grader.translator), "report": ""}
     if request.get("report"):
         from autograder.report import write_report

@@ -25,6 +25,7 @@ from autograder.gradescope.layout import GradescopeRoot
 from autograder.gradescope.results_json import from_graded, not_graded, write_results
 from autograder.gradescope.schema import validate_results
 from autograder.i18n import Translator, _
+from autograder.results import protections_text
 
 # Folders that upload tools add and that never hold the student's notebook.
 _NOT_SUBMITTED = (".ipynb_checkpoints", "__MACOSX")
@@ -45,26 +46,6 @@ def student_name(metadata: Path) -> str:
         return ", ".join(str(u["name"]) for u in users if isinstance(u, dict) and u.get("name"))
     except (OSError, ValueError, AttributeError, TypeError):
         return ""
-
-
-def protections_text(reports: list[dict], t: Translator) -> str:
-    """Which of the sandbox's protections were in force for every one of the submission's processes."""
-    if not reports:
-        return t(_("Protections: the submission's process did not report them."))
-    in_force = [t(_("memory, file-size, time and output limits"))]
-    missing = []
-    for applied, present, absent in (
-        (all(r.get("network") == "off" for r in reports), _("no network"), _("network isolation")),
-        (all(r.get("hidden") for r in reports), _("the course's private files hidden"),
-         _("hiding the course's private files")),
-        (all(r.get("cgroups") for r in reports), _("memory and process limits by cgroup"), _("cgroup limits")),
-        (all(r.get("capabilities_dropped") for r in reports), _("no capabilities"), _("dropping capabilities")),
-    ):
-        (in_force if applied else missing).append(t(present if applied else absent))
-    lines = [t(_("Protections in force: {protections}."), protections=", ".join(in_force))]
-    if missing:
-        lines.append(t(_("Not available on this machine: {protections}."), protections=", ".join(missing)))
-    return "\n".join(lines)
 
 
 def _how_it_ended(returncode: int) -> str:
@@ -152,12 +133,12 @@ def grade_upload(root: GradescopeRoot, config: CourseConfig, started: float) -> 
     if "unreadable" in outcome:
         reason = t(_("Your notebook could not be read, so nothing in it was graded: {reason}"), reason=outcome["unreadable"])
         return not_graded(t(_("Reading your notebook")), reason, config.max_score, settings, elapsed())
-    output = [outcome["text"], "", protections_text(outcome["isolation"], t)]
+    # The text says which protections were in force when the result records them; otherwise, that they were not.
+    output = [outcome["text"]] + ([] if outcome["isolation"] else ["", protections_text({}, t)])
     if outcome.get("report"):
         output.append(t(_("HTML report with plots: {path}"), path=Path(outcome["report"]).name))
     results = from_graded(outcome["graded"], settings, "\n".join(output))
     results["execution_time"] = round(elapsed(), 2)
-    results["extra_data"]["isolation"] = outcome["isolation"]
     return results
 
 

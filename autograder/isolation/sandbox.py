@@ -14,6 +14,7 @@ writable, rlimits always, no capabilities, a scrubbed environment, and at most
 
 from __future__ import annotations
 
+import enum
 import functools
 import json
 import os
@@ -30,6 +31,7 @@ import numpy as np
 
 from autograder.cell_stderr import is_framework_line
 from autograder.config import Limits
+from autograder.i18n import Message, _
 from autograder.isolation import untrusted_files
 from autograder.isolation.recording import load_call
 from autograder.probes import Call, Probe
@@ -42,7 +44,8 @@ class SubmissionRun:
     """What running a submission produced: one Call per probe, plus what went wrong on the way."""
 
     calls: dict[str, Call]
-    problems: list[str] = field(default_factory=list)
+    # What went wrong on the way: the limits' messages (translated when shown), and the child's own text.
+    problems: list[Message | str] = field(default_factory=list)
     output: str = ""
     processes: int = 0
     # Seconds per phase inside the child processes (defining the code, each call), as they reported them.
@@ -83,8 +86,10 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
     with output as log:
         while pending:
             if time.monotonic() >= deadline:
-                message = f"the submission used up its time limit of {limits.submission_timeout_s:g} s"
-                run.problems.append(f"{message}; {len(pending)} call(s) were not made")
+                message = _("the submission used up its time limit of {seconds:g} s").format(
+                    seconds=limits.submission_timeout_s)
+                run.problems.append(_("{reason}; {count} call(s) were not made").format(reason=message,
+                                                                                      count=len(pending)))
                 for p in pending:
                     run.calls[p.name] = Call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), "timeout",
                                              {"message": message})
@@ -96,7 +101,7 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             }))
             (outdir / "current.json").unlink(missing_ok=True)
             run.processes += 1
-            ended_how = _run_child(workdir, output, limits, course_root, deadline)
+            ending = _run_child(workdir, output, limits, course_root, deadline)
             finished = [p for p in pending if os.path.lexists(outdir / f"{p.name}.json")]
             for p in finished:
                 run.calls[p.name] = load_call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), outdir,
@@ -109,18 +114,21 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
                 continue  # it stopped after writing the result of the call it was on: a new process carries on
             if current not in {p.name for p in pending}:  # None, or a name the submission wrote there
                 # It never got to a call: defining the student's code hung or killed the process.
-                message = f"while defining the notebook's code: {ended_how}"
+                message = _("while defining the notebook's code: {ending}").format(ending=ending.message)
                 # The student's last words, not TensorFlow's import banner.
                 tail = "\n".join(line for line in output.tail(1500).splitlines() if not is_framework_line(line))
-                run.problems.append(f"the submission's process stopped {message}" + (f"; its last output:\n{tail}" if tail else ""))
+                run.problems.append(
+                    _("the submission's process stopped while defining the notebook's code: {ending}; its last "
+                      "output:\n{output}").format(ending=ending.message, output=tail) if tail else
+                    _("the submission's process stopped while defining the notebook's code: {ending}").format(
+                        ending=ending.message))
                 for p in pending:
-                    run.calls[p.name] = Call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}),
-                                             "timeout" if "time" in ended_how else "crashed", {"message": message})
+                    run.calls[p.name] = Call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), ending.status,
+                                             {"message": message})
                 break
             culprit = next(p for p in pending if p.name == current)
-            status = "timeout" if "time limit" in ended_how else "crashed"
             run.calls[culprit.name] = Call(culprit, inputs.get(culprit.name, {}), kwargs.get(culprit.name, {}),
-                                           status, {"message": ended_how})
+                                           ending.status, {"message": ending.message})
             pending.remove(culprit)
     run.timings = _child_timings(outdir)
     isolation = _read_json(workdir / "jail-report.json")
@@ -131,8 +139,8 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
     run.output = output.kept_text()
     run.output_dropped = output.dropped
     if output.dropped:
-        run.problems.append(f"the submission printed {output.dropped + output.kept:,} bytes; only the first "
-                            f"{limits.output_limit_bytes:,} were kept")
+        run.problems.append(_("the submission printed {printed:,} bytes; only the first {kept:,} were kept").format(
+            printed=output.dropped + output.kept, kept=limits.output_limit_bytes))
     return run
 
 
@@ -300,8 +308,30 @@ def remove_cgroups(spec_path: Path) -> None:
             pass
 
 
+class Ended(enum.Enum):
+    """How the submission's process ended: what the runner decides by, never the message's words."""
+
+    FINISHED = "finished"
+    EXITED = "exited"  # it exited or was killed (a signal, the out-of-memory killer) before it finished
+    CALL_TIME_LIMIT = "call time limit"  # one call (or the start-up) ran past its limit
+    SUBMISSION_TIME_LIMIT = "submission time limit"  # the whole submission's time was spent
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How one of the submission's processes ended, and the message that says so to the student."""
+
+    how: Ended
+    message: Message
+
+    @property
+    def status(self) -> str:
+        """The status of the call it was on (``Call.status``): stopped at a time limit, or crashed."""
+        return "timeout" if self.how in (Ended.CALL_TIME_LIMIT, Ended.SUBMISSION_TIME_LIMIT) else "crashed"
+
+
 def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root: Path | None,
-               deadline: float) -> str:
+               deadline: float) -> Ending:
     """Run the submission's process until it exits or a limit is hit; say how it ended."""
     namespaces = namespaces_available()
     spec = jail_spec(workdir, limits, course_root, namespaces)
@@ -317,7 +347,7 @@ def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root
         remove_cgroups(spec)
 
 
-def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: float) -> str:
+def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: float) -> Ending:
     started = time.monotonic()
     current, current_since = None, started
     while True:
@@ -327,17 +357,19 @@ def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: floa
             code = None
         if code is not None:
             if code == 0 and not (workdir / "out" / "current.json").exists():
-                return "finished"
-            return f"the process exited with code {code}"
+                return Ending(Ended.FINISHED, _("the process finished"))
+            return Ending(Ended.EXITED, _("the process exited with code {code}").format(code=code))
         now_current = _current_probe(workdir / "out")
         if now_current != current:
             current, current_since = now_current, time.monotonic()
         limit = limits.call_timeout_s if current else limits.startup_timeout_s
         now = time.monotonic()
         if now >= deadline:
-            return f"it ran past the submission's time limit of {limits.submission_timeout_s:g} s and was stopped"
+            return Ending(Ended.SUBMISSION_TIME_LIMIT, _("it ran past the submission's time limit of {seconds:g} s "
+                                                         "and was stopped").format(seconds=limits.submission_timeout_s))
         if now - current_since > limit:
-            return f"it ran past the time limit of {limit:g} s and was stopped"
+            return Ending(Ended.CALL_TIME_LIMIT,
+                          _("it ran past the time limit of {seconds:g} s and was stopped").format(seconds=limit))
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

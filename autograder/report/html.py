@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks.architecture import LayerRow, expected_layers, first_difference
-from autograder.i18n import Translator, _
+from autograder.i18n import Translator, _, render
 from autograder.report.plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
-from autograder.results import GradeResult
+from autograder.results import GradeResult, protections_text
 from autograder.training import BUILDERS
 
 TITLES = {"build_mlp": _("MLP"), "build_cnn": _("CNN"), "build_deep_cnn": _("Deep CNN with Dropout")}
@@ -53,9 +53,9 @@ def report_context(result: GradeResult, grader, translator: Translator, show_hid
         groups.append({"name": g.name, "score": g.score, "max_score": g.max_score, "passed": g.passed,
                        "n_passed": sum(c.passed for c in visible), "n_checks": len(visible)})
     # One block per check and cause (see GradeResult.failure_blocks), as in the text output.
-    failures = [{"group": b.group.name, "names": b.names(t), "rule": b.failed[0].rule if b.single_rule else "",
-                 "inputs": b.inputs(t), "also": b.also_names(t) if b.also else "", "message": b.message}
-                for b in result.failure_blocks(show_hidden)]
+    failures = [{"group": b.group.name, "names": b.names(t), "rule": b.rule, "inputs": b.inputs(t),
+                 "also": b.also_names(t) if b.also else "", "message": b.message}
+                for b in result.failure_blocks(show_hidden, t)]
     reference = grader.reference_trainings
     models = []
     for builder in BUILDERS:
@@ -70,8 +70,10 @@ def report_context(result: GradeResult, grader, translator: Translator, show_hid
             "curves": training_curves(student, reference[builder], t(TITLES[builder]), t),
         })
     return {"lang": t.lang, "_": t, "submission": result.submission, "score": result.score,
-            "max_score": result.max_score, "groups": groups, "failures": failures, "problems": result.problems,
-            "notes": result.notes, "models": models, **_predictions(result, grader, t),
+            "max_score": result.max_score, "groups": groups, "failures": failures,
+            "problems": [render(p, t) for p in result.problems], "notes": [render(n, t) for n in result.notes],
+            "protections": protections_text(result.isolation, t).splitlines() if result.isolation else [],
+            "models": models, **_predictions(result, grader, t),
             "accuracies": accuracy_comparison(list(BUILDERS), {b: t(TITLES[b]) for b in BUILDERS},
                                               {m["builder"]: m["accuracy"] for m in models},
                                               {m["builder"]: m["reference_accuracy"] for m in models}, t)}
