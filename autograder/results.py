@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from autograder.i18n import ENGLISH, Message, Translator, _, render, text_from_data, text_to_data
 
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from autograder.checks.architecture import LayerRow
+    from autograder.training import TrainingOutcome
 
 # Bounds on a check result read back from data that may be untrusted (``CheckResult.from_dict``).
 MAX_FIELD_CHARS = 2_000
@@ -107,6 +114,31 @@ class GroupResult:
 
 
 @dataclass
+class Digits:
+    """Test digits as a model saw them: images (28×28), their classes (1 = odd) and its probability of odd."""
+
+    images: "np.ndarray"
+    labels: "np.ndarray"
+    probabilities: "np.ndarray"
+
+
+@dataclass
+class ReportData:
+    """What the HTML report shows besides the checks, so that it renders a result alone, in any language."""
+
+    # The reference models trained under the grading protocol, by builder: accuracy and curves.
+    references: "dict[str, TrainingOutcome]"
+    # The calibrated accuracy threshold of each builder.
+    thresholds: dict[str, float]
+    # The lecture's layer table of each builder.
+    expected_layers: "dict[str, list[LayerRow]]"
+    # The student's best trained model, and its predictions: the first test digits, and misclassified ones.
+    best_model: str | None = None
+    grid: Digits | None = None
+    misclassified: Digits | None = None
+
+
+@dataclass
 class GradeResult:
     submission: str
     groups: list[GroupResult]
@@ -123,6 +155,8 @@ class GradeResult:
     # The protections in force while the submission's code ran (the jail's report: namespaces, cgroups,
     # capabilities, network), and the grader's own bounded process for the student's models.
     isolation: dict = field(default_factory=dict)
+    # What the HTML report shows besides the checks, attached by the grader (``report.data.attach_report_data``).
+    report_data: "ReportData | None" = None
 
     @property
     def score(self) -> float:

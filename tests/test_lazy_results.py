@@ -74,10 +74,10 @@ def test_a_result_without_a_protections_record_says_nothing_about_them_and_the_r
 
 @pytest.mark.slow  # the report trains the reference models for its curves
 def test_the_report_renders_the_same_result_in_both_languages_with_the_protections(relabel_graded_once, grader):
-    from autograder.report import render_report
+    from autograder.report import attach_report_data, render_report
 
-    english = render_report(relabel_graded_once, grader, EN, show_hidden=True)
-    korean = render_report(relabel_graded_once, grader, KO, show_hidden=True)
+    result = attach_report_data(grader, relabel_graded_once)
+    english, korean = render_report(result, EN, show_hidden=True), render_report(result, KO, show_hidden=True)
 
     assert "has the classes inverted" in english and "클래스가 뒤바뀌었습니다" in korean
     assert "has the classes inverted" not in korean

@@ -5,12 +5,17 @@ from __future__ import annotations
 import base64
 import copy
 import re
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from autograder.checks.architecture import LayerRow, expected_layers
 from autograder.i18n import Translator
-from autograder.report import layer_diff, render_report
+from autograder.report import attach_report_data, layer_diff, render_report
+from autograder.report.data import report_data
+from autograder.results import CheckResult, GradeResult, GroupResult
+from autograder.training import BUILDERS, TrainingOutcome
 
 
 def _png_sizes(html: str) -> list[tuple[int, int]]:
@@ -43,13 +48,13 @@ def test_layer_diff_of_a_missing_model_shows_every_layer_missing():
 
 
 @pytest.fixture(scope="module")
-def cleo(graded_example):
-    return graded_example("cleo_cnn_softmax")
+def cleo(graded_example, grader):
+    return attach_report_data(grader, graded_example("cleo_cnn_softmax"))
 
 
 @pytest.fixture(scope="module")
-def cleo_html(cleo, grader):
-    return render_report(cleo, grader, Translator("en"))
+def cleo_html(cleo):
+    return render_report(cleo, Translator("en"))
 
 
 @pytest.mark.slow  # grades an example and trains the reference models for the curves
@@ -75,22 +80,22 @@ def test_report_embeds_curves_grid_strip_and_comparison_as_pngs(cleo_html):
 
 
 @pytest.mark.slow  # grades an example and trains the reference models for the curves
-def test_student_report_has_no_hidden_check_details_and_escapes_submission_text(cleo, grader):
+def test_student_report_has_no_hidden_check_details_and_escapes_submission_text(cleo):
     result = copy.deepcopy(cleo)
     failed = result.group("accuracy").first_failure
     failed.hidden, failed.name, failed.message = True, "secret_check[hidden_probe]", "SECRET DETAIL of a hidden test"
     result.problems = ["<script>alert(1)</script>"]  # text the submission controls is escaped
 
-    html = render_report(result, grader, Translator("en"), show_hidden=False)
+    html = render_report(result, Translator("en"), show_hidden=False)
 
     assert "secret_check" not in html and "SECRET DETAIL" not in html and "(hidden)" not in html
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "SECRET DETAIL" in render_report(result, grader, Translator("en"), show_hidden=True)
+    assert "SECRET DETAIL" in render_report(result, Translator("en"), show_hidden=True)
 
 
 @pytest.mark.slow  # grades an example and trains the reference models for the curves
-def test_korean_report_has_korean_headings_and_messages(graded_example, grader):
-    html = render_report(graded_example("cleo_cnn_softmax", "ko"), grader, Translator("ko"))
+def test_korean_report_has_korean_headings_and_messages(cleo):
+    html = render_report(cleo, Translator("ko"))  # the same result as the English report: graded once
 
     assert '<html lang="ko">' in html
     for text in ("그룹별 점수", "여러분의 모델, 층별 비교", "처음으로 다른 층: 6번 층.", "세 모델 비교"):
@@ -98,3 +103,66 @@ def test_korean_report_has_korean_headings_and_messages(graded_example, grader):
     assert "softmax를 쓰세요" not in html and "이진 출력에는 activation='sigmoid'를 쓰세요." in html.replace("&#39;", "'")
     assert "규칙: 모델이 Dense(1, activation=" in html.replace("&#39;", "'")
     assert "Score by group" not in html and "Hint:" not in html
+
+
+# ---------------------------------------------------------------- the report renders a result alone
+
+
+def _outcome(builder: str, accuracy: float, probabilities=None) -> TrainingOutcome:
+    return TrainingOutcome(builder, 0, accuracy=accuracy, loss=0.3, history={"loss": [0.5, 0.3], "accuracy": [0.8, accuracy]},
+                           test_probabilities=probabilities)
+
+
+def _stand_in_grader(n_test: int = 40):
+    """What attaching reads of a grader: reference runs, thresholds, and a grading test set whose images show
+    their own index (pixel value = index), so that a picture can be traced back to its label."""
+    images = np.stack([np.full((28, 28, 1), i, dtype="float32") for i in range(n_test)])
+    labels = (np.arange(n_test) % 2).astype("float32")
+    return SimpleNamespace(
+        reference_trainings={b: _outcome(b, 0.97, np.zeros(n_test, "float32")) for b in BUILDERS},
+        calibration=SimpleNamespace(models={b: SimpleNamespace(threshold=0.9123) for b in BUILDERS}),
+        data=SimpleNamespace(x_test={"cnn": images, "mlp": images.reshape(n_test, -1)}, y_test=labels))
+
+
+def _graded(probabilities: np.ndarray) -> GradeResult:
+    relabel = GroupResult("relabel", 1.0, [CheckResult("check_relabel[y]", "relabel", "a rule", False, True)])
+    result = GradeResult("ada.ipynb", [relabel])
+    result.trainings = {"build_cnn": _outcome("build_cnn", 0.95, probabilities)}
+    return result
+
+
+def test_attached_report_data_holds_the_digits_the_model_was_scored_on_with_their_own_labels():
+    grader = _stand_in_grader()
+    predicted_odd_everywhere = np.ones(40, "float32")  # wrong on every even index
+
+    data = report_data(grader, _graded(predicted_odd_everywhere))
+
+    assert data.best_model == "build_cnn" and data.thresholds["build_mlp"] == pytest.approx(0.9123)
+    assert [int(image[0, 0]) for image in data.grid.images] == list(range(25))
+    assert [int(image[0, 0]) for image in data.misclassified.images] == list(range(0, 20, 2)), (
+        "each misclassified picture is the image whose label and probability it is shown with")
+    assert not data.misclassified.labels.any()
+    assert all(o.test_probabilities is None for o in data.references.values()), "the result stays small"
+
+
+def test_the_report_renders_a_result_alone_in_either_language_without_a_grader():
+    result = attach_report_data(_stand_in_grader(), _graded(np.ones(40, "float32")))
+
+    english, korean = render_report(result, Translator("en")), render_report(result, Translator("ko"))
+
+    assert "0.9123" in english and '<img id="prediction-grid"' in english and '<img id="misclassified"' in english
+    assert '<html lang="ko">' in korean and "그룹별 점수" in korean
+    assert len(_png_sizes(english)) == 3 + 1 + 1 + 1
+
+
+def test_a_result_without_report_data_is_refused_with_how_to_attach_it():
+    with pytest.raises(ValueError, match=r"carries no report data: attach it with autograder.report.data.attach_report_data"):
+        render_report(_graded(np.ones(40, "float32")), Translator("en"))
+
+
+def test_the_older_form_with_the_grader_attaches_the_data_first():
+    result = _graded(np.ones(40, "float32"))
+
+    html = render_report(result, _stand_in_grader(), Translator("en"), show_hidden=True)
+
+    assert result.report_data is not None and "0.9123" in html

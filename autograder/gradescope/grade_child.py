@@ -32,11 +32,12 @@ def grade(request: dict) -> dict:
     outcome = {"graded": result.to_gradescope(grader.translator), "isolation": result.isolation,
                "text": result.to_text(show_hidden=False, translator=grader.translator), "report": ""}
     if request.get("report"):
-        from autograder.report import write_report
+        from autograder.report import attach_report_data, write_report
 
         print("drawing the HTML report (the reference models train once for its curves) ...", file=sys.stderr)
         try:
-            outcome["report"] = str(write_report(request["report"], result, grader, grader.translator, show_hidden=False))
+            attach_report_data(grader, result)
+            outcome["report"] = str(write_report(request["report"], result, grader.translator, show_hidden=False))
         except Exception as exc:  # the report is extra: losing it must not cost the grade
             outcome["report_error"] = f"{type(exc).__name__}: {exc}"
     return outcome

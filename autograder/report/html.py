@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.checks.architecture import LayerRow, expected_layers, first_difference
+from autograder.checks.architecture import LayerRow, first_difference
 from autograder.i18n import Translator, _, render
 from autograder.report.plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
-from autograder.results import GradeResult, protections_text
+from autograder.report.data import MISCLASSIFIED_DIGITS, attach_report_data
+from autograder.results import GradeResult, ReportData, protections_text
 from autograder.training import BUILDERS
 
 TITLES = {"build_mlp": _("MLP"), "build_cnn": _("CNN"), "build_deep_cnn": _("Deep CNN with Dropout")}
@@ -44,9 +45,16 @@ def layer_diff(expected: list[LayerRow], actual: list[LayerRow]) -> tuple[list[L
     return rows, first
 
 
-def report_context(result: GradeResult, grader, translator: Translator, show_hidden: bool = False) -> dict:
-    """Everything the template shows, as plain values (text already in the reader's language)."""
+def report_context(result: GradeResult, translator: Translator, show_hidden: bool = False) -> dict:
+    """Everything the template shows, as plain values (text already in the reader's language).
+
+    Reads the result alone: ``result.report_data`` must be attached (``report.data.attach_report_data``).
+    """
     t = translator
+    data = result.report_data
+    if data is None:
+        raise ValueError(f"the result of {result.submission} carries no report data: attach it with "
+                         "autograder.report.data.attach_report_data(grader, result) before rendering the report")
     groups = []
     for g in result.groups:
         visible = [c for c in g.checks if show_hidden or not c.hidden]
@@ -56,51 +64,66 @@ def report_context(result: GradeResult, grader, translator: Translator, show_hid
     failures = [{"group": b.group.name, "names": b.names(t), "rule": b.rule, "inputs": b.inputs(t),
                  "also": b.also_names(t) if b.also else "", "message": b.message}
                 for b in result.failure_blocks(show_hidden, t)]
-    reference = grader.reference_trainings
     models = []
     for builder in BUILDERS:
-        rows, first = layer_diff(list(expected_layers(builder)), result.layers.get(builder, []))
-        student = result.trainings.get(builder)
+        rows, first = layer_diff(data.expected_layers[builder], result.layers.get(builder, []))
+        student, reference = result.trainings.get(builder), data.references[builder]
         models.append({
             "builder": builder, "title": t(TITLES[builder]), "returned": builder in result.layers,
             "rows": rows, "first": first,
             "accuracy": student.accuracy if student and not student.error else None,
-            "reference_accuracy": reference[builder].accuracy,
-            "threshold": grader.calibration.models[builder].threshold,
-            "curves": training_curves(student, reference[builder], t(TITLES[builder]), t),
+            "reference_accuracy": reference.accuracy, "threshold": data.thresholds[builder],
+            "curves": training_curves(student, reference, t(TITLES[builder]), t),
         })
     return {"lang": t.lang, "_": t, "submission": result.submission, "score": result.score,
             "max_score": result.max_score, "groups": groups, "failures": failures,
             "problems": [render(p, t) for p in result.problems], "notes": [render(n, t) for n in result.notes],
             "protections": protections_text(result.isolation, t).splitlines() if result.isolation else [],
-            "models": models, **_predictions(result, grader, t),
+            "models": models, **_predictions(data, t),
             "accuracies": accuracy_comparison(list(BUILDERS), {b: t(TITLES[b]) for b in BUILDERS},
                                               {m["builder"]: m["accuracy"] for m in models},
                                               {m["builder"]: m["reference_accuracy"] for m in models}, t)}
 
 
-def _predictions(result: GradeResult, grader, t: Translator) -> dict:
-    trained = {b: o for b, o in result.trainings.items() if o.test_probabilities is not None and not o.error}
-    if not trained:
+def _predictions(data: ReportData, t: Translator) -> dict:
+    if data.best_model is None or data.grid is None or data.misclassified is None:
         return {"best": None, "grid": None, "misclassified": None}
-    best = max(trained, key=lambda b: trained[b].accuracy)
-    images, y_true, probabilities = grader.dataset.x_test, grader.data.y_test, trained[best].test_probabilities
-    return {"best": t(TITLES[best]), "grid": prediction_grid(images[:25], y_true[:25], probabilities[:25], t),
-            "misclassified": misclassified_strip(images, y_true, probabilities, t)}
+    grid, wrong = data.grid, data.misclassified
+    return {"best": t(TITLES[data.best_model]),
+            "grid": prediction_grid(grid.images, grid.labels, grid.probabilities, t),
+            "misclassified": misclassified_strip(wrong.images, wrong.labels, wrong.probabilities, t,
+                                                 count=MISCLASSIFIED_DIGITS)}
 
 
-def render_report(result: GradeResult, grader, translator: Translator, show_hidden: bool = False) -> str:
-    """The report as one HTML document."""
-    return _environment().get_template("report.html.j2").render(**report_context(result, grader, translator, show_hidden))
+def render_report(result: GradeResult, translator, *legacy, show_hidden: bool = False) -> str:
+    """The report of ``result`` as one HTML document: ``render_report(result, translator, show_hidden=...)``.
+
+    The older form ``render_report(result, grader, translator[, show_hidden])`` attaches the grader's
+    report data first; it stays until every caller attaches the data itself.
+    """
+    result, translator, show_hidden = _new_form(result, translator, legacy, show_hidden)
+    return _environment().get_template("report.html.j2").render(**report_context(result, translator, show_hidden))
 
 
-def write_report(path: Path | str, result: GradeResult, grader, translator: Translator,
-                 show_hidden: bool = False) -> Path:
-    """Write the report to ``path`` (UTF-8) and return the path."""
+def write_report(path: Path | str, result: GradeResult, translator, *legacy, show_hidden: bool = False) -> Path:
+    """Write the report to ``path`` (UTF-8) and return the path (the same forms as ``render_report``)."""
+    result, translator, show_hidden = _new_form(result, translator, legacy, show_hidden)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, grader, translator, show_hidden), encoding="utf-8")
+    path.write_text(render_report(result, translator, show_hidden=show_hidden), encoding="utf-8")
     return path
+
+
+def _new_form(result: GradeResult, translator, legacy: tuple, show_hidden: bool) -> tuple:
+    if isinstance(translator, Translator):
+        if len(legacy) > 1:
+            raise TypeError("render_report(result, translator, show_hidden) takes at most one more argument")
+        return result, translator, legacy[0] if legacy else show_hidden
+    if not legacy or not isinstance(legacy[0], Translator) or len(legacy) > 2:
+        raise TypeError("the report takes (result, translator[, show_hidden]) or, in the older form, "
+                        "(result, grader, translator[, show_hidden])")
+    return (attach_report_data(translator, result), legacy[0],
+            legacy[1] if len(legacy) > 1 else show_hidden)
 
 
 def _environment():
