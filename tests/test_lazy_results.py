@@ -212,3 +212,17 @@ def test_a_check_quoting_a_limit_message_renders_it_in_the_readers_language(grad
     assert "did not finish within the time limit (it ran past the time limit of 60 s and was stopped)" in \
         result.message_text(EN)
     assert "제한 시간 60초를 넘겨 중지되었습니다" in result.message_text(KO), result.message_text(KO)
+
+
+def test_every_message_the_kit_writes_passes_the_checks_on_untrusted_messages():
+    from autograder.dev.catalog import extract_msgids, placeholders
+    from autograder.i18n import text_from_data
+
+    refused = {}
+    for msgid in extract_msgids():
+        try:
+            text_from_data({"msgid": msgid, "kwargs": {name: 1 for name in placeholders(msgid)}})
+        except ValueError as exc:
+            refused[msgid] = str(exc)
+    assert refused == {}, (f"{len(refused)} of the kit's own messages would be refused when read back from a process "
+                           f"(widen i18n._SAFE_SPEC or simplify the message): {list(refused.items())[:3]}")
