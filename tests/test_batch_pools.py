@@ -167,3 +167,31 @@ def test_on_dask_a_dying_worker_and_a_crash_are_retried_once_then_not_graded(tmp
     assert "KilledWorker" in by_student["die_hard"]["reason"]
     assert by_student["crash_bang"]["reason"] == "RuntimeError: grader bug on crash_bang"
     assert sorted(e["student"] for e in report.not_graded) == ["crash_bang", "die_hard"]
+
+
+@pytest.mark.slow  # a Dask LocalCluster starts in about 10 s on 2 cores
+def test_on_dask_two_submissions_per_worker_are_in_flight_and_every_one_is_recorded(tmp_path):
+    from autograder.batch.dask_pool import DaskPool
+
+    class Counted(DaskPool):
+        """Counts the submissions handed to Dask and not yet collected."""
+        open = peak = 0
+
+        def submit(self, student, path):
+            self.open += 1
+            self.peak = max(self.peak, self.open)
+            return super().submit(student, path)
+
+        def outcome(self, future):
+            self.open -= 1
+            return super().outcome(future)
+
+    pools = []
+    names = [f"s{i:02d}" for i in range(12)]
+    ledger = tmp_path / "grades" / "binary_mnist.jsonl"
+    report = grade_class(submissions(tmp_path, names), [], assignment="binary_mnist", key="k", ledger=ledger,
+                         show_progress=False, executor_factory=lambda: pools.append(
+                             Counted(GradingSettings(None), local_workers=2, task=misbehaving_task)) or pools[0])
+    assert len(report.graded) == 12 and sorted(e["student"] for e in read_ledger(ledger, "binary_mnist").entries) == names
+    # The scheduler holds the next submission of each worker, not the whole class.
+    assert pools[0].peak == 4

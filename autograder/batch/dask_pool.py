@@ -5,13 +5,23 @@ Workers must have the kit installed and see the course folder at the same path (
 they read course.yml, the calibration and the notebooks themselves. Each worker keeps one Grader, built on
 its first submission (``worker_task.grader_for``). Tasks are collected with ``as_completed``; the per-submission
 timeout lives inside the task, since Dask has none, and retries are the coordinator's (one, as for the local pool).
+Only a few tasks per worker are in flight at a time (see ``capacity``).
 """
 
 from __future__ import annotations
 
+import time
+
 from autograder.batch.worker_task import GradingSettings, grade_submission
 
 CONNECT_TIMEOUT_S = 10
+IN_FLIGHT_PER_THREAD = 2
+THREADS_REFRESH_S = 30.0
+# Dask's own monitoring, which a grading cluster has no use for, and whose periodic wake-ups in every worker
+# process and in the coordinator (which hosts the LocalCluster's scheduler) compete with grading for the cores.
+QUIET_LOCAL_CLUSTER = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.gil.enabled": False,
+                       "distributed.admin.system-monitor.interval": "2s", "distributed.admin.tick.interval": "500ms",
+                       "distributed.scheduler.work-stealing": False, "distributed.worker.memory.monitor-interval": "1s"}
 
 
 class DaskPool:
@@ -35,7 +45,8 @@ class DaskPool:
             # A task that kills its worker is failed at once and retried by the coordinator, not by Dask three times;
             # and a worker holds only the task it runs, so that its death costs no other submission an attempt.
             # (A running cluster, --scheduler, keeps its own settings: Dask retries on other workers first.)
-            dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0})
+            dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0,
+                             **QUIET_LOCAL_CLUSTER})
             self._cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
                                          dashboard_address=":0")
             self._client = Client(self._cluster)
@@ -43,11 +54,23 @@ class DaskPool:
         if not workers:
             self.close()
             raise ConnectionError(f"the Dask scheduler at {address} has no workers; start `dask worker {address} --nthreads 1`")
-        # Everything at once: the scheduler queues the tasks and feeds each worker as it frees up, without
-        # a round trip to the coordinator in between.
-        self.capacity = 1_000_000
-        self._completed = as_completed()
+        self._threads = sum(workers.values())
+        self._threads_checked = time.monotonic()
+        # Results are fetched in the background as tasks finish (with_results), not by one blocking round trip
+        # per submission from the coordinator's loop; errors come back as values, for the coordinator to retry.
+        self._completed = as_completed(with_results=True, raise_errors=False)
+        self._results: dict = {}
         self._attempt = 0
+
+    @property
+    def capacity(self) -> int:
+        """Submissions kept in flight: two per worker thread, so that each worker has its next one waiting at the
+        scheduler, and the scheduler holds a few dozen tasks, not the whole class (which starved its event loop and,
+        on 2 cores, lost the client's connection). Re-read now and then: a cluster's workers may come and go."""
+        if time.monotonic() - self._threads_checked > THREADS_REFRESH_S:
+            self._threads = sum(self._client.nthreads().values()) or self._threads
+            self._threads_checked = time.monotonic()
+        return IN_FLIGHT_PER_THREAD * self._threads
 
     def submit(self, student: str, path: str):
         self._attempt += 1
@@ -56,16 +79,24 @@ class DaskPool:
         self._completed.add(future)
         return future
 
-    def finished(self, in_flight: set) -> set:
-        return set(self._completed.next_batch(block=True))
+    def finished(self, in_flight) -> set:
+        batch = self._completed.next_batch(block=True)
+        self._results.update(batch)
+        return {future for future, _ in batch}
 
     def outcome(self, future) -> dict:
-        try:
-            return future.result()
-        finally:
-            future.release()
+        result = self._results.pop(future)
+        status = future.status
+        future.release()
+        if status == "error":
+            _, exc, tb = result
+            raise exc.with_traceback(tb)
+        if isinstance(result, BaseException):  # cancelled: the scheduler or its worker went away
+            raise result
+        return result
 
     def close(self, cancel: bool = False) -> None:
+        self._results.clear()
         self._client.close()
         if self._cluster is not None:
             self._cluster.close()
