@@ -68,6 +68,9 @@ class Grader(CheckSession):
         seed = self.config.grading.seed
         return {b: train_and_evaluate(getattr(reference, b)(), b, self.data, self.config.grading, seed) for b in BUILDERS}
 
+    # The model process's peak memory while it checked the last submission (MB; None where no cgroup records it).
+    models_peak_mb: float | None = None
+
     @cached_property
     def model_process(self) -> ModelProcess:
         """The bounded process that loads and trains the submissions' models (started on first use)."""
@@ -123,6 +126,8 @@ class Grader(CheckSession):
                 result = self.evaluate_in_two_processes(notebook, checks, run.calls, Path(work) / "out", timings)
                 result.problems = problems
                 result.isolation = {"submission": dict(run.isolation), "models": dict(self.model_process.protections)}
+                if self.models_peak_mb is not None:
+                    result.isolation["models"]["peak_mb"] = self.models_peak_mb
                 result.notes.append(self.translator(_("data: {description}"), description=self.dataset.description))
         result.timings = timings
         result.execution_time = time.perf_counter() - started
@@ -142,6 +147,7 @@ class Grader(CheckSession):
             with timed(timings, "checks on the models (in the grader's bounded model process)"):
                 answer = self.model_process.check_models(outdir, on_models, self.translator, self.model_bars(on_models))
             results.update(answer.results)
+            self.models_peak_mb = answer.peak_mb
             result.trainings.update(answer.trainings)
             result.layers = answer.layers
         for check in checks:

@@ -56,6 +56,8 @@ class ModelChecks:
     layers: dict[str, list] = field(default_factory=dict)
     # How many processes it took (more than one when one died).
     processes: int = 0
+    # The most memory the model process held for this submission (its cgroup's record; None without one).
+    peak_mb: float | None = None
 
 
 def needs_models(check: Check) -> bool:
@@ -98,7 +100,11 @@ class ModelProcess:
                         "the grader could not start its process for the models ({reason}); please tell your "
                         "instructor.").format(reason=exc.reason))
                 break
+            self._cgroup_file("memory.max_usage_in_bytes", write="0")  # this submission's peak, not the process's
             current = self._run(outdir, pending, translator.lang, bars, answer)
+            peak = self._cgroup_file("memory.max_usage_in_bytes")
+            if peak and peak.isdigit():
+                answer.peak_mb = max(answer.peak_mb or 0.0, round(int(peak) / 2**20, 1))
             if current is None:
                 break
             # It stopped while on ``current``'s model: that model's checks fail with the reason, the rest go on.
@@ -218,15 +224,22 @@ class ModelProcess:
                  "went on in a fresh process. If this happens again, tell your instructor.").format(how=how)
 
     def _cgroup_ran_out_of_memory(self) -> bool:
+        control = self._cgroup_file("memory.oom_control") or ""
+        counts = dict(line.split() for line in control.splitlines() if len(line.split()) == 2)
+        return counts.get("oom_kill", "0") != "0" or counts.get("under_oom", "0") != "0"
+
+    def _cgroup_file(self, name: str, write: str | None = None) -> str | None:
+        """Read (or write) one file of the process's memory cgroup; None where it has none."""
         if self._spec is None:
-            return False
-        name = json.loads(self._spec.read_text())["cgroup_name"]
-        control = Path("/sys/fs/cgroup/memory") / name / "memory.oom_control"
+            return None
+        path = Path("/sys/fs/cgroup/memory") / json.loads(self._spec.read_text())["cgroup_name"] / name
         try:
-            counts = dict(line.split() for line in control.read_text().splitlines() if len(line.split()) == 2)
+            if write is not None:
+                path.write_text(write)
+                return write
+            return path.read_text().strip()
         except OSError:
-            return False
-        return int(counts.get("oom_kill", 0)) > 0 or int(counts.get("under_oom", 0)) > 0
+            return None
 
     def stop(self) -> None:
         """End the current process, if any (a fresh one starts when next needed)."""

@@ -231,6 +231,13 @@ FIFO_RECORD = savez_for_relabel_as("""
     _original_savez(file, **arrays)
     os.mkfifo(str(file)[:-4] + ".json")
     """)
+# A model within every bound on its saved file that still needs much memory to train: seven unpooled
+# 64-filter convolutions (about 0.9 GB in the model process on the sample data, against 768 MB allowed here).
+WIDE_CNN = """def build_cnn():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1))]
+                            + [layers.Conv2D(64, 3, padding="same", activation="relu") for _ in range(7)]
+                            + [layers.Flatten(), layers.Dense(1, activation="sigmoid")])
+"""
 # What the grader may hold while it grades one of these: it measured about 1.3 GB for a plain submission.
 GRADER_MB = 2500
 BOMB = {"max_grader_mb": GRADER_MB}
@@ -366,6 +373,10 @@ CASES: tuple[Case, ...] = (
                                     "1,041,", **BOMB),
     Case("zip_of_thousands_of_members", "resources", {"mlp": 0.0}, (THOUSANDS_OF_MEMBERS, KERAS_IMPORTS, MLP),
          groups=MODEL_GROUP, reason="build_mlp.keras holds 20,003 files", **BOMB),
+    Case("model_exhausts_the_graders_model_memory", "resources", {"accuracy": 2.0},
+         (KERAS_IMPORTS, MLP, WIDE_CNN, reference_source("build_deep_cnn")), groups=("accuracy",),
+         limits={"model_memory_limit_mb": 768}, requires="memory",
+         reason="needed more memory than the grader allows for one submission's models (768 MB", **BOMB),
     Case("npz_member_beyond_its_shape", "resources", RELABEL_LOST, notebook(NPZ_BOMB, RELABEL, SPLIT, PREPARE),
          reason="returned_0.npy in relabel_digits.npz is 1,07", **BOMB),
     Case("prints_100_mb", "resources", FULL, notebook(

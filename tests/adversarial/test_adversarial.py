@@ -21,10 +21,10 @@ from submissions import ARRAYS, CASES, FULL, IMPORTS, PREPARE, RELABEL, SPLIT, C
 pytestmark = pytest.mark.slow  # 65 hostile submissions, each graded in full: many minutes
 
 
-def _pids_cgroup_writable() -> bool:
+def _cgroup_writable(controller: str) -> bool:
     from pathlib import Path
 
-    probe = Path("/sys/fs/cgroup/pids/autograder-probe")
+    probe = Path("/sys/fs/cgroup") / controller / "autograder-probe"
     try:
         probe.mkdir(exist_ok=True)
         probe.rmdir()
@@ -33,7 +33,7 @@ def _pids_cgroup_writable() -> bool:
         return False
 
 
-AVAILABLE = {"namespaces": namespaces_available(), "pids": _pids_cgroup_writable()}
+AVAILABLE = {"namespaces": namespaces_available(), "pids": _cgroup_writable("pids"), "memory": _cgroup_writable("memory")}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,138 @@
+"""The grader's bounded process for the students' models (autograder/isolation/model_process.py).
+
+What it sends back is read, not trusted: each field is checked. A model that exhausts its memory
+costs that model's checks, and the same grader grades the next submission normally.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.checks import VISIBLE_CHECKS
+from autograder.config import load_config
+from autograder.course.examples import reference_source
+from autograder.grader.grading import Grader
+from autograder.isolation import model_process, recording
+from autograder.isolation.model_process import _own_check, layers_from_dict, needs_models, training_from_dict
+from autograder.results import CheckResult
+from conftest import ROOT
+
+SOLUTION = ROOT / "solutions" / "binary_mnist" / "binary_mnist.ipynb"
+
+
+def _memory_cgroup_writable() -> bool:
+    probe = Path("/sys/fs/cgroup/memory/autograder-probe")
+    try:
+        probe.mkdir(exist_ok=True)
+        probe.rmdir()
+        return True
+    except OSError:
+        return False
+
+
+def test_only_checks_on_returned_models_go_to_the_model_process():
+    sent = {c.group for c in VISIBLE_CHECKS if needs_models(c)}
+    kept = {c.group for c in VISIBLE_CHECKS if not needs_models(c)}
+    assert sent == {"mlp", "cnn", "deep_cnn", "compile", "accuracy"}
+    assert kept == {"relabel", "split", "prepare"}
+
+
+def test_a_training_run_is_read_back_field_by_field():
+    outcome = training_from_dict({"builder": "build_mlp", "seed": 0, "accuracy": 0.9, "loss": 0.3,
+                                  "history": {"loss": [0.5, 0.3]}, "seconds": 2.5, "error": None,
+                                  "test_probabilities": [0.1, 0.9]})
+    assert (outcome.builder, outcome.accuracy, outcome.history, outcome.test_probabilities.dtype.name) == (
+        "build_mlp", 0.9, {"loss": [0.5, 0.3]}, "float32")
+
+
+@pytest.mark.parametrize("forged", [
+    {"builder": "build_everything", "seed": 0, "seconds": 1},
+    {"builder": "build_mlp", "seed": 0, "seconds": 1, "accuracy": "1.0"},
+    {"builder": "build_mlp", "seed": 0, "seconds": 1, "accuracy": True},
+    {"builder": "build_mlp", "seed": 0, "seconds": 1, "history": {"loss": "low"}},
+    {"builder": "build_mlp", "seed": 0, "seconds": 1, "error": {"not": "text"}},
+    {"builder": "build_mlp", "seed": 0, "seconds": 1, "test_probabilities": ["0.5"]},
+    ["build_mlp"],
+], ids=["unknown_builder", "accuracy_as_text", "accuracy_as_bool", "history_not_lists", "error_not_text",
+        "probabilities_as_text", "not_a_mapping"])
+def test_a_forged_training_run_is_refused(forged):
+    with pytest.raises((ValueError, TypeError)):
+        training_from_dict(forged)
+
+
+def test_layer_tables_are_read_back_as_rows_and_malformed_ones_refused():
+    rows = layers_from_dict({"build_mlp": [["Dense", [64], 50240, "units=64"]]})
+    assert rows["build_mlp"][0].cells() == ("Dense", "(64,)", "50,240", "units=64")
+    for forged in ([["Dense"]], {"build_mlp": [["Dense", [64], "many", "units=64"]]}, {"build_mlp": [["Dense", [64]]]}):
+        with pytest.raises((ValueError, TypeError)):
+            layers_from_dict(forged)
+
+
+def test_an_answer_for_another_check_is_refused():
+    asked = next(c for c in VISIBLE_CHECKS if c.group == "mlp")
+    other = next(c for c in VISIBLE_CHECKS if c.group == "cnn")
+    answer = CheckResult(other.name, other.group, "rule", other.hidden, True)
+    with pytest.raises(ValueError, match=re.escape(f"its answer for {asked.name} names another check")):
+        _own_check(answer, asked)
+    assert _own_check(CheckResult(asked.name, asked.group, "rule", asked.hidden, True), asked).passed
+
+
+def _notebook(path: Path, *cells: str) -> Path:
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), path)
+    return path
+
+
+@pytest.mark.slow
+def test_the_grader_process_never_loads_a_students_model(monkeypatch):
+    """Every model check passes although loading a model in the grader's own process would raise."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the grader's own process loaded a student's model")
+
+    monkeypatch.setattr(recording, "load_model_safely", refuse)
+    grader = Grader(load_config(ROOT / "course.yml", data={"source": "sample"}), log=lambda m: None)
+    try:
+        result = grader.grade_notebook(SOLUTION, groups=("mlp", "compile"))
+    finally:
+        grader.model_process.close()
+    assert {g.name: g.score for g in result.groups} == {"mlp": 2.0, "compile": 1.0}, result.to_text()
+    assert result.isolation["models"]["memory_limit_mb"] == 2048
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _memory_cgroup_writable(), reason="no writable memory cgroup: only the address space bounds "
+                                                          "the model process here, far above this test's 768 MB")
+def test_a_model_that_exhausts_the_model_memory_costs_its_checks_and_the_next_submission_is_graded_normally(tmp_path):
+    wide_cnn = ("def build_cnn():\n    return keras.Sequential([keras.Input(shape=(28, 28, 1))]\n"
+                "        + [layers.Conv2D(64, 3, padding='same', activation='relu') for _ in range(7)]\n"
+                "        + [layers.Flatten(), layers.Dense(1, activation='sigmoid')])\n")
+    hog = _notebook(tmp_path / "hog.ipynb", "import keras\nfrom keras import layers", reference_source("build_mlp"),
+                    wide_cnn, reference_source("build_deep_cnn"))
+    config = load_config(ROOT / "course.yml", data={"source": "sample"}, limits={"model_memory_limit_mb": 768})
+    grader = Grader(config, log=lambda m: None)
+    try:
+        first = grader.grade_notebook(hog, groups=("accuracy",))
+        failed = [c for c in first.group("accuracy").checks if not c.passed]
+        assert [c.name for c in failed] == ["check_model_reaches_reference_accuracy[build_cnn]"], first.to_text()
+        assert "needed more memory than the grader allows for one submission's models (768 MB" in failed[0].message
+        assert first.group("accuracy").score == pytest.approx(2.0)
+        assert set(first.trainings) == {"build_mlp", "build_deep_cnn"}
+
+        second = grader.grade_notebook(SOLUTION, groups=("cnn", "accuracy"))
+        assert {g.name: g.score for g in second.groups} == {"cnn": 2.0, "accuracy": 3.0}, second.to_text()
+        assert grader.model_process.starts == 2  # the one that ran out, and the fresh one after it
+    finally:
+        grader.model_process.close()
+    assert not grader.model_process.root.exists()
+
+
+def test_closing_the_model_process_before_it_started_removes_its_folder():
+    config = load_config(ROOT / "course.yml", data={"source": "sample"})
+    process = model_process.ModelProcess(config, data=None)
+    assert process.root.is_dir()
+    process.close()
+    assert not process.root.exists()
