@@ -33,6 +33,7 @@ class DaskPool:
         self.settings = settings
         self.task = task
         self._cluster = None
+        self._results: dict = {}
         if address:
             self.description = f"Dask cluster at {address}"
             try:
@@ -59,14 +60,13 @@ class DaskPool:
         # Results are fetched in the background as tasks finish (with_results), not by one blocking round trip
         # per submission from the coordinator's loop; errors come back as values, for the coordinator to retry.
         self._completed = as_completed(with_results=True, raise_errors=False)
-        self._results: dict = {}
         self._attempt = 0
 
     @property
     def capacity(self) -> int:
         """Submissions kept in flight: two per worker thread, so that each worker has its next one waiting at the
-        scheduler, and the scheduler holds a few dozen tasks, not the whole class (which starved its event loop and,
-        on 2 cores, lost the client's connection). Re-read now and then: a cluster's workers may come and go."""
+        scheduler, and the scheduler holds a few dozen tasks rather than the whole class. Re-read now and then: a
+        cluster's workers may come and go."""
         if time.monotonic() - self._threads_checked > THREADS_REFRESH_S:
             self._threads = sum(self._client.nthreads().values()) or self._threads
             self._threads_checked = time.monotonic()
