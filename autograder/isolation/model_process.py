@@ -108,8 +108,10 @@ class ModelProcess:
             if current is None:
                 break
             # It stopped while on ``current``'s model: that model's checks fail with the reason, the rest go on.
-            reason = current[1]
-            for check in [c for c in pending if c.probe_name == current[0]]:
+            probe, reason = current
+            if not any(c.probe_name == probe for c in pending):
+                probe = pending[0].probe_name  # each stop costs a model, so that the loop ends
+            for check in [c for c in pending if c.probe_name == probe]:
                 answer.results[check.name] = _failed(check, translator, reason)
             pending = [c for c in pending if c.name not in answer.results]
         return answer
@@ -134,6 +136,8 @@ class ModelProcess:
                         training = training_from_dict(message["training"])
                         answer.trainings[training.builder] = training
                     pending = [c for c in pending if c.name != name]
+                    # Until it says otherwise, it is on the next check's model.
+                    on_probe = pending[0].probe_name if pending else on_probe
                 elif message.get("done") is True:
                     answer.layers = layers_from_dict(message.get("layers"))
                     if pending:
