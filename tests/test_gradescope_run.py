@@ -109,7 +109,7 @@ def test_a_complete_notebook_scores_full_marks_with_hidden_checks_after_publishi
     assert "report.html" in results["output"]
     report = (run.root / "results" / "report.html").read_text(encoding="utf-8")
     assert "Ada Lovelace" in report
-    assert results["extra_data"]["isolation"].get("network"), (
+    assert results["extra_data"]["isolation"]["submission"].get("network"), (
         f"the result records the protections in force (GradeResult.isolation); got {results['extra_data']['isolation']}")
 
 
@@ -185,13 +185,13 @@ def test_the_protections_line_names_what_was_in_force_and_what_was_not():
 
     assert protections_text is the_results_renderer, "one renderer of the protections, shared with GradeResult"
     full = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabilities_dropped": True}
-    assert "Not available" not in protections_text(full, Translator("en"))
+    assert "Not available" not in protections_text({"submission": full}, Translator("en"))
     degraded = {"network": "on", "hidden": False, "cgroups": [], "capabilities_dropped": False}
-    text = protections_text(degraded, Translator("en"))
+    text = protections_text({"submission": degraded, "models": full}, Translator("en"))
     assert text.splitlines()[1] == ("Not available on this machine: network isolation, hiding the course's private "
                                     "files, cgroup limits, dropping capabilities.")
     assert "did not report" in protections_text({}, Translator("en"))
-    assert "적용된 보호 조치" in protections_text(full, Translator("ko"))
+    assert "적용된 보호 조치" in protections_text({"submission": full}, Translator("ko"))
 
 
 @pytest.mark.slow  # one full grading on the sample data
@@ -211,7 +211,7 @@ def test_a_container_without_unshare_or_setpriv_grades_and_says_which_protection
     results = _valid(run)
     assert results["score"] == MAX_SCORE
     assert "Not available on this machine: network isolation, hiding the course's private files" in results["output"]
-    isolation = results["extra_data"]["isolation"]
+    isolation = results["extra_data"]["isolation"]["submission"]
     assert isolation["hidden"] is False and isolation["network"] == "on", isolation
 
 
@@ -281,4 +281,4 @@ def test_the_kit_installed_from_the_bundle_as_setup_sh_does_grades_a_complete_no
     from autograder.isolation.sandbox import namespaces_available
 
     if namespaces_available():  # the installed reference solution is among what the jail hides
-        assert results["extra_data"]["isolation"]["hidden"], results["extra_data"]["isolation"]
+        assert results["extra_data"]["isolation"]["submission"]["hidden"], results["extra_data"]["isolation"]

@@ -26,8 +26,10 @@ def relabel_graded_once(grader, probe_call):
     result = grader.evaluate("student.ipynb", checks, calls)
     result.problems = [_("the submission printed {printed:,} bytes; only the first {kept:,} were kept").format(
         printed=2_000_000, kept=1_000_000)]
-    result.isolation = dict(FULL, model_process={"network": "off", "hidden": True, "cgroups": [],
-                                                 "capabilities_dropped": True})
+    # As the grader records them: the jail's report for each process (the models' names its hidden paths
+    # "namespaces").
+    result.isolation = {"submission": FULL, "models": {"memory_limit_mb": 2048, "namespaces": True, "cgroups": [],
+                                                      "network": "off", "capabilities_dropped": True}}
     return result
 
 
@@ -58,8 +60,8 @@ def test_the_result_records_the_protections_and_every_rendering_says_them(relabe
     assert protections_text(result.isolation, EN).splitlines() == [
         "Protections in force: memory, file-size, time and output limits, no network, the course's private files "
         "hidden, memory and process limits by cgroup, no capabilities.",
-        "Your models were loaded and trained in a bounded process of the grader's own: memory limit, no network, "
-        "the course's private files hidden, no capabilities.",
+        "Your models were loaded and trained in a bounded process of the grader's own: a memory limit of 2,048 MB, "
+        "no network, the course's private files hidden, no capabilities.",
         "Not available to that process on this machine: cgroup limits."]
     assert "채점기 자신의 제한된 프로세스" in protections_text(result.isolation, KO)
 
@@ -69,7 +71,8 @@ def test_a_result_without_a_protections_record_says_nothing_about_them_and_the_r
 
     assert "rotections" not in result.to_text(), "in-process results (self-check, nbgrader cells) have no jail"
     assert protections_text({}, EN) == "Protections: the submission's process did not report them."
-    assert protections_text({"model_process": FULL}, EN).startswith("Protections: the submission's process did not")
+    assert protections_text({"models": FULL}, EN).startswith("Protections: the submission's process did not")
+    assert protections_text({"submission": {}}, EN).startswith("Protections: the submission's process did not")
 
 
 @pytest.mark.slow  # the report trains the reference models for its curves
