@@ -16,16 +16,27 @@ graded by each of --ways:
 Each prints wall seconds and submissions per minute, and the speed-ups over serial and nbgrader.
 
 Simulated scale: --scale submissions (default 10,000) of a stand-in task that sleeps --sleep seconds (no
-TensorFlow), over --scale-workers workers (default 32), on the local pool and on a Dask LocalCluster,
-through the real coordinator and ledger. Prints the coordinator's CPU seconds per submission (goal < 5 ms),
-its peak memory (goal < 200 MB; for Dask the LocalCluster's scheduler runs inside the coordinator and is
-counted), and the parallel efficiency: ideal time (submissions × sleep ÷ workers) ÷ wall time of the
-grading loop, workers' start-up excluded (goal ≥ 90%).
+TensorFlow), over --scale-workers workers (default 32), through the real coordinator and ledger, on each of
+--scale-executors: the local pool (`local`), a Dask LocalCluster (`dask`, as --dask-local N: its scheduler
+runs in the coordinator's process) and a Dask cluster of separate `dask scheduler` and `dask worker`
+processes (`dask-cluster`, as --scheduler ADDRESS uses one). Prints the coordinator's CPU seconds per
+submission (goal < 5 ms), its peak memory (goal < 200 MB; with `dask` the scheduler's is counted), and the
+parallel efficiency: ideal time (submissions × sleep ÷ workers) ÷ wall time of the grading loop, workers'
+start-up excluded (goal ≥ 90%).
+
+Coordinator memory: a class of --memory submissions (default 1,000) whose stand-in task returns real
+gradings' data (benchmarks/real_outcomes.jsonl: what grade_submission returned for four sample-data
+submissions of the nbgrader parity test, complete, one group broken, untouched stubs and linear outputs,
+19 to 27 KB a line), so that each ledger line has its real size, through the real coordinator
+(grade_class, the end-of-run summary, and --class-report's reading of every result). Prints the
+coordinator's memory at start and its peak after each step (goal < 200 MB).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import resource
 import shutil
@@ -110,6 +121,49 @@ def simulated_scale(n: int, workers: int, sleep_s: float, executors: list[str]) 
                         str(workers), "--sleep", str(sleep_s)], check=True)
 
 
+@contextlib.contextmanager
+def stopping(processes: list[subprocess.Popen]):
+    """Terminate the processes this benchmark started, whatever happens."""
+    try:
+        yield
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def start_dask_cluster(folder: Path, workers: int, processes: list[subprocess.Popen]) -> str:
+    """A scheduler and ``workers`` single-threaded workers in their own processes, configured as the LocalCluster
+    of ``--dask-local`` is; returns the scheduler's address once every worker has joined."""
+    import json
+
+    from distributed import Client
+
+    from autograder.batch.dask_pool import QUIET_LOCAL_CLUSTER
+
+    env = {**os.environ, **{"DASK_" + key.upper().replace(".", "__").replace("-", "_"): str(value)
+                            for key, value in {**QUIET_LOCAL_CLUSTER, "distributed.scheduler.allowed-failures": 0,
+                                               "distributed.scheduler.worker-saturation": 1.0}.items()}}
+    dask = str(Path(sys.executable).with_name("dask"))
+    scheduler_file = folder / "scheduler.json"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env}
+    processes.append(subprocess.Popen([dask, "scheduler", "--scheduler-file", str(scheduler_file), "--port", "0",
+                                       "--dashboard-address", ":0"], **quiet))
+    processes.append(subprocess.Popen([dask, "worker", "--scheduler-file", str(scheduler_file), "--nworkers",
+                                       str(workers), "--nthreads", "1", "--no-dashboard"], **quiet))
+    deadline = time.monotonic() + 300
+    while not scheduler_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    address = json.loads(scheduler_file.read_text())["address"]
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(workers, timeout=300)
+    return address
+
+
 def scale_child(name: str, n: int, workers: int, sleep_s: float) -> None:
     """One row of the simulated scale table, measured in this fresh process (the coordinator)."""
     from autograder.batch.class_run import grade_class
@@ -117,7 +171,8 @@ def scale_child(name: str, n: int, workers: int, sleep_s: float) -> None:
     from autograder.batch.worker_task import GradingSettings, no_warm_up, sleep_instead_of_grading
 
     settings = GradingSettings(None, extra={"sleep_s": sleep_s})
-    with tempfile.TemporaryDirectory(prefix="class-scale-") as tmp:
+    cluster: list[subprocess.Popen] = []
+    with tempfile.TemporaryDirectory(prefix="class-scale-") as tmp, stopping(cluster):
         subs = [Submission(f"s{i:05d}", Path(tmp) / f"s{i:05d}.ipynb", f"{i:064d}") for i in range(n)]
         started = time.perf_counter()
         if name == "local":
@@ -128,10 +183,15 @@ def scale_child(name: str, n: int, workers: int, sleep_s: float) -> None:
             list(pool._slots[i].submit(time.sleep, 0) for i in range(workers))
             for slot in pool._slots:
                 slot.submit(time.sleep, 0).result()
-        else:
+        elif name == "dask":
             from autograder.batch.dask_pool import DaskPool
 
             pool = DaskPool(settings, local_workers=workers, task=sleep_instead_of_grading)
+        else:  # dask-cluster: `dask scheduler` and `dask worker` processes, as --scheduler ADDRESS uses them
+            from autograder.batch.dask_pool import DaskPool
+
+            address = start_dask_cluster(Path(tmp), workers, cluster)
+            pool = DaskPool(settings, address=address, task=sleep_instead_of_grading)
         startup = time.perf_counter() - started
         cpu_before = time.process_time()
         loop_started = time.perf_counter()
@@ -146,6 +206,60 @@ def scale_child(name: str, n: int, workers: int, sleep_s: float) -> None:
               flush=True)
 
 
+REAL_OUTCOMES = ROOT / "benchmarks" / "real_outcomes.jsonl"
+
+
+def coordinator_memory(n: int, workers: int) -> None:
+    print(f"\n### Coordinator memory: a class of {n}, ledger lines of real size\n")
+    print("| submissions | ledger line KB | ledger MB | at start MB | peak after grading MB | "
+          "peak after the summary MB | peak after --class-report MB |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    subprocess.run([sys.executable, __file__, "--memory-child", str(n), "--memory-workers", str(workers)], check=True)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_child(n: int, workers: int) -> None:
+    """One row of the coordinator memory table, measured in this fresh process (the coordinator)."""
+    import json
+    from types import SimpleNamespace
+
+    from autograder.batch.class_run import grade_class
+    from autograder.batch.cli import _write_class_report
+    from autograder.batch.ledger import read_ledger
+    from autograder.batch.local_pool import LocalPool
+    from autograder.batch.submissions import Submission
+    from autograder.batch.summary import summary_text
+    from autograder.batch.worker_task import GradingSettings, no_warm_up, sleep_instead_of_grading
+    from autograder.config import load_config
+
+    config = load_config(ROOT / "course.yml")
+    outcomes = [json.loads(line) for line in REAL_OUTCOMES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    settings = GradingSettings(None, extra={"sleep_s": 0.005, "outcomes": outcomes})
+    at_start = _peak_mb()
+    with tempfile.TemporaryDirectory(prefix="class-memory-") as tmp:
+        ledger = Path(tmp) / "grades" / f"{config.assignment}.jsonl"
+        subs = [Submission(f"s{i:05d}", Path(tmp) / f"s{i:05d}.ipynb", f"{i:064d}") for i in range(n)]
+        pool = LocalPool(workers, settings, task=sleep_instead_of_grading, initializer=no_warm_up)
+        report = grade_class(subs, [], assignment=config.assignment, key="k", ledger=ledger,
+                             executor_factory=lambda: pool, show_progress=False)
+        assert len(report.graded) == n, (len(report.graded), report.not_graded[:3])
+        after_grading = _peak_mb()
+        # What `grade-all` does next (autograder/batch/cli.py cmd_grade_all), then --class-report.
+        entries = [e for e in read_ledger(ledger, config.assignment).latest_by_student().values() if e["status"] == "graded"]
+        summary_text(report, entries)
+        after_summary = _peak_mb()
+        with contextlib.redirect_stdout(io.StringIO()):
+            _write_class_report(SimpleNamespace(class_report=str(Path(tmp) / "class.html"), lang=None), config, ledger,
+                                report, {e["student"] for e in entries})
+        after_report = _peak_mb()
+        size = ledger.stat().st_size
+    print(f"| {n} | {size / n / 1024:.1f} | {size / 1024**2:.1f} | {at_start:.0f} | {after_grading:.0f} | "
+          f"{after_summary:.0f} | {after_report:.0f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=12, help="submissions in the throughput class (default 12)")
@@ -154,17 +268,26 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10_000, help="stand-in submissions (0: skip the simulated scale)")
     parser.add_argument("--scale-workers", type=int, default=32)
     parser.add_argument("--sleep", type=float, default=0.1, help="seconds each stand-in submission sleeps")
-    parser.add_argument("--scale-executors", default="local,dask")
+    parser.add_argument("--scale-executors", default="local,dask,dask-cluster")
     parser.add_argument("--scale-child", help=argparse.SUPPRESS)
+    parser.add_argument("--memory", type=int, default=1000, help="class size of the coordinator memory measurement "
+                        "(0: skip it)")
+    parser.add_argument("--memory-workers", type=int, default=8)
+    parser.add_argument("--memory-child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.scale_child:
         scale_child(args.scale_child, args.scale, args.scale_workers, args.sleep)
+        return
+    if args.memory_child:
+        memory_child(args.memory_child, args.memory_workers)
         return
     ways = [] if args.ways == "none" else args.ways.split(",")
     if ways:
         throughput(args.size, ways)
     if args.scale:
         simulated_scale(args.scale, args.scale_workers, args.sleep, args.scale_executors.split(","))
+    if args.memory:
+        coordinator_memory(args.memory, args.memory_workers)
 
 
 if __name__ == "__main__":

@@ -41,6 +41,15 @@ def test_the_same_mistake_with_other_numbers_is_one_cause_counted_once_per_stude
     assert failures[0]["students"] == ["ben", "cleo", "dan"] and "softmax" in failures[0]["example"]
 
 
+def test_the_failures_the_coordinator_keeps_of_each_line_give_the_same_common_failures():
+    from autograder.batch.class_report import failures_only
+
+    slim = [failures_only(e) for e in CLASS]
+    assert all(t["status"] == "failed" for e in slim for t in e["result"]["tests"])
+    assert slim[0]["result"]["tests"] == [] and slim[1]["groups"] == CLASS[1]["groups"]
+    assert common_failures(slim) == common_failures(CLASS)
+
+
 def test_the_page_shows_distribution_group_rates_failures_and_not_graded(tmp_path):
     page = write_class_report(tmp_path / "class.html", "binary_mnist", CLASS, NOT_GRADED, Translator("en"))
     html = page.read_text(encoding="utf-8")

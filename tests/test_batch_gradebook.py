@@ -56,3 +56,16 @@ def test_grades_written_read_back_through_nbgrader_group_by_group(course):
 def test_a_gradebook_without_the_assignment_is_a_clear_error(tmp_path):
     with pytest.raises(GradebookError, match="does not exist"):
         write_gradebook(tmp_path, "binary_mnist", "binary_mnist", {})
+
+
+def test_the_slimmed_line_the_coordinator_holds_gives_every_cell_the_same_points():
+    from autograder.batch.gradebook import cell_points, check_outcomes_only
+
+    line = ledger_line("ben", failed_groups=("relabel",), accuracy_passed=("build_cnn",))
+    for test in line["result"]["tests"]:
+        test["output"] = "a long failure message " * 50
+    slim = check_outcomes_only(line)
+    assert "output" not in slim["result"]["tests"][0]
+    for cell in ("test_relabel", "test_split", "test_accuracy_build_mlp", "test_accuracy_build_cnn"):
+        assert cell_points(cell, 1.0, slim) == cell_points(cell, 1.0, line), cell
+    assert cell_points("test_accuracy_build_cnn", 1.0, slim) == 1.0 and cell_points("test_relabel", 1.0, slim) == 0.0

@@ -112,11 +112,11 @@ def cmd_grade_all(args, config) -> int:
 
 
 def _write_class_report(args, config, ledger: Path, report, students: set[str]) -> None:
-    from autograder.batch.class_report import write_class_report
+    from autograder.batch.class_report import failures_only, write_class_report
     from autograder.batch.ledger import latest_lines
     from autograder.i18n import Translator
 
-    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students).entries}
+    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students, slim=failures_only).entries}
     graded = [latest[s] for s in sorted(students)]
     not_graded = [{"student": e["student"], "reason": e["reason"]} for e in report.not_graded]
     not_graded += [{"student": r.student, "reason": r.reason} for r in report.refused]
@@ -129,10 +129,10 @@ def _write_class_report(args, config, ledger: Path, report, students: set[str]) 
 
 
 def _write_gradebook(config, ledger: Path, students: set[str]) -> None:
-    from autograder.batch.gradebook import GradebookError, write_gradebook
+    from autograder.batch.gradebook import GradebookError, check_outcomes_only, write_gradebook
     from autograder.batch.ledger import latest_lines
 
-    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students).entries}
+    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students, slim=check_outcomes_only).entries}
     try:
         written = write_gradebook(config.root, config.assignment, config.assignment,
                                   {s: latest[s] for s in sorted(students)})
