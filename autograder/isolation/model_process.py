@@ -26,7 +26,7 @@ import numpy as np
 
 from autograder.checks import Check
 from autograder.config import CourseConfig
-from autograder.i18n import Translator, _
+from autograder.i18n import Message, Translator, _
 from autograder.isolation.model_checks import GRADING_DATA, SETTINGS
 from autograder.isolation.sandbox import (jail_environment, jail_spec, jailed_command, namespaces_available,
                                           remove_cgroups)
@@ -311,7 +311,8 @@ def _own_check(result: CheckResult, check: Check) -> CheckResult:
 
 
 def _failed(check: Check, translator: Translator, reason) -> CheckResult:
-    return CheckResult(check.name, check.group, translator(check.rule), check.hidden, False, translator(reason))
+    # Lazy, as every check result is: rendered in the reader's language when shown.
+    return CheckResult(check.name, check.group, Message(check.rule), check.hidden, False, reason)
 
 
 def _number(value, allow_none: bool = True) -> float | None:
