@@ -166,3 +166,14 @@ def require_full_mnist():
         load_dataset("mnist")
     except MnistUnavailableError as exc:
         pytest.skip(f"full MNIST unavailable: {exc}")
+
+
+def cgroup_writable(controller: str) -> bool:
+    """Whether this machine lets the grader make cgroups of ``controller`` (memory, pids) for its processes."""
+    probe = Path("/sys/fs/cgroup") / controller / "autograder-probe"
+    try:
+        probe.mkdir(exist_ok=True)
+        probe.rmdir()
+        return True
+    except OSError:
+        return False

@@ -19,19 +19,9 @@ from autograder.grader.grading import Grader
 from autograder.isolation import model_process, recording
 from autograder.isolation.model_process import _own_check, layers_from_dict, needs_models, training_from_dict
 from autograder.results import CheckResult
-from conftest import ROOT
+from conftest import ROOT, cgroup_writable
 
 SOLUTION = ROOT / "solutions" / "binary_mnist" / "binary_mnist.ipynb"
-
-
-def _memory_cgroup_writable() -> bool:
-    probe = Path("/sys/fs/cgroup/memory/autograder-probe")
-    try:
-        probe.mkdir(exist_ok=True)
-        probe.rmdir()
-        return True
-    except OSError:
-        return False
 
 
 def test_only_checks_on_returned_models_go_to_the_model_process():
@@ -104,7 +94,7 @@ def test_the_grader_process_never_loads_a_students_model(monkeypatch):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _memory_cgroup_writable(), reason="no writable memory cgroup: only the address space bounds "
+@pytest.mark.skipif(not cgroup_writable("memory"), reason="no writable memory cgroup: only the address space bounds "
                                                           "the model process here, far above this test's 768 MB")
 def test_a_model_that_exhausts_the_model_memory_costs_its_checks_and_the_next_submission_is_graded_normally(tmp_path):
     wide_cnn = ("def build_cnn():\n    return keras.Sequential([keras.Input(shape=(28, 28, 1))]\n"

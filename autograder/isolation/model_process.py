@@ -247,20 +247,8 @@ class ModelProcess:
 
     def stop(self) -> None:
         """End the current process, if any (a fresh one starts when next needed)."""
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            proc.wait()
-            for pipe in (proc.stdin, proc.stdout):
-                try:
-                    pipe.close()
-                except OSError:
-                    pass
-        if self._spec is not None:
-            remove_cgroups(self._spec)
+        _end(self._proc, self._spec)
+        self._proc = None
 
     def close(self) -> None:
         self._finalizer()
@@ -268,16 +256,25 @@ class ModelProcess:
 
 def _close(state: dict) -> None:
     # Runs at most once, when the grader closes it, is collected, or the interpreter exits.
-    proc = state.get("_proc")
+    _end(state.get("_proc"), state.get("_spec"))
+    shutil.rmtree(state["root"], ignore_errors=True)
+
+
+def _end(proc: subprocess.Popen | None, spec: Path | None) -> None:
+    """Kill the process and all it started (its session), close its pipes, remove its cgroups."""
     if proc is not None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         proc.wait()
-    if state.get("_spec") is not None:
-        remove_cgroups(state["_spec"])
-    shutil.rmtree(state["root"], ignore_errors=True)
+        for pipe in (proc.stdin, proc.stdout):
+            try:
+                pipe.close()
+            except OSError:
+                pass
+    if spec is not None:
+        remove_cgroups(spec)
 
 
 def _read_lines(pipe, lines: queue.Queue) -> None:

@@ -15,25 +15,13 @@ import yaml
 from autograder.config import load_config
 from autograder.grader.grading import Grader
 from autograder.isolation.sandbox import namespaces_available
-from conftest import ROOT
+from conftest import ROOT, cgroup_writable
 from submissions import ARRAYS, CASES, FULL, IMPORTS, PREPARE, RELABEL, SPLIT, Case, write_submission
 
 pytestmark = pytest.mark.slow  # 65 hostile submissions, each graded in full: many minutes
 
 
-def _cgroup_writable(controller: str) -> bool:
-    from pathlib import Path
-
-    probe = Path("/sys/fs/cgroup") / controller / "autograder-probe"
-    try:
-        probe.mkdir(exist_ok=True)
-        probe.rmdir()
-        return True
-    except OSError:
-        return False
-
-
-AVAILABLE = {"namespaces": namespaces_available(), "pids": _cgroup_writable("pids"), "memory": _cgroup_writable("memory")}
+AVAILABLE = {"namespaces": namespaces_available(), "pids": cgroup_writable("pids"), "memory": cgroup_writable("memory")}
 
 
 @pytest.fixture(scope="module")
