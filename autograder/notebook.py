@@ -101,7 +101,7 @@ def report_group(session, group: str, checks: list, functions: dict[str, Callabl
     failed = [c for c in results if not c.passed]
     label = f"{group}{t(_(' (hidden)')) if hidden else ''}"
     if failed:
-        details = "\n\n".join(f"{c.name}: {c.message}" for c in failed)
+        details = "\n\n".join(f"{c.name}: {c.message_text(t)}" for c in failed)
         raise AssertionError(t(_("{label}: {failed} of {total} checks failed."), label=label, failed=len(failed),
                                total=len(results)) + "\n\n" + details)
     print(t(_("{label}: all {total} checks passed."), label=label, total=len(results)))

@@ -26,5 +26,6 @@ def test_check(check, grader, calls, request):
         print(line, file=sys.stderr)
     if not result.passed:
         note = getattr(runner, "fallback_note", None)
-        pytest.fail(f"{result.rule}\n{result.message}" + (f"\n{grader.translator(_('note: {note}'), note=note)}"
-                                                          if note else ""), pytrace=False)
+        t = runner.translator
+        pytest.fail(f"{result.rule_text(t)}\n{result.message_text(t)}" + (f"\n{t(_('note: {note}'), note=note)}"
+                                                                           if note else ""), pytrace=False)

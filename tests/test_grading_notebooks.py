@@ -165,7 +165,7 @@ def test_code_that_kills_the_process_while_being_defined_is_reported_with_its_ou
     nb = filled_release(release, {"relabel_odd_even": "import os\nclass Leave:\n    print('about to leave')\n    os._exit(3)"})
     result = grader.grade_notebook(write(tmp_path, nb), groups=("relabel", "compile"))
     assert result.score == 0
-    problem = result.problems[-1]
+    problem = str(result.problems[-1])
     assert "while defining the notebook's code: the process exited with code 3" in problem
     assert "its last output:" in problem and problem.splitlines()[-1] == "about to leave"
     assert "oneDNN" not in problem and "absl::InitializeLog" not in problem  # TensorFlow's banner is not its output

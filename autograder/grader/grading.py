@@ -25,7 +25,7 @@ from autograder.checks import Check
 from autograder.config import GROUPS
 from autograder.grader.all_checks import checks_for
 from autograder.grader.calibration import Calibration, load_or_calibrate
-from autograder.i18n import _
+from autograder.i18n import Message, _
 from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.model_process import ModelProcess, needs_models
 from autograder.isolation.sandbox import SubmissionRun, run_submission, save_reference_model
@@ -128,7 +128,7 @@ class Grader(CheckSession):
                 result.isolation = {"submission": dict(run.isolation), "models": dict(self.model_process.protections)}
                 if self.models_peak_mb is not None:
                     result.isolation["models"]["peak_mb"] = self.models_peak_mb
-                result.notes.append(self.translator(_("data: {description}"), description=self.dataset.description))
+                result.notes.append(_("data: {description}").format(description=self.dataset.description))
         result.timings = timings
         result.execution_time = time.perf_counter() - started
         return result
@@ -145,7 +145,8 @@ class Grader(CheckSession):
         on_models = [c for c in checks if needs_models(c)]
         if on_models:
             with timed(timings, "checks on the models (in the grader's bounded model process)"):
-                answer = self.model_process.check_models(outdir, on_models, self.translator, self.model_bars(on_models))
+                answer = self.model_process.check_models(outdir, on_models, self.translator, self.model_bars(on_models),
+                                                         calls={c.probe_name: calls[c.probe_name] for c in on_models})
             results.update(answer.results)
             self.models_peak_mb = answer.peak_mb
             result.trainings.update(answer.trainings)
@@ -173,6 +174,6 @@ class Grader(CheckSession):
     def _unreadable(self, submission: str, checks: list[Check], reason: str) -> GradeResult:
         groups = self.empty_groups(checks)
         for c in checks:
-            groups[c.group].checks.append(CheckResult(c.name, c.group, self.translator(c.rule), c.hidden, False,
-                                                      self.translator(_("not graded: {reason}"), reason=reason)))
+            groups[c.group].checks.append(CheckResult(c.name, c.group, Message(c.rule), c.hidden, False,
+                                                      _("not graded: {reason}").format(reason=reason)))
         return GradeResult(submission, list(groups.values()), problems=[reason])

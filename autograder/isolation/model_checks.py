@@ -9,7 +9,8 @@ alone: the grader fails the check it was on and carries on in a fresh one.
 
 It runs the grader's own code only (no student code reaches it: models are rebuilt from a checked
 config with Keras' safe mode). Protocol, one JSON object per line:
-  in  (stdin):  {"outdir": ..., "checks": [check names], "lang": ..., "bars": {builder: {...}}}
+  in  (stdin):  {"outdir": ..., "checks": [check names], "bars": {builder: {...}}, "calls": {probe: {"status",
+                "error", "returned"}} for the calls that did not return normally}
   out (fd 1):   {"ready": true} once, then per request {"loading": probe} per model, {"started": name}, {"finished": name,
                 "result": CheckResult, "training": TrainingOutcome or null} per check, {"layers": ...,
                 "done": true}
@@ -36,6 +37,23 @@ def training_to_dict(outcome) -> dict | None:
     return {"builder": outcome.builder, "seed": outcome.seed, "accuracy": outcome.accuracy, "loss": outcome.loss,
             "history": outcome.history, "seconds": outcome.seconds, "error": outcome.error,
             "test_probabilities": None if probabilities is None else [round(float(p), 6) for p in probabilities]}
+
+
+def call_error_to_data(error: dict | None) -> dict | None:
+    """A call's error (its message may be a lazy Message) as plain JSON data."""
+    from autograder.i18n import text_to_data
+
+    return None if error is None else {k: text_to_data(v) if k == "message" else v for k, v in error.items()}
+
+
+def call_error_from_data(data) -> dict | None:
+    from autograder.i18n import text_from_data
+
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError("a call's error must be a mapping")
+    return {k: text_from_data(v) if k == "message" else v for k, v in data.items()}
 
 
 def layers_to_dict(layers: dict) -> dict:
@@ -75,22 +93,25 @@ def serve(work: Path, requests, send) -> None:
     """Answer each request line from ``requests`` with protocol lines through ``send``."""
     from autograder.checking import student_layers
     from autograder.grader.all_checks import checks_for
-    from autograder.i18n import Translator
     from autograder.isolation.recording import load_call
-    from autograder.probes import probe_kwargs
+    from autograder.probes import Call, probe_kwargs
 
     session = _session(work)
     checks_by_name = {c.name: c for c in checks_for(None, True)}
     send({"ready": True})
     for line in requests:
         request = json.loads(line)
-        session.__dict__["translator"] = Translator(request["lang"])
         session.bars = request["bars"]
         checks = [checks_by_name[name] for name in request["checks"]]
         calls = {}
         for probe in {c.probe_name: c.probe for c in checks}.values():
             send({"loading": probe.name})
-            calls[probe.name] = load_call(probe, {}, probe_kwargs(probe, None), Path(request["outdir"]))
+            outcome = request["calls"].get(probe.name, {"status": "ok"})
+            if outcome["status"] == "ok":  # it returned: its model is read here, from the child's files
+                calls[probe.name] = load_call(probe, {}, probe_kwargs(probe, None), Path(request["outdir"]))
+            else:  # what the grader decided (a time limit, a crash, a missing function), as it decided it
+                calls[probe.name] = Call(probe, {}, probe_kwargs(probe, None), outcome["status"],
+                                         call_error_from_data(outcome.get("error")), outcome.get("returned") or {})
         trainings: dict = {}
         for check in checks:
             send({"started": check.name})

@@ -27,7 +27,7 @@ import numpy as np
 from autograder.checks import Check
 from autograder.config import CourseConfig
 from autograder.i18n import Message, Translator, _
-from autograder.isolation.model_checks import GRADING_DATA, SETTINGS
+from autograder.isolation.model_checks import GRADING_DATA, SETTINGS, call_error_to_data
 from autograder.isolation.sandbox import (jail_environment, jail_spec, jailed_command, namespaces_available,
                                           remove_cgroups)
 from autograder.results import CheckResult
@@ -85,8 +85,15 @@ class ModelProcess:
 
     # ------------------------------------------------------------ checking
 
-    def check_models(self, outdir: Path, checks: list[Check], translator: Translator, bars: dict) -> ModelChecks:
-        """Run ``checks`` on the models saved in ``outdir``; every check gets a result, whatever happens."""
+    def check_models(self, outdir: Path, checks: list[Check], translator: Translator, bars: dict,
+                     calls: dict | None = None) -> ModelChecks:
+        """Run ``checks`` on the models saved in ``outdir``; every check gets a result, whatever happens.
+
+        ``calls`` are the grader's own records of the calls (from the submission's run): one that did not
+        return normally (a time limit, a crash) is checked as the grader recorded it, not re-read from files.
+        """
+        outcomes = {name: {"status": c.status, "error": call_error_to_data(c.error), "returned": c.returned}
+                    for name, c in (calls or {}).items() if c.status != "ok"}
         answer = ModelChecks()
         pending = list(checks)
         while pending:
@@ -101,7 +108,7 @@ class ModelProcess:
                         "instructor.").format(reason=exc.reason))
                 break
             self._cgroup_file("memory.max_usage_in_bytes", write="0")  # this submission's peak, not the process's
-            current = self._run(outdir, pending, translator.lang, bars, answer)
+            current = self._run(outdir, pending, bars, outcomes, answer)
             peak = self._cgroup_file("memory.max_usage_in_bytes")
             if peak and peak.isdigit():
                 answer.peak_mb = max(answer.peak_mb or 0.0, round(int(peak) / 2**20, 1))
@@ -116,10 +123,11 @@ class ModelProcess:
             pending = [c for c in pending if c.name not in answer.results]
         return answer
 
-    def _run(self, outdir: Path, pending: list[Check], lang: str, bars: dict, answer: ModelChecks):
+    def _run(self, outdir: Path, pending: list[Check], bars: dict, outcomes: dict, answer: ModelChecks):
         """Send one request and read its answer; (probe, reason) if the process stopped on a probe, else None."""
         by_name = {c.name: c for c in pending}
-        self._send({"outdir": str(outdir), "checks": list(by_name), "lang": lang, "bars": bars})
+        self._send({"outdir": str(outdir), "checks": list(by_name), "bars": bars,
+                    "calls": {c.probe_name: outcomes[c.probe_name] for c in pending if c.probe_name in outcomes}})
         on_probe = pending[0].probe_name
         timeout = self.config.limits.startup_timeout_s
         try:
