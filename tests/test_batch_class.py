@@ -63,9 +63,13 @@ def serial(course):
 
 
 def comparable(result: dict) -> dict:
-    """A results.json without what differs from run to run: seconds."""
+    """A results.json without what differs from run to run: seconds, and the models' process's peak memory."""
     out = {k: v for k, v in result.items() if k != "execution_time"}
     out["extra_data"] = {k: v for k, v in result["extra_data"].items() if k != "timings"}
+    isolation = out["extra_data"].get("isolation") or {}
+    if isinstance(isolation.get("models"), dict):
+        out["extra_data"]["isolation"] = {**isolation, "models": {k: v for k, v in isolation["models"].items()
+                                                                  if k != "peak_mb"}}
     return out
 
 
