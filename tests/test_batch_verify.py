@@ -266,3 +266,15 @@ def test_the_command_exits_0_1_or_3_and_writes_what_it_compared_as_json(course, 
         f.write(json.dumps(line) + "\n")
     assert main(command) == 3
     assert "eve" in json.loads(out.read_text())["not_graded"]
+
+
+def test_grades_written_into_the_gradebook_by_grade_all_agree_with_verify(course, no_grading, capsys):
+    from autograder.batch.cli import _write_gradebook
+
+    root, config = course
+    set_nbgrader_points(root, "eve", "test_relabel", 1.0)
+    set_nbgrader_points(root, "ada", "test_accuracy_build_mlp", 0.0)
+    assert len(verify(root, config).discrepancies) == 2
+    _write_gradebook(config, ledger_path(root, "binary_mnist"), {"ada", "eve"})  # grade-all --write-gradebook
+    assert "wrote 2 student(s)' grades" in capsys.readouterr().out
+    assert verify(root, config).all_agree
