@@ -35,11 +35,12 @@ def cmd_grade(args) -> int:
         Path(args.json).write_text(result.to_json(grader.translator) + "\n", encoding="utf-8")
         print(f"\nwrote {args.json}")
     if args.html:
-        from autograder.report import write_report
+        from autograder.report import attach_report_data, write_report
 
         log("  drawing the report (the reference models train once for their curves) ...")
+        attach_report_data(grader, result)
         try:
-            write_report(args.html, result, grader, grader.translator, show_hidden=not args.no_hidden)
+            write_report(args.html, result, grader.translator, show_hidden=not args.no_hidden)
         except OSError as exc:
             sys.exit(f"error: could not write {args.html}: {exc}")
         print(f"\nwrote {args.html}")

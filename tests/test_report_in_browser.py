@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder.i18n import Translator
-from autograder.report import write_report
+from autograder.report import attach_report_data, write_report
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 
@@ -77,7 +77,8 @@ def _score(x: float) -> str:
 @pytest.mark.parametrize("example, lang", [("ada_complete", "en"), ("cleo_cnn_softmax", "ko")])
 def test_report_renders_in_chromium(example, lang, browser, graded_example, grader, tmp_path):
     result = graded_example(example, lang)
-    report = write_report(tmp_path / f"{example}.html", result, grader, Translator(lang), show_hidden=False)
+    report = write_report(tmp_path / f"{example}.html", attach_report_data(grader, result), Translator(lang),
+                          show_hidden=False)
 
     page = _open(browser, report, tmp_path / f"{example}.png")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from autograder.course.gradebook import submitted_notebooks
 from autograder.i18n import Translator
-from autograder.report import write_report
+from autograder.report import attach_report_data, write_report
 
 REPORT_NAME = "report.html"
 
@@ -26,5 +26,5 @@ def write_feedback_reports(course: Path | str, grader, translator: Translator,
         result = grader.grade_notebook(notebook, include_hidden=True)
         result.submission = f"{student}/{config.assignment}"
         written[student] = write_report(course / "feedback" / student / config.assignment / REPORT_NAME,
-                                        result, grader, translator, show_hidden=False)
+                                        attach_report_data(grader, result), translator, show_hidden=False)
     return written
