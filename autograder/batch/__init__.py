@@ -17,4 +17,7 @@ One unit per file:
   summary.py       the end-of-run tables
   exports.py       csv, Canvas and Moodle files from the ledger
   cli.py           the two sub-commands' arguments
+
+``verify`` (autograder/course/verify.py) compares this ledger with nbgrader's gradebook, grading what the
+ledger lacks through ``grade_class`` too.
 """
