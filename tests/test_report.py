@@ -158,11 +158,3 @@ def test_the_report_renders_a_result_alone_in_either_language_without_a_grader()
 def test_a_result_without_report_data_is_refused_with_how_to_attach_it():
     with pytest.raises(ValueError, match=r"carries no report data: attach it with autograder.report.data.attach_report_data"):
         render_report(_graded(np.ones(40, "float32")), Translator("en"))
-
-
-def test_the_older_form_with_the_grader_attaches_the_data_first():
-    result = _graded(np.ones(40, "float32"))
-
-    html = render_report(result, _stand_in_grader(), Translator("en"), show_hidden=True)
-
-    assert result.report_data is not None and "0.9123" in html

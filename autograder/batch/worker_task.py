@@ -115,10 +115,11 @@ def _write_report(grader, result, student: str, html_dir: str | None) -> str:
     """Write the student's HTML report as ``grade --html`` does; a failure is returned, not raised: the grade stands."""
     if not html_dir:
         return ""
-    from autograder.report import write_report
+    from autograder.report import attach_report_data, write_report
 
     try:
-        write_report(Path(html_dir) / f"{student}.html", result, grader, grader.translator, show_hidden=True)
+        write_report(Path(html_dir) / f"{student}.html", attach_report_data(grader, result), grader.translator,
+                     show_hidden=True)
     except Exception as exc:  # the report is extra; losing it must not cost the grade
         return f"could not write the HTML report: {type(exc).__name__}: {exc}"
     return ""

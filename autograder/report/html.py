@@ -15,7 +15,7 @@ import numpy as np
 from autograder.checks.architecture import LayerRow, first_difference
 from autograder.i18n import Translator, _, render
 from autograder.report.plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
-from autograder.report.data import MISCLASSIFIED_DIGITS, attach_report_data
+from autograder.report.data import MISCLASSIFIED_DIGITS
 from autograder.results import GradeResult, ReportData, protections_text
 from autograder.training import BUILDERS
 
@@ -95,35 +95,18 @@ def _predictions(data: ReportData, t: Translator) -> dict:
                                                  count=MISCLASSIFIED_DIGITS)}
 
 
-def render_report(result: GradeResult, translator, *legacy, show_hidden: bool = False) -> str:
-    """The report of ``result`` as one HTML document: ``render_report(result, translator, show_hidden=...)``.
-
-    The older form ``render_report(result, grader, translator[, show_hidden])`` attaches the grader's
-    report data first; it stays until every caller attaches the data itself.
-    """
-    result, translator, show_hidden = _new_form(result, translator, legacy, show_hidden)
+def render_report(result: GradeResult, translator: Translator, show_hidden: bool = False) -> str:
+    """The report of ``result`` as one HTML document; the result carries its report data
+    (``report.data.attach_report_data``), so no grader is needed."""
     return _environment().get_template("report.html.j2").render(**report_context(result, translator, show_hidden))
 
 
-def write_report(path: Path | str, result: GradeResult, translator, *legacy, show_hidden: bool = False) -> Path:
-    """Write the report to ``path`` (UTF-8) and return the path (the same forms as ``render_report``)."""
-    result, translator, show_hidden = _new_form(result, translator, legacy, show_hidden)
+def write_report(path: Path | str, result: GradeResult, translator: Translator, show_hidden: bool = False) -> Path:
+    """Write the report to ``path`` (UTF-8) and return the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_report(result, translator, show_hidden=show_hidden), encoding="utf-8")
     return path
-
-
-def _new_form(result: GradeResult, translator, legacy: tuple, show_hidden: bool) -> tuple:
-    if isinstance(translator, Translator):
-        if len(legacy) > 1:
-            raise TypeError("render_report(result, translator, show_hidden) takes at most one more argument")
-        return result, translator, legacy[0] if legacy else show_hidden
-    if not legacy or not isinstance(legacy[0], Translator) or len(legacy) > 2:
-        raise TypeError("the report takes (result, translator[, show_hidden]) or, in the older form, "
-                        "(result, grader, translator[, show_hidden])")
-    return (attach_report_data(translator, result), legacy[0],
-            legacy[1] if len(legacy) > 1 else show_hidden)
 
 
 def _environment():
