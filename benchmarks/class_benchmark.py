@@ -5,7 +5,7 @@ and the coordinator's cost at scale with a sleeping stand-in task (a benchmark, 
     .venv/bin/python benchmarks/class_benchmark.py --size 6 --ways serial,default,workers2
     .venv/bin/python benchmarks/class_benchmark.py --ways none --scale 10000 --scale-workers 32
 
-Throughput: one class of --size sample-data submissions (the demo's examples, good and broken, in turn)
+Throughput: one class of --size submissions on --data (sample, or mnist from MNIST_PATH; the demo's examples, good and broken, in turn)
 graded by each of --ways:
   serial    `python -m autograder grade NOTEBOOK --json F` once per submission, one after another
   workers1  `grade-all --workers 1`
@@ -53,8 +53,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def make_class(work: Path, size: int) -> Path:
-    """An nbgrader course on the sample data with ``size`` submissions, the demo's examples in turn."""
+def make_class(work: Path, size: int, data: str = "sample") -> Path:
+    """An nbgrader course on ``data`` (sample, or mnist from MNIST_PATH) with ``size`` submissions, the demo's
+    examples in turn."""
     import nbformat
 
     from autograder.course import nbgrader_course
@@ -62,7 +63,7 @@ def make_class(work: Path, size: int) -> Path:
     from autograder.course.demo import make_demo_course
     from autograder.course.examples import EXAMPLES, filled_release
 
-    course = make_demo_course(load_config(ROOT / "course.yml"), work, "sample")
+    course = make_demo_course(load_config(ROOT / "course.yml"), work, data)
     release = nbformat.read(ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
     examples = list(EXAMPLES.items())
     for i in range(size):
@@ -80,12 +81,12 @@ def timed(command: list[str], course: Path) -> float:
     return time.perf_counter() - started
 
 
-def throughput(size: int, ways: list[str]) -> None:
+def throughput(size: int, ways: list[str], data: str = "sample") -> None:
     from autograder.course import nbgrader_course
 
     py = [sys.executable, "-m", "autograder"]
     with tempfile.TemporaryDirectory(prefix="class-benchmark-") as tmp:
-        course = make_class(Path(tmp), size)
+        course = make_class(Path(tmp), size, data)
         notebooks = sorted((course / "submitted").glob("*/binary_mnist/binary_mnist.ipynb"))
         seconds: dict[str, float] = {}
         for way in ways:
@@ -104,7 +105,7 @@ def throughput(size: int, ways: list[str]) -> None:
                           "dask2": ["--dask-local", "2"]}[way]
                 seconds[way] = timed(py + ["grade-all", "--quiet", *option], course)
             print(f"  {way}: {seconds[way]:.0f} s", file=sys.stderr, flush=True)
-    print(f"\n### Throughput: {size} sample-data submissions, {os.cpu_count()} cores\n")
+    print(f"\n### Throughput: {size} submissions on the {data} data, {os.cpu_count()} cores\n")
     print("| way | seconds | submissions/min | vs serial grade | vs nbgrader autograde |")
     print("|---|---|---|---|---|")
     for way, s in seconds.items():
@@ -299,6 +300,8 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=12, help="submissions in the throughput class (default 12)")
     parser.add_argument("--ways", default="serial,workers1,default,workers2,dask2,nbgrader",
                         help="comma-separated ways to grade the class, or 'none'")
+    parser.add_argument("--data", choices=("sample", "mnist"), default="sample",
+                        help="the throughput class's data: sample (default) or mnist (full MNIST from MNIST_PATH)")
     parser.add_argument("--scale", type=int, default=10_000, help="stand-in submissions (0: skip the simulated scale)")
     parser.add_argument("--scale-workers", type=int, default=32)
     parser.add_argument("--sleep", type=float, default=0.1, help="seconds each stand-in submission sleeps")
@@ -317,7 +320,7 @@ def main() -> None:
         return
     ways = [] if args.ways == "none" else args.ways.split(",")
     if ways:
-        throughput(args.size, ways)
+        throughput(args.size, ways, args.data)
     if args.scale:
         simulated_scale(args.scale, args.scale_workers, args.sleep, args.scale_executors.split(","))
     if args.memory:
