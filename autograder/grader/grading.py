@@ -145,7 +145,7 @@ class Grader(CheckSession):
         on_models = [c for c in checks if needs_models(c)]
         if on_models:
             with timed(timings, "checks on the models (in the grader's bounded model process)"):
-                answer = self.model_process.check_models(outdir, on_models, self.translator, self.model_bars(on_models),
+                answer = self.model_process.check_models(outdir, on_models, self.model_bars(on_models),
                                                          calls={c.probe_name: calls[c.probe_name] for c in on_models})
             results.update(answer.results)
             self.models_peak_mb = answer.peak_mb

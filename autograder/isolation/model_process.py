@@ -26,7 +26,7 @@ import numpy as np
 
 from autograder.checks import Check
 from autograder.config import CourseConfig
-from autograder.i18n import Message, Translator, _
+from autograder.i18n import Message, _
 from autograder.isolation.model_checks import GRADING_DATA, SETTINGS, call_error_to_data
 from autograder.isolation.sandbox import (jail_environment, jail_spec, jailed_command, namespaces_available,
                                           remove_cgroups)
@@ -54,8 +54,6 @@ class ModelChecks:
     results: dict[str, CheckResult] = field(default_factory=dict)
     trainings: dict[str, TrainingOutcome] = field(default_factory=dict)
     layers: dict[str, list] = field(default_factory=dict)
-    # How many processes it took (more than one when one died).
-    processes: int = 0
     # The most memory the model process held for this submission (its cgroup's record; None without one).
     peak_mb: float | None = None
 
@@ -77,6 +75,8 @@ class ModelProcess:
         self._proc: subprocess.Popen | None = None
         self._lines: queue.Queue = queue.Queue()
         self._spec: Path | None = None
+        # The process's stderr, read back through this handle only (bounded, whatever it wrote or replaced).
+        self._log = None
         self._finalizer = weakref.finalize(self, _close, self.__dict__)
 
     @property
@@ -85,8 +85,7 @@ class ModelProcess:
 
     # ------------------------------------------------------------ checking
 
-    def check_models(self, outdir: Path, checks: list[Check], translator: Translator, bars: dict,
-                     calls: dict | None = None) -> ModelChecks:
+    def check_models(self, outdir: Path, checks: list[Check], bars: dict, calls: dict | None = None) -> ModelChecks:
         """Run ``checks`` on the models saved in ``outdir``; every check gets a result, whatever happens.
 
         ``calls`` are the grader's own records of the calls (from the submission's run): one that did not
@@ -100,10 +99,9 @@ class ModelProcess:
             try:
                 if self._proc is None or self._proc.poll() is not None:
                     self._start()
-                    answer.processes += 1
             except ModelProcessStopped as exc:
                 for check in pending:  # the grader's own fault: no check can run, and it says so
-                    answer.results[check.name] = _failed(check, translator, _(
+                    answer.results[check.name] = _failed(check, _(
                         "the grader could not start its process for the models ({reason}); please tell your "
                         "instructor.").format(reason=exc.reason))
                 break
@@ -119,7 +117,7 @@ class ModelProcess:
             if not any(c.probe_name == probe for c in pending):
                 probe = pending[0].probe_name  # each stop costs a model, so that the loop ends
             for check in [c for c in pending if c.probe_name == probe]:
-                answer.results[check.name] = _failed(check, translator, reason)
+                answer.results[check.name] = _failed(check, reason)
             pending = [c for c in pending if c.name not in answer.results]
         return answer
 
@@ -176,10 +174,10 @@ class ModelProcess:
         namespaces = namespaces_available()
         self._spec = jail_spec(work, limits, self.config.root, namespaces, module="autograder.isolation.model_checks",
                                memory_bytes=self.memory_limit_mb * 2**20)
-        with open(work / "stderr.log", "wb") as log:
-            self._proc = subprocess.Popen(jailed_command(self._spec, limits, namespaces), cwd=work,
-                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
-                                          env=jail_environment(work, limits), start_new_session=True)
+        self._log = open(work / "stderr.log", "w+b")
+        self._proc = subprocess.Popen(jailed_command(self._spec, limits, namespaces), cwd=work,
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+                                      env=jail_environment(work, limits), start_new_session=True)
         self._lines = queue.Queue()
         threading.Thread(target=_read_lines, args=(self._proc.stdout, self._lines), daemon=True).start()
         try:
@@ -221,9 +219,9 @@ class ModelProcess:
         """Why the process ended: out of memory (its cgroup says so, or the address space ran out), or how it ended."""
         code = self._proc.wait() if self._proc else None
         out_of_memory = self._cgroup_ran_out_of_memory() or code in (-signal.SIGABRT, 134)
-        if not out_of_memory and self._spec is not None:
-            log = self._spec.parent / "stderr.log"
-            tail = log.read_bytes()[-4000:] if log.is_file() and not log.is_symlink() else b""
+        if not out_of_memory and self._log is not None:
+            size = os.fstat(self._log.fileno()).st_size  # up to limits.file_size_limit_mb: read its end only
+            tail = os.pread(self._log.fileno(), 4000, max(0, size - 4000))
             out_of_memory = b"MemoryError" in tail or b"std::bad_alloc" in tail or b"ResourceExhausted" in tail
         self.stop()
         if out_of_memory:
@@ -255,8 +253,8 @@ class ModelProcess:
 
     def stop(self) -> None:
         """End the current process, if any (a fresh one starts when next needed)."""
-        _end(self._proc, self._spec)
-        self._proc = None
+        _end(self._proc, self._spec, self._log)
+        self._proc = self._log = None
 
     def close(self) -> None:
         self._finalizer()
@@ -264,23 +262,24 @@ class ModelProcess:
 
 def _close(state: dict) -> None:
     # Runs at most once, when the grader closes it, is collected, or the interpreter exits.
-    _end(state.get("_proc"), state.get("_spec"))
+    _end(state.get("_proc"), state.get("_spec"), state.get("_log"))
     shutil.rmtree(state["root"], ignore_errors=True)
 
 
-def _end(proc: subprocess.Popen | None, spec: Path | None) -> None:
-    """Kill the process and all it started (its session), close its pipes, remove its cgroups."""
+def _end(proc: subprocess.Popen | None, spec: Path | None, log=None) -> None:
+    """Kill the process and all it started (its session), close its pipes and log, remove its cgroups."""
     if proc is not None:
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         proc.wait()
-        for pipe in (proc.stdin, proc.stdout):
-            try:
+    for pipe in (proc and proc.stdin, proc and proc.stdout, log):
+        try:
+            if pipe is not None:
                 pipe.close()
-            except OSError:
-                pass
+        except OSError:
+            pass
     if spec is not None:
         remove_cgroups(spec)
 
@@ -315,7 +314,7 @@ def _own_check(result: CheckResult, check: Check) -> CheckResult:
     return result
 
 
-def _failed(check: Check, translator: Translator, reason) -> CheckResult:
+def _failed(check: Check, reason) -> CheckResult:
     # Lazy, as every check result is: rendered in the reader's language when shown.
     return CheckResult(check.name, check.group, Message(check.rule), check.hidden, False, reason)
 
