@@ -323,15 +323,15 @@ class FailureBlock:
 
 
 # The jail's report (``isolation.jail``): which of its protections it could apply, one key each, and what
-# the student reads for each, applied or not. The models' process names its hidden paths "namespaces".
+# the student reads for each, applied or not (the models' process reports the same keys).
 _PROTECTIONS = (
     (lambda r: r.get("network") == "off", _("no network"), _("network isolation")),
-    (lambda r: bool(r.get("hidden", r.get("namespaces"))), _("the course's private files hidden"),
+    (lambda r: bool(r.get("hidden")), _("the course's private files hidden"),
      _("hiding the course's private files")),
     (lambda r: bool(r.get("cgroups")), _("memory and process limits by cgroup"), _("cgroup limits")),
     (lambda r: bool(r.get("capabilities_dropped")), _("no capabilities"), _("dropping capabilities")),
 )
-_JAIL_KEYS = ("network", "hidden", "namespaces", "cgroups", "capabilities_dropped")
+_JAIL_KEYS = ("network", "hidden", "cgroups", "capabilities_dropped")
 
 
 def _applied(report: dict, t: Translator) -> tuple[list[str], list[str]]:

@@ -26,9 +26,8 @@ def relabel_graded_once(grader, probe_call):
     result = grader.evaluate("student.ipynb", checks, calls)
     result.problems = [_("the submission printed {printed:,} bytes; only the first {kept:,} were kept").format(
         printed=2_000_000, kept=1_000_000)]
-    # As the grader records them: the jail's report for each process (the models' names its hidden paths
-    # "namespaces").
-    result.isolation = {"submission": FULL, "models": {"memory_limit_mb": 2048, "namespaces": True, "cgroups": [],
+    # As the grader records them: the jail's report for each process.
+    result.isolation = {"submission": FULL, "models": {"memory_limit_mb": 2048, "hidden": True, "cgroups": [],
                                                       "network": "off", "capabilities_dropped": True}}
     return result
 

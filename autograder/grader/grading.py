@@ -68,9 +68,6 @@ class Grader(CheckSession):
         seed = self.config.grading.seed
         return {b: train_and_evaluate(getattr(reference, b)(), b, self.data, self.config.grading, seed) for b in BUILDERS}
 
-    # The model process's peak memory while it checked the last submission (MB; None where no cgroup records it).
-    models_peak_mb: float | None = None
-
     @cached_property
     def model_process(self) -> ModelProcess:
         """The bounded process that loads and trains the submissions' models (started on first use)."""
@@ -125,9 +122,7 @@ class Grader(CheckSession):
             else:
                 result = self.evaluate_in_two_processes(notebook, checks, run.calls, Path(work) / "out", timings)
                 result.problems = problems
-                result.isolation = {"submission": dict(run.isolation), "models": dict(self.model_process.protections)}
-                if self.models_peak_mb is not None:
-                    result.isolation["models"]["peak_mb"] = self.models_peak_mb
+                result.isolation = {"submission": dict(run.isolation), **result.isolation}
                 result.notes.append(_("data: {description}").format(description=self.dataset.description))
         result.timings = timings
         result.execution_time = time.perf_counter() - started
@@ -148,7 +143,9 @@ class Grader(CheckSession):
                 answer = self.model_process.check_models(outdir, on_models, self.model_bars(on_models),
                                                          calls={c.probe_name: calls[c.probe_name] for c in on_models})
             results.update(answer.results)
-            self.models_peak_mb = answer.peak_mb
+            # What bounded the models' process, and the most memory it held for this submission.
+            result.isolation["models"] = dict(self.model_process.protections, **(
+                {"peak_mb": answer.peak_mb} if answer.peak_mb is not None else {}))
             result.trainings.update(answer.trainings)
             result.layers = answer.layers
         for check in checks:

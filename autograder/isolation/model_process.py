@@ -186,7 +186,7 @@ class ModelProcess:
         finally:
             (work / GRADING_DATA).unlink(missing_ok=True)
         report = _read_small_json(work / "jail-report.json")
-        self.protections = {"memory_limit_mb": self.memory_limit_mb, "namespaces": bool(report.get("hidden")),
+        self.protections = {"memory_limit_mb": self.memory_limit_mb, "hidden": bool(report.get("hidden")),
                             "cgroups": list(report.get("cgroups", [])), "network": report.get("network", "on"),
                             "capabilities_dropped": bool(report.get("capabilities_dropped"))}
 
