@@ -10,18 +10,19 @@ child process (``autograder.isolation``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import linecache
-import random
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from autograder.probes import Call, Probe, ReturnedNotAnArray, array_of, describe_exception, statement_problem
+# seed_everything and compile_probe_model live with the one calling body; imported here as before.
+from autograder.calling import call_for_probe, compile_probe_model, seed_everything  # noqa: F401
+from autograder.probes import Call, Probe, describe_exception, statement_problem
 
 
 def define_notebook_code(statements: list[dict]) -> tuple[dict, list[str]]:
@@ -42,74 +43,41 @@ def define_notebook_code(statements: list[dict]) -> tuple[dict, list[str]]:
     return namespace, problems
 
 
-def seed_everything(seed: int, with_keras: bool) -> None:
-    """Seed Python, numpy and (when it is needed or already imported) Keras, as the grader does before each call."""
-    if with_keras or "keras" in sys.modules:
-        import keras
-
-        keras.utils.set_random_seed(seed)
-    else:  # a numpy-only notebook is not made to import TensorFlow (seconds) just to be seeded
-        random.seed(seed)
-        np.random.seed(seed)
-
-
-def compile_probe_model():
-    """The lecture's MLP, built from its config kept as data: what compile_model is called on."""
-    import keras
-
-    from autograder.expected import compile_probe_model_config
-
-    return keras.models.model_from_json(json.dumps(compile_probe_model_config()))
-
-
 def call_here(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, seed: int = 0) -> Call:
-    """Call ``func`` as ``probe`` describes, in this process, and return what it did."""
-    call = Call(probe, inputs, kwargs, "ok")
-    if func is None:
-        call.status = "missing"
-        return call
-    if not callable(func):
-        call.status, call.error = "missing", {"type": "TypeError", "where": [],
-                                              "message": f"{probe.function} is a {type(func).__name__}, not a function"}
-        return call
-    try:
-        seed_everything(seed, with_keras=probe.returns != "arrays")
-        # Copies, so that an in-place change is seen rather than spreading to other probes.
-        args = [inputs[name].copy() for name in probe.args if name != "model"]
-        if probe.returns == "compiled_model":
-            args = [compile_probe_model()]
-        value = func(*args, **kwargs)
-        if probe.returns == "arrays":
-            call.inputs_after = tuple(np.array(arg, copy=True, subok=False) for arg in args)
-            values = value if isinstance(value, tuple) else (value,)
-            call.returned = {"tuple": isinstance(value, tuple), "count": len(values),
-                             "types": [type(v).__name__ for v in values]}
-            call.values = tuple(array_of(v) for v in values)
-        else:
-            _take_model(call, value)
-    except ReturnedNotAnArray as exc:  # the function returned, but not data: not an error it raised
-        call.status, call.error = "returned_other", {"type": exc.type_name, "message": str(exc), "where": []}
-    except (Exception, SystemExit) as exc:  # a student error (or exit()) is an outcome, not the end of the check
-        call.status, call.error = "raised", describe_exception(exc)
+    """Call ``func`` as ``probe`` describes, in this process, and return what it did.
+
+    The call itself is ``autograder.calling.call_for_probe``, the same body as the grader's child
+    process; here its outcome becomes a ``Call`` directly instead of files.
+    """
+    with contextlib.ExitStack() as stack:
+        model_path = None
+        if probe.returns != "arrays":
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-call-"))
+            model_path = Path(folder) / f"{probe.name}.keras"
+        outcome = call_for_probe(func, probe, inputs, kwargs, seed, model_path=model_path)
+        call = Call(probe, inputs, kwargs, outcome.status, outcome.error, outcome.returned, outcome.values,
+                    outcome.inputs_after)
+        if outcome.status == "ok" and outcome.model_path is not None:
+            _take_model(call, outcome.model_path)
     return call
 
 
-def _take_model(call: Call, value: Any) -> None:
-    """Record a returned model as the grader reads it: saved, then loaded back with safe mode and without code."""
+def _take_model(call: Call, path: Path) -> None:
+    """Read a saved model back as the grader reads it: its compile config as JSON, the model with safe mode and without code."""
     import keras
 
-    call.returned = {"types": [type(value).__name__], "is_keras_model": isinstance(value, keras.Model)}
-    if not isinstance(value, keras.Model):
+    if not path.exists():  # its save() wrote nothing: as in grading, a model returned but none to read
         return
-    with tempfile.TemporaryDirectory(prefix="autograder-call-") as folder:
-        path = Path(folder) / f"{call.probe.name}.keras"
-        value.save(path)
+    try:
         with zipfile.ZipFile(path) as saved:
             compile_config = json.loads(saved.read("config.json")).get("compile_config")
-        call.compile_config = compile_config if isinstance(compile_config, dict) else None
-        try:
-            call.model = keras.models.load_model(path, compile=False, safe_mode=True)
-        except Exception as exc:  # Keras raises many types here: TypeError, ValueError, AttributeError...
-            call.status, call.error = "unreadable", {"message": (
-                f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: {str(exc)[:300]}). "
-                "Hint: use only standard keras layers (no custom classes or Lambda layers).")}
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        call.status, call.error = "unreadable", {"message": f"the saved model is not a .keras file ({type(exc).__name__}: {exc})"}
+        return
+    call.compile_config = compile_config if isinstance(compile_config, dict) else None
+    try:
+        call.model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:  # Keras raises many types here: TypeError, ValueError, AttributeError...
+        call.status, call.error = "unreadable", {"message": (
+            f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: {str(exc)[:300]}). "
+            "Hint: use only standard keras layers (no custom classes or Lambda layers).")}

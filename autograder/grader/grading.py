@@ -28,7 +28,7 @@ from autograder.grader.calibration import Calibration, load_or_calibrate
 from autograder.i18n import Message, _
 from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.model_process import ModelProcess, needs_models
-from autograder.isolation.sandbox import SubmissionRun, run_submission, save_reference_model
+from autograder.isolation.sandbox import SubmissionRun, run_submission
 from autograder.notebook_code import NotebookError, extract_code, find_notebook, read_notebook
 from autograder.probes import Call
 from autograder.results import CheckResult, GradeResult, GroupResult
@@ -161,10 +161,9 @@ class Grader(CheckSession):
         calls = {}
         with tempfile.TemporaryDirectory(prefix="autograder-") as work:
             work = Path(work)
-            reference_model = save_reference_model(work / "reference_mlp.keras")
             for p in probes:
                 call_and_record(functions.get(p.function), p, inputs[p.name], kwargs[p.name], work,
-                                reference_model_path=reference_model, seed=self.config.grading.seed)
+                                seed=self.config.grading.seed)
                 calls[p.name] = load_call(p, inputs[p.name], kwargs[p.name], work)
         return calls
 

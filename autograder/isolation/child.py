@@ -38,7 +38,7 @@ def main(workdir: str) -> int:
         probe_inputs = {arg: inputs[f"{name}__{arg}"] for arg in probe.args if f"{name}__{arg}" in inputs}
         started = time.perf_counter()
         call_and_record(namespace.get(probe.function), probe, probe_inputs, request["kwargs"].get(name, {}),
-                        outdir, reference_model_path=Path(request["reference_model"]), seed=request["seed"])
+                        outdir, seed=request["seed"])
         timings[f"call {name}"] = time.perf_counter() - started
         # Rewritten after every call, so a process that dies later still leaves its timings.
         (outdir / f"timings-{os.getpid()}.json").write_text(json.dumps(timings))

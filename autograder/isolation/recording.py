@@ -11,75 +11,39 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
+from autograder.calling import call_for_probe
 from autograder.isolation import untrusted_files
-from autograder.probes import Call, Probe, ReturnedNotAnArray, array_of, describe_exception
+from autograder.probes import Call, Probe
 
 
 def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict,
-                    outdir: Path, reference_model_path: Path | None = None, seed: int = 0) -> None:
-    """Call ``func`` as ``probe`` describes and write the outcome into ``outdir`` as plain data."""
+                    outdir: Path, seed: int = 0) -> None:
+    """Call ``func`` as ``probe`` describes and write the outcome into ``outdir`` as plain data.
+
+    The call itself is ``autograder.calling.call_for_probe``, the same body as the students'
+    self-check; here its outcome becomes ``<probe>.json`` (status, error, what was returned),
+    ``<probe>.npz`` (``returned_i``, ``input_after_i``) and ``<probe>.keras`` (a returned model).
+    """
     outdir = Path(outdir)
-    owner = os.getpid()
-    record: dict[str, Any] = {"probe": probe.name, "function": probe.function}
-    arrays: dict[str, np.ndarray] = {}
-    try:
-        if func is None:
-            record["status"] = "missing"
-        elif not callable(func):
-            record.update(status="missing", error={"type": "TypeError", "message": f"{probe.function} is a "
-                          f"{type(func).__name__}, not a function", "where": []})
-        else:
-            if probe.returns != "arrays" or "keras" in sys.modules:
-                import keras
-
-                keras.utils.set_random_seed(seed)
-            else:  # a numpy-only notebook is not made to import TensorFlow (seconds) just to be seeded
-                random.seed(seed)
-                np.random.seed(seed)
-            # Copies, so that an in-place change is recorded rather than spreading to other probes.
-            args = [inputs[name].copy() for name in probe.args if name != "model"]
-            if probe.returns == "compiled_model":
-                import keras
-
-                args = [keras.models.load_model(reference_model_path, compile=False, safe_mode=True)]
-            value = func(*args, **kwargs)
-            if probe.returns == "arrays":
-                for i, arg in enumerate(args):
-                    arrays[f"input_after_{i}"] = np.array(arg, copy=True, subok=False)
-                values = value if isinstance(value, tuple) else (value,)
-                record["returned"] = {"tuple": isinstance(value, tuple), "count": len(values),
-                                      "types": [type(v).__name__ for v in values]}
-                for i, v in enumerate(values):
-                    arrays[f"returned_{i}"] = array_of(v)
-                record["status"] = "ok"
-            else:
-                import keras
-
-                record["returned"] = {"types": [type(value).__name__],
-                                      "is_keras_model": isinstance(value, keras.Model)}
-                if isinstance(value, keras.Model):
-                    value.save(outdir / f"{probe.name}.keras")
-                    if probe.returns == "compiled_model":
-                        record["compiled"] = bool(getattr(value, "compiled", False))
-                record["status"] = "ok"
-    except ReturnedNotAnArray as exc:  # the function returned, but not data: not an error it raised
-        record.update(status="returned_other", error={"type": exc.type_name, "message": str(exc), "where": []})
-    except Exception as exc:  # a student error is an outcome, not a crash of the grader
-        record.update(status="raised", error=describe_exception(exc))
-    if os.getpid() != owner:
-        os._exit(0)  # a process the student forked: only the one that made the call may report it
+    outcome = call_for_probe(func, probe, inputs, kwargs, seed, model_path=outdir / f"{probe.name}.keras")
+    record: dict[str, Any] = {"probe": probe.name, "function": probe.function, "status": outcome.status}
+    if outcome.error is not None:
+        record["error"] = outcome.error
+    if outcome.returned:
+        record["returned"] = outcome.returned
+    if outcome.compiled is not None:
+        record["compiled"] = outcome.compiled
+    arrays = {f"input_after_{i}": a for i, a in enumerate(outcome.inputs_after)}
+    arrays.update({f"returned_{i}": a for i, a in enumerate(outcome.values)})
     if arrays:
         np.savez(outdir / f"{probe.name}.npz", **arrays)
     (outdir / f"{probe.name}.json").write_text(json.dumps(record, default=str))
-
 
 
 def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path,

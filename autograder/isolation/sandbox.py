@@ -55,14 +55,6 @@ class SubmissionRun:
     output_dropped: int = 0
 
 
-def save_reference_model(path: Path) -> Path:
-    """Save the reference MLP for compile_model to receive (so the compile group never needs the student's builder)."""
-    from autograder.grader import reference
-
-    reference.build_mlp().save(path)
-    return path
-
-
 def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str, dict[str, np.ndarray]],
                    kwargs: dict[str, dict], workdir: Path, limits: Limits, seed: int = 0,
                    course_root: Path | None = None, load_models: bool = True) -> SubmissionRun:
@@ -76,7 +68,6 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
     outdir.mkdir(parents=True, exist_ok=True)
     flat = {f"{name}__{arg}": arr for name, per_probe in inputs.items() for arg, arr in per_probe.items()}
     np.savez(workdir / "inputs.npz", **flat)
-    reference_model = save_reference_model(workdir / "reference_mlp.keras")
 
     run = SubmissionRun(calls={})
     pending = [p for p in probes]
@@ -97,7 +88,6 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             (workdir / "request.json").write_text(json.dumps({
                 "statements": statements, "probes": [p.name for p in pending], "seed": seed,
                 "kwargs": {p.name: kwargs.get(p.name, {}) for p in pending},
-                "reference_model": str(reference_model),
             }))
             (outdir / "current.json").unlink(missing_ok=True)
             run.processes += 1
