@@ -21,8 +21,10 @@ from autograder.checks import Check
 from autograder.config import GROUPS, CourseConfig
 from autograder.data import load_dataset
 from autograder.i18n import Message, Translator, _, lazy
-from autograder.in_process import call_here, define_notebook_code
-from autograder.notebook_code import extract_code, find_notebook, read_notebook
+from autograder.in_process import call_here
+from autograder.notebook_file import find_notebook, read_notebook
+from autograder.notebook_runner import (CellOutcome, PlannedCell, cell_problem, function_checkpoints, plan_notebook,
+                                        run_notebook, why_missing)
 from autograder.probes import Call, Probe, make_inputs, probe_kwargs
 from autograder.results import CheckResult, GradeResult, GroupResult
 from autograder.training import GradingData, TrainingOutcome, grading_data, train_and_evaluate
@@ -72,6 +74,24 @@ class CheckSession:
         with timed(self.setup_timings, "prepare the grading data (trusted pipeline)"):
             return grading_data(dataset, self.config.grading, self.n_val)
 
+    @cached_property
+    def release(self):
+        """The course's release notebook (its locked cells are the ones run, as nbgrader's OverwriteCells
+        does), or None where this folder has none."""
+        path = self.config.root / "assignments" / self.config.assignment / self.config.notebook_name
+        try:
+            return read_notebook(path) if path.is_file() else None
+        except Exception:  # a damaged release: the student's own copy of the locked cells is run instead
+            return None
+
+    def plan(self, path: Path | str) -> tuple[str, list[PlannedCell]]:
+        """The notebook file (or the one in a folder) and what the runner does with each of its cells.
+
+        Raises NotebookError when the file cannot be read as a notebook.
+        """
+        notebook = find_notebook(Path(path), self.config.notebook_name)
+        return str(notebook), plan_notebook(read_notebook(notebook), self.release)
+
     def inputs_for(self, probes: list[Probe]) -> tuple[dict, dict]:
         """Each probe's inputs and keyword arguments; the data set is loaded only for probes that use it."""
         seed = self.config.grading.seed
@@ -89,15 +109,18 @@ class CheckSession:
         return {p.name: call_here(functions.get(p.function), p, inputs[p.name], kwargs[p.name], self.config.grading.seed)
                 for p in probes}
 
-    def calls_for_notebook(self, path: Path | str, checks: list[Check]) -> tuple[str, dict[str, Call], list[str]]:
-        """Define the notebook's kept code in this process and call it for ``checks``: (notebook, calls, problems).
+    def calls_for_notebook(self, path: Path | str, checks: list[Check]) -> tuple[str, dict[str, Call], list]:
+        """Run the notebook's cells in this process, as the grader's submission process does, and call its
+        functions for ``checks``: (notebook, calls, problems).
 
         Raises NotebookError when the file cannot be read as a notebook.
         """
-        notebook = find_notebook(Path(path), self.config.notebook_name)
-        code = extract_code(read_notebook(notebook))
-        namespace, problems = define_notebook_code(code.to_json())
-        return str(notebook), self.calls_for_functions(namespace, checks), code.problems + problems
+        notebook, plan = self.plan(path)
+        by_group = functions_by_group(checks)
+        run = run_notebook(plan, by_group, self.config.limits.cell_timeout_s)
+        calls = self.calls_for_functions(run.functions, checks)
+        explain_missing(calls, plan, run.outcomes, by_group)
+        return notebook, calls, notebook_problems(run.outcomes, self.config.limits.cell_timeout_s)
 
     def grade_functions(self, functions: dict[str, Callable], checks: list[Check],
                         submission: str = "notebook kernel") -> GradeResult:
@@ -213,6 +236,32 @@ def student_layers(calls: dict[str, Call]) -> dict[str, list]:
             except Exception:  # a model the checks could not describe is reported by the checks themselves
                 continue
     return layers
+
+
+def functions_by_group(checks: list[Check]) -> dict[str, list[str]]:
+    """The student functions each group's checks call, in the order the checks name them."""
+    by_group: dict[str, list[str]] = {}
+    for c in checks:
+        names = by_group.setdefault(c.group, [])
+        if c.probe.function not in names:
+            names.append(c.probe.function)
+    return by_group
+
+
+def explain_missing(calls: dict[str, Call], plan: list[PlannedCell], outcomes: list[CellOutcome],
+                    by_group: dict[str, list[str]]) -> None:
+    """Give each call whose function was not defined where its check cell runs the reason (``why_missing``)."""
+    taken_at = function_checkpoints(plan, by_group)
+    for call in calls.values():
+        if call.status == "missing" and call.error is None:
+            function = call.probe.function
+            call.error = {"type": "NameError", "where": [], "reason": True,
+                          "message": why_missing(function, plan, outcomes, taken_at.get(function, 0))}
+
+
+def notebook_problems(outcomes: list[CellOutcome], cell_timeout_s: float) -> list[Message]:
+    """One line for each cell that did not run to its end."""
+    return [p for p in (cell_problem(o, cell_timeout_s) for o in outcomes) if p is not None]
 
 
 def probes_of(checks: list[Check]) -> list[Probe]:

@@ -73,6 +73,11 @@ class GradingProtocol(_Section):
 class Limits(_Section):
     startup_timeout_s: float = Field(120, gt=0, description="Seconds allowed to start the submission's process and define its code.")
     call_timeout_s: float = Field(60, gt=0, description="Seconds allowed for one call of a student function.")
+    cell_timeout_s: float = Field(
+        30, gt=0, description="Seconds one of the student's code cells may run when the grader runs the notebook "
+        "(a cell that trains for 30 epochs is stopped here; what it defined before stays). The grader does not run "
+        "the provided cells that load data or train, so 30 s is nbgrader's own default per cell.",
+    )
     submission_timeout_s: float = Field(
         300, gt=0, description="Seconds allowed for all of one submission's calls together; the calls left then score 0."
     )

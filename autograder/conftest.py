@@ -84,7 +84,7 @@ def notebook_path(request, grader) -> Path:
 def calls(grader, notebook_path):
     """The notebook's calls for every visible check, or the reason there are none."""
     from autograder.checks import visible_checks
-    from autograder.notebook_code import NotebookError
+    from autograder.notebook_file import NotebookError
 
     try:
         _, calls, problems = grader.calls_for_notebook(notebook_path, visible_checks())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import linecache
 import tempfile
 import zipfile
 from pathlib import Path
@@ -22,25 +21,7 @@ import numpy as np
 
 # seed_everything and compile_probe_model live with the one calling body; imported here as before.
 from autograder.calling import call_for_probe, compile_probe_model, seed_everything  # noqa: F401
-from autograder.probes import Call, Probe, describe_exception, statement_problem
-
-
-def define_notebook_code(statements: list[dict]) -> tuple[dict, list[str]]:
-    """Execute the notebook's kept statements one by one; a failing one is reported, the rest still run."""
-    namespace: dict = {"__name__": "__student__", "__builtins__": __builtins__}
-    problems = []
-    for st in statements:
-        filename = f"<cell {st['cell']}>"
-        # Registered so that tracebacks can quote the student's line.
-        linecache.cache[filename] = (len(st["source"]), None, st["source"].splitlines(True), filename)
-        try:
-            exec(compile(st["source"], filename, "exec"), namespace)
-        except (Exception, SystemExit) as exc:  # exit() in a cell must not end the self-check itself
-            if st.get("kind") == "assignment":
-                # A constant that depends on a skipped cell (e.g. x = dataset.x_train) is simply left out.
-                continue
-            problems.append(statement_problem(st, describe_exception(exc)))
-    return namespace, problems
+from autograder.probes import Call, Probe
 
 
 def call_here(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, seed: int = 0) -> Call:

@@ -163,15 +163,6 @@ def keras2_hint(message: str) -> Message | None:
     return None
 
 
-def statement_problem(statement: dict, err: dict) -> str:
-    """What a failing top-level statement of the notebook did, with a hint where one is known."""
-    first = statement["source"].strip().splitlines()[0][:80]
-    text = (f"cell {statement['cell']}, line {statement['line']} (`{first}`) raised {err['type']}: "
-            f"{str(err['message']).rstrip('.')}. The grader ran the rest of the cell without it")
-    hint = keras2_hint(err.get("message", ""))
-    return text + (f". Hint: {hint}" if hint is not None else ".")
-
-
 class ReturnedNotAnArray(TypeError):
     """The function returned something that is not numeric array data (None, a dict, objects)."""
 
@@ -216,9 +207,13 @@ class Call:
             return None
         fn = self.probe.function
         if self.status == "missing":
-            detail = f" ({self.error['message']})" if self.error else ""
-            return _("{fn} is not defined in the notebook{detail}. Hint: keep the function name and "
-                     "signature from the stub, and check that its cell has no syntax error.").format(fn=fn, detail=detail)
+            if self.error and self.error.get("reason"):  # why the runner found no function (notebook_runner.why_missing)
+                return self.error["message"]
+            if self.error:  # the name is bound, but not to a function
+                return _("{detail}. Hint: keep {fn} a function with the name and arguments the stub has.").format(
+                    fn=fn, detail=self.error["message"])
+            return _("{name} is not defined in the notebook. Hint: keep the function's name and arguments as the stub "
+                     "has them.").format(name=fn)
         if self.status == "returned_other":
             returned = (self.error or {}).get("type", "?")
             if returned == "NoneType":
@@ -260,8 +255,9 @@ def _hint_for(error_type: str, fn: str, message: str = "") -> Message:
     if error_type == "NotImplementedError":
         return _("{fn} is still the stub: replace `raise NotImplementedError()` with your code.").format(fn=fn)
     if error_type == "NameError":
-        return _("{fn} uses a name that is not defined. The grader runs only the notebook's imports, "
-                 "function definitions and constants, not the cells that load data or train.").format(fn=fn)
+        return _("{fn} uses a name that is not defined where its check cell runs. The grader runs the notebook's "
+                 "cells in order up to there, but not the provided cells that load data, train or plot: pass what "
+                 "{fn} needs as an argument, or define it in a cell above.").format(fn=fn)
     if error_type == "ValueError" and fn.startswith("prepare"):
         return _("reshape with the number of images you were given (len(x) or -1), not a fixed 60000.")
     return _("run {fn} on a small input in the notebook and read the error.").format(fn=fn)

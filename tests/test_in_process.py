@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 
-from autograder.in_process import call_here, define_notebook_code
+from autograder.in_process import call_here
 from autograder.probes import VISIBLE_PROBES_BY_NAME
 
 RELABEL = VISIBLE_PROBES_BY_NAME["relabel_digits"]
@@ -20,14 +20,6 @@ def test_a_returned_array_is_recorded_with_the_input_after_the_call():
 def test_exit_in_a_function_is_its_outcome_not_the_end_of_the_self_check():
     call = call_here(lambda y: sys.exit(3), RELABEL, Y, {})
     assert call.status == "raised" and call.error["type"] == "SystemExit"
-
-
-def test_exit_while_defining_is_a_problem_and_the_rest_is_defined():
-    namespace, problems = define_notebook_code([
-        {"cell": 1, "line": 1, "kind": "statement", "source": "import sys\nsys.exit(1)"},
-        {"cell": 2, "line": 1, "kind": "function", "source": "def relabel_odd_even(y):\n    return y % 2"}])
-    assert len(problems) == 1 and "SystemExit" in problems[0]
-    assert "relabel_odd_even" in namespace
 
 
 def test_a_model_keras_cannot_rebuild_is_unreadable_as_in_grading():

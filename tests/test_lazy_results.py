@@ -174,7 +174,7 @@ def _watch(tmp_path, command: list[str], current: str | None, call_timeout_s: fl
     limits = Limits(call_timeout_s=call_timeout_s, startup_timeout_s=60)
     proc = subprocess.Popen(command)
     try:
-        return _watch(proc, tmp_path, limits, time.monotonic() + 60)
+        return _watch(proc, tmp_path, limits, time.monotonic() + 60, {})
     finally:
         proc.kill()
         proc.wait()

@@ -6,7 +6,8 @@ import nbformat
 import pytest
 
 from autograder.course.examples import filled_release
-from autograder.probes import describe_exception, statement_problem
+from autograder.notebook_runner import CellOutcome, cell_problem
+from autograder.probes import describe_exception
 from conftest import RELEASE
 
 
@@ -31,10 +32,10 @@ def test_other_paths_lose_the_machines_folders():
 
 
 def test_np_utils_import_gets_the_keras_2_hint():
-    problem = statement_problem({"cell": 3, "line": 2, "source": "\nfrom keras.utils import np_utils"},
-                                _raised("from keras.utils import np_utils"))
-    assert problem.startswith("cell 3, line 2 (`from keras.utils import np_utils`) raised ImportError: cannot import "
-                              "name 'np_utils' from 'keras.utils'. The grader ran the rest of the cell without it.")
+    outcome = CellOutcome(3, "raised", 0.1, dict(_raised("from keras.utils import np_utils"), line=2))
+    problem = str(cell_problem(outcome, 30))
+    assert problem.startswith("cell 3 raised ImportError at line 2: cannot import name 'np_utils' from 'keras.utils'; "
+                              "what it defined before the error was kept. Hint: ")
     assert "Keras 2's API" in problem and "does not need it" in problem
     assert "from keras.utils import to_categorical" in problem
 
@@ -53,14 +54,19 @@ def test_lr_keyword_gets_the_keras_2_hint(probe_call):
 
 
 @pytest.mark.slow  # grades a notebook in a child process
-def test_np_utils_in_a_notebook_is_one_problem_with_the_hint_and_costs_nothing(grader, tmp_path):
+def test_np_utils_in_a_notebook_costs_what_it_costs_in_jupyter_and_says_why(grader, tmp_path):
+    # In a kernel the failed import stops the cell before its def: the check cell fails there, and so here.
     nb = filled_release(nbformat.read(RELEASE, as_version=4),
                         {"relabel_odd_even": "from keras.utils import np_utils\n\ndef relabel_odd_even(y):\n    return y % 2"})
     path = tmp_path / "np_utils.ipynb"
     nbformat.write(nb, path)
     result = grader.grade_notebook(path, groups=("relabel",), include_hidden=False)
-    assert result.score == result.max_score, result.to_text()
-    [problem] = [p for p in result.problems if "np_utils" in p]
-    assert "Keras 2's API" in problem and "does not need it" in problem
-    assert "it now lives in keras.utils" in problem
+    assert result.score == 0, result.to_text()
+    [problem] = [str(p) for p in result.problems if "np_utils" in str(p)]
+    assert problem.startswith("cell 4 raised ImportError at line 1: cannot import name 'np_utils' from 'keras.utils'")
+    assert "Keras 2's API" in problem and "does not need it" in problem and "it now lives in keras.utils" in problem
     assert sys.prefix not in problem and "site-packages" not in problem and "/" not in problem.split("Hint")[0]
+    message = str(result.groups[0].checks[0].message)
+    assert message.startswith("relabel_odd_even is defined in cell 4 at line 3, but the cell raised ImportError at "
+                              "line 1 (cannot import name 'np_utils' from 'keras.utils'), before it reached the "
+                              "definition. Hint: keras.utils.np_utils is Keras 2's API"), message

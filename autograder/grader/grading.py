@@ -3,8 +3,9 @@ cells, in the notebook's kernel), apply every check to what came back, and train
 the grading protocol.
 
 Pipeline, in order:
-  1. read the notebook and keep its definitions (``notebook_code``)
-  2. call the student's functions on the grader's inputs in a fresh interpreter (``isolation.sandbox``)
+  1. read the notebook and plan its cells (``notebook_runner``: which run, from the student's copy or the release)
+  2. in a fresh, jailed interpreter (``isolation.sandbox``), run the cells as a kernel does and call the
+     student's functions, as they stand at their check cells, on the grader's inputs
   3. run the checks on the returned plain data (``checking.CheckSession``, shared with the student
      wing); accuracy checks also train the returned models under the grading protocol, always with
      the reference compile (see training.py), so a wrong compile_model costs only the compile group
@@ -20,7 +21,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
-from autograder.checking import AccuracyBar, CheckSession, probes_of, reference_summary, timed
+from autograder.checking import (AccuracyBar, CheckSession, explain_missing, functions_by_group, notebook_problems,
+                                 probes_of, reference_summary, timed)
 from autograder.checks import Check
 from autograder.config import GROUPS
 from autograder.grader.all_checks import checks_for
@@ -29,7 +31,7 @@ from autograder.i18n import Message, _
 from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.model_process import ModelProcess, needs_models
 from autograder.isolation.sandbox import SubmissionRun, run_submission
-from autograder.notebook_code import NotebookError, extract_code, find_notebook, read_notebook
+from autograder.notebook_file import NotebookError
 from autograder.probes import Call
 from autograder.results import CheckResult, GradeResult, GroupResult
 from autograder.training import TrainingOutcome, train_and_evaluate
@@ -96,17 +98,18 @@ class Grader(CheckSession):
         added to ``timings`` when given. Raises NotebookError when the file cannot be read as a notebook.
         """
         timings = {} if timings is None else timings
-        with timed(timings, "read the notebook and keep its definitions"):
-            notebook = find_notebook(Path(path), self.config.notebook_name)
-            code = extract_code(read_notebook(notebook))
+        with timed(timings, "read the notebook and plan its cells"):
+            notebook, plan = self.plan(path)
         probes = probes_of(checks)
+        by_group = functions_by_group(checks)
         with timed(timings, "make the probes' inputs"):
             inputs, kwargs = self.inputs_for(probes)
-        with timed(timings, "run the submission in a child process (start-up, imports, calls)"):
-            run = run_submission(code.to_json(), probes, inputs, kwargs, workdir, self.config.limits,
+        with timed(timings, "run the submission in a child process (start-up, the notebook's cells, calls)"):
+            run = run_submission(plan, by_group, probes, inputs, kwargs, workdir, self.config.limits,
                                  seed=self.config.grading.seed, course_root=self.config.root, load_models=False)
         timings.update(run.timings)
-        return str(notebook), run, code.problems + run.problems
+        explain_missing(run.calls, plan, run.cells, by_group)
+        return notebook, run, notebook_problems(run.cells, self.config.limits.cell_timeout_s) + run.problems
 
     def grade_notebook(self, path: Path | str, include_hidden: bool = True,
                        groups: tuple[str, ...] | None = None) -> GradeResult:

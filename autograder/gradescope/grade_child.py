@@ -19,7 +19,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def grade(request: dict) -> dict:
     from autograder.config import load_config
     from autograder.grader.grading import Grader
-    from autograder.notebook_code import NotebookError, read_notebook
+    from autograder.notebook_file import NotebookError, read_notebook
 
     config = load_config(request["config"])
     try:

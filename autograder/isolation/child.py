@@ -1,9 +1,11 @@
-"""The submission's process: define the student's code, call it as asked, write plain data back.
+"""The submission's process: run the notebook as a kernel would, call the student's functions as asked,
+write plain data back.
 
 Run as ``python -m autograder.isolation.child WORKDIR`` by ``autograder.isolation.sandbox``; never imported by the
-grader. ``WORKDIR/request.json`` lists the statements to define and the probes to run; inputs come
-from ``WORKDIR/inputs.npz``. Before each probe the child writes ``current.json`` so that the
-grader can tell which call hung or killed the process.
+grader. ``WORKDIR/request.json`` holds the notebook's cell plan (``autograder.notebook_runner``), the cells to
+skip and the probes to run; inputs come from ``WORKDIR/inputs.npz``. Before each cell and each probe the
+child writes ``current.json``, so that the grader can tell which cell or call hung or killed the process;
+``notebook.json`` says what each cell did.
 """
 
 from __future__ import annotations
@@ -19,17 +21,22 @@ import numpy as np
 
 def main(workdir: str) -> int:
     from autograder.grader.hidden_probes import PROBES_BY_NAME
-    from autograder.in_process import define_notebook_code
     from autograder.isolation.recording import call_and_record
+    from autograder.notebook_runner import PlannedCell, run_notebook
 
     work = Path(workdir)
     request = json.loads((work / "request.json").read_text())
     outdir = work / "out"
     timings: dict[str, float] = {}
+
+    def on_cell(cell: PlannedCell) -> None:
+        (outdir / "current.json").write_text(json.dumps({"cell": cell.cell, "kind": cell.kind, "started": time.time()}))
+
     started = time.perf_counter()
-    namespace, problems = define_notebook_code(request["statements"])
-    timings["define the notebook's code (its imports included)"] = time.perf_counter() - started
-    (outdir / "definitions.json").write_text(json.dumps({"problems": problems}))
+    run = run_notebook([PlannedCell.from_data(c) for c in request["cells"]], request["functions_by_group"],
+                       request["cell_timeout_s"], skip=tuple(request["skip_cells"]), on_cell=on_cell)
+    timings["run the notebook's cells (its imports included)"] = time.perf_counter() - started
+    (outdir / "notebook.json").write_text(json.dumps({"outcomes": [o.to_data() for o in run.outcomes]}, default=str))
     with np.load(work / "inputs.npz", allow_pickle=False) as data:
         inputs = {key: data[key] for key in data.files}
     for name in request["probes"]:
@@ -37,7 +44,7 @@ def main(workdir: str) -> int:
         (outdir / "current.json").write_text(json.dumps({"probe": name, "started": time.time()}))
         probe_inputs = {arg: inputs[f"{name}__{arg}"] for arg in probe.args if f"{name}__{arg}" in inputs}
         started = time.perf_counter()
-        call_and_record(namespace.get(probe.function), probe, probe_inputs, request["kwargs"].get(name, {}),
+        call_and_record(run.functions.get(probe.function), probe, probe_inputs, request["kwargs"].get(name, {}),
                         outdir, seed=request["seed"])
         timings[f"call {name}"] = time.perf_counter() - started
         # Rewritten after every call, so a process that dies later still leaves its timings.

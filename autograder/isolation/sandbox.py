@@ -34,9 +34,12 @@ from autograder.config import Limits
 from autograder.i18n import Message, _
 from autograder.isolation import untrusted_files
 from autograder.isolation.recording import load_call
+from autograder.notebook_runner import STUDENT, CellOutcome, PlannedCell, outcomes_from_data
 from autograder.probes import Call, Probe
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
+# Seconds past limits.cell_timeout_s before the grader ends a process whose cell did not stop when interrupted.
+CELL_GRACE_S = 10.0
 
 
 @dataclass
@@ -48,6 +51,8 @@ class SubmissionRun:
     problems: list[Message | str] = field(default_factory=list)
     output: str = ""
     processes: int = 0
+    # What each of the notebook's cells did (the last process's record, and the cells that ended a process).
+    cells: list[CellOutcome] = field(default_factory=list)
     # Seconds per phase inside the child processes (defining the code, each call), as they reported them.
     timings: dict[str, float] = field(default_factory=dict)
     # Which protections were in force (from the jail's report), and bytes of output dropped.
@@ -55,13 +60,15 @@ class SubmissionRun:
     output_dropped: int = 0
 
 
-def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str, dict[str, np.ndarray]],
-                   kwargs: dict[str, dict], workdir: Path, limits: Limits, seed: int = 0,
-                   course_root: Path | None = None, load_models: bool = True) -> SubmissionRun:
-    """Call each probe's function in a child process; return what each call did.
+def run_submission(cells: list[PlannedCell], functions_by_group: dict[str, list[str]], probes: list[Probe],
+                   inputs: dict[str, dict[str, np.ndarray]], kwargs: dict[str, dict], workdir: Path, limits: Limits,
+                   seed: int = 0, course_root: Path | None = None, load_models: bool = True) -> SubmissionRun:
+    """Run the notebook's cells (``notebook_runner``'s plan) in a child process, then call each probe's
+    function as it stood at its check cell; return what each cell and each call did.
 
-    With ``load_models=False`` a returned model stays a file in ``workdir/out`` for the grader's bounded
-    model process (``isolation.model_process``) to load; the call records only that it returned one.
+    A cell that hangs past its limit or kills the process is run no more: a new process runs the notebook
+    again without it. With ``load_models=False`` a returned model stays a file in ``workdir/out`` for the
+    grader's bounded model process (``isolation.model_process``) to load; the call records only that it returned one.
     """
     workdir = Path(workdir)
     outdir = workdir / "out"
@@ -71,6 +78,8 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
 
     run = SubmissionRun(calls={})
     pending = [p for p in probes]
+    kinds = {c.cell: c.kind for c in cells}
+    ended_in: dict[int, Message] = {}  # student cells that ended a process: not run again
     log_path = workdir / "output.log"
     deadline = time.monotonic() + limits.submission_timeout_s
     output = _CappedOutput(log_path, limits.output_limit_bytes)
@@ -86,12 +95,15 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
                                              {"message": message})
                 break
             (workdir / "request.json").write_text(json.dumps({
-                "statements": statements, "probes": [p.name for p in pending], "seed": seed,
+                "cells": [c.to_data() for c in cells], "functions_by_group": functions_by_group,
+                "cell_timeout_s": limits.cell_timeout_s, "skip_cells": sorted(ended_in),
+                "probes": [p.name for p in pending], "seed": seed,
                 "kwargs": {p.name: kwargs.get(p.name, {}) for p in pending},
             }))
             (outdir / "current.json").unlink(missing_ok=True)
+            (outdir / "notebook.json").unlink(missing_ok=True)
             run.processes += 1
-            ending = _run_child(workdir, output, limits, course_root, deadline)
+            ending = _run_child(workdir, output, limits, course_root, deadline, kinds)
             finished = [p for p in pending if os.path.lexists(outdir / f"{p.name}.json")]
             for p in finished:
                 run.calls[p.name] = load_call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), outdir,
@@ -99,33 +111,42 @@ def run_submission(statements: list[dict], probes: list[Probe], inputs: dict[str
             pending = [p for p in pending if p not in finished]
             if not pending:
                 break
-            current = _current_probe(outdir)
-            if current not in {p.name for p in pending} and finished:
+            current = _current(outdir)
+            probe, cell = current.get("probe"), current.get("cell")
+            if probe not in {p.name for p in pending} and finished:
                 continue  # it stopped after writing the result of the call it was on: a new process carries on
-            if current not in {p.name for p in pending}:  # None, or a name the submission wrote there
-                # It never got to a call: defining the student's code hung or killed the process.
-                message = _("while defining the notebook's code: {ending}").format(ending=ending.message)
+            if kinds.get(cell) == STUDENT and cell not in ended_in and not finished:
+                # A student cell hung or killed the process: run the notebook again without it.
+                ended_in[cell] = ending.message
+                continue
+            if probe not in {p.name for p in pending}:  # a provided cell, or a name the submission wrote there
+                # It never got to a call: running the notebook hung or killed the process.
+                message = _("while running the notebook's cells: {ending}").format(ending=ending.message)
                 # The student's last words, not TensorFlow's import banner.
                 tail = "\n".join(line for line in output.tail(1500).splitlines() if not is_framework_line(line))
                 run.problems.append(
-                    _("the submission's process stopped while defining the notebook's code: {ending}; its last "
+                    _("the submission's process stopped while running the notebook's cells: {ending}; its last "
                       "output:\n{output}").format(ending=ending.message, output=tail) if tail else
-                    _("the submission's process stopped while defining the notebook's code: {ending}").format(
+                    _("the submission's process stopped while running the notebook's cells: {ending}").format(
                         ending=ending.message))
                 for p in pending:
                     run.calls[p.name] = Call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), ending.status,
                                              {"message": message})
                 break
-            culprit = next(p for p in pending if p.name == current)
+            culprit = next(p for p in pending if p.name == probe)
             run.calls[culprit.name] = Call(culprit, inputs.get(culprit.name, {}), kwargs.get(culprit.name, {}),
                                            ending.status, {"message": ending.message})
             pending.remove(culprit)
     run.timings = _child_timings(outdir)
     isolation = _read_json(workdir / "jail-report.json")
     run.isolation = isolation if isinstance(isolation, dict) else {}
-    definitions = _read_json(outdir / "definitions.json", untrusted_files.MiB)
-    if isinstance(definitions, dict) and isinstance(definitions.get("problems"), list):
-        run.problems.extend(str(p)[:3000] for p in definitions["problems"][:100])
+    try:
+        run.cells = outcomes_from_data(_read_json(outdir / "notebook.json", untrusted_files.MiB), kinds)
+    except ValueError as exc:
+        run.problems.append(_("the grader could not read what the notebook's cells did ({reason})").format(reason=str(exc)))
+    run.cells = sorted([o for o in run.cells if o.cell not in ended_in] + [
+        CellOutcome(cell, "ended_process", error={"type": "", "message": message}) for cell, message in ended_in.items()],
+        key=lambda o: o.cell)
     run.output = output.kept_text()
     run.output_dropped = output.dropped
     if output.dropped:
@@ -202,12 +223,16 @@ def _child_timings(outdir: Path) -> dict[str, float]:
     return timings
 
 
-def _current_probe(outdir: Path) -> str | None:
+def _current(outdir: Path) -> dict:
+    """What the child said it is on: ``{"probe": name}`` or ``{"cell": number}`` (empty when unreadable)."""
     try:
-        probe = untrusted_files.read_json(outdir / "current.json", untrusted_files.MAX_STATUS_BYTES)["probe"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return probe if isinstance(probe, str) else None
+        current = untrusted_files.read_json(outdir / "current.json", untrusted_files.MAX_STATUS_BYTES)
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(current, dict):
+        return {}
+    probe, cell = current.get("probe"), current.get("cell")
+    return {"probe": probe} if isinstance(probe, str) else {"cell": cell} if type(cell) is int else {}
 
 
 @functools.lru_cache(maxsize=1)
@@ -321,7 +346,7 @@ class Ending:
 
 
 def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root: Path | None,
-               deadline: float) -> Ending:
+               deadline: float, kinds: dict[int, str]) -> Ending:
     """Run the submission's process until it exits or a limit is hit; say how it ended."""
     namespaces = namespaces_available()
     spec = jail_spec(workdir, limits, course_root, namespaces)
@@ -330,16 +355,16 @@ def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root
                             start_new_session=True)
     reader = output.drain(proc.stdout)
     try:
-        return _watch(proc, workdir, limits, deadline)
+        return _watch(proc, workdir, limits, deadline, kinds)
     finally:
         _kill_group(proc)
         reader.join(timeout=5)
         remove_cgroups(spec)
 
 
-def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: float) -> Ending:
+def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: float, kinds: dict[int, str]) -> Ending:
     started = time.monotonic()
-    current, current_since = None, started
+    current, current_since = {}, started
     while True:
         try:
             code = proc.wait(timeout=0.05)
@@ -349,10 +374,13 @@ def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: floa
             if code == 0 and not (workdir / "out" / "current.json").exists():
                 return Ending(Ended.FINISHED, _("the process finished"))
             return Ending(Ended.EXITED, _("the process exited with code {code}").format(code=code))
-        now_current = _current_probe(workdir / "out")
+        now_current = _current(workdir / "out")
         if now_current != current:
             current, current_since = now_current, time.monotonic()
-        limit = limits.call_timeout_s if current else limits.startup_timeout_s
+        limit = (limits.call_timeout_s if "probe" in current
+                 # The cell's own alarm stops it first; this is for a cell that ignores it (or blocks in C code).
+                 else limits.cell_timeout_s + CELL_GRACE_S if kinds.get(current.get("cell")) == STUDENT
+                 else limits.startup_timeout_s)
         now = time.monotonic()
         if now >= deadline:
             return Ending(Ended.SUBMISSION_TIME_LIMIT, _("it ran past the submission's time limit of {seconds:g} s "

@@ -1,4 +1,4 @@
-"""Tests of autograder.notebook_code: reading a submitted notebook and picking out its definitions."""
+"""Tests of autograder.notebook_file: finding and reading a submitted notebook."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.notebook_code import NotebookError, extract_code, find_notebook, read_notebook
+from autograder.notebook_file import NotebookError, find_notebook, read_notebook
 
 
 def _nb(*cells) -> nbformat.NotebookNode:
@@ -20,135 +20,6 @@ def _write_nb(path: Path, nb: nbformat.NotebookNode) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, str(path))
     return path
-
-
-def _sources(extracted) -> list[str]:
-    return [s.source.lstrip("\n") for s in extracted.statements]
-
-
-# --- extract_code ----------------------------------------------------------------------------
-
-
-def test_extract_code_keeps_imports_definitions_classes_and_constants():
-    nb = _nb(
-        "import numpy as np\nfrom pathlib import Path",
-        "N_CLASSES = 2\nSHAPE: tuple = (28, 28)\n\ndef relabel(y):\n    return (y == 0).astype(int)",
-        "class Net:\n    pass",
-    )
-
-    code = extract_code(nb)
-
-    assert _sources(code) == [
-        "import numpy as np",
-        "from pathlib import Path",
-        "N_CLASSES = 2",
-        "SHAPE: tuple = (28, 28)",
-        "def relabel(y):\n    return (y == 0).astype(int)",
-        "class Net:\n    pass",
-    ]
-    assert code.problems == []
-    assert code.skipped == 0
-
-
-def test_extract_code_skips_calls_assignments_with_calls_expressions_and_loops():
-    nb = _nb(
-        "x = load()\nmodel.fit(x, y, epochs=30)\nmodel.summary\nfor i in range(3):\n    print(i)\nLIMIT = 10",
-        "sizes = [len(s) for s in x]\nwith open('f') as f:\n    pass",
-    )
-
-    code = extract_code(nb)
-
-    assert _sources(code) == ["LIMIT = 10"]
-    assert code.skipped == 6
-
-
-def test_extract_code_skips_assignments_holding_a_lambda():
-    code = extract_code(_nb("square = lambda v: v * v\nK = 3"))
-
-    assert _sources(code) == ["K = 3"]
-    assert code.skipped == 1
-
-
-def test_statements_record_their_cell_line_and_kind():
-    nb = _nb(
-        "import os",
-        new_markdown_cell("# Part 1"),
-        "x = load()\n\nRATE = 0.1\n\ndef f():\n    return RATE",
-    )
-
-    code = extract_code(nb)
-
-    assert [(s.cell, s.line, s.kind) for s in code.statements] == [
-        (1, 1, "import"),
-        (3, 3, "assignment"),
-        (3, 5, "definition"),
-    ]
-    assert code.statements[2].filename == "<cell 3>"
-
-
-def test_statement_source_is_padded_so_line_numbers_match_the_cell():
-    code = extract_code(_nb("x = load()\n\ndef f():\n    return 1"))
-
-    (statement,) = code.statements
-    assert statement.source == "\n\ndef f():\n    return 1"
-    compiled = compile(statement.source, statement.filename, "exec")
-    assert compiled.co_consts[0].co_firstlineno == 3
-
-
-def test_to_json_lists_each_statement():
-    code = extract_code(_nb("import os"))
-
-    assert code.to_json() == [{"cell": 1, "line": 1, "source": "import os", "kind": "import"}]
-
-
-def test_ipython_magics_and_shell_lines_do_not_break_parsing():
-    nb = _nb("%matplotlib inline\n!pip list\nimport numpy as np\n\ndef f():\n    return np.zeros(1)")
-
-    code = extract_code(nb)
-
-    assert code.problems == []
-    assert _sources(code) == ["import numpy as np", "def f():\n    return np.zeros(1)"]
-    assert [s.line for s in code.statements] == [3, 5]
-    assert code.skipped == 2
-
-
-def test_a_cell_with_a_syntax_error_is_reported_and_the_other_cells_are_kept():
-    nb = _nb("import os", "def broken(:\n    pass", "def fine():\n    return 1")
-
-    code = extract_code(nb)
-
-    assert len(code.problems) == 1
-    assert code.problems[0].startswith("cell 2 has a syntax error (line 1:")
-    assert "functions defined in it are missing" in code.problems[0]
-    assert _sources(code) == ["import os", "def fine():\n    return 1"]
-    assert [s.cell for s in code.statements] == [1, 3]
-
-
-def test_markdown_cells_are_ignored_but_still_counted_in_cell_numbers():
-    nb = _nb(new_markdown_cell("def not_code():\n    pass"), "import os")
-
-    code = extract_code(nb)
-
-    assert _sources(code) == ["import os"]
-    assert code.statements[0].cell == 2
-    assert code.skipped == 0
-
-
-def test_decorators_are_kept_with_their_function():
-    nb = _nb("import functools\n\n@functools.lru_cache(maxsize=None)\ndef f(x):\n    return x")
-
-    code = extract_code(nb)
-
-    decorated = code.statements[1]
-    assert decorated.source.lstrip("\n") == "@functools.lru_cache(maxsize=None)\ndef f(x):\n    return x"
-    assert decorated.line == 3
-    assert decorated.kind == "definition"
-
-
-def test_an_empty_notebook_gives_no_statements():
-    code = extract_code(new_notebook())
-
-    assert (code.statements, code.problems, code.skipped) == ([], [], 0)
 
 
 # --- read_notebook ---------------------------------------------------------------------------
@@ -227,7 +98,7 @@ def test_a_v3_notebook_is_upgraded_to_v4(tmp_path):
 
     assert nb.nbformat == 4
     assert [c.cell_type for c in nb.cells] == ["code", "markdown"]
-    assert _sources(extract_code(nb)) == ["import os", "K = 2"]
+    assert nb.cells[0].source == "import os\nK = 2"
 
 
 def test_a_missing_file_cannot_be_read(tmp_path):
