@@ -54,6 +54,108 @@ def mlp_functional_api():
     return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
 
 
+def mlp_input_shape_argument():
+    return keras.Sequential([layers.Dense(256, activation="relu", input_shape=(784,)), layers.Dense(256, activation="relu"),
+                             layers.Dense(256, activation="relu"), layers.Dense(1, activation="sigmoid")])
+
+
+def mlp_activation_functions():
+    return keras.Sequential([keras.Input(shape=(784,))]
+                            + [layers.Dense(256, activation=keras.activations.relu) for _ in range(3)]
+                            + [layers.Dense(1, activation=keras.activations.sigmoid)])
+
+
+def mlp_relu_layers():
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(256), layers.ReLU(), layers.Dense(256), layers.ReLU(),
+                             layers.Dense(256), layers.ReLU(), layers.Dense(1, activation="sigmoid")])
+
+
+def mlp_capped_relu6_layers():
+    return keras.Sequential([keras.Input(shape=(784,)), layers.Dense(256), layers.ReLU(max_value=6.0),
+                             layers.Dense(256, activation="relu"), layers.Dense(256, activation="relu"),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+def mlp_added_layer_by_layer():
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(784,)))
+    for _ in range(3):
+        model.add(layers.Dense(units=256, activation="relu"))
+    model.add(layers.Dense(units=1, activation="sigmoid"))
+    return model
+
+
+def cnn_layer_aliases():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Convolution2D(32, (3, 3), activation="relu"),
+                             layers.MaxPool2D((2, 2)), layers.Convolution2D(32, (3, 3), activation="relu"),
+                             layers.MaxPool2D((2, 2)), layers.Flatten(), layers.Dense(256, activation="relu"),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+def cnn_int_sizes():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2),
+                             layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2), layers.Flatten(),
+                             layers.Dense(256, activation="relu"), layers.Dense(1, activation="sigmoid")])
+
+
+def cnn_keyword_arguments():
+    def conv():
+        return layers.Conv2D(filters=32, kernel_size=(3, 3), strides=(1, 1), padding="valid",
+                             activation=keras.activations.relu)
+
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), conv(), layers.MaxPooling2D(pool_size=(2, 2), padding="valid"),
+                             conv(), layers.MaxPooling2D(pool_size=(2, 2)), layers.Flatten(),
+                             layers.Dense(units=256, activation=keras.activations.relu),
+                             layers.Dense(units=1, activation=keras.activations.sigmoid)])
+
+
+def cnn_input_shape_argument():
+    return keras.Sequential([layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)),
+                             layers.MaxPooling2D((2, 2)), layers.Conv2D(32, (3, 3), activation="relu"),
+                             layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(256, activation="relu"),
+                             layers.Dense(1, activation="sigmoid")])
+
+
+def cnn_functional_api():
+    inputs = keras.Input(shape=(28, 28, 1))
+    h = inputs
+    for _ in range(2):
+        h = layers.MaxPooling2D((2, 2))(layers.Conv2D(32, (3, 3), activation="relu")(h))
+    h = layers.Dense(256, activation="relu")(layers.Flatten()(h))
+    return keras.Model(inputs, layers.Dense(1, activation="sigmoid")(h))
+
+
+def cnn_separate_activations():
+    return keras.Sequential([keras.Input(shape=(28, 28, 1)), layers.Conv2D(32, (3, 3)), layers.Activation("relu"),
+                             layers.MaxPooling2D((2, 2)), layers.Conv2D(32, (3, 3)), layers.ReLU(),
+                             layers.MaxPooling2D((2, 2)), layers.Flatten(), layers.Dense(256),
+                             layers.Activation(keras.activations.relu), layers.Dense(1), layers.Activation("sigmoid")])
+
+
+def deep_cnn_aliases_and_functions():
+    relu = keras.activations.relu
+    return keras.Sequential([
+        keras.Input(shape=(28, 28, 1)),
+        layers.Convolution2D(32, 3, activation=relu), layers.Convolution2D(32, 3, activation=relu), layers.MaxPool2D(2),
+        layers.Dropout(rate=0.25),
+        layers.Convolution2D(64, 3, activation=relu), layers.Convolution2D(64, 3, activation=relu), layers.MaxPool2D(2),
+        layers.Dropout(rate=0.25),
+        layers.Flatten(), layers.Dense(256, activation=relu), layers.Dropout(0.5),
+        layers.Dense(1, activation=keras.activations.sigmoid),
+    ])
+
+
+def deep_cnn_functional_api():
+    inputs = keras.Input(shape=(28, 28, 1))
+    h = inputs
+    for filters in (32, 64):
+        h = layers.Conv2D(filters, (3, 3), activation="relu")(h)
+        h = layers.Conv2D(filters, (3, 3), activation="relu")(h)
+        h = layers.Dropout(0.25)(layers.MaxPooling2D((2, 2))(h))
+    h = layers.Dropout(0.5)(layers.Dense(256, activation="relu")(layers.Flatten()(h)))
+    return keras.Model(inputs=inputs, outputs=layers.Dense(1, activation="sigmoid")(h))
+
+
 def mlp_returns_none():
     model = reference.build_mlp()  # built but never returned
     del model
@@ -93,11 +195,30 @@ def test_reference_passes_every_architecture_check(probe_call, builder):
         check(call)
 
 
-@pytest.mark.parametrize("builder", [mlp_separate_activation_layers, mlp_functional_api])
-def test_equivalent_ways_of_writing_the_mlp_pass(probe_call, builder):
-    call = probe_call(builder, "build_mlp")
+EQUIVALENT = [(mlp_separate_activation_layers, "build_mlp"), (mlp_functional_api, "build_mlp"),
+              (mlp_input_shape_argument, "build_mlp"), (mlp_activation_functions, "build_mlp"),
+              (mlp_relu_layers, "build_mlp"), (mlp_added_layer_by_layer, "build_mlp"),
+              (cnn_layer_aliases, "build_cnn"), (cnn_int_sizes, "build_cnn"), (cnn_keyword_arguments, "build_cnn"),
+              (cnn_input_shape_argument, "build_cnn"), (cnn_functional_api, "build_cnn"),
+              (cnn_separate_activations, "build_cnn"),
+              (deep_cnn_aliases_and_functions, "build_deep_cnn"), (deep_cnn_functional_api, "build_deep_cnn")]
+
+
+@pytest.mark.parametrize("builder, probe", EQUIVALENT, ids=[b.__name__ for b, _p in EQUIVALENT])
+def test_equivalent_ways_of_writing_the_lecture_models_pass(probe_call, builder, probe):
+    # Keras aliases (Convolution2D, MaxPool2D), int sizes, activation functions instead of names,
+    # explicit defaults, input_shape= instead of keras.Input, the functional API, and a linear layer
+    # followed by Activation(...) or ReLU() all build the lecture's model.
+    call = probe_call(builder, probe)
     for check in ALL:
         check(call)
+
+
+def test_capped_relu_layer_is_not_read_as_relu(probe_call):
+    # ReLU(max_value=6) computes min(max(x, 0), 6), not activation='relu': it stays a layer of its own.
+    with pytest.raises(AssertionError, match=r"layer 0 differs: settings expected units=256, activation=relu, "
+                                             r"got units=256, activation=linear"):
+        check_model_layers_match_lecture(probe_call(mlp_capped_relu6_layers, "build_mlp"))
 
 
 def test_softmax_output_gets_the_softmax_hint(probe_call):

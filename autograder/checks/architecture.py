@@ -3,8 +3,10 @@
 Each builder is compared with the lecture's model of the same name (its layer table, kept as data
 in ``autograder.expected``), layer by layer: type,
 output shape, parameter count and the layer's own settings (units, filters, kernel/pool size,
-activation, Dropout rate). A standalone Activation layer is folded into the layer before it, so
-``Dense(256)`` + ``Activation('relu')`` counts as ``Dense(256, relu)``.
+activation, Dropout rate). A standalone Activation layer (or ReLU() with its defaults) is folded into
+the linear layer before it, so ``Dense(256)`` + ``Activation('relu')`` or ``ReLU()`` counts as
+``Dense(256, relu)``. Settings are read from each layer's config, so Keras' aliases
+(Convolution2D, MaxPool2D), int sizes and activation functions read as the lecture's spellings.
 """
 
 from __future__ import annotations
@@ -49,20 +51,32 @@ def _settings(layer) -> str:
 
 
 def describe_layers(model) -> list[LayerRow]:
-    """The model's layers as rows (InputLayer dropped, Activation layers folded into their predecessor)."""
+    """The model's layers as rows (InputLayer dropped, Activation/ReLU layers folded into their predecessor)."""
     rows: list[LayerRow] = []
     for layer in model.layers:
         kind = type(layer).__name__
         if kind == "InputLayer":
             continue
         shape = tuple(layer.output.shape[1:]) if _has_output(layer) else ("?",)
-        if kind == "Activation" and rows and "activation=linear" in rows[-1].settings:
+        act = _standalone_activation(layer)
+        if act is not None and rows and "activation=linear" in rows[-1].settings:
             prev = rows[-1]
-            act = layer.get_config()["activation"]
             rows[-1] = LayerRow(prev.type, shape, prev.params, prev.settings.replace("activation=linear", f"activation={act}"))
             continue
         rows.append(LayerRow(kind, shape, layer.count_params() if layer.built else 0, _settings(layer)))
     return rows
+
+
+def _standalone_activation(layer) -> str | None:
+    """The activation a layer only applies: Activation(name or function), or ReLU() with its defaults; else None."""
+    kind = type(layer).__name__
+    cfg = layer.get_config()
+    if kind == "Activation":
+        act = cfg["activation"]
+        return act if isinstance(act, str) else str(act.get("config", act))
+    if kind == "ReLU" and not cfg.get("max_value") and not cfg.get("negative_slope") and not cfg.get("threshold"):
+        return "relu"  # plain max(x, 0): what activation='relu' computes
+    return None
 
 
 def _has_output(layer) -> bool:
