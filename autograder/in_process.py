@@ -21,6 +21,7 @@ import numpy as np
 
 # seed_everything and compile_probe_model live with the one calling body; imported here as before.
 from autograder.calling import call_for_probe, compile_probe_model, seed_everything  # noqa: F401
+from autograder.model_allowlist import ModelNotRebuildable, validate_model_config
 from autograder.probes import Call, Probe
 
 
@@ -51,11 +52,17 @@ def _take_model(call: Call, path: Path) -> None:
         return
     try:
         with zipfile.ZipFile(path) as saved:
-            compile_config = json.loads(saved.read("config.json")).get("compile_config")
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+            config = json.loads(saved.read("config.json"))
+        compile_config = config.get("compile_config")
+    except (OSError, KeyError, ValueError, AttributeError, zipfile.BadZipFile) as exc:
         call.status, call.error = "unreadable", {"message": f"the saved model is not a .keras file ({type(exc).__name__}: {exc})"}
         return
     call.compile_config = compile_config if isinstance(compile_config, dict) else None
+    try:
+        validate_model_config(config)  # what the grader refuses to rebuild fails here too
+    except ModelNotRebuildable as exc:
+        call.status, call.error = "unreadable", {"message": str(exc)}
+        return
     try:
         call.model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types here: TypeError, ValueError, AttributeError...

@@ -31,4 +31,22 @@ def test_a_model_keras_cannot_rebuild_is_unreadable_as_in_grading():
 
     model = keras.Sequential([keras.Input((784,)), Custom(), keras.layers.Dense(1, activation="sigmoid")])
     call = call_here(lambda: model, VISIBLE_PROBES_BY_NAME["build_mlp"], {}, {})
-    assert call.status == "unreadable" and "Hint: use only standard keras layers" in call.error["message"]
+    assert call.status == "unreadable" and call.error["message"].startswith(
+        "the saved model uses what the grader does not rebuild: layer custom is a Custom. Hint: build it")
+
+
+def test_a_keras_layer_the_grader_does_not_rebuild_fails_the_self_check_too(probe_call):
+    import keras
+
+    # GaussianNoise is Keras' own, but not on the grader's allowlist of plain layers.
+    model = keras.Sequential([keras.Input((784,)), keras.layers.GaussianNoise(0.1, name="noise"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+
+    def build_mlp():
+        return model
+
+    here = call_here(build_mlp, VISIBLE_PROBES_BY_NAME["build_mlp"], {}, {})
+    graded = probe_call(build_mlp, "build_mlp")
+    assert here.status == graded.status == "unreadable"
+    assert here.error["message"] == graded.error["message"]
+    assert "layer noise is a GaussianNoise. Hint: build it with keras.Sequential" in here.error["message"]

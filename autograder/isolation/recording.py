@@ -18,7 +18,9 @@ from typing import Any, Callable
 import numpy as np
 
 from autograder.calling import call_for_probe
+from autograder import model_allowlist
 from autograder.isolation import untrusted_files
+from autograder.model_allowlist import ModelNotRebuildable
 from autograder.probes import Call, Probe
 
 
@@ -87,46 +89,9 @@ def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir:
     return call
 
 
-class ModelNotRebuildable(ValueError):
-    """A saved model needs code that the grader does not have (custom layers, lambdas)."""
-
-
-# Layers a submission's model may use: Keras' own, nothing that carries code (Lambda, custom classes).
-ALLOWED_LAYERS = frozenset({
-    "InputLayer", "Dense", "Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "GlobalMaxPooling2D",
-    "GlobalAveragePooling2D", "Flatten", "Reshape", "Dropout", "SpatialDropout2D", "Activation", "ReLU",
-    "LeakyReLU", "BatchNormalization", "LayerNormalization", "Rescaling", "ZeroPadding2D",
-})
-ALLOWED_MODELS = frozenset({"Sequential", "Functional"})
-
-
 def validate_model_config(model: Path | untrusted_files.KerasFile) -> None:
     """Refuse a saved model whose config names anything but Keras' own models and plain layers."""
-    config = _keras_file(model).config
-    problems = []
-
-    def visit(entry: dict, where: str) -> None:
-        name, module = entry.get("class_name"), str(entry.get("module") or "")
-        if entry.get("registered_name") not in (None, name) or (module and not module.startswith("keras")):
-            problems.append(f"{where} is a custom class ({entry.get('registered_name') or name}, module {module!r})")
-        for layer in (entry.get("config") or {}).get("layers", []) or []:
-            layer_name = layer.get("class_name")
-            if layer_name in ALLOWED_MODELS:
-                visit(layer, f"nested model {layer_name}")
-            elif layer_name not in ALLOWED_LAYERS:
-                problems.append(f"layer {layer.get('config', {}).get('name', '?')} is a {layer_name}")
-            elif str(layer.get("module") or "keras").split(".")[0] != "keras" or layer.get("registered_name") not in (None, layer_name):
-                problems.append(f"layer {layer.get('config', {}).get('name', '?')} claims to be {layer_name} but is "
-                                f"{layer.get('registered_name')} from {layer.get('module')!r}")
-
-    if config.get("class_name") not in ALLOWED_MODELS:
-        problems.append(f"the model is a {config.get('class_name')}, not keras.Sequential or a functional model")
-    visit(config, "the model")
-    if problems:
-        raise ModelNotRebuildable(
-            f"the saved model uses what the grader does not rebuild: {'; '.join(problems[:3])}. Hint: build it "
-            f"with keras.Sequential and Keras' own layers ({', '.join(sorted(ALLOWED_LAYERS)[:6])}, ...)."
-        )
+    model_allowlist.validate_model_config(_keras_file(model).config)
 
 
 def _keras_file(model: Path | untrusted_files.KerasFile) -> untrusted_files.KerasFile:
