@@ -351,8 +351,8 @@ def cell_problem(outcome: CellOutcome, cell_timeout_s: float) -> Message | None:
         return _("cell {cell} has a syntax error (line {line}: {message}), so none of it ran").format(
             cell=outcome.cell, line=err.get("line") or "?", message=str(err.get("message", ""))[:300])
     if outcome.status == "ended_process":
-        return _("cell {cell} ended the submission's process ({message}); the grader ran the notebook again "
-                 "without it").format(cell=outcome.cell, message=err.get("message", ""))
+        return _("cell {cell} ended the submission's process, so the grader ran the notebook again without it: "
+                 "{message}").format(cell=outcome.cell, message=err.get("message", ""))
     return None
 
 

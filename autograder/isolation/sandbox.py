@@ -1,10 +1,12 @@
-"""Run a submission's code in a fresh interpreter, inside limits, and bring back plain data.
+"""Run a submission's notebook in a fresh interpreter, inside limits, and bring back plain data.
 
-The grader writes the statements to define, the probes to run and their inputs into a work
-folder, starts the submission's process there (``autograder.isolation.jail`` → ``autograder.isolation.child``) and
-watches it: a call that runs past ``limits.call_timeout_s`` or a process that dies is recorded
-against that one call, and a new process carries on with the calls that are left, until
-``limits.submission_timeout_s`` is spent. Nothing the child writes is unpickled.
+The grader writes the notebook's cell plan (``autograder.notebook_runner``), the probes to run and
+their inputs into a work folder, starts the submission's process there (``autograder.isolation.jail`` →
+``autograder.isolation.child``) and watches it. A student cell gets ``limits.cell_timeout_s`` (its own
+interrupt stops it; a cell that ignores it, or kills the process, is left out of a new run); a call
+that runs past ``limits.call_timeout_s`` or a process that dies is recorded against that one call,
+and a new process carries on with the calls that are left, until ``limits.submission_timeout_s`` is
+spent. Nothing the child writes is unpickled.
 
 Isolation (``autograder.isolation.jail``): its own network and mount namespaces (no network, the course's
 private paths hidden) where ``unshare`` works, memory and process caps in cgroups where they are
@@ -115,15 +117,16 @@ def run_submission(cells: list[PlannedCell], functions_by_group: dict[str, list[
             probe, cell = current.get("probe"), current.get("cell")
             if probe not in {p.name for p in pending} and finished:
                 continue  # it stopped after writing the result of the call it was on: a new process carries on
+            # The student's last words, not TensorFlow's import banner.
+            tail = "\n".join(line for line in output.tail(1500).splitlines() if not is_framework_line(line))
             if kinds.get(cell) == STUDENT and cell not in ended_in and not finished:
                 # A student cell hung or killed the process: run the notebook again without it.
-                ended_in[cell] = ending.message
+                ended_in[cell] = _("{ending}; its last output:\n{output}").format(
+                    ending=ending.message, output=tail) if tail else ending.message
                 continue
             if probe not in {p.name for p in pending}:  # a provided cell, or a name the submission wrote there
                 # It never got to a call: running the notebook hung or killed the process.
                 message = _("while running the notebook's cells: {ending}").format(ending=ending.message)
-                # The student's last words, not TensorFlow's import banner.
-                tail = "\n".join(line for line in output.tail(1500).splitlines() if not is_framework_line(line))
                 run.problems.append(
                     _("the submission's process stopped while running the notebook's cells: {ending}; its last "
                       "output:\n{output}").format(ending=ending.message, output=tail) if tail else

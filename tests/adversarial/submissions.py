@@ -347,9 +347,16 @@ CASES: tuple[Case, ...] = (
     Case("sys_exit_while_defining", "process", FULL, notebook(
         "import sys\nclass Stop:\n    sys.exit(0)", RELABEL, SPLIT, PREPARE)),
     # ---------------------------------------------------------------- resources
-    Case("endless_loop_while_defining", "resources", NOTHING, notebook(
+    # As in a kernel, a cell that never ends is interrupted (here after limits.cell_timeout_s) and the next
+    # cells run; a cell that ignores the interrupt, or kills the process, is left out of a new run.
+    Case("endless_loop_while_defining", "resources", FULL, notebook(
         "def trap(x=[i for i in iter(int, 1)]):\n    pass", RELABEL, SPLIT, PREPARE),
-         limits={"startup_timeout_s": 8}),
+         limits={"cell_timeout_s": 2}, reason="was stopped after"),
+    Case("cell_ignores_its_interrupt", "resources", FULL, notebook(
+        "import signal\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass", RELABEL, SPLIT, PREPARE),
+         limits={"cell_timeout_s": 2}, reason="ended the submission's process"),
+    Case("cell_kills_the_process", "process", FULL, notebook(
+        "import os\nos._exit(1)", RELABEL, SPLIT, PREPARE), reason="ended the submission's process"),
     Case("endless_loop_in_relabel", "resources", RELABEL_LOST, notebook(
         "def relabel_odd_even(y):\n    while True:\n        pass", SPLIT, PREPARE), limits={"call_timeout_s": 4}),
     Case("huge_allocation", "resources", RELABEL_LOST, notebook(
