@@ -86,7 +86,7 @@ def test_kit_course_yml_has_only_the_keys_a_student_run_reads(kit):
     import yaml
 
     raw = yaml.safe_load((kit / "course.yml").read_text())
-    assert set(raw) == set(STUDENT_KEYS) | {"limits"} and set(raw["limits"]) == {"training_timeout_s"}
+    assert set(raw) == set(STUDENT_KEYS) | {"limits"} and set(raw["limits"]) == {"training_timeout_s", "cell_timeout_s"}
     assert "hidden_paths" not in (kit / "course.yml").read_text()
 
 

@@ -19,7 +19,7 @@ from autograder.wings import PACKAGE, student_wing_files
 
 # What a student's run reads of course.yml (the notebook's data and training cells, the visible checks).
 STUDENT_KEYS = ("assignment", "language", "data", "training", "grading")
-STUDENT_LIMITS = ("training_timeout_s",)
+STUDENT_LIMITS = ("training_timeout_s", "cell_timeout_s")
 
 _PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
@@ -37,6 +37,8 @@ dependencies = [
     "numpy>=1.26",
     "matplotlib>=3.8",
     "nbformat>=5.9",
+    # The self-check runs the notebook's cells through IPython, as Jupyter and the grader do.
+    "ipython>=8.20",
     "pydantic>=2.6",
     "pyyaml>=6.0",
     "mlxtend>=0.23",
