@@ -20,10 +20,12 @@ as it stands at its end.
 from __future__ import annotations
 
 import ast
+import re
 import signal
 import sys
 import threading
 import time
+import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
@@ -264,8 +266,6 @@ class _Alarm:
 
 def _error_data(exc: BaseException, cell: int) -> dict:
     data = describe_exception(exc)
-    import traceback
-
     lines = [fs.lineno for fs in traceback.extract_tb(exc.__traceback__) if fs.filename == f"<cell {cell}>"]
     if isinstance(exc, SyntaxError) and exc.lineno:
         lines = [exc.lineno]
@@ -374,8 +374,7 @@ def _defines(source: str, name: str) -> int | None:
 
 
 def _defines_raw(source: str, name: str) -> bool:
-    import re
-
+    # A def the parser cannot see: the cell has a syntax error, or IPython could not transform it.
     return re.search(rf"^\s*def\s+{re.escape(name)}\s*\(", source, flags=re.M) is not None
 
 

@@ -85,7 +85,7 @@ def run_submission(cells: list[PlannedCell], functions_by_group: dict[str, list[
     log_path = workdir / "output.log"
     deadline = time.monotonic() + limits.submission_timeout_s
     output = _CappedOutput(log_path, limits.output_limit_bytes)
-    with output as log:
+    with output:
         while pending:
             if time.monotonic() >= deadline:
                 message = _("the submission used up its time limit of {seconds:g} s").format(
