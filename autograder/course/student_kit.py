@@ -30,9 +30,11 @@ name = "{assignment}-student-kit"
 version = "{version}"
 description = "Self-check for the {assignment} assignment: `pytest autograder` runs the visible checks on your notebook"
 requires-python = ">=3.10"
+# No TensorFlow here: tensorflow, tensorflow-cpu, tensorflow-macos and the GPU builds are different
+# distributions of the same `tensorflow` package, and pip cannot depend on "any of them". Depending on one
+# would install it on top of the one a student has (Colab's, a GPU build). A fresh environment takes the
+# `tensorflow` extra: pip install -e ".[tensorflow]". Without TensorFlow, the notebook says what to install.
 dependencies = [
-    "tensorflow-cpu>=2.16; platform_machine == 'x86_64' or platform_machine == 'AMD64'",
-    "tensorflow>=2.16; platform_machine != 'x86_64' and platform_machine != 'AMD64'",
     "keras>=3.3",
     "numpy>=1.26",
     "matplotlib>=3.8",
@@ -47,6 +49,14 @@ dependencies = [
     "jupyterlab>=4.0",
 ]
 
+[project.optional-dependencies]
+# For a fresh environment: TensorFlow's CPU build on x86-64 Linux and Windows (a smaller download), the
+# standard build elsewhere (macOS, ARM).
+tensorflow = [
+    "tensorflow-cpu>={min_tensorflow}; (platform_machine == 'x86_64' or platform_machine == 'AMD64') and sys_platform != 'darwin'",
+    "tensorflow>={min_tensorflow}; (platform_machine != 'x86_64' and platform_machine != 'AMD64') or sys_platform == 'darwin'",
+]
+
 [tool.setuptools]
 packages = ["autograder", "autograder.checks", "autograder.expected"]
 
@@ -59,11 +69,20 @@ _README = """# {assignment}: odd or even?
 
 ## English
 
-1. Install (Python 3.10 or newer):
+1. Install (Python 3.10 or newer). In a new environment, with TensorFlow:
 
    ```bash
-   python3 -m venv .venv && .venv/bin/pip install -e .
+   python3 -m venv .venv && .venv/bin/pip install -e ".[tensorflow]"
    ```
+
+   In an environment that already has TensorFlow (Colab, conda, a GPU build, `tensorflow-macos`), install the
+   kit without it, so that your TensorFlow stays the only one: `pip install -e .` there. The kit itself
+   depends on Keras 3, never on a TensorFlow build: `tensorflow`, `tensorflow-cpu` and `tensorflow-macos` are
+   different packages of the same TensorFlow, and pip would install a second one over yours.
+
+   Tested with Python {python}, TensorFlow {tensorflow} and Keras {keras}. Other Pythons from 3.10, Keras 3 and
+   TensorFlow {min_tensorflow} or newer should work. With Keras 2, an older TensorFlow, no TensorFlow or
+   another Keras backend, the notebook's first cell stops and says what to install.
 
 2. Open the notebook and fill in every cell marked `# YOUR CODE HERE`:
 
@@ -83,11 +102,20 @@ The hidden checks (other inputs) run only when your notebook is graded. Set `lan
 
 ## 한국어
 
-1. 설치하기 (Python 3.10 이상):
+1. 설치하기 (Python 3.10 이상). 새 환경에는 TensorFlow와 함께 설치합니다:
 
    ```bash
-   python3 -m venv .venv && .venv/bin/pip install -e .
+   python3 -m venv .venv && .venv/bin/pip install -e ".[tensorflow]"
    ```
+
+   TensorFlow가 이미 있는 환경(Colab, conda, GPU 빌드, `tensorflow-macos`)에서는 TensorFlow 없이 키트만
+   설치해서 원래의 TensorFlow 하나만 남게 하세요: 그 환경에서 `pip install -e .`. 키트는 Keras 3에만 의존하고
+   어떤 TensorFlow 빌드에도 의존하지 않습니다. `tensorflow`, `tensorflow-cpu`, `tensorflow-macos`는 같은
+   TensorFlow의 서로 다른 패키지라서, pip가 이미 있는 것 위에 하나를 더 설치하게 되기 때문입니다.
+
+   Python {python}, TensorFlow {tensorflow}, Keras {keras}에서 테스트했습니다. 3.10 이후의 다른 Python,
+   Keras 3, TensorFlow {min_tensorflow} 이상이면 동작할 것입니다. Keras 2, 더 오래된 TensorFlow, TensorFlow가
+   없는 환경, 다른 Keras 백엔드에서는 노트북의 첫 셀이 멈추고 무엇을 설치해야 하는지 알려 줍니다.
 
 2. 노트북을 열고 `# YOUR CODE HERE`라고 적힌 셀을 모두 채우세요:
 
@@ -141,8 +169,14 @@ def write_student_kit(config: CourseConfig, out: Path | str, release: Path | Non
     write(notebook, source=release)
     for path in student_wing_files():
         write(Path("autograder") / path.relative_to(PACKAGE), source=path)
-    write("pyproject.toml", _PYPROJECT.format(assignment=config.assignment.replace("_", "-"), version=__version__))
+    from autograder.notebook import MIN_TENSORFLOW, TESTED_WITH
+
+    min_tensorflow = ".".join(map(str, MIN_TENSORFLOW))
+    write("pyproject.toml", _PYPROJECT.format(assignment=config.assignment.replace("_", "-"), version=__version__,
+                                              min_tensorflow=min_tensorflow))
     write("course.yml", student_course_yml(config))
-    write("README.md", _README.format(assignment=config.assignment, notebook=notebook.as_posix()))
+    write("README.md", _README.format(assignment=config.assignment, notebook=notebook.as_posix(),
+                                      python=TESTED_WITH["Python"], tensorflow=TESTED_WITH["TensorFlow"],
+                                      keras=TESTED_WITH["Keras"], min_tensorflow=min_tensorflow))
     write(".gitignore", ".venv/\n__pycache__/\n*.egg-info/\n.pytest_cache/\n.ipynb_checkpoints/\n")
     return written
