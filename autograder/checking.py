@@ -23,8 +23,8 @@ from autograder.data import load_dataset
 from autograder.i18n import Message, Translator, _, lazy
 from autograder.in_process import call_here
 from autograder.notebook_file import find_notebook, read_notebook
-from autograder.notebook_runner import (CellOutcome, PlannedCell, cell_problem, function_checkpoints, plan_notebook,
-                                        run_notebook, why_missing)
+from autograder.notebook_runner import (CellOutcome, PlannedCell, Wanted, call_checkpoints, cell_problem,
+                                        plan_notebook, run_notebook, why_missing)
 from autograder.probes import Call, Probe, make_inputs, probe_kwargs
 from autograder.results import CheckResult, GradeResult, GroupResult
 from autograder.training import GradingData, TrainingOutcome, grading_data, train_and_evaluate
@@ -110,16 +110,24 @@ class CheckSession:
                 for p in probes}
 
     def calls_for_notebook(self, path: Path | str, checks: list[Check]) -> tuple[str, dict[str, Call], list]:
-        """Run the notebook's cells in this process, as the grader's submission process does, and call its
-        functions for ``checks``: (notebook, calls, problems).
+        """Run the notebook's cells in this process, as the grader's submission process does, calling its
+        functions for ``checks`` where their check cells run: (notebook, calls, problems).
 
         Raises NotebookError when the file cannot be read as a notebook.
         """
         notebook, plan = self.plan(path)
-        by_group = functions_by_group(checks)
-        run = run_notebook(plan, by_group, self.config.limits.cell_timeout_s)
-        calls = self.calls_for_functions(run.functions, checks)
-        explain_missing(calls, plan, run.outcomes, by_group)
+        probes, groups = probes_of(checks), groups_of_probes(checks)
+        inputs, kwargs = self.inputs_for(probes)
+        by_name = {p.name: p for p in probes}
+        calls: dict[str, Call] = {}
+
+        def call(wanted: Wanted, function) -> None:
+            probe = by_name[wanted.probe]
+            calls[probe.name] = call_here(function, probe, inputs[probe.name], kwargs[probe.name], self.config.grading.seed)
+
+        run = run_notebook(plan, [Wanted(p.name, groups[p.name], p.function) for p in probes],
+                           self.config.limits.cell_timeout_s, call=call)
+        explain_missing(calls, plan, run.outcomes, groups)
         return notebook, calls, notebook_problems(run.outcomes, self.config.limits.cell_timeout_s)
 
     def grade_functions(self, functions: dict[str, Callable], checks: list[Check],
@@ -233,31 +241,29 @@ def student_layers(calls: dict[str, Call]) -> dict[str, list]:
                     model, _note = model_as_built(call)
                 except AssertionError:
                     model = call.model
-                layers[call.probe.function] = describe_layers(model)
+                # The architecture group's call comes first; the accuracy group's own call of a builder shows the same.
+                layers.setdefault(call.probe.function, describe_layers(model))
             except Exception:  # a model the checks could not describe is reported by the checks themselves
                 continue
     return layers
 
 
-def functions_by_group(checks: list[Check]) -> dict[str, list[str]]:
-    """The student functions each group's checks call, in the order the checks name them."""
-    by_group: dict[str, list[str]] = {}
+def groups_of_probes(checks: list[Check]) -> dict[str, str]:
+    """The group each probe's call is made for (where its check cell runs): probe name → group."""
+    groups: dict[str, str] = {}
     for c in checks:
-        names = by_group.setdefault(c.group, [])
-        if c.probe.function not in names:
-            names.append(c.probe.function)
-    return by_group
+        groups.setdefault(c.probe_name, c.group)
+    return groups
 
 
 def explain_missing(calls: dict[str, Call], plan: list[PlannedCell], outcomes: list[CellOutcome],
-                    by_group: dict[str, list[str]]) -> None:
+                    groups: dict[str, str]) -> None:
     """Give each call whose function was not defined where its check cell runs the reason (``why_missing``)."""
-    taken_at = function_checkpoints(plan, by_group)
+    at = call_checkpoints(plan, [Wanted(c.probe.name, groups[c.probe.name], c.probe.function) for c in calls.values()])
     for call in calls.values():
         if call.status == "missing" and call.error is None:
-            function = call.probe.function
             call.error = {"type": "NameError", "where": [], "reason": True,
-                          "message": why_missing(function, plan, outcomes, taken_at.get(function, 0))}
+                          "message": why_missing(call.probe.function, plan, outcomes, at[call.probe.name])}
 
 
 def notebook_problems(outcomes: list[CellOutcome], cell_timeout_s: float) -> list[Message]:

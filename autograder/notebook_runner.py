@@ -154,29 +154,35 @@ def plan_notebook(nb, release=None) -> list[PlannedCell]:
     return plan
 
 
-def checkpoints(plan: list[PlannedCell], functions_by_group: dict[str, list[str]]) -> dict[tuple[str, str], int]:
-    """Where each (group, function) is taken: the first check cell of the group that passes it, else the
-    group's first check cell, else the end of the notebook (0)."""
-    where: dict[tuple[str, str], int] = {}
+@dataclass(frozen=True)
+class Wanted:
+    """A call the runner makes while it runs the notebook: ``probe`` of ``function``, for ``group``'s checks."""
+
+    probe: str
+    group: str
+    function: str
+
+    def to_data(self) -> list[str]:
+        return [self.probe, self.group, self.function]
+
+    @classmethod
+    def from_data(cls, data) -> "Wanted":
+        probe, group, function = (str(v) for v in data)
+        return cls(probe, group, function)
+
+
+def call_checkpoints(plan: list[PlannedCell], wanted: list[Wanted]) -> dict[str, int]:
+    """Where each wanted call is made: right after the first check cell of its group that passes its function,
+    else after the group's first check cell, else at the end of the notebook (0). That is where nbgrader's
+    check cell calls it, with the notebook's state as it is there."""
+    passed: dict[tuple[str, str], int] = {}
     first_of_group: dict[str, int] = {}
     for cell in plan:
         for group, names in cell.checks:
             first_of_group.setdefault(group, cell.cell)
             for name in names:
-                where.setdefault((group, name), cell.cell)
-    return {(g, name): where.get((g, name), first_of_group.get(g, 0))
-            for g, names in functions_by_group.items() for name in names}
-
-
-def function_checkpoints(plan: list[PlannedCell], functions_by_group: dict[str, list[str]]) -> dict[str, int]:
-    """Where each function is taken for its calls: the earliest check cell among the groups that use it
-    (0: the end of the notebook)."""
-    taken: dict[str, int] = {}
-    for (group, name), cell in checkpoints(plan, functions_by_group).items():
-        order = cell or sys.maxsize
-        if name not in taken or order < (taken[name] or sys.maxsize):
-            taken[name] = cell
-    return taken
+                passed.setdefault((group, name), cell.cell)
+    return {w.probe: passed.get((w.group, w.function), first_of_group.get(w.group, 0)) for w in wanted}
 
 
 # ---------------------------------------------------------------- running
@@ -197,10 +203,10 @@ class CellOutcome:
 
 @dataclass
 class NotebookRun:
-    """The outcome of every cell run, and each function as it stood where it is taken."""
+    """The outcome of every cell run, and each wanted call's function as it stood where the call was made."""
 
     outcomes: list[CellOutcome] = field(default_factory=list)
-    functions: dict[str, Any] = field(default_factory=dict)
+    functions: dict[str, Any] = field(default_factory=dict)  # by probe name
     namespace: dict = field(default_factory=dict)
 
 
@@ -273,22 +279,28 @@ def _error_data(exc: BaseException, cell: int) -> dict:
     return data
 
 
-def run_notebook(plan: list[PlannedCell], functions_by_group: dict[str, list[str]], cell_timeout_s: float,
-                 skip: tuple[int, ...] = (), on_cell: Callable[[PlannedCell], None] | None = None) -> NotebookRun:
-    """Run the plan's cells in order in a fresh IPython shell; take each function where ``function_checkpoints`` says.
+def run_notebook(plan: list[PlannedCell], wanted: list[Wanted], cell_timeout_s: float,
+                 call: Callable[[Wanted, Any], None] | None = None, skip: tuple[int, ...] = (),
+                 on_cell: Callable[[PlannedCell], None] | None = None,
+                 on_outcome: Callable[[list[CellOutcome]], None] | None = None) -> NotebookRun:
+    """Run the plan's cells in order in a fresh IPython shell, and make each wanted call where
+    ``call_checkpoints`` says: ``call(wanted, the function as it stands there, or None)``.
 
     ``skip`` lists cells not to run (one that ended the process before); ``on_cell`` is told of each cell
-    before it runs (the submission's process writes it down, so that the grader knows where it stopped).
+    before it runs (the submission's process writes it down, so that the grader knows where it stopped),
+    ``on_outcome`` of the outcomes so far after each cell.
     """
     saved = sys.modules.get("__main__"), sys.excepthook, sys.displayhook
     shell = _make_shell()
-    taken_at = function_checkpoints(plan, functions_by_group)
+    at = call_checkpoints(plan, wanted)
     run = NotebookRun(namespace=shell.user_ns)
 
-    def take(cell_number: int) -> None:
-        for name, at in taken_at.items():
-            if at == cell_number:
-                run.functions[name] = shell.user_ns.get(name)
+    def make_calls(cell_number: int) -> None:
+        for w in wanted:
+            if at[w.probe] == cell_number:
+                function = run.functions[w.probe] = shell.user_ns.get(w.function)
+                if call is not None:
+                    call(w, function)
 
     try:
         for cell in plan:
@@ -296,8 +308,10 @@ def run_notebook(plan: list[PlannedCell], functions_by_group: dict[str, list[str
                 if on_cell is not None:
                     on_cell(cell)
                 run.outcomes.append(_run_cell(shell, cell, cell_timeout_s))
-            take(cell.cell)
-        take(0)
+                if on_outcome is not None:
+                    on_outcome(run.outcomes)
+            make_calls(cell.cell)
+        make_calls(0)
     finally:
         shell.compile.current_cell = 0
         if saved[0] is not None:

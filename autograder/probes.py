@@ -76,6 +76,11 @@ VISIBLE_PROBES: tuple[Probe, ...] = (
     Probe("build_deep_cnn", "build_deep_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
     # compile_model gets the lecture's MLP, so a wrong builder cannot fail the compile group.
     Probe("compile_reference_mlp", "compile_model", ("model",), "compiled_model", _nothing),
+    # The accuracy group's own calls of the builders, made where its check cells run (the end of the
+    # notebook), as nbgrader's accuracy cells call them: a builder fixed below its own check cell counts here.
+    Probe("build_mlp_for_accuracy", "build_mlp", (), "model", _nothing, model_input=(784,)),
+    Probe("build_cnn_for_accuracy", "build_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
+    Probe("build_deep_cnn_for_accuracy", "build_deep_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
 )
 VISIBLE_PROBES_BY_NAME = {p.name: p for p in VISIBLE_PROBES}
 

@@ -8,12 +8,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.notebook_runner import (CHECK, PROVIDED, PROVIDED_NOT_RUN, STUDENT, CellOutcome, cell_problem,
-                                        function_checkpoints, outcomes_from_data, plan_notebook, run_notebook,
-                                        why_missing)
+from autograder.notebook_runner import (CHECK, PROVIDED, PROVIDED_NOT_RUN, STUDENT, CellOutcome, Wanted,
+                                        call_checkpoints, cell_problem, outcomes_from_data, plan_notebook,
+                                        run_notebook, why_missing)
 from conftest import RELEASE
 
-MLP = {"mlp": ["build_mlp"]}
+MLP = [Wanted("build_mlp", "mlp", "build_mlp")]
 
 
 def _meta(grade_id, **flags):
@@ -35,9 +35,9 @@ def _nb(*cells):
     return new_notebook(cells=[new_code_cell(c) if isinstance(c, str) else c for c in cells])
 
 
-def _run(nb, by_group=MLP, timeout=30.0):
+def _run(nb, wanted=MLP, timeout=30.0, call=None):
     plan = plan_notebook(nb)
-    return plan, run_notebook(plan, by_group, timeout)
+    return plan, run_notebook(plan, wanted, timeout, call=call)
 
 
 # ---------------------------------------------------------------- the plan
@@ -78,7 +78,7 @@ def test_a_copy_of_a_check_cell_the_student_made_is_not_run():
     nb = _nb("def build_mlp():\n    return 1", 'check_group("mlp", build_mlp=build_mlp)')
     assert [c.kind for c in plan_notebook(nb)] == [STUDENT, CHECK]
     # ... and it does not say where the group is checked: only the course's own check cells do.
-    assert function_checkpoints(plan_notebook(nb), MLP) == {"build_mlp": 0}
+    assert call_checkpoints(plan_notebook(nb), MLP) == {"build_mlp": 0}
 
 
 def test_a_notebook_without_nbgrader_metadata_is_taken_at_its_end():
@@ -166,7 +166,7 @@ def test_a_definition_below_its_check_cell_does_not_count_and_the_reason_says_so
     nb = _nb(_check_cell(), "def build_mlp():\n    return 784")
     plan, run = _run(nb)
     assert run.functions["build_mlp"] is None
-    reason = str(why_missing("build_mlp", plan, run.outcomes, function_checkpoints(plan, MLP)["build_mlp"]))
+    reason = str(why_missing("build_mlp", plan, run.outcomes, call_checkpoints(plan, MLP)["build_mlp"]))
     assert reason == ("build_mlp is defined only in cell 2, below its check cell (cell 1): in Jupyter and under nbgrader "
                       "the check cell runs before it. Hint: move the definition above the check cell.")
 
@@ -193,12 +193,24 @@ def test_the_reason_names_a_cell_that_was_stopped_before_the_definition():
         "build_mlp is defined in cell 1, which was stopped after 0 s, before it reached the definition (line 3).")
 
 
-def test_accuracy_takes_a_builder_at_the_first_group_that_checks_it():
-    nb = _nb(_solution("def build_mlp():\n    return 1"), _check_cell(),
-             "def build_mlp():\n    return 2", _check_cell("accuracy", ("build_mlp", "compile_model")))
+def test_each_group_calls_its_functions_where_its_own_check_cell_runs():
+    # build_mlp is fixed below test_mlp, and its helper defined only then: nbgrader's test_mlp fails, its
+    # accuracy cell at the end passes. The calls are made at each group's check cell, with the state there.
+    nb = _nb(_solution("def build_mlp():\n    return width()"), _check_cell(),
+             "def width():\n    return 784", _check_cell("accuracy", ("build_mlp", "compile_model")))
+    wanted = [Wanted("build_mlp", "mlp", "build_mlp"), Wanted("build_mlp_for_accuracy", "accuracy", "build_mlp")]
     plan = plan_notebook(nb)
-    assert function_checkpoints(plan, {"mlp": ["build_mlp"], "accuracy": ["build_mlp", "compile_model"]}) == {
-        "build_mlp": 2, "compile_model": 4}
+    assert call_checkpoints(plan, wanted) == {"build_mlp": 2, "build_mlp_for_accuracy": 4}
+    results = {}
+
+    def call(w, function):
+        try:
+            results[w.probe] = function()
+        except NameError as exc:
+            results[w.probe] = str(exc)
+
+    _run(nb, wanted, call=call)
+    assert results == {"build_mlp": "name 'width' is not defined", "build_mlp_for_accuracy": 784}
 
 
 # ---------------------------------------------------------------- what comes back from the submission's process

@@ -77,7 +77,7 @@ VISIBLE_CHECKS: tuple[Check, ...] = tuple(
     + each("deep_cnn", MODEL_RULES, _visible("build_deep_cnn"))
     + each("compile", COMPILE_RULES, _visible("compile_reference_mlp"))
     + [Check("accuracy", check_model_reaches_reference_accuracy, p, needs_training=True)
-       for p in _visible("build_mlp", "build_cnn", "build_deep_cnn")]
+       for p in _visible("build_mlp_for_accuracy", "build_cnn_for_accuracy", "build_deep_cnn_for_accuracy")]
 )
 
 

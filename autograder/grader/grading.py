@@ -21,7 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
-from autograder.checking import (AccuracyBar, CheckSession, explain_missing, functions_by_group, notebook_problems,
+from autograder.checking import (AccuracyBar, CheckSession, explain_missing, groups_of_probes, notebook_problems,
                                  probes_of, reference_summary, timed)
 from autograder.checks import Check
 from autograder.config import GROUPS
@@ -100,15 +100,14 @@ class Grader(CheckSession):
         timings = {} if timings is None else timings
         with timed(timings, "read the notebook and plan its cells"):
             notebook, plan = self.plan(path)
-        probes = probes_of(checks)
-        by_group = functions_by_group(checks)
+        probes, groups = probes_of(checks), groups_of_probes(checks)
         with timed(timings, "make the probes' inputs"):
             inputs, kwargs = self.inputs_for(probes)
         with timed(timings, "run the submission in a child process (start-up, the notebook's cells, calls)"):
-            run = run_submission(plan, by_group, probes, inputs, kwargs, workdir, self.config.limits,
+            run = run_submission(plan, groups, probes, inputs, kwargs, workdir, self.config.limits,
                                  seed=self.config.grading.seed, course_root=self.config.root, load_models=False)
         timings.update(run.timings)
-        explain_missing(run.calls, plan, run.cells, by_group)
+        explain_missing(run.calls, plan, run.cells, groups)
         return notebook, run, notebook_problems(run.cells, self.config.limits.cell_timeout_s) + run.problems
 
     def grade_notebook(self, path: Path | str, include_hidden: bool = True,

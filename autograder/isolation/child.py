@@ -5,7 +5,8 @@ Run as ``python -m autograder.isolation.child WORKDIR`` by ``autograder.isolatio
 grader. ``WORKDIR/request.json`` holds the notebook's cell plan (``autograder.notebook_runner``), the cells to
 skip and the probes to run; inputs come from ``WORKDIR/inputs.npz``. Before each cell and each probe the
 child writes ``current.json``, so that the grader can tell which cell or call hung or killed the process;
-``notebook.json`` says what each cell did.
+``notebook.json`` says what each cell did. Each call is made where its group's check cell stands in the
+notebook (``notebook_runner.call_checkpoints``).
 """
 
 from __future__ import annotations
@@ -22,33 +23,41 @@ import numpy as np
 def main(workdir: str) -> int:
     from autograder.grader.hidden_probes import PROBES_BY_NAME
     from autograder.isolation.recording import call_and_record
-    from autograder.notebook_runner import PlannedCell, run_notebook
+    from autograder.notebook_runner import CellOutcome, PlannedCell, Wanted, run_notebook
 
     work = Path(workdir)
     request = json.loads((work / "request.json").read_text())
     outdir = work / "out"
     timings: dict[str, float] = {}
+    with np.load(work / "inputs.npz", allow_pickle=False) as data:
+        inputs = {key: data[key] for key in data.files}
 
     def on_cell(cell: PlannedCell) -> None:
         (outdir / "current.json").write_text(json.dumps({"cell": cell.cell, "kind": cell.kind, "started": time.time()}))
 
-    started = time.perf_counter()
-    run = run_notebook([PlannedCell.from_data(c) for c in request["cells"]], request["functions_by_group"],
-                       request["cell_timeout_s"], skip=tuple(request["skip_cells"]), on_cell=on_cell)
-    timings["run the notebook's cells (its imports included)"] = time.perf_counter() - started
-    (outdir / "notebook.json").write_text(json.dumps({"outcomes": [o.to_data() for o in run.outcomes]}, default=str))
-    with np.load(work / "inputs.npz", allow_pickle=False) as data:
-        inputs = {key: data[key] for key in data.files}
-    for name in request["probes"]:
-        probe = PROBES_BY_NAME[name]
-        (outdir / "current.json").write_text(json.dumps({"probe": name, "started": time.time()}))
-        probe_inputs = {arg: inputs[f"{name}__{arg}"] for arg in probe.args if f"{name}__{arg}" in inputs}
+    def on_outcome(outcomes: list[CellOutcome]) -> None:
+        # After every cell, so that what the cells did is known even if a later cell or call ends the process.
+        (outdir / "notebook.json").write_text(json.dumps({"outcomes": [o.to_data() for o in outcomes]}, default=str))
+
+    def call(wanted: Wanted, function) -> None:
+        # Made where the group's check cell runs: the notebook's state is what nbgrader's check cell sees.
+        probe = PROBES_BY_NAME[wanted.probe]
+        (outdir / "current.json").write_text(json.dumps({"probe": probe.name, "started": time.time()}))
+        probe_inputs = {arg: inputs[f"{probe.name}__{arg}"] for arg in probe.args if f"{probe.name}__{arg}" in inputs}
         started = time.perf_counter()
-        call_and_record(run.functions.get(probe.function), probe, probe_inputs, request["kwargs"].get(name, {}),
-                        outdir, seed=request["seed"])
-        timings[f"call {name}"] = time.perf_counter() - started
+        call_and_record(function, probe, probe_inputs, request["kwargs"].get(probe.name, {}), outdir, seed=request["seed"])
+        timings[f"call {probe.name}"] = time.perf_counter() - started
         # Rewritten after every call, so a process that dies later still leaves its timings.
         (outdir / f"timings-{os.getpid()}.json").write_text(json.dumps(timings))
+
+    started = time.perf_counter()
+    run = run_notebook([PlannedCell.from_data(c) for c in request["cells"]],
+                       [Wanted.from_data(w) for w in request["calls"]], request["cell_timeout_s"], call=call,
+                       skip=tuple(request["skip_cells"]), on_cell=on_cell, on_outcome=on_outcome)
+    seconds = time.perf_counter() - started
+    timings["run the notebook's cells (its imports included)"] = seconds - sum(
+        v for k, v in timings.items() if k.startswith("call "))
+    (outdir / f"timings-{os.getpid()}.json").write_text(json.dumps(timings))
     (outdir / "current.json").unlink(missing_ok=True)
     return 0
 

@@ -36,7 +36,7 @@ from autograder.config import Limits
 from autograder.i18n import Message, _
 from autograder.isolation import untrusted_files
 from autograder.isolation.recording import load_call
-from autograder.notebook_runner import STUDENT, CellOutcome, PlannedCell, outcomes_from_data
+from autograder.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
 from autograder.probes import Call, Probe
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
@@ -62,11 +62,11 @@ class SubmissionRun:
     output_dropped: int = 0
 
 
-def run_submission(cells: list[PlannedCell], functions_by_group: dict[str, list[str]], probes: list[Probe],
+def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: list[Probe],
                    inputs: dict[str, dict[str, np.ndarray]], kwargs: dict[str, dict], workdir: Path, limits: Limits,
                    seed: int = 0, course_root: Path | None = None, load_models: bool = True) -> SubmissionRun:
-    """Run the notebook's cells (``notebook_runner``'s plan) in a child process, then call each probe's
-    function as it stood at its check cell; return what each cell and each call did.
+    """Run the notebook's cells (``notebook_runner``'s plan) in a child process, calling each probe's function
+    where the check cell of its group (``groups``: probe name → group) runs; return what each cell and call did.
 
     A cell that hangs past its limit or kills the process is run no more: a new process runs the notebook
     again without it. With ``load_models=False`` a returned model stays a file in ``workdir/out`` for the
@@ -97,7 +97,8 @@ def run_submission(cells: list[PlannedCell], functions_by_group: dict[str, list[
                                              {"message": message})
                 break
             (workdir / "request.json").write_text(json.dumps({
-                "cells": [c.to_data() for c in cells], "functions_by_group": functions_by_group,
+                "cells": [c.to_data() for c in cells],
+                "calls": [Wanted(p.name, groups[p.name], p.function).to_data() for p in pending],
                 "cell_timeout_s": limits.cell_timeout_s, "skip_cells": sorted(ended_in),
                 "probes": [p.name for p in pending], "seed": seed,
                 "kwargs": {p.name: kwargs.get(p.name, {}) for p in pending},
@@ -115,15 +116,15 @@ def run_submission(cells: list[PlannedCell], functions_by_group: dict[str, list[
                 break
             current = _current(outdir)
             probe, cell = current.get("probe"), current.get("cell")
-            if probe not in {p.name for p in pending} and finished:
-                continue  # it stopped after writing the result of the call it was on: a new process carries on
             # The student's last words, not TensorFlow's import banner.
             tail = "\n".join(line for line in output.tail(1500).splitlines() if not is_framework_line(line))
-            if kinds.get(cell) == STUDENT and cell not in ended_in and not finished:
+            if kinds.get(cell) == STUDENT and cell not in ended_in:
                 # A student cell hung or killed the process: run the notebook again without it.
                 ended_in[cell] = _("{ending}; its last output:\n{output}").format(
                     ending=ending.message, output=tail) if tail else ending.message
                 continue
+            if probe not in {p.name for p in pending} and finished:
+                continue  # it stopped after writing the result of the call it was on: a new process carries on
             if probe not in {p.name for p in pending}:  # a provided cell, or a name the submission wrote there
                 # It never got to a call: running the notebook hung or killed the process.
                 message = _("while running the notebook's cells: {ending}").format(ending=ending.message)
