@@ -126,20 +126,43 @@ def nbgrader_submissions() -> dict[str, dict[str, str] | None]:
             "eve_redefines_check_group": {"relabel_odd_even": EVE_RELABEL}}
 
 
+def submission_notebook(release, submission):
+    """The notebook a submission stands for, made from ``release`` (the course's own generated release).
+
+    ``submission`` is one of: a dict of replacements (function name -> source) or None, as
+    ``filled_release`` takes; a whole notebook (an ``nbformat.NotebookNode``); or a callable
+    ``release -> notebook`` (e.g. an ``autograder.dev.spellings`` entry).
+    """
+    import copy
+
+    import nbformat
+
+    from autograder.course.examples import filled_release
+
+    if isinstance(submission, nbformat.NotebookNode):
+        return submission
+    if callable(submission):
+        return submission(copy.deepcopy(release))
+    return filled_release(release, submission)
+
+
 def autograde_with_nbgrader(config, work, data: str, submissions: dict) -> Path:
-    """A demo course on ``data`` with each submission autograded by real nbgrader; returns the course folder."""
+    """A demo course on ``data`` with each submission autograded by real nbgrader; returns the course folder.
+
+    ``submissions``: student id -> replacements, a whole notebook or a ``release -> notebook`` callable
+    (see ``submission_notebook``).
+    """
     import nbformat
 
     from autograder.course import nbgrader_course
     from autograder.course.demo import make_demo_course
-    from autograder.course.examples import filled_release
 
     course = make_demo_course(config, work, data=data)
     env = {"COURSE_CONFIG": str(course / "course.yml")}
     release = nbformat.read(nbgrader_course.generate(course, env=env), as_version=4)
-    for student, replacements in submissions.items():
+    for student, submission in submissions.items():
         path = work / f"{student}.ipynb"
-        nbformat.write(filled_release(release, replacements), path)
+        nbformat.write(submission_notebook(release, submission), path)
         nbgrader_course.submit(course, student, path)
     nbgrader_course.autograde(course, env=env)
     return course
