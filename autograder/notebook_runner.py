@@ -20,6 +20,7 @@ as it stands at its end.
 from __future__ import annotations
 
 import ast
+import linecache
 import re
 import signal
 import sys
@@ -314,6 +315,8 @@ def run_notebook(plan: list[PlannedCell], wanted: list[Wanted], cell_timeout_s: 
         make_calls(0)
     finally:
         shell.compile.current_cell = 0
+        for cell in plan:  # IPython cached each cell's lines for tracebacks; a later run's cell N is another cell
+            linecache.cache.pop(f"<cell {cell.cell}>", None)
         if saved[0] is not None:
             sys.modules["__main__"] = saved[0]
         sys.excepthook, sys.displayhook = saved[1], saved[2]
