@@ -155,40 +155,37 @@ def _from_class(entry: dict, public: str, module, base, kind: str) -> Meaning | 
     return Meaning(_snake(cls.__name__), f"{public}.{cls.__name__}()", kind, config if isinstance(config, dict) else {})
 
 
+def _meaning(entry, shorthand: tuple[str, ...], meant: str, get, kinds: tuple) -> Meaning:
+    """A saved loss or metric entry read through Keras' own ``kinds``, in order: (module name, module, base, kind)."""
+    if isinstance(entry, str):
+        if entry.lower() in shorthand:  # Keras' own shorthand, read as binary for one output unit
+            return Meaning(meant, _quoted(entry))
+        return _from_string(entry, get)
+    if isinstance(entry, dict):
+        if entry.get("class_name") == "function":
+            found = _from_function(entry, *((name, module) for name, module, _base, _kind in kinds))
+        else:
+            found = next((m for m in (_from_class(entry, *kind) for kind in kinds) if m), None)
+        return found or _custom(entry)
+    return _unknown(entry)
+
+
 def loss_meaning(entry) -> Meaning:
     """What a saved loss entry is: one of Keras' losses by name, or a description of what else it is."""
     import keras
 
-    if isinstance(entry, str):
-        if entry.lower() in ("crossentropy", "ce"):  # Keras' own shorthand, binary for one output unit
-            return Meaning("binary_crossentropy", _quoted("binary_crossentropy"))
-        return _from_string(entry, keras.losses.get)
-    if isinstance(entry, dict):
-        if entry.get("class_name") == "function":
-            found = _from_function(entry, ("keras.losses", keras.losses), ("keras.metrics", keras.metrics))
-        else:
-            found = (_from_class(entry, "keras.losses", keras.losses, keras.losses.Loss, "loss")
-                     or _from_class(entry, "keras.metrics", keras.metrics, keras.metrics.Metric, "metric"))
-        return found or _custom(entry)
-    return _unknown(entry)
+    return _meaning(entry, ("crossentropy", "ce"), "binary_crossentropy", keras.losses.get, (
+        ("keras.losses", keras.losses, keras.losses.Loss, "loss"),
+        ("keras.metrics", keras.metrics, keras.metrics.Metric, "metric")))
 
 
 def metric_meaning(entry) -> Meaning:
     """What a saved metric entry is: one of Keras' metrics by name, or a description of what else it is."""
     import keras
 
-    if isinstance(entry, str):
-        if entry.lower() in ("accuracy", "acc"):  # Keras picks binary accuracy for one output unit
-            return Meaning("binary_accuracy", _quoted(entry))
-        return _from_string(entry, keras.metrics.get)
-    if isinstance(entry, dict):
-        if entry.get("class_name") == "function":
-            found = _from_function(entry, ("keras.metrics", keras.metrics), ("keras.losses", keras.losses))
-        else:
-            found = (_from_class(entry, "keras.metrics", keras.metrics, keras.metrics.Metric, "metric")
-                     or _from_class(entry, "keras.losses", keras.losses, keras.losses.Loss, "loss"))
-        return found or _custom(entry)
-    return _unknown(entry)
+    return _meaning(entry, ("accuracy", "acc"), "binary_accuracy", keras.metrics.get, (
+        ("keras.metrics", keras.metrics, keras.metrics.Metric, "metric"),
+        ("keras.losses", keras.losses, keras.losses.Loss, "loss")))
 
 
 def optimizer_meaning(entry) -> Meaning:
