@@ -10,6 +10,8 @@ from the calibration files rather than from the shipped copy (``autograder.expec
 
 from __future__ import annotations
 
+import copy
+import json
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -208,10 +210,43 @@ class CheckSession:
         if call.model is None:
             return None, 0.0, ""
         bar = self.accuracy_bar(builder)
-        self.log(f"  training {builder} under the grading protocol ...")
-        outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed,
-                                     timeout_s=self.config.limits.training_timeout_s)
-        return outcome, bar.threshold, bar.summary
+        key = training_key(call.model, builder)
+        outcome = self.trained.get(key) if key else None
+        if outcome is None:
+            self.log(f"  training {builder} under the grading protocol ...")
+            outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed,
+                                         timeout_s=self.config.limits.training_timeout_s)
+            if key and outcome.error is None:  # a run cut short depends on the machine's load: never reused
+                self.trained[key] = outcome
+                while len(self.trained) > MAX_TRAINED:
+                    self.trained.pop(next(iter(self.trained)))
+        return copy.copy(outcome), bar.threshold, bar.summary
+
+    @cached_property
+    def trained(self) -> dict[str, TrainingOutcome]:
+        """Trainings already made in this session, by ``training_key``: the same model trains once."""
+        return {}
+
+
+# Distinct models whose training a session keeps (a class's submissions mostly share the lecture's few).
+MAX_TRAINED = 64
+
+
+def training_key(model, builder: str) -> str | None:
+    """What a training under the protocol depends on, of the model: its config without names (the protocol
+    rebuilds it from its config with fresh seeded weights, so two models of one config train alike). None
+    when the config cannot be read (the model then trains every time)."""
+    def without_names(value):
+        if isinstance(value, dict):  # names go; a dtype policy's "name" is its dtype, so dtypes stay as they are
+            return {k: v if k == "dtype" else without_names(v) for k, v in value.items() if k != "name"}
+        if isinstance(value, list):
+            return [without_names(v) for v in value]
+        return value
+
+    try:
+        return json.dumps([builder, type(model).__name__, without_names(model.get_config())], sort_keys=True, default=repr)
+    except Exception:  # a config Keras cannot give (or JSON cannot hold) is simply not reused
+        return None
 
 
 def reference_summary(mean: float, worst: float, seeds: int) -> Message:

@@ -43,3 +43,27 @@ def test_training_past_its_time_limit_stops_with_a_reason(grader):
                                  timeout_s=1e-6)
     assert outcome.accuracy is None
     assert outcome.error.startswith("training ran past the time limit of 1e-06 s (limits.training_timeout_s) after 1 of")
+
+
+def test_a_session_trains_each_model_config_once_and_reuses_its_outcome(sample_config):
+    """Two submissions with the lecture's MLP (other layer names) train once; another model trains again."""
+    import keras
+
+    from autograder.checking import CheckSession, training_key
+    from autograder.probes import VISIBLE_PROBES_BY_NAME, Call
+
+    probe = VISIBLE_PROBES_BY_NAME["build_mlp_for_accuracy"]
+
+    def mlp(units, dtype="float32"):
+        return keras.Sequential([keras.Input((784,)), keras.layers.Dense(units, activation="relu", dtype=dtype),
+                                 keras.layers.Dense(1, activation="sigmoid", dtype=dtype)])
+
+    first, renamed, wider, half = mlp(8), mlp(8), mlp(16), mlp(8, "float16")
+    assert training_key(first, "build_mlp") == training_key(renamed, "build_mlp")
+    assert len({training_key(m, "build_mlp") for m in (first, wider, half)}) == 3  # the dtype is not a name
+    session = CheckSession(sample_config, log=lambda m: None)
+    trained = []
+    session.log = trained.append
+    outcomes = [session._training_for(Call(probe, {}, {}, "ok", model=m))[0] for m in (first, renamed, wider)]
+    assert len(trained) == 2 and outcomes[0] is not outcomes[1]
+    assert outcomes[0].accuracy == outcomes[1].accuracy and outcomes[0].history == outcomes[1].history
