@@ -49,6 +49,11 @@ class StudentTraining(_Section):
     nbgrader_epochs: int = Field(
         1, ge=1, description="Epochs the training cells run under `nbgrader autograde` (NBGRADER_EXECUTION set)."
     )
+    nbgrader_images: int | None = Field(
+        2000, ge=1, description="Training and validation images the training cells use under `nbgrader autograde` "
+        "(the first ones of each split); null = all. Their curves and digit grid are feedback, not graded: the "
+        "accuracy checks retrain each model under the grading protocol.",
+    )
 
 
 class GradingProtocol(_Section):
