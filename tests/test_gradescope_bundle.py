@@ -34,6 +34,8 @@ def test_the_bundle_holds_the_scripts_the_kit_the_course_and_its_calibration(tmp
     assert {"setup.sh", "run_autograder", "requirements.txt", "course/course.yml", "kit/pyproject.toml",
             "kit/autograder/gradescope/run.py", "kit/autograder/gradescope/templates/setup.sh.j2"} <= names
     assert {f"course/calibration/{p.name}" for p in (ROOT / "calibration").glob("*.json")} <= names
+    # The release: the grader runs its locked cells, not a student's copy of them.
+    assert "course/assignments/binary_mnist/binary_mnist.ipynb" in names
     assert not any("__pycache__" in n for n in names)
     assert "data/mnist.npz" not in names  # sample data: no MNIST at all
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR

@@ -4,7 +4,7 @@ Contents (Gradescope unzips it into ``/autograder/source``):
   setup.sh, run_autograder   rendered from templates/ (Jinja2)
   requirements.txt           the kit's dependencies pinned to the versions installed here
   kit/                       the kit's source (the autograder package, pyproject.toml, README.md)
-  course/                    course.yml and its calibration files
+  course/                    course.yml, its calibration files and the release notebook
   data/mnist.npz             only when data.source is mnist and MNIST_PATH is set at build time;
                              otherwise setup.sh downloads it once and checks its sha256
 """
@@ -144,6 +144,13 @@ def build_bundle(config: CourseConfig, output: Path, mnist_path: Path | None = N
         for path in calibration:
             _add(archive, f"{COURSE_DIR}/calibration/{path.name}", path=path)
             members.append(f"{COURSE_DIR}/calibration/{path.name}")
+        # The release notebook: its locked cells are the ones the grader runs (notebook_runner), as nbgrader's
+        # OverwriteCells does, whatever a student changed in their copy.
+        release = config.root / "assignments" / config.assignment / config.notebook_name
+        if release.is_file():
+            name = f"{COURSE_DIR}/assignments/{config.assignment}/{config.notebook_name}"
+            _add(archive, name, path=release)
+            members.append(name)
         for path, name in _kit_files(project):
             _add(archive, name, path=path)
             members.append(name)
