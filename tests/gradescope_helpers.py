@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,8 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import shutil
 
 import yaml
 
@@ -33,6 +36,8 @@ def sample_course(folder: Path, **sections) -> Path:
         raw[section] = {**raw.get(section, {}), **values} if isinstance(values, dict) else values
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "course.yml").write_text(yaml.safe_dump(raw))
+    # The course's release, as an instructor's course folder has it.
+    shutil.copytree(ROOT / "assignments", folder / "assignments", dirs_exist_ok=True)
     return folder / "course.yml"
 
 
