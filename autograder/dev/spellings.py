@@ -193,9 +193,14 @@ class Spelling:
     name: str
     description: str
     edits: tuple[Edit, ...]
-    marker: str  # text the built notebook holds in some code cell (guards against a no-op edit)
+    # Text the built notebook holds in its code cells (guards against a no-op edit); a pack has several.
+    marker: str | tuple[str, ...]
     # Answer cells left as the release's stub before the edits run (their answer goes elsewhere).
     stubs: tuple[str, ...] = ()
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        return (self.marker,) if isinstance(self.marker, str) else self.marker
 
     def build(self, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
         """release notebook → this spelling's notebook (a new one; ``release`` is not changed)."""
@@ -215,11 +220,20 @@ class Defect:
 
     name: str
     description: str
-    spelling: str  # the CORPUS entry it starts from
+    spelling: str | Spelling  # the CORPUS entry it starts from (a pack's combined spelling for a pack)
     edits: tuple[Edit, ...]
-    marker: str
+    marker: str | tuple[str, ...]
     groups: tuple[str, ...]  # groups that score 0 (all-or-nothing groups)
     accuracy_of: tuple[str, ...] = ()  # builders whose accuracy check fails (1 accuracy point each)
+
+    @property
+    def markers(self) -> tuple[str, ...]:
+        return (self.marker,) if isinstance(self.marker, str) else self.marker
+
+    @property
+    def base(self) -> Spelling:
+        """The correct notebook this defect starts from."""
+        return self.spelling if isinstance(self.spelling, Spelling) else SPELLINGS_BY_NAME[self.spelling]
 
     @property
     def lost(self) -> frozenset[str]:
@@ -240,7 +254,7 @@ class Defect:
         return group in self.groups
 
     def build(self, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
-        nb = SPELLINGS_BY_NAME[self.spelling].build(release)
+        nb = self.base.build(release)
         for edit in self.edits:
             edit(nb)
         return nb
@@ -389,12 +403,20 @@ _FUNCTIONAL_DEEP_CNN = '''def build_deep_cnn():
     outputs = layers.Dense(1, activation="sigmoid")(x)
     return keras.Model(inputs, outputs)'''
 
-_ADD_MLP = '''def build_mlp():
-    """Return the lecture's MLP (uncompiled)."""
+_ADD_DEEP_CNN = '''def build_deep_cnn():
+    """Return the lecture's deep CNN with Dropout (uncompiled), added layer by layer."""
     model = keras.Sequential()
-    model.add(layers.Dense(256, activation="relu", input_shape=(784,)))
+    model.add(layers.Conv2D(32, (3, 3), activation="relu", input_shape=(28, 28, 1)))
+    model.add(layers.Conv2D(32, (3, 3), activation="relu"))
+    model.add(layers.MaxPooling2D((2, 2)))
+    model.add(layers.Dropout(0.25))
+    model.add(layers.Conv2D(64, (3, 3), activation="relu"))
+    model.add(layers.Conv2D(64, (3, 3), activation="relu"))
+    model.add(layers.MaxPooling2D((2, 2)))
+    model.add(layers.Dropout(0.25))
+    model.add(layers.Flatten())
     model.add(layers.Dense(256, activation="relu"))
-    model.add(layers.Dense(256, activation="relu"))
+    model.add(layers.Dropout(0.5))
     model.add(layers.Dense(1, activation="sigmoid"))
     return model'''
 
@@ -418,7 +440,7 @@ _SHUFFLED_SPLIT = '''def split_train_val(x, y, n_val=10000):
 CORPUS: tuple[Spelling, ...] = (
     # ---- magics, shell lines, help
     Spelling("cell_magic_time", "`%%time` as the first line of the build_mlp answer cell",
-             (prepend("build_mlp", "%%time\n"),), "%%time\ndef build_mlp"),
+             (prepend("build_mlp", "%%time\n"),), "%%time\n"),
     Spelling("line_magics", "`%time` and `%timeit -n1 -r1` lines after the definitions in answer cells",
              (append("relabel_odd_even", "\n\n%time _ = relabel_odd_even(np.arange(10))"),
               append("prepare_mlp_input", "\n\n%timeit -n1 -r1 prepare_mlp_input(np.zeros((2, 28, 28)))")),
@@ -445,7 +467,7 @@ CORPUS: tuple[Spelling, ...] = (
               replace("build_deep_cnn", "layers.Dropout(", "Dropout(")),
              "except ImportError:"),
     Spelling("for_layer_sizes", "a top-level `for` loop building the list of hidden sizes build_mlp adds",
-             (answer("build_mlp", _FOR_MLP),), "for _ in range(3):\n    HIDDEN_UNITS.append(256)"),
+             (answer("build_mlp", _FOR_MLP),), "HIDDEN_UNITS.append(256)"),
     Spelling("with_block", "`with warnings.catch_warnings():` around the import of Conv2D/MaxPooling2D build_cnn uses",
              (answer("build_cnn", "import warnings\n\nwith warnings.catch_warnings():\n    warnings.simplefilter("
                                   '"ignore")\n    from keras.layers import Conv2D, MaxPooling2D\n\n\n'
@@ -498,8 +520,9 @@ CORPUS: tuple[Spelling, ...] = (
              (answer("build_cnn", _ALIASES_CNN),), "keras.layers.Convolution2D(32, 3, activation=keras.activations.relu)"),
     Spelling("functional_api", "build_deep_cnn with the functional API, `keras.Model(inputs, outputs)`",
              (answer("build_deep_cnn", _FUNCTIONAL_DEEP_CNN),), "keras.Model(inputs, outputs)"),
-    Spelling("sequential_add", "`keras.Sequential()` with `.add(...)` and `input_shape=` on the first Dense",
-             (answer("build_mlp", _ADD_MLP),), 'input_shape=(784,)'),
+    Spelling("sequential_add", "build_deep_cnn as `keras.Sequential()` with `.add(...)` and `input_shape=` on the "
+                               "first Conv2D (the lecture's style)",
+             (answer("build_deep_cnn", _ADD_DEEP_CNN),), 'activation="relu", input_shape=(28, 28, 1)))'),
     Spelling("loss_function", "`loss=keras.losses.binary_crossentropy`: the loss as a function",
              (replace("compile_model", 'loss="binary_crossentropy"', _FUNCTION_LOSS),), _FUNCTION_LOSS),
     Spelling("compile_objects", "`keras.losses.BinaryCrossentropy()`, `keras.optimizers.SGD()`, "
@@ -557,6 +580,50 @@ DEFECTS_BY_NAME = {d.name: d for d in DEFECTS}
 RISKIEST = ("cell_magic_time", "channels_first_if", "computed_n_pixels", "loss_function")
 
 
+# ---------------------------------------------------------------- packs: many entries in one notebook
+
+
+def pack(name: str, *members: str) -> Spelling | Defect:
+    """One notebook holding every member's spelling (and every member defect's bug).
+
+    Grading a notebook costs the same whatever it holds (three models trained, a process or a
+    kernel started), so packs cover the corpus in a few notebooks. The members' spellings are
+    applied in order (their stubs first), then the defects' edits; defects must lose disjoint
+    groups, so that the pack loses exactly their union. Each member's marker must survive.
+    """
+    entries = [SPELLINGS_BY_NAME.get(m) or DEFECTS_BY_NAME[m] for m in members]
+    defects = [e for e in entries if isinstance(e, Defect)]
+    spellings = list(dict.fromkeys(e.base if isinstance(e, Defect) else e for e in entries))
+    base = Spelling(name if not defects else f"{name}_base", "; ".join(s.description for s in spellings),
+                    tuple(edit for s in spellings for edit in s.edits), tuple(m for s in spellings for m in s.markers),
+                    tuple(dict.fromkeys(stub for s in spellings for stub in s.stubs)))
+    if not defects:
+        return base
+    groups = [g for d in defects for g in d.groups]
+    models = [b for d in defects for b in d.accuracy_of]
+    if len(set(groups)) != len(groups) or len(set(models)) != len(models):
+        raise ValueError(f"pack {name}: its defects' groups overlap ({groups}, accuracy of {models})")
+    return Defect(name, "; ".join(d.description for d in defects), base, tuple(e for d in defects for e in d.edits),
+                  tuple(m for d in defects for m in d.markers), tuple(groups), tuple(models))
+
+
+PACKS: tuple[Spelling | Defect, ...] = (
+    pack("pack_magics_and_aliases", "layer_aliases", "channels_first_if", "line_magics", "shell_lines",
+         "matplotlib_inline", "help_and_who", "loss_function", "tf_keras", "summary_cell", "small_training_cell",
+         "raising_last_cell", "cell_magic_time"),
+    pack("pack_compound_and_constants", "for_layer_sizes", "computed_n_pixels", "with_block", "computed_input_shape",
+         "computed_range", "korean_comments", "compile_objects", "tab_indentation"),
+    pack("pack_helpers_and_crlf", "functional_api", "constant_from_helper", "helper_cell_between",
+         "helper_in_cell_above", "prints_and_display", "crlf_line_endings"),
+    pack("pack_cells_of_their_own", "answer_below_stub", "unicode_identifiers", "sequential_add", "try_import"),
+    pack("pack_defects_in_values", "channels_first_relabel_inverted", "function_loss_mse", "time_mlp_softmax"),
+    pack("pack_defects_in_order", "answer_below_check", "print_before_def", "time_not_first_line"),
+    pack("pack_defects_helper_and_crlf", "helper_below_check", "crlf_split_shuffles"),
+    pack("pack_riskiest", *RISKIEST),
+)
+PACKS_BY_NAME = {p.name: p for p in PACKS}
+
+
 def all_notebooks(release: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
-    """Every corpus and defect notebook, by its entry's name."""
-    return {entry.name: entry.build(copy.deepcopy(release)) for entry in (*CORPUS, *DEFECTS)}
+    """Every corpus, defect and pack notebook, by its entry's name."""
+    return {entry.name: entry.build(copy.deepcopy(release)) for entry in (*CORPUS, *DEFECTS, *PACKS)}
