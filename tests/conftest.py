@@ -146,11 +146,11 @@ def submission_notebook(release, submission):
     return filled_release(release, submission)
 
 
-def autograde_with_nbgrader(config, work, data: str, submissions: dict) -> Path:
+def autograde_with_nbgrader(config, work, data: str, submissions: dict, timeout: float = 3600) -> Path:
     """A demo course on ``data`` with each submission autograded by real nbgrader; returns the course folder.
 
     ``submissions``: student id -> replacements, a whole notebook or a ``release -> notebook`` callable
-    (see ``submission_notebook``).
+    (see ``submission_notebook``). ``timeout``: seconds for the whole ``nbgrader autograde`` run.
     """
     import nbformat
 
@@ -164,7 +164,7 @@ def autograde_with_nbgrader(config, work, data: str, submissions: dict) -> Path:
         path = work / f"{student}.ipynb"
         nbformat.write(submission_notebook(release, submission), path)
         nbgrader_course.submit(course, student, path)
-    nbgrader_course.autograde(course, env=env)
+    nbgrader_course.autograde(course, env=env, timeout=timeout)
     return course
 
 
