@@ -1,0 +1,277 @@
+"""The corpus of spellings (issue 18, item 6): correct notebooks written in ordinary ways get full marks on
+every grading path, and each one-group defect of them loses exactly its groups, on every path.
+
+Paths: ``Grader.grade_notebook`` (``python -m autograder grade``), the students' self-check (``pytest
+autograder --notebook NB`` in a subprocess), and real ``nbgrader autograde`` compared group by group with
+``grade`` through ``verify_course``. The notebooks are built by ``autograder.dev.spellings``.
+
+The fast tests check every notebook (corpus, defects, packs). The slow tests grade the notebooks that
+``SPELLINGS_CORPUS`` names: ``all`` (the default: the 30 corpus and 8 defect notebooks, one by one) or
+``packs`` (the same spellings and defects packed into 7 notebooks; full MNIST: one pack of the 4
+riskiest). Measured on the shared 2-core machine, per notebook on the sample data: grade 14-52 s (mean
+37 s: three trainings), the self-check about 39 s, nbgrader autograde about 90 s (before verify grades
+it again), so ``all`` costs about 2 hours and ``packs`` about 20 minutes.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import time
+
+import nbformat
+import pytest
+
+from autograder.checks import visible_checks
+from autograder.config import GROUPS, load_config
+from autograder.course.examples import filled_release
+from autograder.dev.spellings import (CORPUS, DEFECTS, PACKS, PACKS_BY_NAME, RISKIEST, SPELLINGS_BY_NAME, Defect,
+                                      Spelling)
+from conftest import RELEASE, autograde_with_nbgrader, require_full_mnist, submission_notebook
+from test_self_check_plugin import sample_course_yml, self_check  # noqa: F401 (sample_course_yml: a fixture)
+
+ENTRIES: dict[str, Spelling | Defect] = {e.name: e for e in (*CORPUS, *DEFECTS, *PACKS)}
+ALL = list(ENTRIES)
+VISIBLE = visible_checks()
+
+CHOICE = os.environ.get("SPELLINGS_CORPUS", "all")
+if CHOICE not in ("all", "packs"):
+    raise ValueError(f"SPELLINGS_CORPUS={CHOICE!r}: expected 'all' or 'packs'")
+# The notebooks the slow tests grade, and those graded on full MNIST.
+GRADED = [e.name for e in (*CORPUS, *DEFECTS)] if CHOICE == "all" else [p for p in PACKS_BY_NAME if p != "pack_riskiest"]
+FULL_MNIST = list(RISKIEST) if CHOICE == "all" else ["pack_riskiest"]
+
+
+@pytest.fixture(scope="module")
+def release():
+    return nbformat.read(RELEASE, as_version=4)
+
+
+def expected_scores(name: str, points: dict[str, float]) -> dict[str, float]:
+    entry = ENTRIES[name]
+    if isinstance(entry, Defect):
+        return entry.expected_scores(points)
+    return {g: float(points[g]) for g in GROUPS}
+
+
+def scores(result) -> dict[str, float]:
+    return {g.name: round(g.score, 6) for g in result.groups}
+
+
+def code_text(nb) -> str:
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def nbgrader_cells(nb) -> list[tuple[str, dict]]:
+    return [(c.metadata.nbgrader.grade_id, dict(c.metadata.nbgrader)) for c in nb.cells
+            if c.get("metadata", {}).get("nbgrader")]
+
+
+# ---------------------------------------------------------------- fast: the corpus itself
+
+
+def test_the_corpus_has_the_spellings_and_defects_the_issue_asks_for():
+    assert len(CORPUS) >= 22 and len(DEFECTS) >= 5
+    assert len(ENTRIES) == len(CORPUS) + len(DEFECTS) + len(PACKS)  # names unique across all three
+    assert all(re.fullmatch(r"[a-z0-9_]+", name) for name in ENTRIES)  # usable as nbgrader student ids
+    assert set(RISKIEST) <= set(SPELLINGS_BY_NAME)
+    for defect in (*DEFECTS, *(p for p in PACKS if isinstance(p, Defect))):
+        assert isinstance(defect.base, Spelling)
+        assert defect.lost and defect.lost <= set(GROUPS) and defect.lost < set(GROUPS)
+        assert set(defect.accuracy_of) <= {"build_mlp", "build_cnn", "build_deep_cnn"}
+    assert all(defect.spelling in SPELLINGS_BY_NAME for defect in DEFECTS)
+    assert all(e.description for e in ENTRIES.values())
+    # Every spelling and every defect is in some pack (a pack's description joins its members').
+    packed = {part for p in PACKS for part in p.description.split("; ")}
+    assert {e.description for e in (*CORPUS, *DEFECTS)} <= packed
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_each_notebook_is_valid_and_its_edits_changed_it(release, name):
+    entry = ENTRIES[name]
+    nb = entry.build(release)
+    nbformat.validate(nb)
+    assert nbformat.reads(nbformat.writes(nb), as_version=4) == nb  # survives a save and a load unchanged
+    assert [m for m in entry.markers if m not in code_text(nb)] == []
+    if isinstance(entry, Spelling):
+        base = filled_release(release, {})
+        assert [m for m in entry.markers if m in code_text(base)] == [], "a marker must be the spelling's own text"
+    else:
+        base = entry.base.build(release)
+    assert nb != base and code_text(nb) != code_text(base), f"{name}'s edits changed nothing"
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_answer_cells_keep_their_nbgrader_metadata_and_added_cells_have_none(release, name):
+    nb = ENTRIES[name].build(release)
+    # Every nbgrader cell of the release, in order, with its metadata; locked cells unchanged.
+    assert nbgrader_cells(nb) == nbgrader_cells(release)
+    released = {c.metadata.nbgrader.grade_id: c for c in release.cells if c.get("metadata", {}).get("nbgrader")}
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if meta is None:
+            assert cell.cell_type == "code" and cell.id.startswith("student-")
+        elif not meta.get("solution"):
+            assert cell.source == released[meta["grade_id"]].source, meta["grade_id"]
+    assert len({c.id for c in nb.cells}) == len(nb.cells)
+
+
+def test_building_a_notebook_leaves_the_release_alone_and_gives_the_same_notebook_twice(release):
+    before = copy.deepcopy(release)
+    for entry in ENTRIES.values():
+        assert entry.build(release) == entry(release)
+    assert release == before
+
+
+def test_the_spellings_the_runner_must_handle_are_where_the_issue_puts_them(release):
+    cells = {name: ENTRIES[name].build(release) for name in ("cell_magic_time", "answer_below_stub",
+                                                              "crlf_line_endings", "raising_last_cell")}
+    mlp = next(c for c in cells["cell_magic_time"].cells if c.metadata.get("nbgrader", {}).get("grade_id") == "build_mlp")
+    assert mlp.source.startswith("%%time\n")
+    nb = cells["answer_below_stub"]
+    stub = next(i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade_id") == "build_cnn")
+    assert "raise NotImplementedError()" in nb.cells[stub].source and "def build_cnn" in nb.cells[stub + 1].source
+    assert nb.cells[stub + 2].metadata.nbgrader.grade_id == "test_cnn"
+    assert all("\r\n" in c.source for c in cells["crlf_line_endings"].cells if c.metadata.get("nbgrader", {}).get("solution"))
+    assert cells["raising_last_cell"].cells[-1].source.endswith("undefined_name + 1")
+    moved = ENTRIES["answer_below_check"].build(release)
+    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in moved.cells]
+    assert "def build_cnn" in moved.cells[ids.index("test_cnn") + 1].source
+
+
+def test_autograde_with_nbgrader_takes_replacements_whole_notebooks_and_callables(release):
+    entry = SPELLINGS_BY_NAME["cell_magic_time"]
+    assert submission_notebook(release, {}) == filled_release(release, {})
+    assert submission_notebook(release, None) == release
+    assert submission_notebook(release, entry) == entry.build(release)
+    whole = entry.build(release)
+    assert submission_notebook(release, whole) is whole
+
+
+# ---------------------------------------------------------------- grade
+
+
+@pytest.fixture(scope="module")
+def graded(grader, release, tmp_path_factory):
+    """graded(name) -> GradeResult of that corpus or defect notebook, graded once per module."""
+    folder = tmp_path_factory.mktemp("spellings")
+    results = {}
+
+    def grade(name: str):
+        if name not in results:
+            path = folder / f"{name}.ipynb"
+            nbformat.write(ENTRIES[name].build(release), path)
+            started = time.perf_counter()
+            results[name] = grader.grade_notebook(path)
+            print(f"grade {name}: {time.perf_counter() - started:.1f} s")
+        return results[name]
+
+    return grade
+
+
+@pytest.mark.slow  # each grade trains three models (14-52 s a notebook on 2 cores)
+@pytest.mark.parametrize("name", GRADED)
+def test_grade_path_full_marks_for_the_corpus_and_exactly_the_defects_losses(graded, grader, name):
+    result = graded(name)
+    assert scores(result) == expected_scores(name, grader.config.points), result.to_text()
+
+
+# ---------------------------------------------------------------- the students' self-check
+
+
+def failed_checks(stdout: str) -> set[tuple[str, str]]:
+    """(group, check name) of every failed self-check test, from pytest's short summary."""
+    return set(re.findall(r"^FAILED \S*::test_check\[([a-z_]+):(\S+)\]", stdout, flags=re.M))
+
+
+@pytest.mark.slow  # `pytest autograder` in a subprocess, three accuracy trainings (about 39 s a notebook)
+@pytest.mark.parametrize("name", GRADED)
+def test_self_check_path_passes_the_corpus_and_fails_exactly_the_defects_checks(sample_course_yml, release, tmp_path, name):
+    notebook = tmp_path / f"{name}.ipynb"
+    nbformat.write(ENTRIES[name].build(release), notebook)
+    proc = self_check(notebook, sample_course_yml, "-q", "-rf")
+    tail = proc.stdout[-4000:]
+    failed = failed_checks(proc.stdout)
+    entry = ENTRIES[name]
+    if isinstance(entry, Spelling):
+        assert proc.returncode == 0 and failed == set(), tail
+        assert f"{len(VISIBLE)} passed" in proc.stdout.splitlines()[-1], tail
+        return
+    assert proc.returncode == 1, tail
+    assert {g for g, _ in failed} == entry.lost, tail
+    assert all(entry.fails_check(g, check) for g, check in failed), tail
+    failing_models = {check.rsplit("[", 1)[1].rstrip("]") for g, check in failed if g == "accuracy"}
+    assert failing_models == set(entry.accuracy_of), tail
+    assert f"{len(failed)} failed, {len(VISIBLE) - len(failed)} passed" in proc.stdout.splitlines()[-1], tail
+
+
+# ---------------------------------------------------------------- nbgrader autograde, compared with grade
+
+
+@pytest.fixture(scope="module")
+def nbgrader_verification(sample_config, tmp_path_factory):
+    """(course, verification): every corpus and defect notebook autograded by real nbgrader, then verified."""
+    from autograder.course.verify import verify_course
+
+    started = time.perf_counter()
+    submissions = {name: ENTRIES[name] for name in GRADED}
+    course = autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader_spellings"), "sample",
+                                     submissions, timeout=300 * len(submissions))
+    autograded = time.perf_counter()
+    config = load_config(course / "course.yml")
+    verification = verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None, students=GRADED)
+    print(f"nbgrader autograde of {len(submissions)} notebooks: {autograded - started:.0f} s; "
+          f"verify: {time.perf_counter() - autograded:.0f} s")
+    return course, verification
+
+
+@pytest.mark.slow  # one nbgrader autograde of every notebook (about 90 s each), then verify grades each
+def test_nbgrader_path_autograded_and_verify_graded_every_notebook(nbgrader_verification):
+    _, verification = nbgrader_verification
+    assert verification.not_autograded == [] and verification.not_graded == {}, verification.text()
+    assert verification.discrepancies == [], verification.text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", GRADED)
+def test_nbgrader_path_gives_the_points_grade_gives_group_by_group(nbgrader_verification, sample_config, name):
+    from autograder.course.gradebook import gradebook_scores
+
+    course, verification = nbgrader_verification
+    nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", [name])[name]
+    graded = verification.results[name]
+    assert {g: round(got, 6) for g, (got, _) in nbgrader.items()} == scores(graded), graded.to_text()
+    assert scores(graded) == expected_scores(name, sample_config.points), graded.to_text()
+    assert [d for d in verification.discrepancies if d.student == name] == []
+
+
+# ---------------------------------------------------------------- full MNIST: the riskiest spellings
+
+
+@pytest.fixture(scope="module")
+def full_mnist_verification(sample_config, tmp_path_factory):
+    from autograder.course.verify import verify_course
+
+    require_full_mnist()
+    submissions = {name: ENTRIES[name] for name in FULL_MNIST}
+    course = autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader_spellings_mnist"), "mnist",
+                                     submissions, timeout=900 * len(submissions))
+    config = load_config(course / "course.yml")
+    return course, verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None,
+                                 students=list(submissions))
+
+
+@pytest.mark.slow  # nbgrader trains each notebook's three models on 50,000 images: minutes per notebook
+def test_full_mnist_path_the_riskiest_spellings_get_full_marks_from_grade_and_nbgrader(full_mnist_verification,
+                                                                                      sample_config):
+    from autograder.course.gradebook import gradebook_scores
+
+    course, verification = full_mnist_verification
+    assert verification.not_autograded == [] and verification.discrepancies == [], verification.text()
+    nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", FULL_MNIST)
+    for name in FULL_MNIST:
+        result = verification.results[name]
+        assert {g: round(got, 6) for g, (got, _) in nbgrader[name].items()} == scores(result), result.to_text()
+        assert scores(result) == expected_scores(name, sample_config.points), result.to_text()
+        assert "full MNIST" in " ".join(result.notes)
