@@ -35,11 +35,16 @@ ENTRIES: dict[str, Spelling | Defect] = {e.name: e for e in (*CORPUS, *DEFECTS, 
 ALL = list(ENTRIES)
 VISIBLE = visible_checks()
 
-CHOICE = os.environ.get("SPELLINGS_CORPUS", "all")
+# `grade` grades every corpus and defect notebook one by one (the session's grader trains each distinct
+# model once, so that costs seconds a notebook). The self-check and nbgrader, a fresh process each, take
+# the packs in the suite (every spelling and defect is in one) and every notebook with SPELLINGS_CORPUS=all.
+CHOICE = os.environ.get("SPELLINGS_CORPUS", "packs")
 if CHOICE not in ("all", "packs"):
     raise ValueError(f"SPELLINGS_CORPUS={CHOICE!r}: expected 'all' or 'packs'")
-# The notebooks the slow tests grade, and those graded on full MNIST.
-GRADED = [e.name for e in (*CORPUS, *DEFECTS)] if CHOICE == "all" else [p for p in PACKS_BY_NAME if p != "pack_riskiest"]
+EACH = [e.name for e in (*CORPUS, *DEFECTS)]
+PACKED = [p for p in PACKS_BY_NAME if p != "pack_riskiest"]
+GRADED = EACH + PACKED
+PROCESS_PATHS = EACH if CHOICE == "all" else PACKED
 FULL_MNIST = list(RISKIEST) if CHOICE == "all" else ["pack_riskiest"]
 
 
@@ -186,7 +191,7 @@ def failed_checks(stdout: str) -> set[tuple[str, str]]:
 
 
 @pytest.mark.slow  # `pytest autograder` in a subprocess, three accuracy trainings (about 39 s a notebook)
-@pytest.mark.parametrize("name", GRADED)
+@pytest.mark.parametrize("name", PROCESS_PATHS)
 def test_self_check_path_passes_the_corpus_and_fails_exactly_the_defects_checks(sample_course_yml, release, tmp_path, name):
     notebook = tmp_path / f"{name}.ipynb"
     nbformat.write(ENTRIES[name].build(release), notebook)
@@ -215,12 +220,13 @@ def nbgrader_verification(sample_config, tmp_path_factory):
     from autograder.course.verify import verify_course
 
     started = time.perf_counter()
-    submissions = {name: ENTRIES[name] for name in GRADED}
+    submissions = {name: ENTRIES[name] for name in PROCESS_PATHS}
     course = autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader_spellings"), "sample",
                                      submissions, timeout=300 * len(submissions))
     autograded = time.perf_counter()
     config = load_config(course / "course.yml")
-    verification = verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None, students=GRADED)
+    verification = verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None,
+                                 students=PROCESS_PATHS)
     print(f"nbgrader autograde of {len(submissions)} notebooks: {autograded - started:.0f} s; "
           f"verify: {time.perf_counter() - autograded:.0f} s")
     return course, verification
@@ -234,7 +240,7 @@ def test_nbgrader_path_autograded_and_verify_graded_every_notebook(nbgrader_veri
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", GRADED)
+@pytest.mark.parametrize("name", PROCESS_PATHS)
 def test_nbgrader_path_gives_the_points_grade_gives_group_by_group(nbgrader_verification, sample_config, name):
     from autograder.course.gradebook import gradebook_scores
 
