@@ -5,12 +5,12 @@ Paths: ``Grader.grade_notebook`` (``python -m autograder grade``), the students'
 autograder --notebook NB`` in a subprocess), and real ``nbgrader autograde`` compared group by group with
 ``grade`` through ``verify_course``. The notebooks are built by ``autograder.dev.spellings``.
 
-The fast tests check every notebook (corpus, defects, packs). The slow tests grade the notebooks that
-``SPELLINGS_CORPUS`` names: ``all`` (the default: the 30 corpus and 8 defect notebooks, one by one) or
-``packs`` (the same spellings and defects packed into 7 notebooks; full MNIST: one pack of the 4
-riskiest). Measured on the shared 2-core machine, per notebook on the sample data: grade 14-52 s (mean
-37 s: three trainings), the self-check about 39 s, nbgrader autograde about 90 s (before verify grades
-it again), so ``all`` costs about 2 hours and ``packs`` about 20 minutes.
+The fast tests check every notebook (corpus, defects, packs). ``grade`` takes every corpus and defect
+notebook and every pack; the self-check and nbgrader take the 7 packs (every spelling and defect is in
+one), or every notebook with ``SPELLINGS_CORPUS=all``; full MNIST takes one pack of the 4 riskiest
+spellings, or those 4 notebooks with ``all``. Measured on the shared 2-core machine, per notebook on the
+sample data: grade 13-55 s (the session reuses trainings of identical models), the self-check about
+40 s, nbgrader autograde about 90 s (then verify grades each again).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from autograder.checks import visible_checks
 from autograder.config import GROUPS, load_config
 from autograder.course.examples import filled_release
 from autograder.dev.spellings import (CORPUS, DEFECTS, PACKS, PACKS_BY_NAME, RISKIEST, SPELLINGS_BY_NAME, Defect,
-                                      Spelling)
+                                      Spelling, model_of)
 from conftest import RELEASE, autograde_with_nbgrader, require_full_mnist, submission_notebook
 from test_self_check_plugin import sample_course_yml, self_check  # noqa: F401 (sample_course_yml: a fixture)
 
@@ -145,6 +145,17 @@ def test_the_spellings_the_runner_must_handle_are_where_the_issue_puts_them(rele
     assert "def build_cnn" in moved.cells[ids.index("test_cnn") + 1].source
 
 
+def test_a_check_names_the_model_its_probe_builds():
+    assert model_of("check_model_reaches_reference_accuracy[build_mlp_for_accuracy]") == "build_mlp"
+    assert model_of("check_model_input_shape[build_deep_cnn]") == "build_deep_cnn"
+    assert model_of("check_model_input_shape[build_cnn]") == "build_cnn"
+    assert model_of("check_split_sizes[split_n_val_2000]") is None
+    defect = PACKS_BY_NAME["pack_defects_in_order"]
+    assert defect.fails_check("accuracy", "check_model_reaches_reference_accuracy[build_deep_cnn_for_accuracy]")
+    assert not defect.fails_check("accuracy", "check_model_reaches_reference_accuracy[build_cnn_for_accuracy]")
+    assert defect.fails_check("cnn", "check_model_input_shape[build_cnn]") and not defect.fails_check("split", "x")
+
+
 def test_autograde_with_nbgrader_takes_replacements_whole_notebooks_and_callables(release):
     entry = SPELLINGS_BY_NAME["cell_magic_time"]
     assert submission_notebook(release, {}) == filled_release(release, {})
@@ -206,7 +217,7 @@ def test_self_check_path_passes_the_corpus_and_fails_exactly_the_defects_checks(
     assert proc.returncode == 1, tail
     assert {g for g, _ in failed} == entry.lost, tail
     assert all(entry.fails_check(g, check) for g, check in failed), tail
-    failing_models = {check.rsplit("[", 1)[1].rstrip("]") for g, check in failed if g == "accuracy"}
+    failing_models = {model_of(check) for g, check in failed if g == "accuracy"}
     assert failing_models == set(entry.accuracy_of), tail
     assert f"{len(failed)} failed, {len(VISIBLE) - len(failed)} passed" in proc.stdout.splitlines()[-1], tail
 

@@ -186,6 +186,12 @@ def tabs(*grade_ids: str) -> Edit:
 # ---------------------------------------------------------------- entries
 
 
+def model_of(check_name: str) -> str | None:
+    """The builder a check's probe calls: ``rule[build_cnn_for_accuracy]`` → build_cnn (None: no builder)."""
+    probe = check_name.rsplit("[", 1)[-1].rstrip("]")
+    return next((b for b in BUILDERS if probe == b or probe.startswith(b + "_")), None)
+
+
 @dataclass(frozen=True)
 class Spelling:
     """One correct way of writing the notebook: the release, filled with the reference, then ``edits``."""
@@ -248,9 +254,10 @@ class Defect:
                 for g in points}
 
     def fails_check(self, group: str, check_name: str) -> bool:
-        """Whether the visible check ``check_name`` (e.g. ``check_...[build_mlp]``) of ``group`` fails."""
+        """Whether the visible check ``check_name`` (``rule[probe]``, e.g. ``check_...[build_mlp_for_accuracy]``)
+        of ``group`` fails."""
         if group == "accuracy":
-            return any(check_name.endswith(f"[{b}]") for b in self.accuracy_of)
+            return model_of(check_name) in self.accuracy_of
         return group in self.groups
 
     def build(self, release: nbformat.NotebookNode) -> nbformat.NotebookNode:
