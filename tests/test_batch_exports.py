@@ -66,19 +66,39 @@ def rows(path):
 
 
 def test_csv_has_each_current_grade_with_one_column_per_group(course, capsys):
-    assert export(course, "--format", "csv") == 0
+    assert export(course, "--format", "csv", "--allow-missing") == 0
     assert rows(course / "grades" / "binary_mnist-csv.csv") == [
         ["student", "total", "relabel", "accuracy"], ["103", "1", "1", "0"], ["ada", "4", "1", "3"], ["zed", "3", "0", "3"]]
-    err = capsys.readouterr().err
-    assert "ben: not graded (WorkerDied: died)" in err  # named, never exported as a silent 0
-    assert "old: graded under another grading key" in err
+    captured = capsys.readouterr()
+    # Named, never exported as a silent 0.
+    assert "not exported: ben: not graded: grading failed (WorkerDied: died)" in captured.err
+    assert "not exported: old: graded only under another grading key (another-key, now " in captured.err
+    assert "(3 graded student(s); 2 without a current grade, not exported (named above))" in captured.out
+
+
+@pytest.mark.parametrize("fmt", [["--format", "csv"], ["--format", "canvas", "--canvas-gradebook", "canvas.csv"],
+                                 ["--format", "moodle", "--roster", "roster.csv"]], ids=["csv", "canvas", "moodle"])
+def test_a_partial_export_is_refused_naming_each_missing_student_and_why(course, fmt, monkeypatch):
+    (course / "canvas.csv").write_text(CANVAS, encoding="utf-8")
+    (course / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    monkeypatch.chdir(course)
+    output = course / "out.csv"
+    with pytest.raises(SystemExit) as refused:
+        export(course, *fmt, "--output", str(output))
+    message = str(refused.value.code)
+    assert "2 student(s) of the class have no current grade, so this export would be partial; nothing written" in message
+    assert "  ben: not graded: grading failed (WorkerDied: died)" in message
+    assert "  old: graded only under another grading key (another-key, now " in message
+    assert "--allow-missing to export the 3 graded student(s) alone" in message
+    assert not output.exists(), f"a refused export must write nothing, yet {output} exists"
 
 
 def test_canvas_column_filled_by_sis_login_then_id_header_and_points_row_kept(course, tmp_path, capsys):
     gradebook = tmp_path / "canvas.csv"
     gradebook.write_text(CANVAS, encoding="utf-8")
     out = tmp_path / "canvas-filled.csv"
-    assert export(course, "--format", "canvas", "--canvas-gradebook", str(gradebook), "--output", str(out)) == 0
+    assert export(course, "--format", "canvas", "--canvas-gradebook", str(gradebook), "--output", str(out),
+                  "--allow-missing") == 0
     original, filled = rows(gradebook), rows(out)
     assert filled[0] == original[0] and filled[1] == original[1]  # header and Points Possible untouched
     by_name = {r[0]: r for r in filled}
@@ -96,18 +116,20 @@ def test_canvas_gradebook_without_the_assignment_column_names_its_columns(course
     gradebook = tmp_path / "canvas.csv"
     gradebook.write_text(CANVAS.replace("binary_mnist (1234567)", "Homework 2 (1234567)"), encoding="utf-8")
     with pytest.raises(SystemExit, match="no column for 'binary_mnist'.*Homework 2 .*--canvas-column"):
-        export(course, "--format", "canvas", "--canvas-gradebook", str(gradebook))
-    assert export(course, "--format", "canvas", "--canvas-gradebook", str(gradebook), "--canvas-column", "Homework 2") == 0
+        export(course, "--format", "canvas", "--canvas-gradebook", str(gradebook), "--allow-missing")
+    assert export(course, "--format", "canvas", "--canvas-gradebook", str(gradebook), "--canvas-column", "Homework 2",
+                  "--allow-missing") == 0
 
 
 def test_moodle_import_file_with_email_or_idnumber_identity(course, tmp_path, capsys):
     roster = tmp_path / "roster.csv"
     roster.write_text(ROSTER, encoding="utf-8")
     out = tmp_path / "moodle.csv"
-    assert export(course, "--format", "moodle", "--roster", str(roster), "--output", str(out)) == 0
+    assert export(course, "--format", "moodle", "--roster", str(roster), "--output", str(out), "--allow-missing") == 0
     assert rows(out) == [["Email address", "binary_mnist"], ["grace@uni.example", "1"], ["ada@uni.example", "4"]]
     assert "graded but not in the file (not written): zed" in capsys.readouterr().out
-    assert export(course, "--format", "moodle", "--roster", str(roster), "--identity", "idnumber", "--output", str(out)) == 0
+    assert export(course, "--format", "moodle", "--roster", str(roster), "--identity", "idnumber", "--output", str(out),
+                  "--allow-missing") == 0
     assert rows(out)[0] == ["ID number", "binary_mnist"] and rows(out)[2] == ["2026001", "4"]
 
 
@@ -119,3 +141,32 @@ def test_export_without_a_ledger_or_needed_file_says_what_to_do(tmp_path, course
     (course / "grades" / "binary_mnist.jsonl").unlink()
     with pytest.raises(SystemExit, match="run `python -m autograder grade-all` first"):
         export(course, "--format", "csv")
+
+
+def test_in_a_course_root_the_class_is_its_submissions_as_grade_all_finds_them(tmp_path, capsys):
+    import hashlib
+
+    raw = yaml.safe_load((ROOT / "course.yml").read_text())
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(raw))
+    key = grading_key(load_config(tmp_path / "course.yml"))
+    sha = {}
+    for student in ("ada", "ben", "fin"):  # fin submitted, never graded
+        notebook = tmp_path / "submitted" / student / "binary_mnist" / "binary_mnist.ipynb"
+        notebook.parent.mkdir(parents=True)
+        notebook.write_text(f"{student}'s notebook", encoding="utf-8")
+        sha[student] = hashlib.sha256(notebook.read_bytes()).hexdigest()
+    base = {"assignment": "binary_mnist", "key": key, "reason": "", "attempts": 1, "status": "graded",
+            "max_score": 4.0, "groups": groups(1.0, 3.0), "score": 4.0}
+    with LedgerWriter(tmp_path / "grades" / "binary_mnist.jsonl") as ledger:
+        ledger.append({**base, "student": "ada", "sha256": sha["ada"]},
+                      {**base, "student": "ben", "sha256": "0" * 64},      # ben resubmitted since
+                      {**base, "student": "gone", "sha256": "1" * 64})     # no submission in submitted/ now
+    with pytest.raises(SystemExit) as refused:
+        export(tmp_path, "--format", "csv")
+    message = str(refused.value.code)
+    assert "  ben: graded, but their notebook changed since; run grade-all" in message, message
+    assert "  fin: not graded: no line in the ledger; run grade-all" in message, message
+    assert "gone" not in message, "a student with no submission now is not the class's (as --write-gradebook does)"
+    assert export(tmp_path, "--format", "csv", "--allow-missing") == 0
+    assert rows(tmp_path / "grades" / "binary_mnist-csv.csv")[1:] == [["ada", "4", "1", "3"]]
+    assert "note: gone: in the ledger, but no submission of theirs is in submitted/ now" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """The executors with stand-in tasks (no TensorFlow, seconds): a crash or a dead worker is retried once, then
 recorded as not graded with the reason; the default worker count fits the machine; an absent scheduler is
-reported quickly."""
+reported quickly; --json-dir and --html-dir after a resume hold (or name) every student's file."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder.batch.class_run import grade_class
-from autograder.batch.ledger import read_ledger
+from autograder.batch.ledger import LedgerWriter, read_ledger
 from autograder.batch.local_pool import LocalPool
 from autograder.batch.submissions import Submission
 from autograder.batch.worker_count import PEAK_BYTES_PER_SUBMISSION, default_workers
@@ -195,3 +195,99 @@ def test_on_dask_two_submissions_per_worker_are_in_flight_and_every_one_is_recor
     assert len(report.graded) == 12 and sorted(e["student"] for e in read_ledger(ledger, "binary_mnist").entries) == names
     # The scheduler holds the next submission of each worker, not the whole class.
     assert pools[0].peak == 4
+
+
+# --json-dir and --html-dir after a resume: grade-all run with an in-process stand-in executor (seconds).
+
+CHECKS = {"relabel: check_relabel_maps_odd_to_1[relabel_digits]": True, "split: check_split_sizes[split_train_val]": False}
+CLASS = ("ada", "ben", "cal", "dan", "eve")
+
+
+@pytest.fixture
+def stand_in(tmp_path, monkeypatch):
+    """A course root of five submissions whose grade-all grades with ``stand_in.executor``, in this process."""
+    from tests.batch_helpers import StandInExecutor, make_course
+
+    class Course:
+        root = make_course(tmp_path / "course", CLASS)
+        executor = StandInExecutor(lambda student: CHECKS)
+
+    monkeypatch.setattr("autograder.batch.cli._executor_factory", lambda args, config, settings: lambda: Course.executor)
+    return Course
+
+
+def grade_all_here(course, *args) -> int:
+    from autograder.__main__ import main
+
+    return main(["--config", str(course.root / "course.yml"), "grade-all", "--quiet", *args])
+
+
+def ledger_results(course) -> dict[str, dict]:
+    return {e["student"]: e["result"] for e in read_ledger(course.root / "grades" / "binary_mnist.jsonl", "binary_mnist",
+                                                           keep_results=True).entries}
+
+
+def test_json_dir_after_a_resume_gets_one_file_per_student_from_the_ledger(stand_in, tmp_path, capsys):
+    import json
+
+    assert grade_all_here(stand_in, str(stand_in.root)) == 0
+    capsys.readouterr()
+    assert grade_all_here(stand_in, str(stand_in.root), "--json-dir", str(tmp_path / "new")) == 0
+    out = capsys.readouterr().out
+    written = sorted(p.stem for p in (tmp_path / "new").glob("*.json"))
+    assert written == list(CLASS), f"--json-dir after a resume should hold one file per student (5 of 5), holds {written}"
+    recorded = ledger_results(stand_in)
+    for student in CLASS:  # the very result the worker returned, as it was written when graded
+        assert json.loads((tmp_path / "new" / f"{student}.json").read_text(encoding="utf-8")) == recorded[student]
+    assert "graded now 0, already in the ledger 5" in out
+    assert "5 of 5 submission(s) have their <student>.json (0 graded now, 5 from the ledger's full result)" in out, out
+
+
+def test_json_dir_of_a_run_killed_and_resumed_gets_the_graded_and_the_recorded_alike(stand_in, tmp_path, capsys):
+    from tests.batch_helpers import StandInExecutor
+
+    stand_in.executor = StandInExecutor(lambda student: CHECKS, interrupt="cal")  # ada and ben recorded, then Ctrl-C
+    with pytest.raises(SystemExit, match="interrupted"):
+        grade_all_here(stand_in, str(stand_in.root))
+    stand_in.executor = StandInExecutor(lambda student: CHECKS)
+    capsys.readouterr()
+    assert grade_all_here(stand_in, str(stand_in.root), "--json-dir", str(tmp_path / "new")) == 0
+    assert sorted(p.stem for p in (tmp_path / "new").glob("*.json")) == list(CLASS)
+    assert "5 of 5 submission(s) have their <student>.json (3 graded now, 2 from the ledger" in capsys.readouterr().out
+
+
+def test_a_folder_whose_notebook_is_already_in_the_ledger_gets_its_json_file(stand_in, tmp_path, capsys):
+    assert grade_all_here(stand_in, str(stand_in.root)) == 0
+    folder = tmp_path / "late"
+    folder.mkdir()
+    (folder / "ada.ipynb").write_bytes((stand_in.root / "submitted" / "ada" / "binary_mnist" / "binary_mnist.ipynb").read_bytes())
+    capsys.readouterr()
+    assert grade_all_here(stand_in, str(folder), "--json-dir", str(tmp_path / "new")) == 0
+    out = capsys.readouterr().out
+    assert "graded now 0, already in the ledger 1" in out, out
+    assert [p.name for p in (tmp_path / "new").iterdir()] == ["ada.json"]
+
+
+def test_a_ledger_line_without_its_full_result_is_named_with_why_its_json_is_missing(stand_in, tmp_path, capsys):
+    import json
+
+    assert grade_all_here(stand_in, str(stand_in.root)) == 0
+    ledger = stand_in.root / "grades" / "binary_mnist.jsonl"
+    ben = next(e for e in map(json.loads, ledger.read_text(encoding="utf-8").splitlines()) if e["student"] == "ben")
+    with LedgerWriter(ledger) as writer:  # ben's grade as a hand-edited or older line: scores, no result
+        writer.append({**ben, "result": None})
+    capsys.readouterr()
+    assert grade_all_here(stand_in, str(stand_in.root), "--json-dir", str(tmp_path / "new")) == 0
+    out = capsys.readouterr().out
+    assert "4 of 5 submission(s) have their <student>.json" in out and not (tmp_path / "new" / "ben.json").exists()
+    assert "  ben: its ledger line holds no full result (only its scores); run again with --force to regrade it" in out, out
+
+
+def test_html_dir_after_a_resume_says_which_reports_are_missing_and_why(stand_in, tmp_path, capsys):
+    assert grade_all_here(stand_in, str(stand_in.root)) == 0
+    capsys.readouterr()
+    assert grade_all_here(stand_in, str(stand_in.root), "--html-dir", str(tmp_path / "html")) == 0
+    out = capsys.readouterr().out
+    assert "0 of 5 submission(s) have their <student>.html" in out, out
+    assert "  ada, ben, cal, dan, eve: already in the ledger, not graded now: an HTML report is drawn while grading" in out
+    assert "--force" in out and "grade NOTEBOOK --html FILE" in out

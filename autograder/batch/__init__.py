@@ -14,7 +14,8 @@ One unit per file:
   local_pool.py    the default executor: one single-worker process pool per slot
   dask_pool.py     the Dask executor (--dask-local N, --scheduler ADDRESS)
   class_run.py     the coordinator: dispatch, retry once, record, report
-  summary.py       the end-of-run tables
+  summary.py       the end-of-run tables, and what --json-dir/--html-dir hold
+  regrade_diff.py  what a regrade under a new grading key changed: grades/<assignment>-regrade-diff.csv
   exports.py       csv, Canvas and Moodle files from the ledger
   cli.py           the two sub-commands' arguments
 

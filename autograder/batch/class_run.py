@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.batch.ledger import LedgerWriter, read_ledger
+from autograder.batch.ledger import LedgerWriter, each_line, read_ledger
 from autograder.batch.progress import ClassProgress
 from autograder.batch.submissions import Refused, Submission
 
@@ -25,11 +25,19 @@ class ClassRunReport:
     assignment: str
     total: int = 0
     skipped: int = 0  # already in the ledger under the same key and notebook
+    already_in_ledger: list[str] = field(default_factory=list)  # those students
     graded: list[dict] = field(default_factory=list)
     not_graded: list[dict] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # --json-dir and --html-dir: where, which students got their file, and why the others did not.
+    json_dir: Path | None = None
+    json_written: list[str] = field(default_factory=list)
+    json_missing: dict[str, str] = field(default_factory=dict)
+    html_dir: Path | None = None
+    html_written: list[str] = field(default_factory=list)
+    html_missing: dict[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -47,22 +55,37 @@ def already_graded(submissions: list[Submission], ledger_entries: list[dict], ke
 
 def grade_class(submissions: list[Submission], refused: list[Refused], *, assignment: str, key: str,
                 ledger: Path, executor_factory, force: bool = False, json_dir: Path | None = None,
-                show_progress: bool = True) -> ClassRunReport:
-    """Grade ``submissions`` not yet in ``ledger`` under ``key``; the executor is started only when needed."""
+                html_dir: Path | None = None, show_progress: bool = True) -> ClassRunReport:
+    """Grade ``submissions`` not yet in ``ledger`` under ``key``; the executor is started only when needed.
+
+    ``json_dir`` gets every current student's ``<student>.json``: the ones graded now from their outcome, the
+    ones already in the ledger from their line's full result (the same Gradescope-style result, written when
+    they were graded). ``html_dir`` is where the executor's workers draw each graded student's HTML report (set
+    in their settings); only accounted for here: a report is drawn while grading, so the students already in
+    the ledger get none, and the report says so.
+    """
     started = time.perf_counter()
-    report = ClassRunReport(assignment, total=len(submissions), refused=list(refused))
+    report = ClassRunReport(assignment, total=len(submissions), refused=list(refused), json_dir=json_dir,
+                            html_dir=html_dir)
     contents = read_ledger(ledger, assignment)
     report.warnings += contents.warnings
     done = set() if force else already_graded(submissions, contents.entries, key)
     report.skipped = len(done)
+    report.already_in_ledger = sorted(done)
+    # Each student's last line, by its position among the ledger's valid lines: what --json-dir rereads.
+    last_line = {entry["student"]: index for index, entry in enumerate(contents.entries)}
     todo = [s for s in submissions if s.student not in done]
     del contents
+    if json_dir is not None:
+        json_dir.mkdir(parents=True, exist_ok=True)
+        _json_from_ledger(ledger, assignment, {last_line[s]: s for s in done}, json_dir, report)
+    if html_dir is not None:
+        for student in report.already_in_ledger:
+            report.html_missing[student] = HTML_NOT_IN_LEDGER
     if not todo:
         report.seconds = time.perf_counter() - started
         return report
     writer = LedgerWriter(ledger)  # fails here, before any grading, when the folder is read-only
-    if json_dir is not None:
-        json_dir.mkdir(parents=True, exist_ok=True)
     executor = executor_factory()
     progress = ClassProgress(len(todo), f"grading {assignment}", enabled=show_progress)
     attempts: dict[str, int] = {}
@@ -105,8 +128,12 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
                                    f"whether it was isolated")
                 if outcome.get("report_error"):
                     progress.write(f"warning: {entry['student']}: {outcome['report_error']}")
+                    report.html_missing[entry["student"]] = outcome["report_error"]
+                elif html_dir is not None:
+                    report.html_written.append(entry["student"])
                 if json_dir is not None:
-                    _write_json(json_dir / f"{entry['student']}.json", outcome["result"], progress)
+                    _record_json(report, entry["student"], _write_json(json_dir / f"{entry['student']}.json",
+                                                                       outcome["result"]), progress)
                 del entry["result"]  # kept in the ledger, not in the coordinator's memory
                 report.graded.append(entry)
                 progress.finished(failed=False)
@@ -131,9 +158,45 @@ def _entry(submission: Submission, assignment: str, key: str, attempts: int, out
             **{k: outcome[k] for k in ("score", "max_score", "groups", "seconds", "calibration", "worker", "result")}}
 
 
-def _write_json(path: Path, result: dict, progress: ClassProgress) -> None:
-    """One Gradescope-style results.json; a failure to write it is said, not fatal (the ledger has the result)."""
+HTML_NOT_IN_LEDGER = ("already in the ledger, not graded now: an HTML report is drawn while grading, from the "
+                      "models' layers, trainings and predictions, which the ledger does not keep; run again with "
+                      "--force to regrade and draw them, or `python -m autograder grade NOTEBOOK --html FILE` for one")
+
+
+def _write_json(path: Path, result: dict) -> str:
+    """One Gradescope-style results.json; a failure to write it is returned, not raised (the ledger has the result)."""
     try:
         path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     except OSError as exc:
-        progress.write(f"warning: could not write {path}: {exc.strerror or exc}")
+        return f"could not write {path}: {exc.strerror or exc}"
+    return ""
+
+
+def _record_json(report: ClassRunReport, student: str, error: str, progress: ClassProgress | None = None) -> None:
+    if not error:
+        report.json_written.append(student)
+        return
+    report.json_missing[student] = error
+    if progress is not None:
+        progress.write(f"warning: {error}")
+
+
+def _json_from_ledger(ledger: Path, assignment: str, wanted: dict[int, str], json_dir: Path,
+                      report: ClassRunReport) -> None:
+    """``<student>.json`` of each student already in the ledger, from their last line (``wanted``: its position
+    among the valid lines → the student), rereading the ledger one line at a time: a line is 20 to 30 KB."""
+    for index, entry in enumerate(each_line(ledger, assignment, [])):  # its warnings were reported already
+        student = wanted.pop(index, None)
+        if student is None:
+            continue
+        if entry["student"] != student:
+            report.json_missing[student] = f"{ledger} changed while it was read; run the same command again"
+        elif not isinstance(entry.get("result"), dict):
+            report.json_missing[student] = ("its ledger line holds no full result (only its scores); "
+                                            "run again with --force to regrade it")
+        else:
+            _record_json(report, student, _write_json(json_dir / f"{student}.json", entry["result"]))
+        if not wanted:
+            break
+    for student in wanted.values():
+        report.json_missing[student] = f"{ledger} changed while it was read; run the same command again"

@@ -1,8 +1,10 @@
 """Grades out of the ledger: a plain CSV, a filled Canvas gradebook, a Moodle grade import.
 
-Each student's grade is their last ledger line under the current grading key; a student whose last line
-is "not graded", or who was graded only under another key (config, calibration, kit version), gets no
-grade and is named in ``notes`` rather than exported with a silent 0.
+Each student's grade is their last ledger line under the current grading key, of the notebook they submitted
+(as ``grade-all --write-gradebook`` writes). The class is the course's submissions when the course root has
+nbgrader's ``submitted/``, else the ledger's students. A student of the class with no such line (never graded,
+grading failed, graded only under another key, notebook changed since) is ``missing``, with the reason: never
+exported with a silent 0, and the command refuses a partial export unless told ``--allow-missing``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ class ExportError(ValueError):
 @dataclass
 class CurrentGrades:
     scores: dict[str, dict] = field(default_factory=dict)  # student → ledger line (status graded)
+    missing: dict[str, str] = field(default_factory=dict)  # student of the class → why they have no grade
     notes: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
 
@@ -36,17 +39,35 @@ class Unmatched:
     in_file: list[str] = field(default_factory=list)
 
 
-def current_grades(entries: list[dict], key: str) -> CurrentGrades:
+def current_grades(entries: list[dict], key: str, submissions: dict[str, str] | None = None,
+                   refused: dict[str, str] | None = None) -> CurrentGrades:
+    """The class's current grades from the ledger's ``entries`` under ``key``.
+
+    ``submissions`` (student → sha256 of the notebook found now), when given, is the class: a student without a
+    line is missing, a line of another notebook is stale, and a student of the ledger with no submission now is
+    left out, with a note. ``refused``: students whose submission cannot be graded (student → why).
+    """
     grades = CurrentGrades()
     latest: dict[str, dict] = {}
     for entry in entries:
         latest[entry["student"]] = entry
-    for student, entry in sorted(latest.items()):
-        if entry["status"] != "graded":
-            grades.notes.append(f"{student}: not graded ({entry.get('reason')}); no grade exported")
+    students = set(latest) if submissions is None else set(submissions) | set(refused or {}) | set(latest)
+    for student in sorted(students):
+        entry = latest.get(student)
+        if student in (refused or {}):
+            grades.missing[student] = f"not graded: its submission cannot be graded ({refused[student]})"
+        elif submissions is not None and student not in submissions:
+            grades.notes.append(f"{student}: in the ledger, but no submission of theirs is in submitted/ now; "
+                                f"not exported (as grade-all --write-gradebook does)")
+        elif entry is None:
+            grades.missing[student] = "not graded: no line in the ledger; run grade-all"
+        elif entry["status"] != "graded":
+            grades.missing[student] = f"not graded: grading failed ({entry.get('reason')}); fix it and run grade-all"
         elif entry["key"] != key:
-            grades.notes.append(f"{student}: graded under another grading key ({entry['key']}, not {key}: the "
-                                f"config, calibration or kit changed); run grade-all again; no grade exported")
+            grades.missing[student] = (f"graded only under another grading key ({entry['key']}, now {key}: "
+                                       f"course.yml, the calibration or the kit changed); run grade-all")
+        elif submissions is not None and entry["sha256"] != submissions[student]:
+            grades.missing[student] = "graded, but their notebook changed since; run grade-all"
         else:
             grades.scores[student] = entry
             for group in entry["groups"]:

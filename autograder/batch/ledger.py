@@ -71,6 +71,12 @@ def latest_lines(path: Path, assignment: str, students: set[str] | None = None, 
     return contents
 
 
+def each_line(path: Path, assignment: str, warnings: list[str]):
+    """Every valid line of the ledger, whole, in file order, one at a time (a caller that needs more than each
+    student's last line keeps only what it needs of each); a warning for each line that is not one."""
+    yield from _valid_lines(Path(path), assignment, warnings)
+
+
 def _valid_lines(path: Path, assignment: str, warnings: list[str]):
     """The ledger's valid entries in file order; a warning for each line that is not one."""
     if not path.exists():

@@ -44,6 +44,36 @@ def summary_text(report: ClassRunReport, class_entries: list[dict], slowest: int
         lines += ["", "NOT GRADED (no score recorded; fix and run again):"]
         lines += [f"  {e['student']}: {e['reason']} (after {e['attempts']} attempts)" for e in report.not_graded]
         lines += [f"  {r.student}: {r.reason}" for r in report.refused]
+    lines += output_lines(report)
     for warning in report.warnings:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)
+
+
+def _missing_by_reason(missing: dict[str, str]) -> list[str]:
+    """The students without their file, one line per reason (a class shares few), each naming them all."""
+    by_reason: dict[str, list[str]] = {}
+    for student, reason in sorted(missing.items()):
+        by_reason.setdefault(reason, []).append(student)
+    return [f"  {', '.join(students)}: {reason}" for reason, students in by_reason.items()]
+
+
+def output_lines(report: ClassRunReport) -> list[str]:
+    """What --json-dir and --html-dir hold for the class: how many files of how many submissions, and for each
+    student without one, why (those not graded are listed under NOT GRADED)."""
+    lines = []
+    unfinished = len(report.not_graded) + len(report.refused)
+    none_for = f"; the {unfinished} not graded have none (listed above)" if unfinished else ""
+    if report.json_dir is not None:
+        from_ledger = len(set(report.json_written) & set(report.already_in_ledger))
+        lines += ["", f"--json-dir {report.json_dir}: {len(report.json_written)} of {report.total} submission(s) have "
+                      f"their <student>.json ({len(report.json_written) - from_ledger} graded now, {from_ledger} from "
+                      f"the ledger's full result){none_for}"]
+        if report.json_missing:
+            lines += [f"  missing {len(report.json_missing)}:"] + _missing_by_reason(report.json_missing)
+    if report.html_dir is not None:
+        lines += ["", f"--html-dir {report.html_dir}: {len(report.html_written)} of {report.total} submission(s) have "
+                      f"their <student>.html (drawn by the workers that graded them now){none_for}"]
+        if report.html_missing:
+            lines += [f"  missing {len(report.html_missing)}:"] + _missing_by_reason(report.html_missing)
+    return lines
