@@ -2,7 +2,8 @@
 
 One pytest test per visible check, with the grader's own messages. The notebook's functions are
 defined and called once, in this process, for the whole session (the student's own code on the
-student's own machine: no jail); hidden checks run only when grading.
+student's own machine: no jail); hidden checks run only when grading. The session ends with a
+summary of each model against the grader's limits, "will this fit the grader?" (``autograder.fit_summary``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,7 @@ from pathlib import Path
 
 import pytest
 
-NOTEBOOK_ENV = "AUTOGRADER_NOTEBOOK"
-
-
-def pytest_addoption(parser):
-    parser.addoption("--notebook", default=None,
-                     help=f"notebook to self-check (default: ${NOTEBOOK_ENV}, else the assignment's "
-                          f"release notebook assignments/<id>/<id>.ipynb next to course.yml)")
+from autograder.pytest_options import NOTEBOOK_ENV, pytest_addoption  # noqa: F401 (a hook pytest calls here)
 
 
 @pytest.fixture(scope="session")
@@ -64,11 +59,34 @@ def accuracy_grader(request, grader):
     return grader
 
 
+# What "will this fit the grader?" is made of: the session's grader, its calls and each training's figures.
+_FIT = pytest.StashKey[dict]()
+
+
+@pytest.fixture(scope="session")
+def fit_trainings(request, grader) -> dict:
+    """The accuracy checks' training records (by builder), for the summary at the end of the session."""
+    return request.config.stash.setdefault(_FIT, {"grader": grader, "calls": None, "trainings": {}})["trainings"]
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     note = config.stash.get(_ACCURACY_NOTE, None)
     if note:
         terminalreporter.section("autograder note")
         terminalreporter.write_line(note)
+    run = config.stash.get(_FIT, None)
+    if run is None or not isinstance(run["calls"], dict):  # no check ran, or the notebook could not be run at all
+        return
+    from autograder.fit_summary import SUMMARY_TITLE, summary_lines
+
+    t = run["grader"].translator
+    try:
+        lines = summary_lines(run["grader"].config, run["calls"], run["trainings"], t)
+    except Exception as exc:  # the summary is advice: it must never cost the student the check's results
+        lines = [f"the summary could not be made ({type(exc).__name__}: {exc})"]
+    terminalreporter.section(t(SUMMARY_TITLE))
+    for line in lines:
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -81,7 +99,7 @@ def notebook_path(request, grader) -> Path:
 
 
 @pytest.fixture(scope="session")
-def calls(grader, notebook_path):
+def calls(request, grader, notebook_path, fit_trainings):
     """The notebook's calls for every visible check, or the reason there are none."""
     from autograder.checks import visible_checks
     from autograder.notebook_file import NotebookError
@@ -96,6 +114,7 @@ def calls(grader, notebook_path):
 
     for problem in problems:
         print(grader.translator(_("notebook problem: {problem}"), problem=problem))
+    request.config.stash[_FIT]["calls"] = calls  # for the summary "will this fit the grader?"
     return calls
 
 

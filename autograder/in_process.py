@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import time
 import zipfile
 from pathlib import Path
 from typing import Callable
@@ -36,9 +37,11 @@ def call_here(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray]
         if probe.returns != "arrays":
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="autograder-call-"))
             model_path = Path(folder) / f"{probe.name}.keras"
+        # Timed as the grader's child times a call against limits.call_timeout_s: the function and saving its model.
+        started = time.perf_counter()
         outcome = call_for_probe(func, probe, inputs, kwargs, seed, model_path=model_path)
         call = Call(probe, inputs, kwargs, outcome.status, outcome.error, outcome.returned, outcome.values,
-                    outcome.inputs_after)
+                    outcome.inputs_after, seconds=time.perf_counter() - started)
         if outcome.status == "ok" and outcome.model_path is not None:
             _take_model(call, outcome.model_path)
     return call

@@ -200,6 +200,8 @@ class Call:
     inputs_after: tuple[np.ndarray, ...] = ()
     model: Any = None
     compile_config: dict | None = None
+    # Seconds the call took (the function and saving its model), where it was timed: the self-check's calls.
+    seconds: float | None = None
 
     @property
     def text(self) -> str:

@@ -8,20 +8,24 @@ import pytest
 
 from autograder.cell_stderr import captured_stderr
 from autograder.checks import visible_checks
+from autograder.fit_summary import run_training_check
 from autograder.i18n import _
 
 VISIBLE = visible_checks()
 
 
 @pytest.mark.parametrize("check", VISIBLE, ids=[f"{c.group}:{c.name}" for c in VISIBLE])
-def test_check(check, grader, calls, request):
+def test_check(check, grader, calls, fit_trainings, request):
     if isinstance(calls, str):
         pytest.fail(grader.translator(_("the notebook could not be graded: {reason}"), reason=calls), pytrace=False)
     # Only the accuracy checks need the data set; without full MNIST they train on the sample data.
     runner = request.getfixturevalue("accuracy_grader") if check.needs_training else grader
     # TensorFlow's own log (tf.data's "E0000 … NodeDef" line) would show under a failed check as if it were the cause.
     with captured_stderr(record_warnings=False) as caught:
-        result = runner.run_check(check, calls)
+        if check.needs_training:  # its training's time and memory go into the summary "will this fit the grader?"
+            result = run_training_check(runner, grader, check, calls, fit_trainings)
+        else:
+            result = runner.run_check(check, calls)
     for line in caught.other_lines:
         print(line, file=sys.stderr)
     if not result.passed:

@@ -1,6 +1,7 @@
 """`pytest autograder`: the students' self-check, run as students run it (a pytest subprocess)."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -39,6 +40,11 @@ def test_release_notebook_fails_every_visible_check_with_readable_messages(sampl
     assert f"{N_VISIBLE} failed" in proc.stdout.splitlines()[-1]
     assert "relabel_odd_even is still the stub: replace `raise NotImplementedError()` with your code." in proc.stdout
     assert "Traceback" not in proc.stdout  # pytrace=False: the grader's message, not the plugin's internals
+    # Issue 19.4: the summary says of each stub that there was no model, and shows no figure for it.
+    fit = proc.stdout.split("will this fit the grader?", 1)[1]
+    for builder in ("build_mlp", "build_cnn", "build_deep_cnn"):
+        row = next(line for line in fit.splitlines() if line.startswith(builder))
+        assert f"no model: {builder}() raised NotImplementedError" in row, row
 
 
 def test_completed_notebook_passes_every_visible_check(sample_course_yml, tmp_path):
@@ -47,6 +53,13 @@ def test_completed_notebook_passes_every_visible_check(sample_course_yml, tmp_pa
     proc = self_check(notebook, sample_course_yml)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert f"{N_VISIBLE} passed" in proc.stdout.splitlines()[-1]
+    # Issue 19.4: each model against the grader's limits, measured in this run (the lecture's parameter counts).
+    fit = proc.stdout.split("will this fit the grader?", 1)[1]
+    assert re.search(r"grader's limit +3,328,010 +65,536 +500,000 +60 s +120 s +2,048 MB", fit), fit
+    for builder, params in (("build_mlp", "332,801"), ("build_cnn", "214,881"), ("build_deep_cnn", "327,649")):
+        row = next(line for line in fit.splitlines() if line.startswith(builder))
+        assert params in row and " s" in row and " MB" in row and "–" not in row, row  # every figure measured
+    assert "memory: how much this process's memory grew" in fit and "≈" not in fit  # the course's own data
 
 
 def test_a_single_broken_function_fails_only_its_checks(sample_course_yml, tmp_path):
@@ -80,3 +93,6 @@ def test_without_full_mnist_only_the_accuracy_checks_change_data_and_say_so(tmp_
     summary = proc.stdout.split("autograder note", 1)[1]
     assert "full MNIST is not available here" in summary and "sample calibration's thresholds (MLP 0." in summary
     assert "calibration/sample-" in summary and "not the course's configured data (mnist)" in summary
+    # Issue 19.4: trained on the sample's fewer images, the training time is scaled to grading's and says so.
+    assert "≈: full MNIST is not available here, so the accuracy checks trained on the sample data's" in summary
+    assert "in proportion to the 5,000 that grading trains on" in summary

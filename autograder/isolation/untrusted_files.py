@@ -16,7 +16,8 @@ file 17-35 KB above 4 bytes per parameter):
   without allocating a weight (``keras.StatelessScope``), before any model is built;
 - activations per image: 65,536 values in one layer's output (3 times the lecture's largest,
   26x26x32) and 500,000 over all layers (8 times the deep CNN's 63,361), so that training at
-  batch 64 and predicting at batch 1,000 stay within a few hundred MB;
+  batch 64 and predicting at batch 1,000 stay within a few hundred MB (these two caps and their
+  counting live in ``autograder.model_caps``, which the students' self-check shows them against);
 - ``model.weights.h5``: 4 bytes per counted parameter plus 64 KiB plus 16 KiB per layer;
 - ``.npz``: at most 16 members, each at most 8 bytes per value of the probe's inputs plus 1 MiB
   (a float64 copy of every input, the widest a correct answer returns), all together 4 times that;
@@ -39,14 +40,14 @@ from typing import Any
 import numpy as np
 
 from autograder.i18n import Message, _
+# The caps on parameters and activations, and how they are counted: one definition, shared with the
+# students' self-check (its "will this fit the grader?" summary).
+from autograder.model_caps import (LARGEST_LECTURE_PARAMS, MAX_LAYER_VALUES, MAX_PARAMS,  # noqa: F401
+                                   MAX_TOTAL_VALUES, built_size as _built_size)
 
 KiB, MiB = 2**10, 2**20
 
-LARGEST_LECTURE_PARAMS = 332_801  # build_mlp; the CNNs have 214,881 and 327,649
-MAX_PARAMS = 10 * LARGEST_LECTURE_PARAMS
 MAX_LAYERS = 64
-MAX_LAYER_VALUES = 65_536  # values in one layer's output, per image
-MAX_TOTAL_VALUES = 500_000  # over all layers' outputs, per image
 MAX_CONFIG_BYTES = 1 * MiB
 MAX_METADATA_BYTES = 64 * KiB
 WEIGHTS_OVERHEAD_BYTES = 64 * KiB
@@ -297,27 +298,6 @@ def model_size(config: dict, model_input: tuple[int, ...] | None = None) -> Mode
                                    "{total:,} in all (at most {limit_one:,} and {limit_all:,})").format(
             too_large=TOO_LARGE, largest=largest, total=total, limit_one=MAX_LAYER_VALUES, limit_all=MAX_TOTAL_VALUES))
     return ModelSize(n_layers, params, largest, total)
-
-
-def _built_size(model) -> tuple[int, int, int]:
-    params = sum(int(np.prod(v.shape)) for v in model.weights)
-    outputs = [int(np.prod([d for d in layer.output.shape[1:] if d is not None]))
-               for layer in _all_layers(model) if _has_output(layer)]
-    return params, max(outputs, default=0), sum(outputs)
-
-
-def _all_layers(model, depth: int = 0):
-    for layer in getattr(model, "layers", []):
-        yield layer
-        if depth < 8 and hasattr(layer, "layers"):
-            yield from _all_layers(layer, depth + 1)
-
-
-def _has_output(layer) -> bool:
-    try:
-        return layer.output is not None and not isinstance(layer.output, (list, tuple, dict))
-    except (AttributeError, ValueError):
-        return False
 
 
 def check_weights(keras_file: KerasFile, size: ModelSize) -> None:
