@@ -191,10 +191,15 @@ def cmd_student_kit(args) -> int:
     config = _load_config(args)
     try:
         written = write_student_kit(config, Path(args.out))
-    except (FileExistsError, FileNotFoundError) as exc:
+    except (FileExistsError, FileNotFoundError, ValueError) as exc:
         sys.exit(f"error: {exc}")
     print(f"wrote {len(written)} files into {args.out}: the release notebook, the student wing (autograder/), "
           "pyproject.toml, course.yml and README.md")
+    if config.student_kit.colab_install:
+        print(f"the notebook's first cell installs the kit in Colab from {config.student_kit.colab_install}: "
+              "publish the kit there")
+    else:
+        print("no Colab install cell: set student_kit.colab_install in course.yml to where you publish the kit")
     return 0
 
 

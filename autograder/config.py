@@ -18,6 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 GROUPS = ("relabel", "split", "prepare", "mlp", "cnn", "deep_cnn", "compile", "accuracy")
 CONFIG_ENV = "COURSE_CONFIG"
 CONFIG_NAME = "course.yml"
+# The student kit installs its course.yml inside the package, for a notebook run where no course.yml is at or
+# above the working folder (Colab's /content). The instructor's package has none.
+KIT_CONFIG = Path(__file__).resolve().parent / CONFIG_NAME
 
 
 class CourseConfigError(ValueError):
@@ -141,6 +144,15 @@ class GradescopeSettings(_Section):
     )
 
 
+class StudentKitSettings(_Section):
+    colab_install: str | None = Field(
+        None,
+        description="Where Colab installs the student kit from, as pip takes it: the git+https URL of the repository "
+        "you publish the kit in, or a wheel's URL. Set, the kit's notebook starts with a cell that pip-installs it "
+        "in Colab (and does nothing elsewhere); unset, there is no such cell.",
+    )
+
+
 def _default_points() -> dict[str, float]:
     return {"relabel": 1, "split": 1, "prepare": 1, "mlp": 2, "cnn": 2, "deep_cnn": 2, "compile": 1, "accuracy": 3}
 
@@ -154,6 +166,8 @@ class CourseConfig(_Section):
     limits: Limits = Field(default_factory=Limits, description="Limits on the submission's process.")
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings, description="Accuracy thresholds.")
     gradescope: GradescopeSettings = Field(default_factory=GradescopeSettings, description="The Gradescope autograder bundle.")
+    student_kit: StudentKitSettings = Field(default_factory=StudentKitSettings,
+                                            description="What `python -m autograder student-kit` writes.")
     points: dict[str, float] = Field(default_factory=_default_points, description="Points per check group.")
     partial_credit: tuple[str, ...] = Field(
         ("accuracy",),
@@ -200,14 +214,15 @@ class CourseConfig(_Section):
 
 
 def find_config(start: Path | None = None) -> Path | None:
-    """The course.yml to use: $COURSE_CONFIG, else the nearest course.yml at or above `start`."""
+    """The course.yml to use: $COURSE_CONFIG, else the nearest course.yml at or above `start`, else the one
+    installed with the student kit."""
     if os.environ.get(CONFIG_ENV):
         return Path(os.environ[CONFIG_ENV])
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / CONFIG_NAME).is_file():
             return folder / CONFIG_NAME
-    return None
+    return KIT_CONFIG if KIT_CONFIG.is_file() else None
 
 
 def load_config(path: Path | str | None = None, **overrides) -> CourseConfig:

@@ -120,6 +120,19 @@ def _only_checks(source: str) -> bool:
         or isinstance(n, (ast.Import, ast.ImportFrom)) for n in tree.body) and bool(check_calls(source))
 
 
+_SELF_CHECK_COMMAND = re.compile(r"\bpytest\b.*\bautograder\b")
+
+
+def _runs_the_self_check(source: str) -> bool:
+    # ``!pytest autograder`` (or ``!python -m pytest --pyargs autograder``, as in Colab): the self-check runs
+    # this very notebook, so running the cell inside a run of the notebook would start it again, and again.
+    tree = as_python(source)
+    return bool(tree and tree.body) and all(
+        _is_magic_call(n) and n.value.func.attr in ("system", "getoutput") and n.value.args
+        and isinstance(n.value.args[0], ast.Constant) and _SELF_CHECK_COMMAND.search(str(n.value.args[0].value))
+        for n in tree.body)
+
+
 def _normalised(source: str) -> str:
     return "\n".join(line.rstrip() for line in source.replace("\r\n", "\n").strip().splitlines())
 
@@ -148,7 +161,7 @@ def plan_notebook(nb, release=None) -> list[PlannedCell]:
             kind = CHECK if is_check else PROVIDED if only_defines(source) else PROVIDED_NOT_RUN
             # Only the course's own check cells say where a group is checked (a pasted copy does not).
             plan.append(PlannedCell(index, source, kind, check_calls(source) if meta.get("grade") else ()))
-        elif _only_checks(source):
+        elif _only_checks(source) or _runs_the_self_check(source):
             plan.append(PlannedCell(index, source, CHECK))
         else:
             plan.append(PlannedCell(index, source, STUDENT))

@@ -81,6 +81,13 @@ def test_a_copy_of_a_check_cell_the_student_made_is_not_run():
     assert call_checkpoints(plan_notebook(nb), MLP) == {"build_mlp": 0}
 
 
+def test_a_cell_that_runs_the_self_check_is_not_run_inside_a_run_of_the_notebook():
+    nb = _nb("!pytest autograder", "!python -m pytest --pyargs autograder --notebook nb.ipynb -q",
+             "!pip list", "x = 1\n!pytest autograder")
+    # The last one also assigns: it runs (and its !pytest with it), as a cell of the student's own.
+    assert [c.kind for c in plan_notebook(nb)] == [CHECK, CHECK, STUDENT, STUDENT]
+
+
 def test_a_notebook_without_nbgrader_metadata_is_taken_at_its_end():
     nb = _nb("def build_mlp():\n    return 1", "def build_mlp():\n    return 2")
     _, run = _run(nb)

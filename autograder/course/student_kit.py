@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import nbformat
 import yaml
 
 from autograder.config import CourseConfig
@@ -57,11 +58,17 @@ tensorflow = [
     "tensorflow>={min_tensorflow}; (platform_machine != 'x86_64' and platform_machine != 'AMD64') or sys_platform == 'darwin'",
 ]
 
+[project.entry-points.pytest11]
+# `pytest --pyargs autograder --notebook NB` from any folder (Colab's /content): the option is known early.
+autograder-notebook-option = "autograder.pytest_options"
+
 [tool.setuptools]
 packages = ["autograder", "autograder.checks", "autograder.expected"]
 
 [tool.setuptools.package-data]
-"autograder" = ["locale/*/LC_MESSAGES/*.po"]
+# course.yml inside the package: where the settings come from when no course.yml is at or above the
+# working folder, as in Colab's /content after the notebook's install cell.
+"autograder" = ["locale/*/LC_MESSAGES/*.po", "course.yml"]
 "autograder.expected" = ["*.json"]
 """
 
@@ -82,9 +89,9 @@ _README = """# {assignment}: odd or even?
 
    Tested with Python {python}, TensorFlow {tensorflow} and Keras {keras}. Other Pythons from 3.10, Keras 3 and
    TensorFlow {min_tensorflow} or newer should work. With Keras 2, an older TensorFlow, no TensorFlow or
-   another Keras backend, the notebook's first cell stops and says what to install.
+   another Keras backend, the notebook's imports cell stops and says what to install.
 
-2. Open the notebook and fill in every cell marked `# YOUR CODE HERE`:
+{colab_en}2. Open the notebook and fill in every cell marked `# YOUR CODE HERE`:
 
    ```bash
    .venv/bin/jupyter lab {notebook}
@@ -115,9 +122,9 @@ The hidden checks (other inputs) run only when your notebook is graded. Set `lan
 
    Python {python}, TensorFlow {tensorflow}, Keras {keras}에서 테스트했습니다. 3.10 이후의 다른 Python,
    Keras 3, TensorFlow {min_tensorflow} 이상이면 동작할 것입니다. Keras 2, 더 오래된 TensorFlow, TensorFlow가
-   없는 환경, 다른 Keras 백엔드에서는 노트북의 첫 셀이 멈추고 무엇을 설치해야 하는지 알려 줍니다.
+   없는 환경, 다른 Keras 백엔드에서는 노트북의 import 셀이 멈추고 무엇을 설치해야 하는지 알려 줍니다.
 
-2. 노트북을 열고 `# YOUR CODE HERE`라고 적힌 셀을 모두 채우세요:
+{colab_ko}2. 노트북을 열고 `# YOUR CODE HERE`라고 적힌 셀을 모두 채우세요:
 
    ```bash
    .venv/bin/jupyter lab {notebook}
@@ -135,6 +142,21 @@ The hidden checks (other inputs) run only when your notebook is graded. Set `lan
 """
 
 
+_COLAB_README_EN = """   **In Colab**, run the notebook's first cell: it installs this kit into the runtime, beside Colab's own
+   TensorFlow, and does nothing anywhere else. The check cells then work as they do here. For the whole
+   self-check there, put the notebook in `/content` (or mount your Drive) and run
+   `!python -m pytest --pyargs autograder --notebook /content/{notebook_name}` in a cell.
+
+"""
+
+_COLAB_README_KO = """   **Colab에서는** 노트북의 첫 셀을 실행하세요. 이 키트를 런타임에 설치하며(Colab의 TensorFlow는 그대로
+   둡니다), 다른 곳에서는 아무 일도 하지 않습니다. 그다음 검사 셀은 여기서와 똑같이 동작합니다. 전체 자가
+   점검은 노트북을 `/content`에 두고(또는 Drive를 마운트하고) 셀에서
+   `!python -m pytest --pyargs autograder --notebook /content/{notebook_name}`을 실행하세요.
+
+"""
+
+
 def student_course_yml(config: CourseConfig) -> str:
     """course.yml with only the keys a student's run reads, as the course sets them."""
     values = config.model_dump(mode="json")
@@ -142,6 +164,48 @@ def student_course_yml(config: CourseConfig) -> str:
     kept["limits"] = {key: values["limits"][key] for key in STUDENT_LIMITS}
     return ("# What your self-check reads. The grader keeps its own copy: changing this file changes only your run.\n"
             + yaml.safe_dump(kept, sort_keys=False, allow_unicode=True))
+
+
+COLAB_CELL_ID = "colab-install"
+
+_COLAB_CELL = """# Colab only: installs this course's self-check into the runtime; elsewhere this cell does nothing.
+# Colab에서만: 이 과목의 자가 점검을 런타임에 설치합니다. 다른 곳에서는 아무 일도 하지 않습니다.
+import importlib.util
+try:
+    import google.colab  # noqa: F401 (there only in Colab)
+    in_colab = True
+except ImportError:
+    in_colab = False
+if in_colab and importlib.util.find_spec("autograder") is None:
+    %pip install --quiet {spec}"""
+
+
+def colab_install_cell(spec: str) -> nbformat.NotebookNode:
+    """The notebook's first code cell in the kit: Colab pip-installs the kit from ``spec`` (course.yml's
+    student_kit.colab_install). It is a cell of the student's notebook, not of nbgrader's: the grader and
+    nbgrader run it like any cell a student added, and outside Colab it does nothing."""
+    if any(c in spec for c in "\n\r\"'`$;|&"):
+        raise ValueError(f"student_kit.colab_install {spec!r}: give one pip requirement or URL, without quotes, "
+                         "shell characters or line breaks")
+    cell = nbformat.v4.new_code_cell(_COLAB_CELL.format(spec=spec))
+    cell.id = COLAB_CELL_ID
+    return cell
+
+
+def kit_notebook(release: Path, colab_install: str | None) -> str:
+    """The release notebook as the kit hands it out: with the Colab install cell first when the course sets one."""
+    nb = nbformat.read(release, as_version=4)
+    if colab_install:
+        first_code = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code"), len(nb.cells))
+        nb.cells.insert(first_code, colab_install_cell(colab_install))
+    return nbformat.writes(nb)
+
+
+def _colab_readme(config: CourseConfig) -> dict[str, str]:
+    if not config.student_kit.colab_install:
+        return {"colab_en": "", "colab_ko": ""}
+    return {"colab_en": _COLAB_README_EN.format(notebook_name=config.notebook_name),
+            "colab_ko": _COLAB_README_KO.format(notebook_name=config.notebook_name)}
 
 
 def write_student_kit(config: CourseConfig, out: Path | str, release: Path | None = None) -> list[Path]:
@@ -166,7 +230,7 @@ def write_student_kit(config: CourseConfig, out: Path | str, release: Path | Non
             target.write_text(text, encoding="utf-8")
         written.append(target)
 
-    write(notebook, source=release)
+    write(notebook, kit_notebook(release, config.student_kit.colab_install))
     for path in student_wing_files():
         write(Path("autograder") / path.relative_to(PACKAGE), source=path)
     from autograder.notebook import MIN_TENSORFLOW, TESTED_WITH
@@ -175,8 +239,10 @@ def write_student_kit(config: CourseConfig, out: Path | str, release: Path | Non
     write("pyproject.toml", _PYPROJECT.format(assignment=config.assignment.replace("_", "-"), version=__version__,
                                               min_tensorflow=min_tensorflow))
     write("course.yml", student_course_yml(config))
+    write(Path("autograder") / "course.yml", student_course_yml(config))
     write("README.md", _README.format(assignment=config.assignment, notebook=notebook.as_posix(),
                                       python=TESTED_WITH["Python"], tensorflow=TESTED_WITH["TensorFlow"],
-                                      keras=TESTED_WITH["Keras"], min_tensorflow=min_tensorflow))
+                                      keras=TESTED_WITH["Keras"], min_tensorflow=min_tensorflow,
+                                      **_colab_readme(config)))
     write(".gitignore", ".venv/\n__pycache__/\n*.egg-info/\n.pytest_cache/\n.ipynb_checkpoints/\n")
     return written
