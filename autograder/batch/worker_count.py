@@ -1,4 +1,5 @@
-"""How many local workers fit this machine: cores ÷ limits.cpu_threads, capped by memory ÷ one submission's peak."""
+"""How many local workers fit this machine: cores ÷ limits.cpu_threads but at least two where there are two
+cores, capped by memory ÷ one submission's peak."""
 
 from __future__ import annotations
 
@@ -33,6 +34,9 @@ def available_memory_bytes() -> int | None:
 def default_workers(config: CourseConfig, cores: int | None = None, memory: int | None = None) -> int:
     cores = usable_cores() if cores is None else cores
     memory = available_memory_bytes() if memory is None else memory
-    by_cores = max(1, cores // config.limits.cpu_threads)
+    # A grading leaves the cores idle part of the time (process start-ups, TensorFlow's import, file reads), so a
+    # second worker fills them even where cpu_threads alone would allow one: on this 2-core machine, 6 full-MNIST
+    # submissions took 52 s with 2 workers against 71 s with 1 (README, "Grading a whole class").
+    by_cores = max(min(2, cores), cores // config.limits.cpu_threads)
     by_memory = max(1, memory // PEAK_BYTES_PER_SUBMISSION) if memory else by_cores
     return min(by_cores, by_memory)
