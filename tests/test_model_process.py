@@ -50,16 +50,20 @@ def test_a_training_run_is_read_back_field_by_field():
 ], ids=["unknown_builder", "accuracy_as_text", "accuracy_as_bool", "history_not_lists", "error_not_text",
         "probabilities_as_text", "not_a_mapping"])
 def test_a_forged_training_run_is_refused(forged):
-    with pytest.raises((ValueError, TypeError)):
+    with pytest.raises((ValueError, TypeError), match=r"must name one of the exercise's builders|is not a number|"
+                                                       r"history must map names to lists|error must be text"):
         training_from_dict(forged)
 
 
 def test_layer_tables_are_read_back_as_rows_and_malformed_ones_refused():
     rows = layers_from_dict({"build_mlp": [["Dense", [64], 50240, "units=64"]]})
     assert rows["build_mlp"][0].cells() == ("Dense", "(64,)", "50,240", "units=64")
-    for forged in ([["Dense"]], {"build_mlp": [["Dense", [64], "many", "units=64"]]}, {"build_mlp": [["Dense", [64]]]}):
-        with pytest.raises((ValueError, TypeError)):
-            layers_from_dict(forged)
+    with pytest.raises(TypeError, match="must be a mapping"):
+        layers_from_dict([["Dense"]])
+    with pytest.raises(TypeError, match="parameter count as a whole number"):
+        layers_from_dict({"build_mlp": [["Dense", [64], "many", "units=64"]]})
+    with pytest.raises(ValueError, match=r"must be rows of \[kind, shape, params, settings\]"):
+        layers_from_dict({"build_mlp": [["Dense", [64]]]})
 
 
 def test_an_answer_for_another_check_is_refused():

@@ -356,6 +356,11 @@ def layers_from_dict(data) -> dict[str, list]:
         raise TypeError("the layer tables must be a mapping")
     layers = {}
     for builder, rows in data.items():
-        layers[str(builder)] = [LayerRow(str(kind), tuple(shape), int(params), str(settings))
+        if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 4 for r in rows):
+            raise ValueError(f"the layer table of {str(builder)[:40]!r} must be rows of [kind, shape, params, settings]")
+        if not all(type(r[2]) is int and isinstance(r[1], list) for r in rows):
+            raise TypeError(f"the layer table of {str(builder)[:40]!r} must give each layer's shape as a list and "
+                            "its parameter count as a whole number")
+        layers[str(builder)] = [LayerRow(str(kind), tuple(shape), params, str(settings))
                                 for kind, shape, params, settings in rows]
     return layers
