@@ -10,9 +10,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-ROOT = Path(__file__).resolve().parent.parent
-SOLUTION = ROOT / "solutions" / "binary_mnist" / "binary_mnist.ipynb"
-RELEASE = ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb"
+from repo_paths import RELEASE, ROOT, SOLUTION  # noqa: F401 (fixtures below use them)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from autograder.__main__ import main
-from conftest import ROOT
+from repo_paths import ROOT
 
 
 def test_grade_writes_a_korean_report_for_a_notebook_that_does_not_exist(tmp_path, capsys):

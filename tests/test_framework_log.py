@@ -9,7 +9,7 @@ import pytest
 import sys
 import textwrap
 
-from conftest import ROOT
+from repo_paths import ROOT
 
 SCRIPT = textwrap.dedent("""
     import os, sys

@@ -12,7 +12,7 @@ import pytest
 
 from autograder.config import GROUPS
 from autograder.course.examples import EXAMPLES, filled_release
-from conftest import RELEASE, ROOT
+from repo_paths import RELEASE, ROOT
 
 NOT_ACCURACY = tuple(g for g in GROUPS if g != "accuracy")
 

@@ -19,7 +19,8 @@ from autograder.grader.grading import Grader
 from autograder.isolation import model_process, recording
 from autograder.isolation.model_process import _own_check, layers_from_dict, needs_models, training_from_dict
 from autograder.results import CheckResult
-from conftest import ROOT, cgroup_writable
+from conftest import cgroup_writable
+from repo_paths import ROOT
 
 SOLUTION = ROOT / "solutions" / "binary_mnist" / "binary_mnist.ipynb"
 

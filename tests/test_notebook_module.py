@@ -10,7 +10,7 @@ import pytest
 import autograder.notebook as nb
 from autograder import data
 from autograder.grader import reference
-from conftest import ROOT
+from repo_paths import ROOT
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from autograder.notebook_runner import (CHECK, PROVIDED, PROVIDED_NOT_RUN, STUDENT, CellOutcome, Wanted,
                                         call_checkpoints, cell_problem, outcomes_from_data, plan_notebook,
                                         run_notebook, why_missing)
-from conftest import RELEASE
+from repo_paths import RELEASE
 
 MLP = [Wanted("build_mlp", "mlp", "build_mlp")]
 

@@ -3,7 +3,7 @@
 import re
 
 from autograder.config import describe_schema
-from conftest import ROOT
+from repo_paths import ROOT
 
 README = (ROOT / "README.md").read_text()
 

@@ -11,7 +11,7 @@ import yaml
 
 from autograder.checks import visible_checks
 from autograder.course.examples import filled_release
-from conftest import RELEASE, ROOT
+from repo_paths import RELEASE, ROOT
 
 pytestmark = pytest.mark.slow  # each test runs `pytest autograder` in a subprocess, some training three models
 

@@ -10,7 +10,7 @@ from nbclient import NotebookClient
 
 from autograder.course import nbgrader_course
 from autograder.course.source_notebook import build_source_notebook, write_source_notebook
-from conftest import RELEASE, ROOT, SOLUTION
+from repo_paths import RELEASE, ROOT, SOLUTION
 
 
 def test_committed_source_notebook_matches_a_fresh_build(sample_config, tmp_path):

@@ -27,7 +27,8 @@ from autograder.config import GROUPS, load_config
 from autograder.course.examples import filled_release
 from autograder.dev.spellings import (CORPUS, DEFECTS, PACKS, PACKS_BY_NAME, RISKIEST, SPELLINGS_BY_NAME, Defect,
                                       Spelling, model_of)
-from conftest import RELEASE, autograde_with_nbgrader, require_full_mnist, submission_notebook
+from conftest import autograde_with_nbgrader, require_full_mnist, submission_notebook
+from repo_paths import RELEASE
 from test_self_check_plugin import sample_course_yml, self_check  # noqa: F401 (sample_course_yml: a fixture)
 
 ENTRIES: dict[str, Spelling | Defect] = {e.name: e for e in (*CORPUS, *DEFECTS, *PACKS)}

@@ -26,7 +26,7 @@ from autograder.checks import visible_checks
 from autograder.course.examples import filled_release
 from autograder.course.student_kit import write_student_kit
 from autograder.notebook import MIN_TENSORFLOW, TENSORFLOW_DISTRIBUTIONS, TESTED_WITH
-from conftest import RELEASE
+from repo_paths import RELEASE
 
 INSTALL_ENV = "AUTOGRADER_INSTALL_TESTS"
 install_test = pytest.mark.skipif(not os.environ.get(INSTALL_ENV),

@@ -8,7 +8,7 @@ import pytest
 from autograder.course.examples import filled_release
 from autograder.notebook_runner import CellOutcome, cell_problem
 from autograder.probes import describe_exception
-from conftest import RELEASE
+from repo_paths import RELEASE
 
 
 def _raised(code: str) -> dict:

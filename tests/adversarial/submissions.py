@@ -66,7 +66,7 @@ def _bytes(data: bytes) -> Callable[[Path], None]:
 
 def _release_edit(edit: Callable[[nbformat.NotebookNode], None], replacements: dict | None = None):
     def write(path: Path) -> None:
-        from conftest import RELEASE
+        from repo_paths import RELEASE
 
         nb = filled_release(nbformat.read(RELEASE, as_version=4), replacements or {})
         edit(nb)

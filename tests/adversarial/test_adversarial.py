@@ -15,7 +15,8 @@ import yaml
 from autograder.config import load_config
 from autograder.grader.grading import Grader
 from autograder.isolation.sandbox import namespaces_available
-from conftest import ROOT, cgroup_writable
+from conftest import cgroup_writable
+from repo_paths import ROOT
 from submissions import ARRAYS, CASES, FULL, IMPORTS, PREPARE, RELABEL, SPLIT, Case, write_submission
 
 pytestmark = pytest.mark.slow  # 65 hostile submissions, each graded in full: many minutes
