@@ -92,11 +92,14 @@ def fresh(course) -> None:
     shutil.rmtree(course / "grades", ignore_errors=True)
 
 
-@pytest.mark.parametrize("executor", [["--workers", "2"], ["--dask-local", "2"]], ids=["local_pool", "dask_local"])
-def test_every_submission_gets_the_result_serial_grade_gives(course, serial, tmp_path, executor):
+# The HTML reports (each trains the reference models for its curves) are asked of one executor only: what
+# they show does not depend on the executor, and CI's time does.
+@pytest.mark.parametrize("executor, reports", [(["--workers", "2"], True), (["--dask-local", "2"], False)],
+                         ids=["local_pool", "dask_local"])
+def test_every_submission_gets_the_result_serial_grade_gives(course, serial, tmp_path, executor, reports):
     fresh(course)
-    run = grade_all(course, *executor, "--json-dir", str(tmp_path / "json"), "--html-dir", str(tmp_path / "html"),
-                    "--class-report", str(tmp_path / "class.html"))
+    extra = ["--html-dir", str(tmp_path / "html"), "--class-report", str(tmp_path / "class.html")] if reports else []
+    run = grade_all(course, *executor, "--json-dir", str(tmp_path / "json"), *extra)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "COORDINATOR_IMPORTED_TENSORFLOW=False" in run.stdout
     assert serial["ada"]["score"] == 13 and serial["dan"]["score"] == 0  # the class spans the range
@@ -106,9 +109,10 @@ def test_every_submission_gets_the_result_serial_grade_gives(course, serial, tmp
     lines = ledger_lines(course)
     assert sorted(e["student"] for e in lines) == sorted(serial)
     assert {e["student"]: e["score"] for e in lines} == {s: r["score"] for s, r in serial.items()}
-    assert sorted(p.stem for p in (tmp_path / "html").glob("*.html")) == sorted(serial)
-    assert "Feedback: " in (tmp_path / "html" / "ada.html").read_text(encoding="utf-8")
-    assert "5 submission(s) graded" in (tmp_path / "class.html").read_text(encoding="utf-8")
+    if reports:
+        assert sorted(p.stem for p in (tmp_path / "html").glob("*.html")) == sorted(serial)
+        assert "Feedback: " in (tmp_path / "html" / "ada.html").read_text(encoding="utf-8")
+        assert "5 submission(s) graded" in (tmp_path / "class.html").read_text(encoding="utf-8")
     # Run again: everything is in the ledger under the same key, nothing is graded twice.
     again = grade_all(course, *executor)
     assert again.returncode == 0 and "graded now 0, already in the ledger 5" in again.stdout, again.stdout
