@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {grade,grade-all,export,gradescope,feedback,calibrate,reproduce,verify,build-source,student-kit,demo,update-catalog}``."""
+"""Command line: ``python -m autograder {grade,grade-all,export,gradescope,feedback,calibrate,reproduce,verify,build-source,student-kit,demo,update-catalog,similarity}``."""
 
 from __future__ import annotations
 
@@ -294,6 +294,10 @@ def main(argv: list[str] | None = None) -> int:
     from autograder.gradescope.cli import add_parser as add_gradescope_command
 
     add_gradescope_command(sub, _load_config)
+
+    from autograder.integrity.cli import add_parser as add_similarity_command
+
+    add_similarity_command(sub, _load_config)
 
     args = parser.parse_args(argv)
     if not (args.verbose or os.environ.get("AUTOGRADER_VERBOSE")):

@@ -153,6 +153,21 @@ class StudentKitSettings(_Section):
     )
 
 
+class SimilaritySettings(_Section):
+    threshold: float = Field(
+        0.8, gt=0, le=1,
+        description="`python -m autograder similarity`: a pair is flagged when its score reaches this: the larger of "
+        "Dolos' similarity (the share of both students' own code, boilerplate and common code removed, that the "
+        "other has) and their longest shared fragment against 240 characters of normalised code. 0.8 is just above "
+        "what independent students of the synthetic class reach (README, \"Similarity report\").",
+    )
+    common_code_share: float = Field(
+        0.2, gt=0, le=1,
+        description="Code that more than this share of the class has is common code, not a copy, and is not "
+        "compared (Dolos' common-code threshold); a fragment only two students share is always compared.",
+    )
+
+
 def _default_points() -> dict[str, float]:
     return {"relabel": 1, "split": 1, "prepare": 1, "mlp": 2, "cnn": 2, "deep_cnn": 2, "compile": 1, "accuracy": 3}
 
@@ -166,6 +181,7 @@ class CourseConfig(_Section):
     limits: Limits = Field(default_factory=Limits, description="Limits on the submission's process.")
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings, description="Accuracy thresholds.")
     gradescope: GradescopeSettings = Field(default_factory=GradescopeSettings, description="The Gradescope autograder bundle.")
+    similarity: SimilaritySettings = Field(default_factory=SimilaritySettings, description="The class similarity report.")
     student_kit: StudentKitSettings = Field(default_factory=StudentKitSettings,
                                             description="What `python -m autograder student-kit` writes.")
     points: dict[str, float] = Field(default_factory=_default_points, description="Points per check group.")

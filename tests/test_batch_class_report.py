@@ -70,6 +70,71 @@ def test_the_page_is_in_the_courses_language(tmp_path):
     assert "Class report" not in html
 
 
+def regrade():
+    """ben lost relabel in the regrade, and the accuracy check was renamed; ada's score did not change."""
+    from autograder.batch.regrade_diff import Flip, RegradeDiff, StudentChange
+
+    old, new = "accuracy: check_accuracy_above_threshold[build_mlp]", \
+        "accuracy: check_model_reaches_reference_accuracy[build_mlp_for_accuracy]"
+    flips = [Flip("relabel: check_relabel_maps_odd_to_1[relabel_digits]", "passed", "failed"),
+             Flip(new, None, "passed"), Flip(old, "passed", None)]
+    return RegradeDiff("newkey", compared=["ada", "ben"],
+                       changes=[StudentChange("ben", "oldkey", "newkey", 3.0, 2.0, 3.0, flips)])
+
+
+def test_the_regrade_section_lists_who_changed_score_with_the_checks_that_flipped(tmp_path):
+    html = write_class_report(tmp_path / "class.html", "binary_mnist", CLASS, NOT_GRADED, Translator("en"),
+                              regrade=regrade(), regrade_csv="grades/binary_mnist-regrade-diff.csv").read_text(
+        encoding="utf-8")
+    section = html.split("What the regrade under the new grading key changed", 1)[-1].split("<h2>", 1)[0]
+    assert section != html, "a class report with a regrade diff should have its section"
+    assert "1 of 2 student(s) regraded under the new grading key (newkey) changed score; 1 kept theirs." in section
+    assert "grades/binary_mnist-regrade-diff.csv" in section
+    assert '<td>ben</td><td class="num">3</td><td class="num">2/3</td>' in section
+    assert "relabel: check_relabel_maps_odd_to_1[relabel_digits]: passed before, fails now" in section
+    assert "check_model_reaches_reference_accuracy[build_mlp_for_accuracy]: a new check, passed" in section
+    assert "check_accuracy_above_threshold[build_mlp]: no longer checked (it had passed)" in section
+    assert "<td>ada</td>" not in section, "ada's score did not change: she has no row"
+
+
+def test_the_regrade_section_is_in_the_courses_language_and_absent_without_a_regrade(tmp_path):
+    korean = write_class_report(tmp_path / "ko.html", "binary_mnist", CLASS, NOT_GRADED, Translator("ko"),
+                                regrade=regrade()).read_text(encoding="utf-8")
+    assert "새 채점 키로 다시 채점해서 바뀐 것" in korean and "전에는 통과, 이제는 실패" in korean
+    assert "passed before" not in korean
+    first = write_class_report(tmp_path / "first.html", "binary_mnist", CLASS, NOT_GRADED,
+                               Translator("en")).read_text(encoding="utf-8")
+    assert "regrade" not in first, "a first grading has no regrade to show"
+
+
+def similarity_section(pairs):
+    """The class report's similarity section for a hand-made report: ada and ben alike, cleo and dan the same file."""
+    from autograder.integrity.similarity import DuplicateGroup, SimilarityReport, StudentCode
+    from autograder.integrity.similarity_page import class_report_section
+
+    students = [StudentCode(s, Path(f"{s}.ipynb"), s, "", [], {}) for s in ("ada", "ben", "cleo", "dan")]
+    report = SimilarityReport("binary_mnist", 0.5, 0.2, students, pairs, [DuplicateGroup(("cleo", "dan"), True)], [], 0)
+    return class_report_section(report, "class-similarity.html")
+
+
+def test_the_similarity_section_shows_the_flagged_pairs_and_duplicates_when_given_pairs(tmp_path):
+    from autograder.integrity.similarity import Pair
+
+    pairs = [Pair("cleo", "dan", 1.0, 1.0, 800, 400, 800), Pair("ada", "ben", 0.7, 0.3, 500, 100, 1000),
+             Pair("ada", "cleo", 0.2, 0.1, 150, 40, 1000)]  # ada · cleo: 15%, below the threshold of 50%
+    html = write_class_report(tmp_path / "class.html", "binary_mnist", CLASS, NOT_GRADED, Translator("en"),
+                              similarity=similarity_section(pairs)).read_text(encoding="utf-8")
+    section = html.split("Similarity of the students&#39; own code", 1)[-1]
+    assert section != html, "given pairs, the class report should have its similarity section"
+    assert "2 pair(s) at or above the threshold of 50%" in section and "class-similarity.html" in section
+    assert "cleo, dan" in section, "the exact duplicates are listed"
+    rows = section.split('id="similarity-pairs"', 1)[-1].split("</table>", 1)[0]
+    assert ('<td>cleo · dan</td><td class="num">100%</td>' in rows and '<td>ada · ben</td><td class="num">50%</td>' in rows
+            and "ada · cleo" not in rows), rows
+    assert "Similarity of the students" not in write_class_report(
+        tmp_path / "none.html", "binary_mnist", CLASS, NOT_GRADED, Translator("en")).read_text(encoding="utf-8")
+
+
 @pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
                     reason="headless Chromium is not installed (Debian packages chromium, chromium-driver; .ci/run installs them)")
 def test_the_page_in_chromium_draws_its_bars_and_logs_no_errors(tmp_path):

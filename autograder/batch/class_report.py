@@ -62,7 +62,11 @@ def common_failures(graded: list[dict]) -> list[dict]:
              "students": sorted(students[k])} for k in ranked]
 
 
-def class_report_context(assignment: str, graded: list[dict], not_graded: list[dict], translator: Translator) -> dict:
+def class_report_context(assignment: str, graded: list[dict], not_graded: list[dict], translator: Translator,
+                         regrade=None, regrade_csv: str = "", similarity: dict | None = None) -> dict:
+    """What the template shows; ``regrade`` (a ``regrade_diff.RegradeDiff``, None when this run regraded no one
+    under a new grading key) adds the section of what the regrade changed, ``regrade_csv`` naming its CSV.
+    ``similarity`` (``integrity.similarity_page.class_report_section``) adds the similarity section."""
     max_score = graded[0]["max_score"] if graded else 0.0
     groups = list(graded[0]["groups"]) if graded else []
     rates = [{"name": g, "failed": sum(e["groups"][g]["score"] < e["groups"][g]["max_score"] for e in graded),
@@ -72,15 +76,18 @@ def class_report_context(assignment: str, graded: list[dict], not_graded: list[d
     return {"lang": translator.lang, "_": translator, "assignment": assignment, "n_graded": len(graded),
             "max_score": max_score, "mean": sum(totals) / len(totals) if totals else 0.0,
             "histogram": histogram(totals, max_score) if graded else [], "groups": rates,
-            "failures": common_failures(graded), "not_graded": not_graded}
+            "failures": common_failures(graded), "not_graded": not_graded, "regrade": regrade,
+            "regrade_csv": regrade_csv, "similarity": similarity}
 
 
 def write_class_report(path: Path, assignment: str, graded: list[dict], not_graded: list[dict],
-                       translator: Translator) -> Path:
+                       translator: Translator, regrade=None, regrade_csv: str = "", similarity: dict | None = None) -> Path:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True)
     env.filters["score"] = lambda v: f"{v:g}" if v == int(v) else f"{v:.2f}"
-    html = env.get_template("class_report.html.j2").render(**class_report_context(assignment, graded, not_graded, translator))
+    context = class_report_context(assignment, graded, not_graded, translator, regrade=regrade, regrade_csv=regrade_csv,
+                                   similarity=similarity)
+    html = env.get_template("class_report.html.j2").render(**context)
     path = Path(path)
     path.write_text(html, encoding="utf-8")
     return path

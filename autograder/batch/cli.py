@@ -1,7 +1,9 @@
 """``python -m autograder grade-all`` and ``python -m autograder export``: arguments and what they print.
 
 Instructor-facing, so in English. Exit codes of grade-all: 0 every submission graded (now or before),
-3 some submission is not graded (listed at the end), 1 the run could not start or had to stop.
+3 some submission is not graded (listed at the end), 1 the run could not start or had to stop. export exits 1
+and writes nothing when a student of the class has no current grade (each named, with why), unless
+``--allow-missing``.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ def add_parsers(sub, load_config) -> None:
     grade_all = sub.add_parser("grade-all", help="grade a whole class in parallel, resumably, into grades/<assignment>.jsonl")
     grade_all.add_argument("path", nargs="?", help="the course root (nbgrader's submitted/<student>/<assignment>/) or a "
                            "folder of notebooks, one per student (default: course.yml's folder)")
-    grade_all.add_argument("--workers", type=int, help="local worker processes (default: cores ÷ limits.cpu_threads, "
+    grade_all.add_argument("--workers", type=int, help="local worker processes (default: cores ÷ limits.cpu_threads, at least 2 on 2+ cores, "
                            "capped by available memory ÷ 2.1 GB)")
     grade_all.add_argument("--dask-local", type=int, metavar="N", help="start a Dask LocalCluster of N worker processes")
     grade_all.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler, e.g. tcp://host:8786")
     grade_all.add_argument("--force", action="store_true", help="regrade everything, even what the ledger already holds")
-    grade_all.add_argument("--json-dir", metavar="DIR", help="also write one Gradescope-style <student>.json per submission graded")
-    grade_all.add_argument("--html-dir", metavar="DIR", help="also write each graded student's HTML report "
-                           "(as grade --html) to DIR/<student>.html")
+    grade_all.add_argument("--json-dir", metavar="DIR", help="also write one Gradescope-style <student>.json per graded "
+                           "submission: graded now, or already in the ledger (from its line's full result)")
+    grade_all.add_argument("--html-dir", metavar="DIR", help="also write the HTML report (as grade --html) of each "
+                           "student graded now to DIR/<student>.html (those already in the ledger are listed)")
     grade_all.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
     grade_all.add_argument("--lang", choices=("en", "ko"), help="language of the messages (default: course.yml's language)")
     grade_all.add_argument("--write-gradebook", action="store_true", help="then write the class's grades into "
@@ -42,6 +45,8 @@ def add_parsers(sub, load_config) -> None:
     export.add_argument("--roster", metavar="FILE", help="CSV with columns student and email/idnumber (moodle)")
     export.add_argument("--identity", choices=("email", "idnumber"), default="email", help="Moodle identity column")
     export.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
+    export.add_argument("--allow-missing", action="store_true", help="write the export even when some students of "
+                        "the class have no current grade (they are named on stderr); without it, export refuses")
     export.set_defaults(func=lambda args: cmd_export(args, load_config(args)))
 
 
@@ -90,7 +95,9 @@ def cmd_grade_all(args, config) -> int:
     try:
         report = grade_class(submissions, refused, assignment=config.assignment, key=key, ledger=ledger,
                              executor_factory=_executor_factory(args, config, settings), force=args.force,
-                             json_dir=Path(args.json_dir) if args.json_dir else None, show_progress=not args.quiet)
+                             json_dir=Path(args.json_dir) if args.json_dir else None,
+                             html_dir=Path(settings.html_dir) if settings.html_dir else None,
+                             show_progress=not args.quiet)
     except LedgerError as exc:
         sys.exit(f"error: {exc}; nothing more was graded, and nothing already in the ledger was changed")
     except KeyboardInterrupt:
@@ -103,15 +110,60 @@ def cmd_grade_all(args, config) -> int:
     class_entries = [e for e in read_ledger(ledger, config.assignment).latest_by_student().values()
                      if e["status"] == "graded" and e["key"] == key and current.get(e["student"]) == e["sha256"]]
     print(summary_text(report, class_entries))
+    regrade = _write_regrade_diff(config, ledger, key, current, report)
     print(f"\nledger: {ledger}")
     if args.class_report:
-        _write_class_report(args, config, ledger, report, {e["student"] for e in class_entries})
+        _write_class_report(args, config, ledger, report, {e["student"] for e in class_entries}, regrade,
+                            similarity=_write_similarity_beside(args, config, submissions, refused))
     if args.write_gradebook:
         _write_gradebook(config, ledger, {e["student"] for e in class_entries})
     return EXIT_NOT_GRADED if not report.complete else 0
 
 
-def _write_class_report(args, config, ledger: Path, report, students: set[str]) -> None:
+def _write_regrade_diff(config, ledger: Path, key: str, current: dict[str, str], report):
+    """Write grades/<assignment>-regrade-diff.csv when this run regraded students graded before under another
+    key, and return (the diff, its path, None where it could not be written); else None. A run that graded
+    nothing reads nothing more."""
+    from autograder.batch.regrade_diff import regrade_diff, regrade_diff_path, write_regrade_csv
+
+    if not report.graded:
+        return None
+    diff = regrade_diff(ledger, config.assignment, key, current)
+    if not diff.regraded_by({e["student"] for e in report.graded}):
+        return None  # a first grading, or new notebooks: no grading key changed under them
+    path = regrade_diff_path(ledger, config.assignment)
+    try:
+        write_regrade_csv(diff, path)
+    except OSError as exc:  # the grades are in the ledger; the diff can be written by running again
+        print(f"\nwarning: could not write the regrade diff {path}: {exc.strerror or exc}")
+        return diff, None
+    print(f"\n{diff.summary_line(path)}")
+    return diff, path
+
+
+def _write_similarity_beside(args, config, submissions, refused) -> dict | None:
+    """The similarity page beside the class report (<report>-similarity.html and .csv), from the same notebooks;
+    what the class report shows of it, or None (with a warning) when it cannot be made: grading went well."""
+    from autograder.i18n import Translator
+    from autograder.integrity.similarity import SimilarityError, release_notebook_path, similarity_report
+    from autograder.integrity.similarity_page import class_report_section, write_similarity
+
+    report_path = Path(args.class_report)
+    page = report_path.with_name(f"{report_path.stem}-similarity.html")
+    try:
+        similarity = similarity_report(submissions, refused, release_notebook_path(config.assignment, config.root),
+                                       config.assignment, config.similarity.threshold,
+                                       config.similarity.common_code_share)
+        page, _ = write_similarity(page, similarity, Translator(args.lang or config.language))
+    except (SimilarityError, OSError) as exc:
+        print(f"warning: no similarity report: {getattr(exc, 'strerror', None) or exc}")
+        return None
+    print(f"wrote {page}")
+    return class_report_section(similarity, page.name)
+
+
+def _write_class_report(args, config, ledger: Path, report, students: set[str], regrade=None,
+                        similarity: dict | None = None) -> None:
     from autograder.batch.class_report import failures_only, write_class_report
     from autograder.batch.ledger import latest_lines
     from autograder.i18n import Translator
@@ -122,7 +174,8 @@ def _write_class_report(args, config, ledger: Path, report, students: set[str]) 
     not_graded += [{"student": r.student, "reason": r.reason} for r in report.refused]
     try:
         path = write_class_report(Path(args.class_report), config.assignment, graded, not_graded,
-                                  Translator(args.lang or config.language))
+                                  Translator(args.lang or config.language), regrade=regrade[0] if regrade else None,
+                                  regrade_csv=str(regrade[1] or "") if regrade else "", similarity=similarity)
     except OSError as exc:
         sys.exit(f"error: could not write {args.class_report}: {exc.strerror or exc}")
     print(f"wrote {path}")
@@ -146,36 +199,63 @@ def cmd_export(args, config) -> int:
     from autograder.batch.grading_key import grading_key
     from autograder.batch.ledger import ledger_path, read_ledger
 
+    if args.format == "canvas" and not args.canvas_gradebook:
+        sys.exit("error: --format canvas needs --canvas-gradebook FILE (the CSV downloaded from Canvas' gradebook)")
+    if args.format == "moodle" and not args.roster:
+        sys.exit("error: --format moodle needs --roster FILE (columns: student and email or idnumber)")
     ledger = ledger_path(config.root, config.assignment)
     if not ledger.exists():
         sys.exit(f"error: no ledger at {ledger}; run `python -m autograder grade-all` first")
     contents = read_ledger(ledger, config.assignment)
     for warning in contents.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    grades = exports.current_grades(contents.entries, grading_key(config))
+    submissions, refused = _class_submissions(config)
+    grades = exports.current_grades(contents.entries, grading_key(config), submissions, refused)
     for line in grades.notes:
         print(f"note: {line}", file=sys.stderr)
+    if grades.missing and not args.allow_missing:
+        sys.exit(f"error: {len(grades.missing)} student(s) of the class have no current grade, so this export "
+                 f"would be partial; nothing written:\n{_missing_text(grades.missing)}\ngrade them "
+                 f"(`python -m autograder grade-all`), or pass --allow-missing to export the "
+                 f"{len(grades.scores)} graded student(s) alone")
+    for student, reason in grades.missing.items():
+        print(f"not exported: {student}: {reason}", file=sys.stderr)
     output = Path(args.output) if args.output else ledger.with_name(f"{config.assignment}-{args.format}.csv")
     try:
         if args.format == "csv":
             exports.write_csv(grades, output)
         elif args.format == "canvas":
-            if not args.canvas_gradebook:
-                sys.exit("error: --format canvas needs --canvas-gradebook FILE (the CSV downloaded from Canvas' gradebook)")
             unmatched = exports.fill_canvas_gradebook(grades, Path(args.canvas_gradebook), output,
                                                       args.canvas_column or config.assignment)
             _print_unmatched(unmatched)
         else:
-            if not args.roster:
-                sys.exit("error: --format moodle needs --roster FILE (columns: student and email or idnumber)")
             unmatched = exports.write_moodle(grades, Path(args.roster), output, args.identity, config.assignment)
             _print_unmatched(unmatched)
     except exports.ExportError as exc:
         sys.exit(f"error: {exc}")
     except OSError as exc:
         sys.exit(f"error: could not write {output}: {exc.strerror or exc}")
-    print(f"wrote {output} ({len(grades.scores)} graded student(s))")
+    missing = f"; {len(grades.missing)} without a current grade, not exported (named above)" if grades.missing else ""
+    print(f"wrote {output} ({len(grades.scores)} graded student(s){missing})")
     return 0
+
+
+def _class_submissions(config) -> tuple[dict[str, str] | None, dict[str, str] | None]:
+    """The class an export must cover, as grade-all finds it in the course root: (student → notebook sha256,
+    student → why their submission cannot be graded); (None, None) without submitted/ (the ledger is the class)."""
+    from autograder.batch.submissions import NothingToGrade, find_submissions, is_course_root
+
+    if not is_course_root(config.root):
+        return None, None
+    try:
+        submissions, refused = find_submissions(config.root, config.assignment)
+    except NothingToGrade:
+        return None, None
+    return {s.student: s.sha256 for s in submissions}, {r.student: r.reason for r in refused}
+
+
+def _missing_text(missing: dict[str, str]) -> str:
+    return "\n".join(f"  {student}: {reason}" for student, reason in missing.items())
 
 
 def _print_unmatched(unmatched) -> None:

@@ -26,6 +26,7 @@ def calibration_files_digest(config: CourseConfig) -> dict[str, str]:
 
 def grading_key(config: CourseConfig) -> str:
     """Short hash of the whole course config, the calibration files and the kit's version."""
-    blob = json.dumps({"config": config.model_dump(mode="json"), "calibration": calibration_files_digest(config),
+    # The similarity report's settings change no grade: changing them must not regrade the class.
+    blob = json.dumps({"config": config.model_dump(mode="json", exclude={"similarity"}), "calibration": calibration_files_digest(config),
                        "kit": autograder.__version__}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Academic integrity: how alike the class's own code is (``python -m autograder similarity``). Instructor wing."""
