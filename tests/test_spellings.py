@@ -50,6 +50,9 @@ PACKED = [p for p in PACKS_BY_NAME if p != "pack_riskiest"]
 IN_SUITE = ["pack_magics_and_aliases", "pack_defects_in_order"]
 GRADED = EACH + PACKED if CHOICE == "all" else PACKED
 PROCESS_PATHS = EACH if CHOICE == "all" else IN_SUITE
+# nbgrader on the sample data takes the order pack only (the corpus pack's riskiest spellings go through
+# nbgrader on full MNIST below); every notebook with SPELLINGS_CORPUS=all.
+NBGRADER_PATHS = EACH if CHOICE == "all" else ["pack_defects_in_order"]
 FULL_MNIST = list(RISKIEST) if CHOICE == "all" else ["pack_riskiest"]
 
 
@@ -236,13 +239,13 @@ def nbgrader_verification(sample_config, tmp_path_factory):
     from autograder.course.verify import verify_course
 
     started = time.perf_counter()
-    submissions = {name: ENTRIES[name] for name in PROCESS_PATHS}
+    submissions = {name: ENTRIES[name] for name in NBGRADER_PATHS}
     course = autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader_spellings"), "sample",
                                      submissions, timeout=300 * len(submissions))
     autograded = time.perf_counter()
     config = load_config(course / "course.yml")
     verification = verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None,
-                                 students=PROCESS_PATHS)
+                                 students=NBGRADER_PATHS)
     print(f"nbgrader autograde of {len(submissions)} notebooks: {autograded - started:.0f} s; "
           f"verify: {time.perf_counter() - autograded:.0f} s")
     return course, verification
@@ -256,7 +259,7 @@ def test_nbgrader_path_autograded_and_verify_graded_every_notebook(nbgrader_veri
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", PROCESS_PATHS)
+@pytest.mark.parametrize("name", NBGRADER_PATHS)
 def test_nbgrader_path_gives_the_points_grade_gives_group_by_group(nbgrader_verification, sample_config, name):
     from autograder.course.gradebook import gradebook_scores
 
