@@ -142,13 +142,5 @@ def test_a_run_killed_in_mid_run_resumes_and_grades_every_student_exactly_once(c
     assert sorted(e["student"] for e in lines) == sorted(serial)  # each exactly once
     assert {e["student"]: e["score"] for e in lines} == {s: r["score"] for s, r in serial.items()}
     assert f"already in the ledger {len(first)}" in resumed.stdout
-    # A changed notebook is graded again; the unchanged ones are not.
-    fay = course / "submitted" / "fay" / "binary_mnist" / "binary_mnist.ipynb"
-    original = fay.read_bytes()
-    try:
-        fay.write_bytes(original + b" ")
-        changed = grade_all(course, "--workers", "1")
-        assert "graded now 1, already in the ledger 4" in changed.stdout, changed.stdout
-    finally:
-        fay.write_bytes(original)
-    assert [e["student"] for e in ledger_lines(course)].count("fay") == 2
+    # That a changed notebook is graded again and the unchanged ones are not is tested with stand-in gradings
+    # (test_batch_pools.py::test_a_changed_notebook_is_graded_again...): a third real run here cost a minute of CI.

@@ -79,6 +79,18 @@ def test_a_rerun_grades_only_what_changed_force_everything_and_never_rewrites_a_
     assert (tmp_path / "grades" / "binary_mnist.jsonl").read_bytes().startswith(before)  # appended, never rewritten
 
 
+def test_a_changed_notebook_is_graded_again_and_the_unchanged_ones_are_not(tmp_path):
+    run_class(tmp_path, ["ada", "ben"], misbehaving_task, workers=1)
+    ledger = tmp_path / "grades" / "binary_mnist.jsonl"
+    edited = [Submission(s.student, s.path, "f" * 64) if s.student == "ada" else s
+              for s in submissions(tmp_path, ["ada", "ben"])]
+    report = grade_class(edited, [], assignment="binary_mnist", key="k", ledger=ledger,
+                         executor_factory=lambda: LocalPool(1, GradingSettings(None), task=misbehaving_task,
+                                                            initializer=no_warm_up), show_progress=False)
+    assert ([e["student"] for e in report.graded], report.skipped) == (["ada"], 1)
+    assert [e["student"] for e in read_ledger(ledger, "binary_mnist").entries].count("ada") == 2
+
+
 def test_the_summary_lists_what_was_not_graded_with_its_reason(tmp_path):
     from autograder.batch.summary import summary_text
 

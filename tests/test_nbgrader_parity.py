@@ -112,7 +112,8 @@ def test_nbgrader_validate_passes_a_correct_lecture_style_notebook_and_fails_the
 
 # On full MNIST the training cells run one epoch over 50,000 images (about 80 s a submission), so a
 # few submissions stand for the rest: the reference, one broken group, the lecture's style, stderr noise.
-FULL_MNIST_STUDENTS = ["ada_complete", "ben_relabel_inverted", "eli_lecture_style", "gus_noisy_stderr"]
+# The lecture's own spellings go through nbgrader on full MNIST in test_spellings.py (the riskiest pack).
+FULL_MNIST_STUDENTS = ["ada_complete", "ben_relabel_inverted", "gus_noisy_stderr"]
 
 
 @pytest.fixture(scope="module")
@@ -135,8 +136,7 @@ def test_on_full_mnist_nbgrader_records_the_points_grade_gives(full_mnist_verifi
         assert {g: got for g, (got, _) in nbgrader[student].items()} == {g.name: g.score for g in result.groups}
         assert "full MNIST" in " ".join(result.notes)
     lost = {s: {g.name for g in r.groups if g.score < g.max_score} for s, r in verification.results.items()}
-    assert lost == {"ada_complete": set(), "ben_relabel_inverted": {"relabel"}, "eli_lecture_style": set(),
-                    "gus_noisy_stderr": set()}
+    assert lost == {"ada_complete": set(), "ben_relabel_inverted": {"relabel"}, "gus_noisy_stderr": set()}
     for student in FULL_MNIST_STUDENTS:
         nb = nbformat.read(course / "autograded" / student / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
         assert not [o for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")
