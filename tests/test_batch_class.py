@@ -94,8 +94,10 @@ def fresh(course) -> None:
 
 # The HTML reports (each trains the reference models for its curves) are asked of one executor only: what
 # they show does not depend on the executor, and CI's time does.
-@pytest.mark.parametrize("executor, reports", [(["--workers", "2"], True), (["--dask-local", "2"], False)],
-                         ids=["local_pool", "dask_local"])
+@pytest.mark.parametrize("executor, reports", [
+    (["--workers", "2"], True),
+    # Dask's pool is tested with stand-in gradings in test_batch_pools.py; a real class through it is extended.
+    pytest.param(["--dask-local", "2"], False, marks=pytest.mark.extended)], ids=["local_pool", "dask_local"])
 def test_every_submission_gets_the_result_serial_grade_gives(course, serial, tmp_path, executor, reports):
     fresh(course)
     extra = ["--html-dir", str(tmp_path / "html"), "--class-report", str(tmp_path / "class.html")] if reports else []

@@ -113,6 +113,7 @@ def test_a_complete_notebook_scores_full_marks_with_hidden_checks_after_publishi
         f"the result records the protections in force (GradeResult.isolation); got {results['extra_data']['isolation']}")
 
 
+@pytest.mark.extended  # grade on full MNIST and a kit installed from a wheel are tested elsewhere
 @pytest.mark.slow  # one full grading on full MNIST, plus the report: about a minute on 2 cores
 @pytest.mark.skipif(not os.environ.get("MNIST_PATH"), reason="full MNIST is bundled from MNIST_PATH, which is not set")
 def test_a_bundle_with_full_mnist_grades_a_complete_notebook(tmp_path):
@@ -248,6 +249,7 @@ def test_a_broken_course_yml_in_the_bundle_is_a_visible_result_for_the_instructo
     assert "misconfigured" in _only_entry(results)["output"] and "gradescope.timeout" in results["output"]
 
 
+@pytest.mark.extended  # grade on full MNIST and a kit installed from a wheel are tested elsewhere
 @pytest.mark.slow  # builds the kit's wheel, then one full grading on the sample data
 def test_the_kit_installed_from_the_bundle_as_setup_sh_does_grades_a_complete_notebook(bundle_without_report, tmp_path):
     """setup.sh's install, offline: the wheel built from the bundle's kit/ into <root>/venv (the kit's dependencies

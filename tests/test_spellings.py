@@ -5,8 +5,9 @@ Paths: ``Grader.grade_notebook`` (``python -m autograder grade``), the students'
 autograder --notebook NB`` in a subprocess), and real ``nbgrader autograde`` compared group by group with
 ``grade`` through ``verify_course``. The notebooks are built by ``autograder.dev.spellings``.
 
-The fast tests check every notebook (corpus, defects, packs). In the suite ``grade`` takes the 7 packs
-(every spelling and defect is in one), the self-check and nbgrader two of them (``IN_SUITE``), and full
+The fast tests check every notebook (corpus, defects, packs). In the suite (CI's 90 minutes) ``grade`` takes
+the 7 packs (every spelling and defect is in one) and the self-check the pack of order defects; with
+AUTOGRADER_EXTENDED_TESTS=1 the self-check and nbgrader take two packs (``IN_SUITE``, nbgrader one) and full
 MNIST one pack of the 4 riskiest spellings; ``SPELLINGS_CORPUS=all`` runs every notebook on every path. Measured on the shared 2-core machine, per notebook on the
 sample data: grade 13-55 s (the session reuses trainings of identical models), the self-check about
 40 s, nbgrader autograde about 90 s (then verify grades each again).
@@ -209,8 +210,10 @@ def failed_checks(stdout: str) -> set[tuple[str, str]]:
     return set(re.findall(r"^FAILED \S*::test_check\[([a-z_]+):(\S+)\]", stdout, flags=re.M))
 
 
+# The self-check on the order pack stays in the suite (where the "two answers" were seen); the others are extended.
 @pytest.mark.slow  # `pytest autograder` in a subprocess, three accuracy trainings (about 39 s a notebook)
-@pytest.mark.parametrize("name", PROCESS_PATHS)
+@pytest.mark.parametrize("name", [n if n == "pack_defects_in_order" else pytest.param(n, marks=pytest.mark.extended)
+                                  for n in PROCESS_PATHS])
 def test_self_check_path_passes_the_corpus_and_fails_exactly_the_defects_checks(sample_course_yml, release, tmp_path, name):
     notebook = tmp_path / f"{name}.ipynb"
     nbformat.write(ENTRIES[name].build(release), notebook)
@@ -251,6 +254,7 @@ def nbgrader_verification(sample_config, tmp_path_factory):
     return course, verification
 
 
+@pytest.mark.extended  # the other paths are shown on other notebooks by test_self_check_plugin.py and test_nbgrader_parity.py
 @pytest.mark.slow  # one nbgrader autograde of every notebook (about 90 s each), then verify grades each
 def test_nbgrader_path_autograded_and_verify_graded_every_notebook(nbgrader_verification):
     _, verification = nbgrader_verification
@@ -258,6 +262,7 @@ def test_nbgrader_path_autograded_and_verify_graded_every_notebook(nbgrader_veri
     assert verification.discrepancies == [], verification.text()
 
 
+@pytest.mark.extended  # the other paths are shown on other notebooks by test_self_check_plugin.py and test_nbgrader_parity.py
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NBGRADER_PATHS)
 def test_nbgrader_path_gives_the_points_grade_gives_group_by_group(nbgrader_verification, sample_config, name):
@@ -287,6 +292,7 @@ def full_mnist_verification(sample_config, tmp_path_factory):
                                  students=list(submissions))
 
 
+@pytest.mark.extended  # the other paths are shown on other notebooks by test_self_check_plugin.py and test_nbgrader_parity.py
 @pytest.mark.slow  # nbgrader trains each notebook's three models on 50,000 images: minutes per notebook
 def test_full_mnist_path_the_riskiest_spellings_get_full_marks_from_grade_and_nbgrader(full_mnist_verification,
                                                                                       sample_config):
