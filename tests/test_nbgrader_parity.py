@@ -44,7 +44,7 @@ def test_nbgrader_records_the_points_grade_gives_group_by_group(autograded_cours
 def test_the_broken_variants_lose_points_so_parity_is_not_vacuous(verification):
     lost = {s: {g.name for g in r.groups if g.score < g.max_score} for s, r in verification.results.items()}
     assert lost["ada_complete"] == lost["eli_lecture_style"] == lost["gus_noisy_stderr"] == set()
-    assert lost["variant_labels_inverted"] == {"relabel"} and lost["variant_mse_loss"] == {"compile"}
+    assert lost["ben_relabel_inverted"] == {"relabel"} and lost["variant_mse_loss"] == {"compile"}
     assert "accuracy" in lost["variant_frozen"] and lost["dan_untouched_stubs"] == {g.name for g in
                                                                                   verification.results["dan_untouched_stubs"].groups}
 
@@ -112,8 +112,9 @@ def test_nbgrader_validate_passes_a_correct_lecture_style_notebook_and_fails_the
 
 # On full MNIST the training cells run one epoch over 50,000 images (about 80 s a submission), so a
 # few submissions stand for the rest: the reference, one broken group, the lecture's style, stderr noise.
-# The lecture's own spellings go through nbgrader on full MNIST in test_spellings.py (the riskiest pack).
-FULL_MNIST_STUDENTS = ["ada_complete", "ben_relabel_inverted", "gus_noisy_stderr"]
+# One correct and one broken notebook (stderr does not depend on the data: the sample-data run shows it); the
+# riskiest spellings go through nbgrader on full MNIST in test_spellings.py (extended).
+FULL_MNIST_STUDENTS = ["ada_complete", "ben_relabel_inverted"]
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,7 @@ def test_on_full_mnist_nbgrader_records_the_points_grade_gives(full_mnist_verifi
         assert {g: got for g, (got, _) in nbgrader[student].items()} == {g.name: g.score for g in result.groups}
         assert "full MNIST" in " ".join(result.notes)
     lost = {s: {g.name for g in r.groups if g.score < g.max_score} for s, r in verification.results.items()}
-    assert lost == {"ada_complete": set(), "ben_relabel_inverted": {"relabel"}, "gus_noisy_stderr": set()}
+    assert lost == {"ada_complete": set(), "ben_relabel_inverted": {"relabel"}}
     for student in FULL_MNIST_STUDENTS:
         nb = nbformat.read(course / "autograded" / student / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
         assert not [o for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")

@@ -74,6 +74,9 @@ def test_kit_self_check_fails_every_visible_check_on_the_release(kit):
     assert "Traceback" not in proc.stdout
 
 
+# Trains three models in the kit's own interpreter (about 2 minutes): the same self-check trains them in
+# test_self_check_plugin.py, and the installed kit runs it in test_student_kit_install.py (Colab).
+@pytest.mark.extended
 def test_kit_self_check_passes_every_check_on_a_completed_notebook(kit, tmp_path):
     notebook = tmp_path / "done.ipynb"
     nbformat.write(filled_release(nbformat.read(RELEASE, as_version=4), {}), notebook)
