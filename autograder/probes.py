@@ -28,6 +28,8 @@ class Probe:
     """One call of a student function: which function, which inputs, what it must return."""
 
     name: str
+    # The group whose check cell makes this call, and whose rules (``autograder.checks``) examine it.
+    group: str
     function: str
     args: tuple[str, ...]
     returns: Returns
@@ -40,6 +42,8 @@ class Probe:
     needs_dataset: bool = False
     # The input the returned model is trained on: a model saved without an input shape is sized on it.
     model_input: tuple[int, ...] | None = None
+    # Its inputs carry their own index (``_indexed``): whether x and y stay aligned can be seen.
+    inputs_carry_their_index: bool = False
 
 
 def _digits(dataset, rng):
@@ -66,21 +70,23 @@ def _nothing(dataset, rng):
 
 
 VISIBLE_PROBES: tuple[Probe, ...] = (
-    Probe("relabel_digits", "relabel_odd_even", ("y",), "arrays", _digits),
-    Probe("split_default_n_val", "split_train_val", ("x", "y"), "arrays", _indexed_12000),
-    Probe("split_n_val_2000", "split_train_val", ("x", "y"), "arrays", _indexed_12000, kwargs=(("n_val", 2000),)),
-    Probe("prepare_mlp_37_images", "prepare_mlp_input", ("x",), "arrays", _small_images),
-    Probe("prepare_cnn_37_images", "prepare_cnn_input", ("x",), "arrays", _small_images),
-    Probe("build_mlp", "build_mlp", (), "model", _nothing, model_input=(784,)),
-    Probe("build_cnn", "build_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
-    Probe("build_deep_cnn", "build_deep_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
+    Probe("relabel_digits", "relabel", "relabel_odd_even", ("y",), "arrays", _digits),
+    Probe("split_default_n_val", "split", "split_train_val", ("x", "y"), "arrays", _indexed_12000,
+          inputs_carry_their_index=True),
+    Probe("split_n_val_2000", "split", "split_train_val", ("x", "y"), "arrays", _indexed_12000,
+          kwargs=(("n_val", 2000),), inputs_carry_their_index=True),
+    Probe("prepare_mlp_37_images", "prepare", "prepare_mlp_input", ("x",), "arrays", _small_images),
+    Probe("prepare_cnn_37_images", "prepare", "prepare_cnn_input", ("x",), "arrays", _small_images),
+    Probe("build_mlp", "mlp", "build_mlp", (), "model", _nothing, model_input=(784,)),
+    Probe("build_cnn", "cnn", "build_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
+    Probe("build_deep_cnn", "deep_cnn", "build_deep_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
     # compile_model gets the lecture's MLP, so a wrong builder cannot fail the compile group.
-    Probe("compile_reference_mlp", "compile_model", ("model",), "compiled_model", _nothing),
+    Probe("compile_reference_mlp", "compile", "compile_model", ("model",), "compiled_model", _nothing),
     # The accuracy group's own calls of the builders, made where its check cells run (the end of the
     # notebook), as nbgrader's accuracy cells call them: a builder fixed below its own check cell counts here.
-    Probe("build_mlp_for_accuracy", "build_mlp", (), "model", _nothing, model_input=(784,)),
-    Probe("build_cnn_for_accuracy", "build_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
-    Probe("build_deep_cnn_for_accuracy", "build_deep_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
+    Probe("build_mlp_for_accuracy", "accuracy", "build_mlp", (), "model", _nothing, model_input=(784,)),
+    Probe("build_cnn_for_accuracy", "accuracy", "build_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
+    Probe("build_deep_cnn_for_accuracy", "accuracy", "build_deep_cnn", (), "model", _nothing, model_input=(28, 28, 1)),
 )
 VISIBLE_PROBES_BY_NAME = {p.name: p for p in VISIBLE_PROBES}
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from autograder.checks.architecture import describe_layers, model_as_built
+from autograder.checks.registry import rule
 from autograder.i18n import _
 from autograder.probes import Call
 from autograder.training import TrainingOutcome
 
 
+@rule("accuracy", needs_training=True)
 def check_model_reaches_reference_accuracy(call: Call, outcome: TrainingOutcome, threshold: float,
                                            reference_summary) -> None:
     """The model's test accuracy under the grading protocol is at least the calibrated threshold."""

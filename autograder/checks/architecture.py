@@ -16,6 +16,7 @@ from functools import lru_cache
 
 from autograder.expected import lecture_model
 from autograder.checks._compare import table
+from autograder.checks.registry import rule
 from autograder.i18n import Message, _
 from autograder.probes import Call
 
@@ -179,11 +180,13 @@ def layer_table(expected: list[LayerRow], actual: list[LayerRow]) -> tuple[Messa
     return table(headers, rows, marker_row=first), first
 
 
+@rule("mlp", "cnn", "deep_cnn")
 def check_builder_returns_keras_model(call: Call) -> None:
     """The builder returns a keras.Model that Keras can rebuild from its config."""
     returned_model(call)
 
 
+@rule("mlp", "cnn", "deep_cnn")
 def check_model_input_shape(call: Call) -> None:
     """The model takes the lecture's input: (784,) for the MLP, (28, 28, 1) for the CNNs."""
     model = returned_model(call)
@@ -204,6 +207,7 @@ def check_model_input_shape(call: Call) -> None:
         ).format(call=call.text, actual=actual, expected=expected, why=why))
 
 
+@rule("mlp", "cnn", "deep_cnn")
 def check_model_layers_match_lecture(call: Call) -> None:
     """The model's layers match the lecture's: type, output shape, parameters and settings, in order."""
     model, note = model_as_built(call)
@@ -235,6 +239,7 @@ def describe_first_difference(expected: list[LayerRow], actual: list[LayerRow], 
     return _("layer {index} differs: {diffs}").format(index=first, diffs=joined)
 
 
+@rule("mlp", "cnn", "deep_cnn")
 def check_last_layer_is_dense_1_sigmoid(call: Call) -> None:
     """The model ends in Dense(1, activation='sigmoid'): one probability of 'odd'."""
     model = returned_model(call)
@@ -259,6 +264,7 @@ def check_last_layer_is_dense_1_sigmoid(call: Call) -> None:
         call=call.text, type=last.type, settings=last.settings, hint=hint))
 
 
+@rule("mlp", "cnn", "deep_cnn")
 def check_model_parameter_count(call: Call) -> None:
     """The model has the lecture's number of trainable parameters."""
     model, note = model_as_built(call)

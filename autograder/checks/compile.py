@@ -47,6 +47,7 @@ import inspect
 import re
 from dataclasses import dataclass, field
 
+from autograder.checks.registry import rule
 from autograder.i18n import Message, _
 from autograder.probes import Call
 
@@ -245,6 +246,7 @@ def compile_config(call: Call) -> dict:
     return call.compile_config
 
 
+@rule("compile")
 def check_compile_loss_is_binary_crossentropy(call: Call) -> None:
     """compile_model uses binary cross-entropy (as a string, a keras.losses object or function)."""
     loss = compile_config(call).get("loss")
@@ -291,6 +293,7 @@ def check_compile_loss_is_binary_crossentropy(call: Call) -> None:
         ).format(call=call.text))
 
 
+@rule("compile")
 def check_compile_optimizer_is_sgd(call: Call) -> None:
     """compile_model uses the SGD optimizer."""
     meaning = optimizer_meaning(compile_config(call).get("optimizer"))
@@ -306,6 +309,7 @@ def check_compile_optimizer_is_sgd(call: Call) -> None:
         ).format(call=call.text, name=meaning.name))
 
 
+@rule("compile")
 def check_compile_metrics_include_accuracy(call: Call) -> None:
     """compile_model asks for the accuracy metric (binary accuracy, in metrics or weighted_metrics)."""
     config = compile_config(call)

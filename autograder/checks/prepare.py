@@ -6,6 +6,7 @@ import numpy as np
 
 from autograder.expected import prepared_image_shape
 from autograder.checks._compare import describe_difference, returned_arrays, see_check
+from autograder.checks.registry import rule
 from autograder.i18n import _
 from autograder.probes import Call
 
@@ -16,6 +17,7 @@ def _expected(call: Call) -> np.ndarray:
     return (np.asarray(x).reshape((len(x), *prepared_image_shape(call.probe.function))) / 255).astype(np.float32)
 
 
+@rule("prepare")
 def check_prepare_returns_float32(call: Call) -> None:
     """prepare_*_input returns a float32 array."""
     (out,) = returned_arrays(call, 1)
@@ -31,6 +33,7 @@ def check_prepare_returns_float32(call: Call) -> None:
         ).format(call=call.text, dtype=out.dtype))
 
 
+@rule("prepare")
 def check_prepare_shape(call: Call) -> None:
     """prepare_*_input returns one row per image, in the shape the model's input expects."""
     (out,) = returned_arrays(call, 1)
@@ -45,6 +48,7 @@ def check_prepare_shape(call: Call) -> None:
             call=call.text, n=n, actual=out.shape, expected=expected, hint=hint))
 
 
+@rule("prepare")
 def check_prepare_scales_to_unit_range(call: Call) -> None:
     """prepare_*_input divides the pixels by 255, so values lie in [0, 1] and 255 becomes 1."""
     (out,) = returned_arrays(call, 1)
@@ -67,6 +71,7 @@ def check_prepare_scales_to_unit_range(call: Call) -> None:
         ).format(call=call.text, high=high))
 
 
+@rule("prepare")
 def check_prepare_keeps_pixel_values(call: Call) -> None:
     """prepare_*_input returns x / 255 with every pixel where it was (no other changes)."""
     (out,) = returned_arrays(call, 1)

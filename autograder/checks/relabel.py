@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks._compare import describe_difference, returned_arrays, see_check
+from autograder.checks.registry import rule
 from autograder.i18n import _
 from autograder.probes import Call
 
 
+@rule("relabel")
 def check_relabel_keeps_shape(call: Call) -> None:
     """relabel_odd_even(y) returns an array of y's shape."""
     (labels,) = returned_arrays(call, 1)
@@ -20,6 +22,7 @@ def check_relabel_keeps_shape(call: Call) -> None:
         ).format(call=call.text, actual=labels.shape, expected=y.shape))
 
 
+@rule("relabel")
 def check_relabel_returns_only_zeros_and_ones(call: Call) -> None:
     """relabel_odd_even(y) returns only the values 0 and 1."""
     (labels,) = returned_arrays(call, 1)
@@ -37,6 +40,7 @@ def check_relabel_returns_only_zeros_and_ones(call: Call) -> None:
         ).format(call=call.text, extra=extra[:10]))
 
 
+@rule("relabel")
 def check_relabel_maps_odd_to_1_and_even_to_0(call: Call) -> None:
     """relabel_odd_even(y) is 1 exactly where the digit is odd."""
     (labels,) = returned_arrays(call, 1)
@@ -60,6 +64,7 @@ def check_relabel_maps_odd_to_1_and_even_to_0(call: Call) -> None:
         diff=diff))
 
 
+@rule("relabel")
 def check_relabel_leaves_input_unchanged(call: Call) -> None:
     """relabel_odd_even(y) does not modify y."""
     returned_arrays(call, 1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks._compare import describe_difference, returned_arrays, see_check
+from autograder.checks.registry import rule
 from autograder.i18n import _, lines
 from autograder.probes import Call
 
@@ -22,11 +23,13 @@ def _expected(call: Call) -> tuple[np.ndarray, ...]:
     return x[:cut], y[:cut], x[cut:], y[cut:]
 
 
+@rule("split")
 def check_split_returns_four_arrays(call: Call) -> None:
     """split_train_val returns a tuple (x_train, y_train, x_val, y_val)."""
     returned_arrays(call, 4)
 
 
+@rule("split")
 def check_split_sizes(call: Call) -> None:
     """split_train_val keeps len(x) - n_val samples for training and n_val for validation."""
     got = returned_arrays(call, 4)
@@ -73,6 +76,7 @@ def _returned_order(call: Call, got: tuple[np.ndarray, ...]) -> tuple[str, ...] 
     return tuple(names) if tuple(names) != _NAMES else None
 
 
+@rule("split")
 def check_split_keeps_order(call: Call) -> None:
     """split_train_val returns x[:n-n_val], y[:n-n_val], x[n-n_val:], y[n-n_val:] with their order kept."""
     got = returned_arrays(call, 4)
@@ -104,6 +108,8 @@ def _order_hint(call: Call, got: tuple[np.ndarray, ...]):
     return hint
 
 
+# It needs inputs that carry their own index, which MNIST's training set (a hidden probe) does not.
+@rule("split", applies_to=lambda probe: probe.inputs_carry_their_index)
 def check_split_keeps_x_and_y_aligned(call: Call) -> None:
     """split_train_val keeps each image with its own label (x[i] still pairs with y[i])."""
     x_train, y_train, x_val, y_val = returned_arrays(call, 4)

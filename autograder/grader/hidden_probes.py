@@ -32,14 +32,17 @@ def _test_images(dataset, rng):
 
 
 HIDDEN_PROBES: tuple[Probe, ...] = (
-    Probe("relabel_all_labels", "relabel_odd_even", ("y",), "arrays", _all_labels, hidden=True, needs_dataset=True),
-    Probe("relabel_random_labels", "relabel_odd_even", ("y",), "arrays", _random_labels, hidden=True),
-    Probe("split_n_val_111_of_777", "split_train_val", ("x", "y"), "arrays", _indexed_777,
-          kwargs=(("n_val", 111),), hidden=True),
-    Probe("split_training_set", "split_train_val", ("x", "y"), "arrays", _mnist_train, hidden=True,
+    Probe("relabel_all_labels", "relabel", "relabel_odd_even", ("y",), "arrays", _all_labels, hidden=True,
+          needs_dataset=True),
+    Probe("relabel_random_labels", "relabel", "relabel_odd_even", ("y",), "arrays", _random_labels, hidden=True),
+    Probe("split_n_val_111_of_777", "split", "split_train_val", ("x", "y"), "arrays", _indexed_777,
+          kwargs=(("n_val", 111),), hidden=True, inputs_carry_their_index=True),
+    Probe("split_training_set", "split", "split_train_val", ("x", "y"), "arrays", _mnist_train, hidden=True,
           n_val_from_course=True, needs_dataset=True),
-    Probe("prepare_mlp_test_set", "prepare_mlp_input", ("x",), "arrays", _test_images, hidden=True, needs_dataset=True),
-    Probe("prepare_cnn_test_set", "prepare_cnn_input", ("x",), "arrays", _test_images, hidden=True, needs_dataset=True),
+    Probe("prepare_mlp_test_set", "prepare", "prepare_mlp_input", ("x",), "arrays", _test_images, hidden=True,
+          needs_dataset=True),
+    Probe("prepare_cnn_test_set", "prepare", "prepare_cnn_input", ("x",), "arrays", _test_images, hidden=True,
+          needs_dataset=True),
 )
 # Every probe, visible and hidden, by name: what the grader and its child process look probes up in.
 PROBES_BY_NAME = {p.name: p for p in VISIBLE_PROBES + HIDDEN_PROBES}
