@@ -14,8 +14,8 @@ import copy
 import json
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, field, replace
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable
 
@@ -29,7 +29,7 @@ from autograder.notebook_runner import (CellOutcome, PlannedCell, Wanted, call_c
                                         plan_notebook, run_notebook, why_missing)
 from autograder.probes import Call, Probe, make_inputs, probe_kwargs
 from autograder.results import CheckResult, GradeResult, GroupResult
-from autograder.training import GradingData, TrainingOutcome, grading_data, train_and_evaluate
+from autograder.training import GradingData, ProtocolTraining, TrainingOutcome, grading_data, train_and_evaluate
 
 
 @dataclass(frozen=True)
@@ -168,15 +168,12 @@ class CheckSession:
 
         Training outcomes are stored in ``trainings`` (by builder) when it is given.
         """
-        call = calls[check.probe_name]
+        made = calls[check.probe_name]
+        # What a check needs beyond the call comes through it: its model's training under the protocol, this
+        # session's work, run when the check asks for it. On a copy: the calls stay tied to no session.
+        call = replace(made, train_under_protocol=partial(self._training_for, made, trainings))
         try:
-            if check.needs_training:
-                outcome, threshold, summary = self._training_for(call)
-                if outcome is not None and trainings is not None:
-                    trainings[call.probe.function] = outcome
-                check.func(call, outcome, threshold, summary)
-            else:
-                check.func(call)
+            check.func(call)
         except AssertionError as exc:
             # Messages stay lazy: the result is rendered in its reader's language when it is shown.
             message = lazy(exc.args[0]) if exc.args else str(exc)
@@ -205,10 +202,12 @@ class CheckSession:
             f"n_val {self.n_val} and grading protocol; the instructor calibrates it (python -m autograder calibrate, "
             "then build-source)")
 
-    def _training_for(self, call: Call) -> tuple[TrainingOutcome | None, float, Message | str]:
+    def _training_for(self, call: Call, trainings: dict[str, TrainingOutcome] | None = None) -> ProtocolTraining:
+        """``call``'s model trained under the protocol (once per distinct model) and its bar; the outcome is
+        also stored in ``trainings`` (by builder) when it is given."""
         builder = call.probe.function
         if call.model is None:
-            return None, 0.0, ""
+            return ProtocolTraining(None, 0.0, "")
         bar = self.accuracy_bar(builder)
         key = training_key(call.model, builder)
         outcome = self.trained.get(key) if key else None
@@ -220,7 +219,10 @@ class CheckSession:
                 self.trained[key] = outcome
                 while len(self.trained) > MAX_TRAINED:
                     self.trained.pop(next(iter(self.trained)))
-        return copy.copy(outcome), bar.threshold, bar.summary
+        outcome = copy.copy(outcome)
+        if trainings is not None:
+            trainings[builder] = outcome
+        return ProtocolTraining(outcome, bar.threshold, bar.summary)
 
     @cached_property
     def trained(self) -> dict[str, TrainingOutcome]:

@@ -208,6 +208,10 @@ class Call:
     compile_config: dict | None = None
     # Seconds the call took (the function and saving its model), where it was timed: the self-check's calls.
     seconds: float | None = None
+    # The returned model's training under the grading protocol, with the bar it must reach (a
+    # ``training.ProtocolTraining``): given by the session that applies the checks, since training is its
+    # work on its data, and run when a check asks for it (the accuracy check). None outside a session.
+    train_under_protocol: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from autograder.expected import prepared_image_shape
 from autograder.config import GradingProtocol
+from autograder.i18n import Message
 
 # Which prepared input each builder's model takes (the reference pipeline's choice, not the student's).
 INPUT_KIND = {"build_mlp": "mlp", "build_cnn": "cnn", "build_deep_cnn": "cnn"}
@@ -79,6 +81,15 @@ class TrainingOutcome:
     error: str | None = None
     # Predicted probability of 'odd' for each test image (float32), for the report's prediction grid.
     test_probabilities: np.ndarray | None = field(default=None, repr=False)
+
+
+class ProtocolTraining(NamedTuple):
+    """A returned model's training under the protocol and the bar it must reach: what the accuracy check judges."""
+
+    outcome: TrainingOutcome | None  # None: the call returned no model to train
+    threshold: float
+    # The reference's figures behind the threshold, as the check quotes them.
+    reference_summary: Message | str
 
 
 def make_optimizer(protocol: GradingProtocol, steps: int):

@@ -1,6 +1,7 @@
 """Calibration: the threshold rule, the cached file, and that it separates the reference from a broken model."""
 
 import json
+from dataclasses import replace
 
 import keras
 import pytest
@@ -10,7 +11,12 @@ from autograder.grader import reference
 from autograder.grader.calibration import (Calibration, CalibrationError, calibrate, calibration_path, describe_mismatch,
                                     load_or_calibrate, threshold_for)
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
-from autograder.training import train_and_evaluate
+from autograder.training import ProtocolTraining, train_and_evaluate
+
+
+def trained(call, outcome, threshold):
+    """The call as a check session hands it to the accuracy check: its training and the threshold known."""
+    return replace(call, train_under_protocol=lambda: ProtocolTraining(outcome, threshold, "reference"))
 
 
 def mlp_frozen():
@@ -69,7 +75,7 @@ def test_model_that_cannot_learn_fails_the_calibrated_threshold(fresh_calibratio
     outcome = train_and_evaluate(call.model, "build_mlp", grader.data, grader.config.grading, seed=0)
     assert outcome.accuracy < 0.6
     with pytest.raises(AssertionError, match=r"reached test accuracy 0\.\d+ under the grading protocol, below the threshold.*near 50%"):
-        check_model_reaches_reference_accuracy(call, outcome, calibration.models["build_mlp"].threshold, "reference")
+        check_model_reaches_reference_accuracy(trained(call, outcome, calibration.models["build_mlp"].threshold))
 
 
 @pytest.mark.slow  # calibrates: trains the reference models over seeds
@@ -77,7 +83,7 @@ def test_reference_model_passes_the_accuracy_check(fresh_calibration, grader, pr
     calibration, _ = fresh_calibration
     call = probe_call(reference.build_cnn, "build_cnn")
     outcome = train_and_evaluate(call.model, "build_cnn", grader.data, grader.config.grading, seed=0)
-    check_model_reaches_reference_accuracy(call, outcome, calibration.models["build_cnn"].threshold, "reference")
+    check_model_reaches_reference_accuracy(trained(call, outcome, calibration.models["build_cnn"].threshold))
 
 
 @pytest.mark.slow  # calibrates: trains the reference models over seeds

@@ -24,8 +24,8 @@ class Check:
     group: str
     func: Callable[[Call], None]
     probe: Probe
-    # Accuracy checks train the returned model under the grading protocol: the grader gives them the
-    # training time limit and the calibrated thresholds.
+    # Accuracy checks train the returned model under the grading protocol (``Call.train_under_protocol``):
+    # the grader gives them the training time limit and the calibrated thresholds.
     needs_training: bool = False
 
     @property
@@ -66,7 +66,7 @@ def rule(*groups: str, applies_to: Callable[[Probe], bool] | None = None, needs_
     """Register the decorated ``check_<behaviour>(call)`` as a rule of ``groups``, where it is written.
 
     ``applies_to(probe)`` narrows the probes it examines (e.g. to inputs that carry their index);
-    ``needs_training`` marks a rule that trains the returned model under the grading protocol.
+    ``needs_training`` marks a rule that trains the returned model (``call.train_under_protocol()``).
     """
     unknown = [g for g in groups if g not in GROUPS]
     if not groups or unknown:
