@@ -6,17 +6,22 @@ costs that model's checks, and the same grader grades the next submission normal
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import threading
+import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from autograder.checks import VISIBLE_CHECKS
 from autograder.config import load_config
 from autograder.course.examples import reference_source
 from autograder.grader.grading import Grader
-from autograder.isolation import model_process, recording
+from autograder.isolation import model_checks, model_process, recording
 from autograder.isolation.model_process import _own_check, layers_from_dict, needs_models, training_from_dict
 from autograder.results import CheckResult
 from conftest import cgroup_writable
@@ -131,3 +136,58 @@ def test_closing_the_model_process_before_it_started_removes_its_folder():
     assert process.root.is_dir()
     process.close()
     assert not process.root.exists()
+
+
+def _files(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
+
+
+def test_nothing_the_model_process_needs_from_the_grader_lies_in_its_folder():
+    """It is launched while the submission's code runs, and that code can read /tmp: its jail's spec, the
+    course's settings and the grading data (the test labels included) reach it through its stdin only."""
+    grader = Grader(load_config(ROOT / "course.yml", data={"source": "sample"}), log=lambda m: None)
+    process = grader.model_process
+    seen: dict[str, int] = {}
+    try:
+        process.launch()
+        seen.update(_files(process.root))  # right after launch
+        waiting = threading.Thread(target=process._wait_until_ready)
+        waiting.start()
+        while waiting.is_alive():  # and all through its start-up
+            seen.update(_files(process.root))
+            time.sleep(0.05)
+        seen.update(_files(process.root))  # and once it is ready
+        assert process._ready and process.starts == 1
+        assert process.protections["memory_limit_mb"] == 2048
+        labels = process.data.y_test.tobytes()
+        for name in seen:
+            assert not name.endswith((".npz", ".npy")) and Path(name).name not in ("jail.json", "settings.json"), seen
+            content = (process.root / name).read_bytes() if (process.root / name).exists() else b""
+            assert labels not in content and b"model_memory_limit_mb" not in content, name
+    finally:
+        process.close()
+    assert not process.root.exists()
+
+
+def test_the_grading_input_goes_through_a_pipe_as_plain_numbers():
+    config = load_config(ROOT / "course.yml", data={"source": "sample"}).model_dump(mode="json")
+    arrays = {"y_test": np.array([0, 1, 1], dtype=np.uint8), "x_test_mlp": np.arange(6, dtype=np.float32).reshape(3, 2)}
+    pipe = io.BytesIO()
+    model_checks.send_grading_input(pipe, config, arrays)
+    pipe.seek(0)
+    settings, back = model_checks.read_grading_input(io.BufferedReader(pipe))
+    assert settings == config and list(back) == ["y_test", "x_test_mlp"]
+    assert all(back[k].dtype == a.dtype and np.array_equal(back[k], a) for k, a in arrays.items())
+
+
+@pytest.mark.parametrize("header, body, problem", [
+    ({"arrays": [{"name": "y_test", "dtype": "|O", "shape": [3]}]}, b"", "is not plain numbers"),
+    ({"arrays": [{"name": "y_test", "dtype": "<f4", "shape": [3.5]}]}, b"", "is not plain numbers"),
+    ({"arrays": [{"name": "x", "dtype": "<f8", "shape": [2**30]}]}, b"", "more than this process may hold"),
+    ({"arrays": [{"name": "y_test", "dtype": "|u1", "shape": [3]}]}, b"\x01", "ended early"),
+], ids=["objects", "fractional_shape", "too_large", "truncated"])
+def test_a_grading_input_that_is_not_plain_numbers_within_bounds_is_refused(header, body, problem):
+    config = load_config(ROOT / "course.yml", data={"source": "sample"}).model_dump(mode="json")
+    pipe = io.BufferedReader(io.BytesIO(json.dumps(dict(header, config=config)).encode() + b"\n" + body))
+    with pytest.raises(ValueError, match=problem):
+        model_checks.read_grading_input(pipe)

@@ -72,7 +72,8 @@ class Grader(CheckSession):
 
     @cached_property
     def model_process(self) -> ModelProcess:
-        """The bounded process that loads and trains the submissions' models (started on first use)."""
+        """The bounded process that loads and trains the submissions' models (launched by ``grade_notebook``
+        before the submission runs, or else on first use)."""
         return ModelProcess(self.config, self.data)
 
     def model_bars(self, checks: list[Check]) -> dict:
@@ -116,6 +117,12 @@ class Grader(CheckSession):
         started = time.perf_counter()
         checks = checks_for(groups, include_hidden)
         timings: dict[str, float] = {}
+        if any(needs_models(c) for c in checks):
+            # First, so that its start-up (TensorFlow's import) overlaps with the submission's process; nothing
+            # it needs lies on disk meanwhile (isolation.model_process). Waiting for it is part of the model checks.
+            models = self.model_process  # the first time, this loads the data (timed in setup_timings)
+            with timed(timings, "launch the model process (not waiting for it)"):
+                models.launch()
         with tempfile.TemporaryDirectory(prefix="autograder-") as work:
             try:
                 notebook, run, problems = self.collect_calls(path, checks, Path(work), timings)
@@ -144,6 +151,7 @@ class Grader(CheckSession):
             with timed(timings, "checks on the models (in the grader's bounded model process)"):
                 answer = self.model_process.check_models(outdir, on_models, self.model_bars(on_models),
                                                          calls={c.probe_name: calls[c.probe_name] for c in on_models})
+            timings["model process: waiting until it is ready (part of the checks on the models)"] = answer.waited_s
             results.update(answer.results)
             # What bounded the models' process, and the most memory it held for this submission.
             result.isolation["models"] = dict(self.model_process.protections, **(

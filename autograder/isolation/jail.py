@@ -1,4 +1,5 @@
-"""Start the submission's process inside its limits: ``python -m autograder.isolation.jail SPEC.json``.
+"""Start the submission's process inside its limits: ``python -m autograder.isolation.jail SPEC.json``
+(or ``-``: the spec is the first line of stdin, so that it never lies on disk where other code could change it).
 
 Run by ``autograder.isolation.sandbox`` and ``autograder.isolation.model_process`` (under ``unshare --net --mount --pid --fork`` when the machine allows
 it); never imported by the grader. In order, because each step needs the privileges that the next
@@ -66,8 +67,23 @@ def set_rlimits(memory_bytes: int, file_bytes: int, max_processes: int) -> None:
         resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
 
 
+# The spec is a few KB; a longer first line is not the grader's.
+MAX_SPEC_BYTES = 2**20
+
+
+def read_spec_line() -> dict:
+    """The spec from stdin's first line, read a byte at a time: what follows it is the started process's own input."""
+    line = bytearray()
+    while len(line) < MAX_SPEC_BYTES:
+        byte = os.read(0, 1)
+        if not byte or byte == b"\n":
+            break
+        line += byte
+    return json.loads(line)
+
+
 def main(spec_path: str) -> int:
-    spec = json.loads(Path(spec_path).read_text())
+    spec = read_spec_line() if spec_path == "-" else json.loads(Path(spec_path).read_text())
     report: dict = {"hidden": False, "cgroups": [], "capabilities_dropped": False, "network": spec["network"]}
     if spec["namespaces"]:
         protect_paths(spec["readonly"], spec["hide_dirs"], spec["hide_files"])
@@ -80,7 +96,10 @@ def main(spec_path: str) -> int:
     if setpriv and os.getuid() == 0:
         command = [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--", *command]
         report["capabilities_dropped"] = True
-    Path(spec["report"]).write_text(json.dumps(report))
+    if spec["report"]:
+        Path(spec["report"]).write_text(json.dumps(report))
+    else:  # the report is the first line on stdout, ahead of the started process's own protocol
+        os.write(1, (json.dumps({"jail": report}) + "\n").encode())
     set_rlimits(spec.get("address_space_bytes", spec["memory_bytes"]), spec["file_bytes"], spec["max_processes"])
     os.execve(command[0], command, spec["env"])
     return 1  # not reached

@@ -8,12 +8,17 @@ and fed by ``autograder.isolation.model_process``. When this process runs out of
 alone: the grader fails the check it was on and carries on in a fresh one.
 
 It runs the grader's own code only (no student code reaches it: models are rebuilt from a checked
-config with Keras' safe mode). Protocol, one JSON object per line:
-  in  (stdin):  {"outdir": ..., "checks": [check names], "bars": {builder: {...}}, "calls": {probe: {"status",
+config with Keras' safe mode). It may start while a submission's code runs, so what it needs from the
+grader never lies on disk where that code could read or change it: the jail's spec, the course's
+settings and the grading data (test labels included) all come through stdin. Protocol:
+  in  (stdin):  the jail's spec (one line, read by ``isolation.jail``); then, read here before anything else,
+                {"config": ..., "arrays": [{"name", "dtype", "shape"}]} (one line) followed by each array's
+                raw bytes in that order (``send_grading_input`` writes it); then one request per line:
+                {"outdir": ..., "checks": [check names], "bars": {builder: {...}}, "calls": {probe: {"status",
                 "error", "returned"}} for the calls that did not return normally}
-  out (fd 1):   {"ready": true} once, then per request {"loading": probe} per model, {"started": name}, {"finished": name,
-                "result": CheckResult, "training": TrainingOutcome or null} per check, {"layers": ...,
-                "done": true}
+  out (fd 1):   {"jail": its report} from the jail, {"ready": true} once, then per request {"loading": probe} per
+                model, {"started": name}, {"finished": name, "result": CheckResult, "training": TrainingOutcome
+                or null} per check, {"layers": ..., "done": true}
 Anything else this process prints goes to stderr, so that nothing but the protocol reaches the grader.
 """
 
@@ -24,9 +29,61 @@ import os
 import sys
 from pathlib import Path
 
-# Written by the grader before it starts this process; read once, then deleted by the grader.
-GRADING_DATA = "grading_data.npz"
-SETTINGS = "settings.json"
+# The header line of the grading input: the course's settings and the arrays' names, types and shapes.
+MAX_HEADER_BYTES = 4 * 2**20
+# Plain numbers only: nothing that numpy would need to unpickle.
+ARRAY_KINDS = "biuf"
+
+
+def grading_arrays(data) -> dict:
+    """The grading data as named arrays, in the order they are sent."""
+    return {"y_train": data.y_train, "y_test": data.y_test, **{f"x_train_{k}": v for k, v in data.x_train.items()},
+            **{f"x_test_{k}": v for k, v in data.x_test.items()}}
+
+
+def send_grading_input(pipe, config: dict, arrays: dict) -> None:
+    """Write the header line and each array's bytes to ``pipe`` (the grader's side; blocks until they are read)."""
+    import numpy as np
+
+    arrays = {name: np.ascontiguousarray(a) for name, a in arrays.items()}
+    header = {"config": config, "arrays": [{"name": n, "dtype": a.dtype.str, "shape": list(a.shape)}
+                                           for n, a in arrays.items()]}
+    pipe.write((json.dumps(header) + "\n").encode())
+    for a in arrays.values():
+        pipe.write(memoryview(a).cast("B"))
+    pipe.flush()
+
+
+def read_grading_input(pipe) -> tuple[dict, dict]:
+    """The course's settings and the grading arrays from ``pipe``: plain numbers only, and no more of them than
+    this process may hold (``limits.model_memory_limit_mb``), so that a garbled header cannot ask for more."""
+    import numpy as np
+
+    line = pipe.readline(MAX_HEADER_BYTES)
+    if not line.endswith(b"\n"):
+        raise ValueError("the grading input's header is missing or too long")
+    header = json.loads(line)
+    max_bytes = int(header["config"]["limits"]["model_memory_limit_mb"]) * 2**20
+    wanted = []
+    for entry in header["arrays"]:
+        dtype = np.dtype(entry["dtype"])
+        if dtype.kind not in ARRAY_KINDS or not all(type(n) is int and n >= 0 for n in entry["shape"]):
+            raise ValueError(f"the grading array {entry['name']!r} is not plain numbers of a known shape")
+        wanted.append((str(entry["name"]), dtype, tuple(entry["shape"])))
+    total = sum(dtype.itemsize * int(np.prod(shape)) for _, dtype, shape in wanted)
+    if total > max_bytes:
+        raise ValueError(f"the grading data would take {total:,} bytes, more than this process may hold ({max_bytes:,})")
+    arrays = {}
+    for name, dtype, shape in wanted:
+        array = np.empty(shape, dtype)
+        view, filled = memoryview(array).cast("B"), 0
+        while filled < len(view):
+            read = pipe.readinto(view[filled:])
+            if not read:
+                raise ValueError("the grading input ended early")
+            filled += read
+        arrays[name] = array
+    return header["config"], arrays
 
 
 def training_to_dict(outcome) -> dict | None:
@@ -61,16 +118,13 @@ def layers_to_dict(layers: dict) -> dict:
             for builder, rows in layers.items()}
 
 
-def _session(work: Path):
+def _session(settings: dict, arrays: dict):
     """The check session of this process: the grader's config, data and thresholds, as the grader sent them."""
-    import numpy as np
-
     from autograder.checking import AccuracyBar, CheckSession, reference_summary
     from autograder.config import CourseConfig
     from autograder.training import GradingData
 
-    settings = json.loads((work / SETTINGS).read_text(encoding="utf-8"))
-    config = CourseConfig.model_validate(settings["config"])
+    config = CourseConfig.model_validate(settings)
 
     class ModelCheckSession(CheckSession):
         bars: dict = {}
@@ -82,22 +136,25 @@ def _session(work: Path):
             return AccuracyBar(bar["threshold"], reference_summary(bar["mean"], bar["worst"], bar["seeds"]), bar["file"])
 
     session = ModelCheckSession(config, log=lambda message: None)
-    with np.load(work / GRADING_DATA, allow_pickle=False) as arrays:
-        session.__dict__["data"] = GradingData(
-            x_train={kind: arrays[f"x_train_{kind}"] for kind in ("mlp", "cnn")}, y_train=arrays["y_train"],
-            x_test={kind: arrays[f"x_test_{kind}"] for kind in ("mlp", "cnn")}, y_test=arrays["y_test"])
+    session.__dict__["data"] = GradingData(
+        x_train={kind: arrays[f"x_train_{kind}"] for kind in ("mlp", "cnn")}, y_train=arrays["y_train"],
+        x_test={kind: arrays[f"x_test_{kind}"] for kind in ("mlp", "cnn")}, y_test=arrays["y_test"])
     return session
 
 
-def serve(work: Path, requests, send) -> None:
+def serve(settings: dict, arrays: dict, requests, send) -> None:
     """Answer each request line from ``requests`` with protocol lines through ``send``."""
     from autograder.checking import student_layers
     from autograder.grader.all_checks import checks_for
     from autograder.isolation.recording import load_call
     from autograder.probes import Call, probe_kwargs
 
-    session = _session(work)
+    session = _session(settings, arrays)
     checks_by_name = {c.name: c for c in checks_for(None, True)}
+    # Keras (and TensorFlow under it) before "ready": the grader launches this process ahead of the submission's,
+    # so this import, the slowest part of any check, overlaps with that run instead of following it.
+    import keras
+
     send({"ready": True})
     for line in requests:
         request = json.loads(line)
@@ -119,8 +176,6 @@ def serve(work: Path, requests, send) -> None:
             training = trainings.get(check.probe.function) if check.needs_training else None
             send({"finished": check.name, "result": result.to_dict(), "training": training_to_dict(training)})
         send({"layers": layers_to_dict(student_layers(calls)), "done": True})
-        import keras
-
         keras.backend.clear_session()  # the next submission's models start from an empty graph
 
 
@@ -129,12 +184,15 @@ def main(workdir: str) -> int:
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
+    requests = sys.stdin.buffer
+    # First, before any slow import: the grader's writer is waiting on this pipe.
+    settings, arrays = read_grading_input(requests)
 
     def send(message: dict) -> None:
         protocol.write(json.dumps(message) + "\n")
         protocol.flush()
 
-    serve(Path(workdir), sys.stdin, send)
+    serve(settings, arrays, requests, send)
     return 0
 
 

@@ -6,6 +6,11 @@ models (architecture, compile, accuracy) to one long-lived process in the jail, 
 limit), and reads back plain JSON, each line bounded. If that process dies (out of memory, killed,
 stuck past its time), the check it was on and the other checks on that model fail with the reason,
 a fresh process carries on with the rest, and the next submission is graded normally.
+
+The grader launches it without waiting (``launch``) as soon as it knows a submission's models will be
+checked, so that its imports overlap with the submission's own process; ``check_models`` waits for it to
+be ready. Since the submission's code may run meanwhile, the process's spec, the course's settings and the
+grading data reach it through its stdin only, never through a file (``model_checks`` says how).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +33,8 @@ import numpy as np
 from autograder.checks import Check
 from autograder.config import CourseConfig
 from autograder.i18n import Message, _
-from autograder.isolation.model_checks import GRADING_DATA, SETTINGS, call_error_to_data
-from autograder.isolation.sandbox import (jail_environment, jail_spec, jailed_command, namespaces_available,
+from autograder.isolation.model_checks import call_error_to_data, grading_arrays, send_grading_input
+from autograder.isolation.sandbox import (jail_environment, jail_settings, jailed_command, namespaces_available,
                                           remove_cgroups)
 from autograder.results import CheckResult
 from autograder.training import GradingData, TrainingOutcome
@@ -56,6 +62,8 @@ class ModelChecks:
     layers: dict[str, list] = field(default_factory=dict)
     # The most memory the model process held for this submission (its cgroup's record; None without one).
     peak_mb: float | None = None
+    # Seconds spent waiting for a process to be ready (near 0 when it was launched ahead and had time to start).
+    waited_s: float = 0.0
 
 
 def needs_models(check: Check) -> bool:
@@ -64,19 +72,23 @@ def needs_models(check: Check) -> bool:
 
 
 class ModelProcess:
-    """One bounded process for models, started on first use, restarted after it dies, closed with the grader."""
+    """One bounded process for models, launched ahead of use (or on first use), restarted after it dies,
+    closed with the grader."""
 
     def __init__(self, config: CourseConfig, data: GradingData):
         self.config, self.data = config, data
         self.root = Path(tempfile.mkdtemp(prefix="autograder-models-"))
         self.starts = 0
-        # What the jail applied to the last process started (cgroups, namespaces, capabilities, network).
+        # What the jail applied to the last process that became ready (cgroups, namespaces, capabilities, network).
         self.protections: dict = {}
         self._proc: subprocess.Popen | None = None
+        self._ready = False
         self._lines: queue.Queue = queue.Queue()
-        self._spec: Path | None = None
-        # The process's stderr, read back through this handle only (bounded, whatever it wrote or replaced).
+        # The jail's cgroups, named by the grader and kept here: nothing is read back from the work folder.
+        self._cgroup_name: str | None = None
+        # The process's stderr: an unnamed file, read back through this handle only (bounded).
         self._log = None
+        self._feeder: threading.Thread | None = None
         self._finalizer = weakref.finalize(self, _close, self.__dict__)
 
     @property
@@ -96,15 +108,17 @@ class ModelProcess:
         answer = ModelChecks()
         pending = list(checks)
         while pending:
+            waiting = time.perf_counter()
             try:
-                if self._proc is None or self._proc.poll() is not None:
-                    self._start()
+                self._wait_until_ready()
             except ModelProcessStopped as exc:
                 for check in pending:  # the grader's own fault: no check can run, and it says so
                     answer.results[check.name] = _failed(check, _(
                         "the grader could not start its process for the models ({reason}); please tell your "
                         "instructor.").format(reason=exc.reason))
                 break
+            finally:
+                answer.waited_s += time.perf_counter() - waiting
             self._cgroup_file("memory.max_usage_in_bytes", write="0")  # this submission's peak, not the process's
             current = self._run(outdir, pending, bars, outcomes, answer)
             peak = self._cgroup_file("memory.max_usage_in_bytes")
@@ -160,32 +174,51 @@ class ModelProcess:
 
     # ------------------------------------------------------------ the process
 
-    def _start(self) -> None:
+    def launch(self) -> None:
+        """Start a fresh process and return at once: its start-up (TensorFlow's import) overlaps with the
+        grader's own work, and ``check_models`` waits for it. A process already running is kept."""
+        if self._proc is not None and self._proc.poll() is None:
+            return
         self.stop()
         self.starts += 1
         work = self.root / f"process-{self.starts}"
-        (work / "tmp").mkdir(parents=True)
-        data = self.data
-        # The grader's data, written fresh for each process and deleted once it is read.
-        np.savez(work / GRADING_DATA, y_train=data.y_train, y_test=data.y_test,
-                 **{f"x_train_{k}": v for k, v in data.x_train.items()}, **{f"x_test_{k}": v for k, v in data.x_test.items()})
-        (work / SETTINGS).write_text(json.dumps({"config": self.config.model_dump(mode="json")}), encoding="utf-8")
+        work.mkdir(parents=True)
         limits = self.config.limits
         namespaces = namespaces_available()
-        self._spec = jail_spec(work, limits, self.config.root, namespaces, module="autograder.isolation.model_checks",
-                               memory_bytes=self.memory_limit_mb * 2**20)
-        self._log = open(work / "stderr.log", "w+b")
-        self._proc = subprocess.Popen(jailed_command(self._spec, limits, namespaces), cwd=work,
+        spec = jail_settings(work, limits, self.config.root, namespaces, module="autograder.isolation.model_checks",
+                             memory_bytes=self.memory_limit_mb * 2**20, report_to_file=False)
+        self._cgroup_name = spec["cgroup_name"]
+        self._log = tempfile.TemporaryFile(dir=work)
+        self._proc = subprocess.Popen(jailed_command("-", limits, namespaces), cwd=work,
                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
                                       env=jail_environment(work, limits), start_new_session=True)
+        self._ready = False
         self._lines = queue.Queue()
         threading.Thread(target=_read_lines, args=(self._proc.stdout, self._lines), daemon=True).start()
-        try:
-            if self._receive(limits.startup_timeout_s).get("ready") is not True:
+        # Tens of MB on full MNIST: written from a thread, so that the grader goes on while the process reads.
+        self._feeder = threading.Thread(target=_feed, daemon=True, args=(
+            self._proc.stdin, spec, self.config.model_dump(mode="json"), grading_arrays(self.data)))
+        self._feeder.start()
+
+    def _wait_until_ready(self) -> None:
+        """Launch a process unless one is running, and wait until it says it is ready."""
+        if self._proc is None or self._proc.poll() is not None:
+            self.launch()
+        if self._ready:
+            return
+        report = None
+        while True:
+            message = self._receive(self.config.limits.startup_timeout_s)
+            if isinstance(message.get("jail"), dict) and report is None:
+                report = message["jail"]
+            elif message.get("ready") is True:
+                break
+            else:
+                self.stop()
                 raise ModelProcessStopped("it did not say it was ready")
-        finally:
-            (work / GRADING_DATA).unlink(missing_ok=True)
-        report = _read_small_json(work / "jail-report.json")
+        self._feeder.join()  # it has read all its input
+        self._ready = True
+        report = report or {}
         self.protections = {"memory_limit_mb": self.memory_limit_mb, "hidden": bool(report.get("hidden")),
                             "cgroups": list(report.get("cgroups", [])), "network": report.get("network", "on"),
                             "capabilities_dropped": bool(report.get("capabilities_dropped"))}
@@ -240,9 +273,9 @@ class ModelProcess:
 
     def _cgroup_file(self, name: str, write: str | None = None) -> str | None:
         """Read (or write) one file of the process's memory cgroup; None where it has none."""
-        if self._spec is None:
+        if self._cgroup_name is None:
             return None
-        path = Path("/sys/fs/cgroup/memory") / json.loads(self._spec.read_text())["cgroup_name"] / name
+        path = Path("/sys/fs/cgroup/memory") / self._cgroup_name / name
         try:
             if write is not None:
                 path.write_text(write)
@@ -253,8 +286,9 @@ class ModelProcess:
 
     def stop(self) -> None:
         """End the current process, if any (a fresh one starts when next needed)."""
-        _end(self._proc, self._spec, self._log)
+        _end(self._proc, self._cgroup_name, self._log)
         self._proc = self._log = None
+        self._ready = False
 
     def close(self) -> None:
         self._finalizer()
@@ -262,11 +296,11 @@ class ModelProcess:
 
 def _close(state: dict) -> None:
     # Runs at most once, when the grader closes it, is collected, or the interpreter exits.
-    _end(state.get("_proc"), state.get("_spec"), state.get("_log"))
+    _end(state.get("_proc"), state.get("_cgroup_name"), state.get("_log"))
     shutil.rmtree(state["root"], ignore_errors=True)
 
 
-def _end(proc: subprocess.Popen | None, spec: Path | None, log=None) -> None:
+def _end(proc: subprocess.Popen | None, cgroup_name: str | None, log=None) -> None:
     """Kill the process and all it started (its session), close its pipes and log, remove its cgroups."""
     if proc is not None:
         try:
@@ -280,8 +314,17 @@ def _end(proc: subprocess.Popen | None, spec: Path | None, log=None) -> None:
                 pipe.close()
         except OSError:
             pass
-    if spec is not None:
-        remove_cgroups(spec)
+    if cgroup_name is not None:
+        remove_cgroups(cgroup_name)
+
+
+def _feed(pipe, spec: dict, config: dict, arrays: dict) -> None:
+    # The jail's spec on the first line (the jail reads it), then the grading input (model_checks reads it).
+    try:
+        pipe.write((json.dumps(spec) + "\n").encode())
+        send_grading_input(pipe, config, arrays)
+    except (BrokenPipeError, OSError, ValueError):
+        pass  # it died or was stopped (its pipe closed): waiting for it says how
 
 
 def _read_lines(pipe, lines: queue.Queue) -> None:
@@ -291,16 +334,6 @@ def _read_lines(pipe, lines: queue.Queue) -> None:
         if not line.endswith(b"\n"):
             break
     lines.put(None)
-
-
-def _read_small_json(path: Path) -> dict:
-    from autograder.isolation import untrusted_files
-
-    try:
-        report = untrusted_files.read_json(path, untrusted_files.MAX_STATUS_BYTES)
-    except (OSError, ValueError):
-        return {}
-    return report if isinstance(report, dict) else {}
 
 
 def _probe_named(name, checks: list[Check]) -> str:

@@ -266,10 +266,12 @@ def child_environment(workdir: Path, limits: Limits) -> dict[str, str]:
     return env
 
 
-def jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespaces: bool,
-              module: str = "autograder.isolation.child", memory_bytes: int | None = None) -> Path:
-    """Write the jail's spec for a process running ``module`` in ``workdir``; its memory cgroup gets
-    ``memory_bytes`` (default: the submission's ``limits.memory_limit_mb``), its address space that limit."""
+def jail_settings(workdir: Path, limits: Limits, course_root: Path | None, namespaces: bool,
+                  module: str = "autograder.isolation.child", memory_bytes: int | None = None,
+                  report_to_file: bool = True) -> dict:
+    """The jail's spec for a process running ``module`` in ``workdir``; its memory cgroup gets
+    ``memory_bytes`` (default: the submission's ``limits.memory_limit_mb``), its address space that limit.
+    Without ``report_to_file`` the jail reports on the first line of the process's stdout instead."""
     hidden = [(Path(course_root) / p).resolve() for p in limits.hidden_paths] if course_root else []
     # Never hide what the submission's process itself needs to run.
     needed = [Path(_PACKAGE_PARENT), Path(sys.prefix), workdir.resolve()]
@@ -277,7 +279,7 @@ def jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespace
     # The reference solution ships inside the package; the submission's process never needs it.
     hidden.append(Path(__file__).resolve().parent.parent / "grader" / "reference.py")
     (workdir / "tmp").mkdir(exist_ok=True)
-    spec = {
+    return {
         "workdir": str(workdir), "namespaces": namespaces, "network": "off" if namespaces and limits.network == "off" else "on",
         "readonly": _readonly_paths(course_root, workdir),
         "hide_dirs": [str(h) for h in hidden if h.is_dir()], "hide_files": [str(h) for h in hidden if h.is_file()],
@@ -285,11 +287,8 @@ def jail_spec(workdir: Path, limits: Limits, course_root: Path | None, namespace
         "module": module, "memory_bytes": memory_bytes or limits.memory_limit_mb * 2**20,
         "address_space_bytes": limits.memory_limit_mb * 2**20, "file_bytes": limits.file_size_limit_mb * 2**20,
         "max_processes": limits.max_processes, "env": child_environment(workdir, limits),
-        "report": str(workdir / "jail-report.json"),
+        "report": str(workdir / "jail-report.json") if report_to_file else None,
     }
-    path = workdir / "jail.json"
-    path.write_text(json.dumps(spec))
-    return path
 
 
 def _readonly_paths(course_root: Path | None, workdir: Path) -> list[str]:
@@ -303,8 +302,9 @@ def _readonly_paths(course_root: Path | None, workdir: Path) -> list[str]:
     return [str(p) for p in kept if p != work and p not in work.parents]
 
 
-def jailed_command(spec: Path, limits: Limits, namespaces: bool) -> list[str]:
-    """The command that starts the jail on ``spec``: under ``unshare`` where namespaces work."""
+def jailed_command(spec: Path | str, limits: Limits, namespaces: bool) -> list[str]:
+    """The command that starts the jail on ``spec`` (a file, or ``-``: stdin's first line), under ``unshare``
+    where namespaces work."""
     command = [sys.executable, "-m", "autograder.isolation.jail", str(spec)]
     if namespaces:
         # Its own network (none), mounts (private paths hidden) and PIDs (all die with it).
@@ -318,8 +318,9 @@ def jail_environment(workdir: Path, limits: Limits) -> dict[str, str]:
     return dict(child_environment(workdir, limits), PYTHONPATH=_PACKAGE_PARENT)
 
 
-def remove_cgroups(spec_path: Path) -> None:
-    name = json.loads(spec_path.read_text())["cgroup_name"]
+def remove_cgroups(name: str) -> None:
+    """Remove the jail's cgroups named ``name``: the name the grader chose, never one read back from a work
+    folder that the jailed process could have rewritten."""
     for controller in ("memory", "pids"):
         try:
             (Path("/sys/fs/cgroup") / controller / name).rmdir()
@@ -353,7 +354,9 @@ def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root
                deadline: float, kinds: dict[int, str]) -> Ending:
     """Run the submission's process until it exits or a limit is hit; say how it ended."""
     namespaces = namespaces_available()
-    spec = jail_spec(workdir, limits, course_root, namespaces)
+    settings = jail_settings(workdir, limits, course_root, namespaces)
+    spec = workdir / "jail.json"
+    spec.write_text(json.dumps(settings))
     proc = subprocess.Popen(jailed_command(spec, limits, namespaces), cwd=workdir, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=jail_environment(workdir, limits),
                             start_new_session=True)
@@ -363,7 +366,7 @@ def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root
     finally:
         _kill_group(proc)
         reader.join(timeout=5)
-        remove_cgroups(spec)
+        remove_cgroups(settings["cgroup_name"])  # not read back: the submission can rewrite the file
 
 
 def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: float, kinds: dict[int, str]) -> Ending:
