@@ -20,8 +20,11 @@ warning (the margin is meant to absorb that; run ``calibrate`` again to be sure)
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.metadata
 import json
 import platform
+import re
 import statistics
 import sys
 from dataclasses import dataclass, field
@@ -138,13 +141,31 @@ def calibrate(dataset, config: CourseConfig, n_val: int, seeds: int | None = Non
     )
 
 
+# The distributions that install each module (TensorFlow ships under several names).
+DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel",
+                                "tensorflow-macos", "tf-nightly", "tf-nightly-cpu"), "keras": ("keras", "keras-nightly")}
+
+
+def module_version(module: str) -> str:
+    """``module.__version__``, without importing it when it is not imported yet (TensorFlow's import takes
+    seconds, and the grader itself needs neither library): a release's installed version is the same string."""
+    if module in sys.modules:
+        return sys.modules[module].__version__
+    for name in DISTRIBUTIONS[module]:
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if re.fullmatch(r"\d+(\.\d+)*", version):  # a pre-release may spell it otherwise than __version__
+            return version
+        break
+    return importlib.import_module(module).__version__
+
+
 def current_versions() -> dict[str, str]:
     """What the accuracies depend on besides data and protocol: library versions and the machine."""
-    import keras
-    import tensorflow as tf
-
-    return {"tensorflow": tf.__version__, "keras": keras.__version__, "python": sys.version.split()[0],
-            "machine": platform.machine()}
+    return {"tensorflow": module_version("tensorflow"), "keras": module_version("keras"),
+            "python": sys.version.split()[0], "machine": platform.machine()}
 
 
 def describe_mismatch(found: dict, dataset, config: CourseConfig, n_val: int) -> str:
