@@ -16,7 +16,7 @@ SPLIT = ("check_split_returns_four_arrays", "check_split_sizes", "check_split_ke
 # The alignment check needs inputs that carry their own index: not on MNIST's training set.
 INDEXED_SPLIT = SPLIT + ("check_split_keeps_x_and_y_aligned",)
 PREPARE = ("check_prepare_returns_float32", "check_prepare_shape", "check_prepare_scales_to_unit_range",
-           "check_prepare_keeps_pixel_values")
+           "check_prepare_keeps_pixel_values", "check_prepare_leaves_input_unchanged")
 COMPILE = ("check_compile_loss_is_binary_crossentropy", "check_compile_optimizer_is_sgd",
            "check_compile_metrics_include_accuracy")
 

@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 
 from autograder.grader import reference
-from autograder.checks.prepare import (check_prepare_keeps_pixel_values, check_prepare_returns_float32,
-                                       check_prepare_scales_to_unit_range, check_prepare_shape)
+from autograder.checks.prepare import (check_prepare_keeps_pixel_values, check_prepare_leaves_input_unchanged,
+                                       check_prepare_returns_float32, check_prepare_scales_to_unit_range,
+                                       check_prepare_shape)
 
 ALL = (check_prepare_returns_float32, check_prepare_shape, check_prepare_scales_to_unit_range,
-       check_prepare_keeps_pixel_values)
+       check_prepare_keeps_pixel_values, check_prepare_leaves_input_unchanged)
 
 
 def prepare_no_scaling(x):
@@ -104,3 +105,44 @@ def test_integer_division_gets_an_integer_hint(probe_call):
     assert "gives float64" not in str(raised.value.args[0])
     with pytest.raises(AssertionError, match=r"check_prepare_returns_float32 reports why"):
         check_prepare_keeps_pixel_values(call)
+
+
+def prepare_mlp_sets_x_shape_in_place(x):
+    x.shape = (len(x), 784)
+    return (x / 255).astype("float32")
+
+
+def prepare_cnn_sets_x_shape_in_place(x):
+    x = np.asarray(x)  # the same array, not a copy
+    x.shape = (len(x), 28, 28, 1)
+    return (x / 255).astype("float32")
+
+
+def prepare_mlp_blanks_x_after_use(x):
+    out = (x.reshape(len(x), 784) / 255).astype("float32")
+    x[:] = 0  # "free" the raw images
+    return out
+
+
+@pytest.mark.parametrize("func,probe", [(prepare_mlp_sets_x_shape_in_place, "prepare_mlp_37_images"),
+                                        (prepare_cnn_sets_x_shape_in_place, "prepare_cnn_37_images")])
+def test_input_reshaped_in_place_is_caught_by_this_check_only(probe_call, func, probe):
+    # Every other rule passes: the returned array is right, only the caller's images changed shape.
+    call = probe_call(func, probe)
+    for check in ALL[:-1]:
+        check(call)
+    with pytest.raises(AssertionError) as raised:
+        check_prepare_leaves_input_unchanged(call)
+    function = probe.replace("_37_images", "_input")
+    shape = "(37, 784)" if "mlp" in probe else "(37, 28, 28, 1)"
+    assert str(raised.value.args[0]) == (
+        f"{function}(x) modified its input x in place. Hint: build a new array (x.reshape(...) / 255) instead of "
+        "setting x.shape or assigning into x; the notebook passes the same images to both prepare functions and "
+        f"to the plots.\nx after {function}(x): shape expected (37, 28, 28), got {shape}")
+
+
+def test_input_overwritten_in_place_shows_the_first_changed_pixels(probe_call):
+    call = probe_call(prepare_mlp_blanks_x_after_use, "prepare_mlp_37_images")
+    with pytest.raises(AssertionError, match=r"(?s)modified its input x in place.*\nx after prepare_mlp_input\(x\): "
+                                             r"\d+ of 29008 elements differ; first at index \(0, 0, 1\)"):
+        check_prepare_leaves_input_unchanged(call)

@@ -1,4 +1,4 @@
-"""Checks of prepare_mlp_input(x) and prepare_cnn_input(x): float32 in [0, 1], the right shape, any n."""
+"""Checks of prepare_mlp_input(x) and prepare_cnn_input(x): float32 in [0, 1], the right shape, any n, x untouched."""
 
 from __future__ import annotations
 
@@ -92,3 +92,18 @@ def check_prepare_keeps_pixel_values(call: Call) -> None:
     if diff is not None:
         raise AssertionError(_("{diff}\nHint: only reshape and divide by 255; don't transpose, normalise or shuffle.").format(
             diff=diff))
+
+
+@rule("prepare")
+def check_prepare_leaves_input_unchanged(call: Call) -> None:
+    """prepare_*_input does not modify x."""
+    # x.shape = (len(x), 784) passes every check above, yet reshapes the caller's images: the notebook
+    # gives the same x_test to both prepare functions and to the plots, which then fail far from the cause.
+    returned_arrays(call, 1)
+    diff = describe_difference(call.inputs_after[0], call.inputs["x"], _("x after {call}").format(call=call.text))
+    if diff is not None:
+        raise AssertionError(_(
+            "{call} modified its input x in place. Hint: build a new array (x.reshape(...) / 255) instead of "
+            "setting x.shape or assigning into x; the notebook passes the same images to both prepare functions "
+            "and to the plots.\n{diff}"
+        ).format(call=call.text, diff=diff))
