@@ -1,7 +1,7 @@
 """The check registry: every check, its group and its probe, in the order students read the results in.
 
 The lists are pinned in full: a check that moves, disappears or changes its name changes what students
-read and what the ledgers and nbgrader's gradebook key on. A new check is added here on purpose.
+read and what a class ledger compares between gradings (flipped_checks). A new check is added here on purpose.
 """
 
 from autograder.checks import VISIBLE_CHECKS, visible_checks
