@@ -6,7 +6,8 @@ Prints, in order:
   1. start-up: seconds to import the grader, Keras and TensorFlow in a fresh interpreter;
   2. set-up: loading the data, preparing the grading data, loading the calibration;
   3. graded submissions (the complete reference several times, then one per typical bug in
-     autograder/dev/broken.py): wall time per submission and per phase, the median, and each verdict;
+     autograder/dev/broken.py): wall time per submission and per phase, the median, each verdict, and
+     where the wall time goes (the mean of each top-level phase, adding up to the mean wall time);
   4. peak memory of grading one submission in a fresh process: the grader and the submission's process;
   5. one epoch of each reference model under the lecture's protocol (SGD, batch 32, 50,000 images,
      validation on 10,000; in a fresh process with TensorFlow's defaults), × 30 = the naive
@@ -60,6 +61,24 @@ def submissions(repeats: int) -> list[tuple[str, dict[str, str] | None]]:
     subs = [(f"reference #{i + 1}", {}) for i in range(repeats)]
     subs += [(v.name, v.replacements) for v in VARIANTS if v.replacements]
     return subs
+
+
+# Phases measured inside another phase (GradeResult.timings names both): left out of the sum that adds up to the wall time.
+NESTED_PHASES = ("child: ", "train ", "model process: ")
+
+
+def wall_time_by_phase(graded: list[dict]) -> list[tuple[str, float]]:
+    """The mean seconds of each top-level phase, and of the rest (between phases), over ``graded``: they add up
+    to the mean wall time, as means do (medians would not)."""
+    n = len(graded)
+    means: dict[str, float] = {}
+    for g in graded:
+        for phase, seconds in g["timings"].items():
+            if not phase.startswith(NESTED_PHASES):
+                means[phase] = means.get(phase, 0.0) + seconds / n
+    wall = sum(g["seconds"] for g in graded) / n
+    return [*means.items(), ("the rest: between phases (work folder, results)", wall - sum(means.values())),
+            ("**wall time (mean)**", wall)]
 
 
 def grade_submissions(grader, repeats: int, log) -> list[dict]:
@@ -186,6 +205,8 @@ def main() -> int:
     parser.add_argument("--discrimination-models", default="mlp",
                         help="models the bugs are applied to (the reference row always covers all three)")
     parser.add_argument("--skip-discrimination", action="store_true")
+    parser.add_argument("--graded-only", action="store_true",
+                        help="stop after the graded submissions (start-up, set-up and section 3 only)")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--determinism-probe", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--lecture-epoch-probe", help=argparse.SUPPRESS)
@@ -242,6 +263,17 @@ def main() -> int:
                                                 for p, v in phases.items()]))
     log(f"\n  median per submission: {median:.1f} s (min {min(times):.1f}, max {max(times):.1f}, n={len(times)})")
     report["median_seconds"] = median
+    references = [g for g in graded if g["name"].startswith("reference #")]
+    report["median_reference_seconds"] = statistics.median(g["seconds"] for g in references)
+    each = ", ".join(f"{g['seconds']:.1f}" for g in references)
+    log(f"  median per reference submission: {report['median_reference_seconds']:.1f} s ({each})")
+    for label, subset in (("every graded submission", graded), ("the reference submissions", references)):
+        rows = wall_time_by_phase(subset)
+        report.setdefault("wall_time_by_phase", {})[label] = dict(rows)
+        log(f"\n  where the wall time goes, {label} (mean seconds, n={len(subset)}; nested phases left out):")
+        log(table(["phase", "mean s"], [[phase, f"{seconds:.2f}"] for phase, seconds in rows]))
+    if args.graded_only:
+        return write_report(report, args.json, log)
 
     log("\n4. peak memory (resident set, high-water marks)")
     batch_peak = mib(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -287,9 +319,13 @@ def main() -> int:
                           "accuracy check fails", "whole submission graded"], body))
         report["discrimination"] = [r.__dict__ for r in rows]
 
-    if args.json:
-        Path(args.json).write_text(json.dumps(report, indent=2, default=str) + "\n")
-        log(f"\nwrote {args.json}")
+    return write_report(report, args.json, log)
+
+
+def write_report(report: dict, path: str | None, log) -> int:
+    if path:
+        Path(path).write_text(json.dumps(report, indent=2, default=str) + "\n")
+        log(f"\nwrote {path}")
     return 0
 
 
