@@ -22,6 +22,8 @@ def _load_config(args):
 
 def cmd_grade(args) -> int:
     from autograder.grader.grading import Grader
+    from autograder.gradescope.results_json import gradescope_json
+    from autograder.report.text import result_text
 
     config = _load_config(args)
     log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else (lambda msg: None)
@@ -30,9 +32,9 @@ def cmd_grade(args) -> int:
         result = grader.grade_notebook(args.path, include_hidden=not args.no_hidden)
     except Exception as exc:  # data or calibration unavailable: say so plainly, no traceback
         sys.exit(f"error: grading could not start: {type(exc).__name__}: {exc}")
-    print(result.to_text(show_hidden=not args.no_hidden, translator=grader.translator))
+    print(result_text(result, show_hidden=not args.no_hidden, translator=grader.translator))
     if args.json:
-        Path(args.json).write_text(result.to_json(grader.translator) + "\n", encoding="utf-8")
+        Path(args.json).write_text(gradescope_json(result, grader.translator) + "\n", encoding="utf-8")
         print(f"\nwrote {args.json}")
     if args.html:
         from autograder.report import attach_report_data, write_report

@@ -25,6 +25,7 @@ from autograder.batch.submissions import Submission
 from autograder.config import load_config
 from autograder.course.gradebook import gradebook_scores, grade_id_of
 from autograder.course.verify import verify_course
+from autograder.gradescope.results_json import gradescope_results
 from autograder.results import CheckResult, GradeResult, GroupResult
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,7 @@ def outcome(result: GradeResult) -> dict:
     return {"isolated": True, "score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
             "seconds": result.execution_time, "calibration": "sample-test", "worker": "here:1",
-            "result": result.to_gradescope()}
+            "result": gradescope_results(result)}
 
 
 @pytest.fixture
@@ -171,7 +172,7 @@ def test_a_ledger_line_gives_back_the_result_it_recorded(course):
     original = grade(config, failing=("relabel", "cnn"), accuracy_failing=("build_cnn",))
     entry = {"student": "ada", "notebook": "ada.ipynb", **outcome(original)}
     rebuilt = recorded_result(entry, config.partial_credit)
-    assert rebuilt.to_gradescope()["tests"] == original.to_gradescope()["tests"]
+    assert gradescope_results(rebuilt)["tests"] == gradescope_results(original)["tests"]
     assert [(g.name, g.score, g.max_score, g.partial_credit) for g in rebuilt.groups] == \
         [(g.name, g.score, g.max_score, g.partial_credit) for g in original.groups]
     assert rebuilt.group("relabel").first_failure.message == INVERTED and rebuilt.notes == original.notes

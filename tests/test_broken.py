@@ -13,6 +13,7 @@ from autograder.dev.broken import VARIANTS, discriminate
 from autograder.grader.all_checks import checks_for
 from autograder.config import GROUPS
 from autograder.course.examples import reference_source
+from autograder.report.text import result_text
 
 pytestmark = pytest.mark.slow  # trains every broken variant over seeds and grades each
 
@@ -52,9 +53,9 @@ STRUCTURAL = tuple(g for g in GROUPS if g != "accuracy")
 def test_broken_submission_loses_exactly_its_groups(grader, variant):
     result = grader.grade_functions(_submission_functions(variant.replacements), checks_for(STRUCTURAL))
     lost = {g.name for g in result.groups if g.score < g.max_score}
-    assert lost == set(variant.caught_by) - {"accuracy"}, result.to_text()
+    assert lost == set(variant.caught_by) - {"accuracy"}, result_text(result)
 
 
 def test_the_complete_submission_loses_nothing(grader):
     result = grader.grade_functions(_submission_functions({}), checks_for(STRUCTURAL))
-    assert result.score == result.max_score, result.to_text()
+    assert result.score == result.max_score, result_text(result)

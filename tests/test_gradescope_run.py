@@ -182,9 +182,9 @@ def _command(pid: int) -> str:
 def test_the_protections_line_names_what_was_in_force_and_what_was_not():
     from autograder.gradescope.run import protections_text
     from autograder.i18n import Translator
-    from autograder.results import protections_text as the_results_renderer
+    from autograder.report.protections import protections_text as the_report_renderer
 
-    assert protections_text is the_results_renderer, "one renderer of the protections, shared with GradeResult"
+    assert protections_text is the_report_renderer, "one renderer of the protections, shared with the text and report"
     full = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabilities_dropped": True}
     assert "Not available" not in protections_text({"submission": full}, Translator("en"))
     degraded = {"network": "on", "hidden": False, "cgroups": [], "capabilities_dropped": False}

@@ -12,6 +12,7 @@ import pytest
 
 from autograder.config import GROUPS
 from autograder.course.examples import EXAMPLES, filled_release
+from autograder.report.text import result_text
 from repo_paths import RELEASE, ROOT
 
 NOT_ACCURACY = tuple(g for g in GROUPS if g != "accuracy")
@@ -39,7 +40,7 @@ def scores(result):
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
 def test_complete_notebook_gets_full_marks(grader, release, tmp_path):
     result = grader.grade_notebook(write(tmp_path, filled_release(release, {})))
-    assert scores(result) == {g: float(grader.config.points[g]) for g in GROUPS}, result.to_text()
+    assert scores(result) == {g: float(grader.config.points[g]) for g in GROUPS}, result_text(result)
     assert result.score == result.max_score == grader.config.max_score
     assert "sample" in result.notes[-1]
 
@@ -50,7 +51,7 @@ def test_one_broken_function_costs_only_its_group(grader, release, tmp_path):
     result = grader.grade_notebook(write(tmp_path, nb))
     expected = {g: float(grader.config.points[g]) for g in GROUPS}
     expected["relabel"] = 0.0
-    assert scores(result) == expected, result.to_text()
+    assert scores(result) == expected, result_text(result)
     assert "has the classes inverted" in result.group("relabel").first_failure.message
 
 
@@ -156,7 +157,7 @@ def test_complete_notebook_gets_full_marks_on_full_mnist_with_the_shipped_calibr
     grader = full_mnist_grader
     assert calibration_path(grader.config, grader.dataset, grader.n_val).exists(), "ship a calibration for full MNIST"
     result = grader.grade_notebook(write(tmp_path, filled_release(release, {})))
-    assert result.score == result.max_score, result.to_text()
+    assert result.score == result.max_score, result_text(result)
     assert "full MNIST" in result.notes[-1]
 
 
@@ -166,7 +167,7 @@ def test_a_cell_that_kills_the_process_is_left_out_and_reported_with_its_output(
                                                        "\n\ndef relabel_odd_even(y):\n    return y % 2"})
     result = grader.grade_notebook(write(tmp_path, nb), groups=("relabel", "compile"))
     # As in a kernel that died there: that cell's work is lost, the rest of the notebook still counts.
-    assert result.group("relabel").score == 0 and result.group("compile").score == 1, result.to_text()
+    assert result.group("relabel").score == 0 and result.group("compile").score == 1, result_text(result)
     [problem] = [str(p) for p in result.problems if "ended the submission's process" in str(p)]
     assert problem.startswith("cell 4 ended the submission's process, so the grader ran the notebook again without "
                               "it: the process exited with code 3; its last output:")

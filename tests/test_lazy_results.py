@@ -9,8 +9,11 @@ import json
 import numpy as np
 import pytest
 
+from autograder.gradescope.results_json import gradescope_json, gradescope_results
 from autograder.i18n import Message, Translator, _
-from autograder.results import CheckResult, GradeResult, GroupResult, protections_text
+from autograder.report.protections import protections_text
+from autograder.report.text import result_text
+from autograder.results import CheckResult, GradeResult, GroupResult
 
 EN, KO = Translator("en"), Translator("ko")
 FULL = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabilities_dropped": True}
@@ -35,7 +38,7 @@ def relabel_graded_once(grader, probe_call):
 def test_one_grading_renders_in_english_and_in_korean_without_grading_again(relabel_graded_once):
     result = relabel_graded_once
 
-    english, korean = result.to_text(translator=EN), result.to_text(translator=KO)
+    english, korean = result_text(result, translator=EN), result_text(result, translator=KO)
 
     assert "has the classes inverted" in english and "클래스가 뒤바뀌었습니다" not in english
     assert "클래스가 뒤바뀌었습니다" in korean and "has the classes inverted" not in korean, korean
@@ -43,18 +46,18 @@ def test_one_grading_renders_in_english_and_in_korean_without_grading_again(rela
     assert "the submission printed 2,000,000 bytes; only the first 1,000,000 were kept" in english
     assert "제출물이 2,000,000바이트를 출력했습니다. 처음 1,000,000바이트만 남겼습니다" in korean
     assert "Protections in force:" in english and "적용된 보호 조치:" in korean
-    gradescope = result.to_gradescope(KO)
+    gradescope = gradescope_results(result, KO)
     failed = [t["output"] for t in gradescope["tests"] if t["status"] == "failed"]
     assert failed and all("클래스가 뒤바뀌었습니다" in output for output in failed), failed
     assert "제출물이 2,000,000바이트를 출력했습니다" in gradescope["output"]
-    assert json.loads(result.to_json(EN))["tests"][0]["output"].startswith(("passed: relabel_odd_even", "relabel"))
+    assert json.loads(gradescope_json(result, EN))["tests"][0]["output"].startswith(("passed: relabel_odd_even", "relabel"))
 
 
 def test_the_result_records_the_protections_and_every_rendering_says_them(relabel_graded_once):
     result = relabel_graded_once
 
-    assert result.to_gradescope()["extra_data"]["isolation"] == result.isolation
-    text = result.to_text(translator=EN)
+    assert gradescope_results(result)["extra_data"]["isolation"] == result.isolation
+    text = result_text(result, translator=EN)
     assert text.endswith(protections_text(result.isolation, EN)), text[-600:]
     assert protections_text(result.isolation, EN).splitlines() == [
         "Protections in force: memory, file-size, time and output limits, no network, the course's private files "
@@ -68,7 +71,7 @@ def test_the_result_records_the_protections_and_every_rendering_says_them(relabe
 def test_a_result_without_a_protections_record_says_nothing_about_them_and_the_renderer_says_none_was_made():
     result = GradeResult("kernel", [GroupResult("relabel", 1.0, [CheckResult("c", "relabel", "rule", False, True)])])
 
-    assert "rotections" not in result.to_text(), "in-process results (self-check, nbgrader cells) have no jail"
+    assert "rotections" not in result_text(result), "in-process results (self-check, nbgrader cells) have no jail"
     assert protections_text({}, EN) == "Protections: the submission's process did not report them."
     assert protections_text({"models": FULL}, EN).startswith("Protections: the submission's process did not")
     assert protections_text({"submission": {}}, EN).startswith("Protections: the submission's process did not")

@@ -23,6 +23,7 @@ from autograder.course.examples import reference_source
 from autograder.grader.grading import Grader
 from autograder.isolation import model_checks, model_process, recording
 from autograder.isolation.model_process import _own_check, layers_from_dict, needs_models, training_from_dict
+from autograder.report.text import result_text
 from autograder.results import CheckResult
 from conftest import cgroup_writable
 from repo_paths import ROOT
@@ -99,7 +100,7 @@ def test_the_grader_process_never_loads_a_students_model(monkeypatch):
         result = grader.grade_notebook(SOLUTION, groups=("mlp", "compile"))
     finally:
         grader.model_process.close()
-    assert {g.name: g.score for g in result.groups} == {"mlp": 2.0, "compile": 1.0}, result.to_text()
+    assert {g.name: g.score for g in result.groups} == {"mlp": 2.0, "compile": 1.0}, result_text(result)
     assert result.isolation["models"]["memory_limit_mb"] == 2048
 
 
@@ -117,13 +118,13 @@ def test_a_model_that_exhausts_the_model_memory_costs_its_checks_and_the_next_su
     try:
         first = grader.grade_notebook(hog, groups=("accuracy",))
         failed = [c for c in first.group("accuracy").checks if not c.passed]
-        assert [c.name for c in failed] == ["check_model_reaches_reference_accuracy[build_cnn_for_accuracy]"], first.to_text()
+        assert [c.name for c in failed] == ["check_model_reaches_reference_accuracy[build_cnn_for_accuracy]"], result_text(first)
         assert "needed more memory than the grader allows for one submission's models (768 MB" in failed[0].message
         assert first.group("accuracy").score == pytest.approx(2.0)
         assert set(first.trainings) == {"build_mlp", "build_deep_cnn"}
 
         second = grader.grade_notebook(SOLUTION, groups=("cnn", "accuracy"))
-        assert {g.name: g.score for g in second.groups} == {"cnn": 2.0, "accuracy": 3.0}, second.to_text()
+        assert {g.name: g.score for g in second.groups} == {"cnn": 2.0, "accuracy": 3.0}, result_text(second)
         assert grader.model_process.starts == 2  # the one that ran out, and the fresh one after it
     finally:
         grader.model_process.close()

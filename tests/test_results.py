@@ -1,4 +1,5 @@
-"""Tests of autograder.results: scoring rules and the text, Gradescope and JSON renderings."""
+"""Tests of autograder.results' scoring rules, and of its renderings: the text (``report.text``), and the
+Gradescope-style dict and JSON (``gradescope.results_json``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 
 import pytest
 
+from autograder.gradescope.results_json import gradescope_json, gradescope_results
+from autograder.report.text import result_text
 from autograder.results import CheckResult, GradeResult, GroupResult
 
 
@@ -81,8 +84,8 @@ def test_group_lookup_fails_for_an_unknown_name():
 # --- Gradescope / JSON -----------------------------------------------------------------------
 
 
-def test_to_gradescope_has_the_totals_and_one_test_per_check():
-    out = _result().to_gradescope()
+def test_gradescope_results_has_the_totals_and_one_test_per_check():
+    out = gradescope_results(_result())
 
     assert {"score", "max_score", "execution_time", "tests"} <= set(out)
     assert out["score"] == pytest.approx(3.25)
@@ -95,8 +98,8 @@ def test_to_gradescope_has_the_totals_and_one_test_per_check():
         assert test["visibility"] in ("visible", "hidden")
 
 
-def test_to_gradescope_marks_a_passed_check_in_a_failed_group_as_passed_with_no_points():
-    zeros, ones = _result().to_gradescope()["tests"][:2]
+def test_gradescope_results_marks_a_passed_check_in_a_failed_group_as_passed_with_no_points():
+    zeros, ones = gradescope_results(_result())["tests"][:2]
 
     assert zeros == {"name": "relabel: zeros", "group": "relabel", "score": 0, "max_score": 1.0,
                      "status": "passed", "output": "passed: rule of zeros", "visibility": "visible"}
@@ -105,8 +108,8 @@ def test_to_gradescope_marks_a_passed_check_in_a_failed_group_as_passed_with_no_
     assert ones["output"] == "expected 1, got 0"
 
 
-def test_to_gradescope_scores_partial_credit_checks_and_marks_hidden_ones():
-    tests = {t["name"]: t for t in _result().to_gradescope()["tests"]}
+def test_gradescope_results_scores_partial_credit_checks_and_marks_hidden_ones():
+    tests = {t["name"]: t for t in gradescope_results(_result())["tests"]}
 
     assert tests["accuracy: mlp"]["score"] == pytest.approx(0.75)
     assert tests["accuracy: mlp"]["visibility"] == "visible"
@@ -117,31 +120,31 @@ def test_to_gradescope_scores_partial_credit_checks_and_marks_hidden_ones():
     }
 
 
-def test_to_gradescope_output_joins_problems_and_notes():
+def test_gradescope_results_output_joins_problems_and_notes():
     result = _result()
     result.problems = ["cell 3 has a syntax error"]
     result.notes = ["graded on the sample data"]
 
-    assert result.to_gradescope()["output"] == "cell 3 has a syntax error\ngraded on the sample data"
+    assert gradescope_results(result)["output"] == "cell 3 has a syntax error\ngraded on the sample data"
 
 
-def test_to_json_round_trips_through_json_loads():
+def test_gradescope_json_round_trips_through_json_loads():
     result = _result()
 
-    assert json.loads(result.to_json()) == result.to_gradescope()
+    assert json.loads(gradescope_json(result)) == gradescope_results(result)
 
 
-def test_to_json_keeps_non_ascii_messages_readable():
+def test_gradescope_json_keeps_non_ascii_messages_readable():
     result = GradeResult("s.ipynb", [GroupResult("relabel", 1, [_check("a", "relabel", False, "정답이 아닙니다")])])
 
-    assert "정답이 아닙니다" in result.to_json()
+    assert "정답이 아닙니다" in gradescope_json(result)
 
 
 # --- text ------------------------------------------------------------------------------------
 
 
-def test_to_text_shows_a_table_with_each_group_and_the_total():
-    lines = _result().to_text().splitlines()
+def test_result_text_shows_a_table_with_each_group_and_the_total():
+    lines = result_text(_result()).splitlines()
 
     assert lines[0] == "Grade for student.ipynb"
     assert "  relabel    0.00/2.00   1/2 FAILED" in lines
@@ -150,41 +153,41 @@ def test_to_text_shows_a_table_with_each_group_and_the_total():
     assert "  total      3.25/6.00 " in lines
 
 
-def test_to_text_reports_each_failure_with_its_rule_and_message():
-    text = _result().to_text()
+def test_result_text_reports_each_failure_with_its_rule_and_message():
+    text = result_text(_result())
 
     assert "FAILED relabel: ones\n  rule: rule of ones\n  expected 1, got 0" in text
     assert "FAILED accuracy: ensemble (hidden)\n" in text
 
 
-def test_to_text_reports_identical_failures_of_a_group_once():
+def test_result_text_reports_identical_failures_of_a_group_once():
     stub = "NotImplementedError: the function is still a stub"
     group = GroupResult("mlp", 2, [
         _check("layers", "mlp", False, stub),
         _check("output", "mlp", False, stub),
         _check("params", "mlp", False, "expected 3 layers", hidden=True),
     ])
-    text = GradeResult("s.ipynb", [group]).to_text()
+    text = result_text(GradeResult("s.ipynb", [group]))
 
     assert text.count(stub) == 1
     assert "FAILED mlp: layers, output\n  " + stub in text
     assert "FAILED mlp: params (hidden)\n  rule: rule of params\n  expected 3 layers" in text
 
 
-def test_to_text_without_hidden_checks_leaves_out_their_failures():
-    text = _result().to_text(show_hidden=False)
+def test_result_text_without_hidden_checks_leaves_out_their_failures():
+    text = result_text(_result(), show_hidden=False)
 
     assert "ensemble" not in text
     assert "accuracy 0.51" not in text
     assert any(line.startswith("  accuracy   2.25/3.00   2/2 ") for line in text.splitlines())
 
 
-def test_to_text_lists_problems_and_notes():
+def test_result_text_lists_problems_and_notes():
     result = _result()
     result.problems = ["cell 3 has a syntax error"]
     result.notes = ["graded on the sample data"]
 
-    text = result.to_text()
+    text = result_text(result)
 
     assert "\nproblem: cell 3 has a syntax error" in text
     assert text.endswith("\nnote: graded on the sample data")
@@ -207,11 +210,11 @@ def test_one_cause_over_several_inputs_is_one_block_with_the_checks_it_stopped_n
                                        order("n2000", ", n_val=2000"), sizes("h", ", n_val=111", True),
                                        order("h", ", n_val=111", True)])
     result = GradeResult("s.ipynb", [group])
-    text = result.to_text()
+    text = result_text(result)
     assert text.count("FAILED split:") == 1, text
     assert "FAILED split: check_split_sizes\n  rule: rule of sizes\n  failed on: default, n2000, h (hidden)\n" in text
     assert text.endswith("also failed because of this (not checked further): check_split_keeps_order")
     assert "not compared" not in text and "shuffled" not in text
-    assert len(result.to_gradescope()["tests"]) == 6  # the per-check entries stay
-    student = result.to_text(show_hidden=False)
+    assert len(gradescope_results(result)["tests"]) == 6  # the per-check entries stay
+    student = result_text(result, show_hidden=False)
     assert "failed on: default, n2000\n" in student and "(hidden)" not in student

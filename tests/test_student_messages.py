@@ -8,6 +8,7 @@ import pytest
 from autograder.course.examples import filled_release
 from autograder.notebook_runner import CellOutcome, cell_problem
 from autograder.probes import describe_exception
+from autograder.report.text import result_text
 from repo_paths import RELEASE
 
 
@@ -61,7 +62,7 @@ def test_np_utils_in_a_notebook_costs_what_it_costs_in_jupyter_and_says_why(grad
     path = tmp_path / "np_utils.ipynb"
     nbformat.write(nb, path)
     result = grader.grade_notebook(path, groups=("relabel",), include_hidden=False)
-    assert result.score == 0, result.to_text()
+    assert result.score == 0, result_text(result)
     [problem] = [str(p) for p in result.problems if "np_utils" in str(p)]
     assert problem.startswith("cell 4 raised ImportError at line 1: cannot import name 'np_utils' from 'keras.utils'")
     assert "Keras 2's API" in problem and "does not need it" in problem and "it now lives in keras.utils" in problem

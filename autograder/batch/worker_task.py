@@ -102,13 +102,14 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     if "error" in outcome:
         raise outcome["error"]
     result = outcome["result"]
+    from autograder.gradescope.results_json import gradescope_results
     from autograder.isolation.sandbox import namespaces_available
 
     return {"student": student, "isolated": namespaces_available(), "report_error": _write_report(grader, result, student,
                                                                                                   settings.html_dir), "score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
             "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,
-            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": result.to_gradescope(grader.translator)}
+            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": gradescope_results(result, grader.translator)}
 
 
 def _write_report(grader, result, student: str, html_dir: str | None) -> str:

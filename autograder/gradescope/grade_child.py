@@ -2,7 +2,7 @@
 
 ``run`` starts this process so that whatever happens to it (TensorFlow aborting, the kernel's
 OOM killer, a hang) leaves ``run`` alive to write a results.json that says so. It writes
-``OUTCOME.json``: the graded result (``GradeResult.to_gradescope``), the protections in force
+``OUTCOME.json``: the graded result (``results_json.gradescope_results``), the protections in force
 (``GradeResult.isolation``), the rendered text and report; or ``unreadable`` with the reason.
 """
 
@@ -19,7 +19,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def grade(request: dict) -> dict:
     from autograder.config import load_config
     from autograder.grader.grading import Grader
+    from autograder.gradescope.results_json import gradescope_results
     from autograder.notebook_file import NotebookError, read_notebook
+    from autograder.report.text import result_text
 
     config = load_config(request["config"])
     try:
@@ -29,8 +31,8 @@ def grade(request: dict) -> dict:
     grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     result = grader.grade_notebook(request["notebook"], include_hidden=True)
     result.submission = request["title"]
-    outcome = {"graded": result.to_gradescope(grader.translator), "isolation": result.isolation,
-               "text": result.to_text(show_hidden=False, translator=grader.translator), "report": ""}
+    outcome = {"graded": gradescope_results(result, grader.translator), "isolation": result.isolation,
+               "text": result_text(result, show_hidden=False, translator=grader.translator), "report": ""}
     if request.get("report"):
         from autograder.report import attach_report_data, write_report
 

@@ -25,7 +25,7 @@ from autograder.gradescope.layout import GradescopeRoot
 from autograder.gradescope.results_json import from_graded, not_graded, write_results
 from autograder.gradescope.schema import validate_results
 from autograder.i18n import Translator, _
-from autograder.results import protections_text
+from autograder.report.protections import protections_text
 
 # Folders that upload tools add and that never hold the student's notebook.
 _NOT_SUBMITTED = (".ipynb_checkpoints", "__MACOSX")

@@ -16,7 +16,9 @@ from autograder.checks.architecture import LayerRow, first_difference
 from autograder.i18n import Translator, _, render
 from autograder.report.plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
 from autograder.report.data import MISCLASSIFIED_DIGITS
-from autograder.results import GradeResult, ReportData, protections_text
+from autograder.report.protections import protections_text
+from autograder.report.text import failure_blocks
+from autograder.results import GradeResult, ReportData
 from autograder.training import BUILDERS
 
 TITLES = {"build_mlp": _("MLP"), "build_cnn": _("CNN"), "build_deep_cnn": _("Deep CNN with Dropout")}
@@ -60,10 +62,10 @@ def report_context(result: GradeResult, translator: Translator, show_hidden: boo
         visible = [c for c in g.checks if show_hidden or not c.hidden]
         groups.append({"name": g.name, "score": g.score, "max_score": g.max_score, "passed": g.passed,
                        "n_passed": sum(c.passed for c in visible), "n_checks": len(visible)})
-    # One block per check and cause (see GradeResult.failure_blocks), as in the text output.
+    # One block per check and cause (see report.text.failure_blocks), as in the text output.
     failures = [{"group": b.group.name, "names": b.names(t), "rule": b.rule, "inputs": b.inputs(t),
                  "also": b.also_names(t) if b.also else "", "message": b.message}
-                for b in result.failure_blocks(show_hidden, t)]
+                for b in failure_blocks(result, show_hidden, t)]
     models = []
     for builder in BUILDERS:
         rows, first = layer_diff(data.expected_layers[builder], result.layers.get(builder, []))

@@ -15,6 +15,7 @@ import yaml
 from autograder.config import load_config
 from autograder.grader.grading import Grader
 from autograder.isolation.sandbox import namespaces_available
+from autograder.report.text import result_text
 from conftest import cgroup_writable
 from repo_paths import ROOT
 from submissions import ARRAYS, CASES, FULL, IMPORTS, PREPARE, RELABEL, SPLIT, Case, write_submission
@@ -55,7 +56,7 @@ def control_notebook(path):
 def _summary(result) -> dict:
     return {"groups": [{"name": g.name, "score": g.score, "checks": [{"passed": c.passed, "message": str(c.message)}
                                                                     for c in g.checks]} for g in result.groups],
-            "text": result.to_text()}
+            "text": result_text(result)}
 
 
 # Grades one submission in a fresh interpreter and reports its result and the grader's own peak memory
@@ -64,11 +65,12 @@ _GRADE_IN_FRESH_PROCESS = """
 import json, resource, sys
 from autograder.config import load_config
 from autograder.grader.grading import Grader
+from autograder.report.text import result_text
 course, limits, submission, groups = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], tuple(sys.argv[4].split(","))
 result = Grader(load_config(course, limits=limits), log=lambda m: None).grade_notebook(submission, groups=groups)
 summary = {"groups": [{"name": g.name, "score": g.score, "checks": [{"passed": c.passed, "message": str(c.message)}
                                                                    for c in g.checks]} for g in result.groups],
-           "text": result.to_text(), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+           "text": result_text(result), "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 print("SUMMARY " + json.dumps(summary))
 """
 
@@ -111,7 +113,7 @@ def test_exploit_gains_nothing_and_the_next_submission_is_graded_right(case, cou
 
     control = grader_for(course, Case("control", "control", FULL)).grade_notebook(
         control_notebook(tmp_path / "control.ipynb"), groups=ARRAYS)
-    assert {g.name: g.score for g in control.groups} == FULL, control.to_text()
+    assert {g.name: g.score for g in control.groups} == FULL, result_text(control)
 
 
 def test_the_suite_covers_every_class_with_at_least_40_submissions():
