@@ -16,7 +16,52 @@ from repo_paths import RELEASE, ROOT, SOLUTION  # noqa: F401 (fixtures below use
 EXTENDED_ENV = "AUTOGRADER_EXTENDED_TESTS"
 
 
+# `pytest -n 2` (the README's command) runs the suite on two xdist workers, a test file at a time, so that a file's
+# module fixtures are built once. Tests that share an expensive session fixture must also stay on one worker: the
+# scheduler sees only test ids, so they are named here by id prefix, first match wins, and
+# pytest_collection_modifyitems refuses a test that uses one of these fixtures from outside its unit.
+SHARED_FIXTURE_UNITS = {"autograded_course": "nbgrader-session", "nbgrader_verification": "nbgrader-session",
+                        "spellings_verification": "nbgrader-session", "graded_example": "graded-examples"}
+XDIST_UNITS = (
+    ("tests/test_nbgrader_parity.py::test_on_full_mnist", "tests/test_nbgrader_parity.py (full MNIST)"),
+    ("tests/test_nbgrader_parity.py::", "nbgrader-session"),
+    ("tests/test_nbgrader_roundtrip.py::", "nbgrader-session"),
+    ("tests/test_spellings.py::test_nbgrader_path_", "nbgrader-session"),
+    ("tests/test_report.py::", "graded-examples"),
+    ("tests/test_report_in_browser.py::", "graded-examples"),
+)
+
+
+def xdist_unit(nodeid: str) -> str:
+    """The unit of work a test belongs to on the xdist workers: its file, or the group of its shared fixture."""
+    return next((unit for prefix, unit in XDIST_UNITS if nodeid.startswith(prefix)), nodeid.split("::")[0])
+
+
+class SharedFixtureScheduling:
+    """xdist's scheduler hook: units of ``xdist_unit`` instead of single tests (registered where xdist is)."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_xdist_make_scheduler(self, config, log):
+        from xdist.scheduler import LoadScopeScheduling
+
+        class ByUnit(LoadScopeScheduling):
+            def _split_scope(self, nodeid):
+                return xdist_unit(nodeid)
+
+        return ByUnit(config, log)
+
+
+def pytest_configure(config):
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(SharedFixtureScheduling(), "shared-fixture-scheduling")
+
+
 def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & set(SHARED_FIXTURE_UNITS):
+            if xdist_unit(item.nodeid) != SHARED_FIXTURE_UNITS[fixture]:
+                raise pytest.UsageError(f"{item.nodeid} uses {fixture}: add it to XDIST_UNITS in tests/conftest.py "
+                                        f"under {SHARED_FIXTURE_UNITS[fixture]!r}, or the fixture is built twice")
     # The extended tests repeat, over another path or another executor, what a test in the suite already shows;
     # together they cost more of CI's 90 minutes than it has. They are kept, and run on demand.
     if os.environ.get(EXTENDED_ENV):
@@ -131,6 +176,11 @@ def relabel_odd_even(y):
 # lose relabel and every group). NBGRADER_PARITY=all takes all 9 variants (each graded by `grade` in
 # test_broken.py): about 10 minutes more, which CI's 90 minutes do not have.
 PARITY_VARIANTS = ("mse_loss", "frozen")
+# Packs of the spellings corpus (autograder.dev.spellings) that real nbgrader autogrades in the suite: one of
+# correct spellings, one of one-group defects whose losses depend on cell order.
+NBGRADER_SPELLING_PACKS = ("pack_magics_and_aliases", "pack_defects_in_order")
+# The exploit's points differ from grade's on purpose (see test_nbgrader_roundtrip.py); every other must agree.
+NBGRADER_EXPLOIT = "eve_redefines_check_group"
 
 
 def nbgrader_submissions() -> dict[str, dict[str, str] | None]:
@@ -138,12 +188,17 @@ def nbgrader_submissions() -> dict[str, dict[str, str] | None]:
     from autograder.dev.broken import VARIANTS
     from autograder.course.examples import EXAMPLES
 
+    from autograder.dev.spellings import PACKS_BY_NAME
+
     every = os.environ.get("NBGRADER_PARITY") == "all"
     return {**EXAMPLES,
             **{f"variant_{v.name}": v.replacements for v in VARIANTS
                if v.replacements and (every or v.name in PARITY_VARIANTS)},
             "gus_noisy_stderr": NOISY_STDERR,
-            "eve_redefines_check_group": {"relabel_odd_even": EVE_RELABEL}}
+            "eve_redefines_check_group": {"relabel_odd_even": EVE_RELABEL},
+            # Spellings students write (magics, aliases, compound statements...) and defects whose losses depend
+            # on cell order: autograded in the same nbgrader run (see test_spellings.py).
+            **{name: PACKS_BY_NAME[name] for name in NBGRADER_SPELLING_PACKS}}
 
 
 def submission_notebook(release, submission):
@@ -194,6 +249,17 @@ def autograded_course(sample_config, tmp_path_factory):
     submissions = nbgrader_submissions()
     return autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader"), "sample", submissions), \
         list(submissions)
+
+
+@pytest.fixture(scope="session")
+def nbgrader_verification(autograded_course):
+    """``verify`` over the autograded course: each submission but the exploit graded out of kernel and compared."""
+    from autograder.config import load_config
+    from autograder.course.verify import verify_course
+
+    course, students = autograded_course
+    return verify_course(course, load_config(course / "course.yml"), "binary_mnist", "binary_mnist",
+                         log=lambda m: None, students=[s for s in students if s != NBGRADER_EXPLOIT])
 
 
 def require_full_mnist():

@@ -17,19 +17,17 @@ from autograder.course import nbgrader_course
 from autograder.config import load_config
 from autograder.course.gradebook import gradebook_scores
 from autograder.course.verify import verify_course
-from conftest import nbgrader_submissions
+from conftest import NBGRADER_EXPLOIT, nbgrader_submissions
 
 pytestmark = pytest.mark.slow  # real nbgrader autograde of every example and broken variant: minutes
 
 # The exploit's points differ on purpose (see test_nbgrader_roundtrip.py); every other submission must agree.
-PARITY_STUDENTS = [s for s in nbgrader_submissions() if s != "eve_redefines_check_group"]
+PARITY_STUDENTS = [s for s in nbgrader_submissions() if s != NBGRADER_EXPLOIT]
 
 
-@pytest.fixture(scope="module")
-def verification(autograded_course):
-    course, _ = autograded_course
-    config = load_config(course / "course.yml")
-    return verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None, students=PARITY_STUDENTS)
+@pytest.fixture
+def verification(nbgrader_verification):
+    return nbgrader_verification
 
 
 @pytest.mark.parametrize("student", PARITY_STUDENTS)
@@ -110,19 +108,21 @@ def test_nbgrader_validate_passes_a_correct_lecture_style_notebook_and_fails_the
     assert "VALIDATION FAILED" in failed.stdout, failed.stdout[-3000:]
 
 
-# On full MNIST the training cells run one epoch over 50,000 images (about 80 s a submission), so a
-# few submissions stand for the rest: the reference, one broken group, the lecture's style, stderr noise.
-# One correct and one broken notebook (stderr does not depend on the data: the sample-data run shows it); the
-# riskiest spellings go through nbgrader on full MNIST in test_spellings.py (extended).
-FULL_MNIST_STUDENTS = ["ada_complete", "ben_relabel_inverted"]
+# On full MNIST nbgrader runs each notebook's training cells too, so two notebooks stand for the rest: one
+# correct notebook, the pack of the riskiest spellings students write (a `%%time` cell, a top-level `if` choosing
+# the input shape as Keras' own example does, a constant computed by a call, a loss given as a function;
+# autograder.dev.spellings), and one broken group. Stderr does not depend on the data: the sample-data run shows it.
+FULL_MNIST_STUDENTS = ["pack_riskiest", "ben_relabel_inverted"]
 
 
 @pytest.fixture(scope="module")
 def full_mnist_verification(sample_config, tmp_path_factory):
+    from autograder.dev.spellings import PACKS_BY_NAME
     from conftest import autograde_with_nbgrader, require_full_mnist
 
     require_full_mnist()
-    submissions = {s: nbgrader_submissions()[s] for s in FULL_MNIST_STUDENTS}
+    submissions = {"pack_riskiest": PACKS_BY_NAME["pack_riskiest"],
+                   "ben_relabel_inverted": nbgrader_submissions()["ben_relabel_inverted"]}
     course = autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader_mnist"), "mnist", submissions)
     config = load_config(course / "course.yml")
     return course, verify_course(course, config, "binary_mnist", "binary_mnist", log=lambda m: None)
@@ -137,7 +137,7 @@ def test_on_full_mnist_nbgrader_records_the_points_grade_gives(full_mnist_verifi
         assert {g: got for g, (got, _) in nbgrader[student].items()} == {g.name: g.score for g in result.groups}
         assert "full MNIST" in " ".join(result.notes)
     lost = {s: {g.name for g in r.groups if g.score < g.max_score} for s, r in verification.results.items()}
-    assert lost == {"ada_complete": set(), "ben_relabel_inverted": {"relabel"}}
+    assert lost == {"pack_riskiest": set(), "ben_relabel_inverted": {"relabel"}}
     for student in FULL_MNIST_STUDENTS:
         nb = nbformat.read(course / "autograded" / student / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
         assert not [o for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade")

@@ -5,11 +5,12 @@ Paths: ``Grader.grade_notebook`` (``python -m autograder grade``), the students'
 autograder --notebook NB`` in a subprocess), and real ``nbgrader autograde`` compared group by group with
 ``grade`` through ``verify_course``. The notebooks are built by ``autograder.dev.spellings``.
 
-The fast tests check every notebook (corpus, defects, packs). In the suite (CI's 90 minutes) ``grade`` takes
-the 7 packs (every spelling and defect is in one) and the self-check the pack of order defects; with
-AUTOGRADER_EXTENDED_TESTS=1 the self-check and nbgrader take two packs (``IN_SUITE``, nbgrader one) and full
-MNIST one pack of the 4 riskiest spellings; ``SPELLINGS_CORPUS=all`` runs every notebook on every path. Measured on the shared 2-core machine, per notebook on the
-sample data: grade 13-55 s (the session reuses trainings of identical models), the self-check about
+The fast tests check every notebook (corpus, defects, packs). In the suite ``grade`` takes the 7 packs (every
+spelling and defect is in one); the self-check and real nbgrader take two packs (``IN_SUITE``: one of correct
+spellings, one of defects that depend on cell order), nbgrader in the session's one nbgrader run beside the
+examples; test_nbgrader_parity.py autogrades the pack of the 4 riskiest spellings on full MNIST.
+``SPELLINGS_CORPUS=all`` runs every notebook on every path. Measured on the shared 2-core machine, per notebook
+on the sample data: grade 13-55 s (the session reuses trainings of identical models), the self-check about
 40 s, nbgrader autograde about 90 s (then verify grades each again).
 """
 
@@ -28,7 +29,7 @@ from autograder.config import GROUPS, load_config
 from autograder.course.examples import filled_release
 from autograder.dev.spellings import (CORPUS, DEFECTS, PACKS, PACKS_BY_NAME, RISKIEST, SPELLINGS_BY_NAME, Defect,
                                       Spelling, model_of)
-from conftest import autograde_with_nbgrader, require_full_mnist, submission_notebook
+from conftest import NBGRADER_SPELLING_PACKS, autograde_with_nbgrader, require_full_mnist, submission_notebook
 from repo_paths import RELEASE
 from test_self_check_plugin import sample_course_yml, self_check  # noqa: F401 (sample_course_yml: a fixture)
 
@@ -44,16 +45,15 @@ if CHOICE not in ("all", "packs"):
     raise ValueError(f"SPELLINGS_CORPUS={CHOICE!r}: expected 'all' or 'packs'")
 EACH = [e.name for e in (*CORPUS, *DEFECTS)]
 PACKED = [p for p in PACKS_BY_NAME if p != "pack_riskiest"]
-# In the suite (CI's 90-minute budget, which the suite overran with more): grade on the 7 packs (every
-# spelling and defect is in one); the self-check and nbgrader on one corpus pack and the defect pack whose
-# losses depend on cell order (what nbgrader sees differently from a reader of the code).
-# SPELLINGS_CORPUS=all: every notebook on every path.
-IN_SUITE = ["pack_magics_and_aliases", "pack_defects_in_order"]
+# In the suite: grade on the 7 packs (every spelling and defect is in one); the self-check and real nbgrader on
+# one corpus pack and the defect pack whose losses depend on cell order (what nbgrader sees differently from a
+# reader of the code). nbgrader autogrades those two in the session's one nbgrader run (conftest's
+# ``autograded_course``, beside the examples), and the pack of the riskiest spellings on full MNIST
+# (test_nbgrader_parity.py). SPELLINGS_CORPUS=all: every notebook on every path, in nbgrader runs of their own.
+IN_SUITE = list(NBGRADER_SPELLING_PACKS)
 GRADED = EACH + PACKED if CHOICE == "all" else PACKED
 PROCESS_PATHS = EACH if CHOICE == "all" else IN_SUITE
-# nbgrader on the sample data takes the order pack only (the corpus pack's riskiest spellings go through
-# nbgrader on full MNIST below); every notebook with SPELLINGS_CORPUS=all.
-NBGRADER_PATHS = EACH if CHOICE == "all" else ["pack_defects_in_order"]
+NBGRADER_PATHS = EACH if CHOICE == "all" else IN_SUITE
 FULL_MNIST = list(RISKIEST) if CHOICE == "all" else ["pack_riskiest"]
 
 
@@ -210,10 +210,8 @@ def failed_checks(stdout: str) -> set[tuple[str, str]]:
     return set(re.findall(r"^FAILED \S*::test_check\[([a-z_]+):(\S+)\]", stdout, flags=re.M))
 
 
-# The self-check on the order pack stays in the suite (where the "two answers" were seen); the others are extended.
 @pytest.mark.slow  # `pytest autograder` in a subprocess, three accuracy trainings (about 39 s a notebook)
-@pytest.mark.parametrize("name", [n if n == "pack_defects_in_order" else pytest.param(n, marks=pytest.mark.extended)
-                                  for n in PROCESS_PATHS])
+@pytest.mark.parametrize("name", PROCESS_PATHS)
 def test_self_check_path_passes_the_corpus_and_fails_exactly_the_defects_checks(sample_course_yml, release, tmp_path, name):
     notebook = tmp_path / f"{name}.ipynb"
     nbformat.write(ENTRIES[name].build(release), notebook)
@@ -237,10 +235,14 @@ def test_self_check_path_passes_the_corpus_and_fails_exactly_the_defects_checks(
 
 
 @pytest.fixture(scope="module")
-def nbgrader_verification(sample_config, tmp_path_factory):
-    """(course, verification): every corpus and defect notebook autograded by real nbgrader, then verified."""
+def spellings_verification(sample_config, tmp_path_factory, request):
+    """(course, verification): the packs in the suite, from the session's nbgrader run; with SPELLINGS_CORPUS=all
+    every corpus and defect notebook, autograded by a real nbgrader run of their own, then verified."""
     from autograder.course.verify import verify_course
 
+    if CHOICE != "all":
+        course, _ = request.getfixturevalue("autograded_course")
+        return course, request.getfixturevalue("nbgrader_verification")
     started = time.perf_counter()
     submissions = {name: ENTRIES[name] for name in NBGRADER_PATHS}
     course = autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader_spellings"), "sample",
@@ -254,21 +256,20 @@ def nbgrader_verification(sample_config, tmp_path_factory):
     return course, verification
 
 
-@pytest.mark.extended  # the other paths are shown on other notebooks by test_self_check_plugin.py and test_nbgrader_parity.py
 @pytest.mark.slow  # one nbgrader autograde of every notebook (about 90 s each), then verify grades each
-def test_nbgrader_path_autograded_and_verify_graded_every_notebook(nbgrader_verification):
-    _, verification = nbgrader_verification
+def test_nbgrader_path_autograded_and_verify_graded_every_notebook(spellings_verification):
+    _, verification = spellings_verification
     assert verification.not_autograded == [] and verification.not_graded == {}, verification.text()
-    assert verification.discrepancies == [], verification.text()
+    assert [d for d in verification.discrepancies if d.student in NBGRADER_PATHS] == [], verification.text()
+    assert set(NBGRADER_PATHS) <= set(verification.results)
 
 
-@pytest.mark.extended  # the other paths are shown on other notebooks by test_self_check_plugin.py and test_nbgrader_parity.py
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NBGRADER_PATHS)
-def test_nbgrader_path_gives_the_points_grade_gives_group_by_group(nbgrader_verification, sample_config, name):
+def test_nbgrader_path_gives_the_points_grade_gives_group_by_group(spellings_verification, sample_config, name):
     from autograder.course.gradebook import gradebook_scores
 
-    course, verification = nbgrader_verification
+    course, verification = spellings_verification
     nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", [name])[name]
     graded = verification.results[name]
     assert {g: round(got, 6) for g, (got, _) in nbgrader.items()} == scores(graded), graded.to_text()
@@ -292,7 +293,8 @@ def full_mnist_verification(sample_config, tmp_path_factory):
                                  students=list(submissions))
 
 
-@pytest.mark.extended  # the other paths are shown on other notebooks by test_self_check_plugin.py and test_nbgrader_parity.py
+# In the suite test_nbgrader_parity.py autogrades pack_riskiest on full MNIST; this runs each riskiest spelling.
+@pytest.mark.extended
 @pytest.mark.slow  # nbgrader trains each notebook's three models on 50,000 images: minutes per notebook
 def test_full_mnist_path_the_riskiest_spellings_get_full_marks_from_grade_and_nbgrader(full_mnist_verification,
                                                                                       sample_config):
