@@ -192,3 +192,20 @@ def test_a_grading_input_that_is_not_plain_numbers_within_bounds_is_refused(head
     pipe = io.BufferedReader(io.BytesIO(json.dumps(dict(header, config=config)).encode() + b"\n" + body))
     with pytest.raises(ValueError, match=problem):
         model_checks.read_grading_input(pipe)
+
+
+def test_what_the_submissions_code_could_plant_in_the_model_process_folder_is_never_used():
+    """The submission's code runs beside the model process and can write to /tmp: a module or a keras.json
+    planted in its folder (its cwd, its KERAS_HOME) before it imports Keras must change nothing."""
+    grader = Grader(load_config(ROOT / "course.yml", data={"source": "sample"}), log=lambda m: None)
+    process = grader.model_process
+    try:
+        process.launch()
+        work = process.root / "process-1"
+        (work / "keras.py").write_text("raise SystemExit('the planted keras module was imported')\n")
+        (work / "keras").mkdir(exist_ok=True)
+        (work / "keras" / "keras.json").write_text(json.dumps({"backend": "jax", "floatx": "float16"}))
+        process._wait_until_ready()
+        assert process._ready and process.starts == 1
+    finally:
+        process.close()

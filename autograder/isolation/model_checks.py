@@ -155,6 +155,10 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
     # so this import, the slowest part of any check, overlaps with that run instead of following it.
     import keras
 
+    # Keras' defaults, whatever keras.json the submission's code could have put in this work folder meanwhile.
+    keras.config.set_floatx("float32")
+    keras.config.set_epsilon(1e-7)
+    keras.config.set_image_data_format("channels_last")
     send({"ready": True})
     for line in requests:
         request = json.loads(line)
@@ -197,5 +201,10 @@ def main(workdir: str) -> int:
 
 
 if __name__ == "__main__":
+    # This work folder is this process's cwd, and writable by the submission's code that may run beside it:
+    # nothing imported from here on may come from it (``python -m`` put it first on the path), and a
+    # keras.json planted in it (KERAS_HOME) must not choose the backend.
+    sys.path[:] = [p for p in sys.path if p not in ("", os.getcwd())]
+    os.environ["KERAS_BACKEND"] = "tensorflow"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     sys.exit(main(sys.argv[1]))
