@@ -28,7 +28,26 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autograder.probes import Probe, ReturnedNotAnArray, array_of, describe_exception
+from autograder.error_text import describe_exception
+from autograder.probes import Probe
+
+
+class ReturnedNotAnArray(TypeError):
+    """The function returned something that is not numeric array data (None, a dict, objects)."""
+
+    def __init__(self, value: Any):
+        super().__init__(f"returned {type(value).__name__} that is not a numeric array")
+        self.type_name = type(value).__name__
+
+
+def array_of(value: Any) -> np.ndarray:
+    # A plain numeric ndarray copy: subclasses, lists and tensors become data, objects are refused.
+    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
+        value = value.numpy()
+    arr = np.array(value, copy=True, subok=False)
+    if arr.dtype == object:
+        raise ReturnedNotAnArray(value)
+    return arr
 
 
 @dataclass

@@ -19,6 +19,7 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable
 
+from autograder.calls import Call
 from autograder.checks import Check
 from autograder.config import GROUPS, CourseConfig
 from autograder.data import load_dataset
@@ -27,7 +28,7 @@ from autograder.in_process import call_here
 from autograder.notebook_file import find_notebook, read_notebook
 from autograder.notebook_runner import (CellOutcome, PlannedCell, Wanted, call_checkpoints, cell_problem,
                                         plan_notebook, run_notebook, why_missing)
-from autograder.probes import Call, Probe, make_inputs, probe_kwargs
+from autograder.probes import Probe, make_inputs, probe_kwargs
 from autograder.results import CheckResult, GradeResult, GroupResult
 from autograder.training import GradingData, ProtocolTraining, TrainingOutcome, grading_data, train_and_evaluate
 

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
 from autograder.config import GROUPS
+from autograder.error_text import describe_exception, keras2_hint
 from autograder.i18n import Message, _
-from autograder.probes import describe_exception, keras2_hint
 
 STUDENT, PROVIDED, PROVIDED_NOT_RUN, CHECK = "student", "provided", "provided not run", "check"
 # The functions a check cell hands to the checks: check_group("mlp", build_mlp=build_mlp).

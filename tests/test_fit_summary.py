@@ -10,9 +10,10 @@ import pytest
 from autograder.config import Limits
 from autograder.fit_summary import (Caps, CallsFit, ModelFit, PeakMemory, TrainingRecord, flags, measure_calls,
                                     measure_model, render_summary, summary_lines)
+from autograder.calls import Call
 from autograder.i18n import Translator
 from autograder.model_caps import MAX_LAYER_VALUES, MAX_PARAMS, MAX_TOTAL_VALUES
-from autograder.probes import VISIBLE_PROBES_BY_NAME, Call
+from autograder.probes import VISIBLE_PROBES_BY_NAME
 
 CAPS = Caps.of(Limits())  # the defaults: 60 s a call, 120 s a training, 2,048 MB, 300 s for all calls
 EN = Translator("en")

@@ -7,7 +7,7 @@ import pytest
 
 from autograder.course.examples import filled_release
 from autograder.notebook_runner import CellOutcome, cell_problem
-from autograder.probes import describe_exception
+from autograder.error_text import describe_exception
 from autograder.report.text import result_text
 from repo_paths import RELEASE
 

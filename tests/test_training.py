@@ -50,7 +50,8 @@ def test_a_session_trains_each_model_config_once_and_reuses_its_outcome(sample_c
     import keras
 
     from autograder.checking import CheckSession, training_key
-    from autograder.probes import VISIBLE_PROBES_BY_NAME, Call
+    from autograder.calls import Call
+    from autograder.probes import VISIBLE_PROBES_BY_NAME
 
     probe = VISIBLE_PROBES_BY_NAME["build_mlp_for_accuracy"]
 

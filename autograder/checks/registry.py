@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
+from autograder.calls import Call
 from autograder.config import GROUPS
-from autograder.probes import Call, Probe
+from autograder.probes import Probe
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
+from autograder.calls import Call
 from autograder.checking import (AccuracyBar, CheckSession, explain_missing, groups_of_probes, notebook_problems,
                                  probes_of, reference_summary, timed)
 from autograder.checks import Check
@@ -28,11 +29,10 @@ from autograder.config import GROUPS
 from autograder.grader.all_checks import checks_for
 from autograder.grader.calibration import Calibration, load_or_calibrate
 from autograder.i18n import Message, _
-from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.model_process import ModelProcess, needs_models
+from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.sandbox import SubmissionRun, run_submission
 from autograder.notebook_file import NotebookError
-from autograder.probes import Call
 from autograder.results import CheckResult, GradeResult, GroupResult
 from autograder.training import TrainingOutcome, train_and_evaluate
 
