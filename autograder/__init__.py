@@ -4,8 +4,8 @@ The student wing is this top-level package: what the release notebook imports
 (``autograder.notebook``), the ``pytest autograder`` self-check, the checks and the expected values
 kept as data. It never imports the instructor wing, the subpackages (``grader``, ``isolation``,
 ``course``, ``report``, ``dev``, ``batch``, ``gradescope``), which grade out of process, drive nbgrader and hold
-the reference solution. ``autograder.wings`` lists the student wing's files; ``python -m autograder``
-is the instructor's command line.
+the reference solution. ``autograder.course.student_kit`` lists the student wing's files (what the kit
+copies); ``python -m autograder`` is the instructor's command line.
 """
 
 __version__ = "0.1.0"

@@ -18,9 +18,8 @@ import pytest
 
 from autograder.checks import visible_checks
 from autograder.course.examples import filled_release
-from autograder.course.student_kit import STUDENT_KEYS, write_student_kit
+from autograder.course.student_kit import STUDENT_KEYS, instructor_subpackages, write_student_kit
 from autograder.grader import hidden_probes, reference
-from autograder.wings import instructor_subpackages
 from repo_paths import RELEASE, ROOT
 
 pytestmark = pytest.mark.slow  # two self-check runs, one of them training three models (about 2 minutes)

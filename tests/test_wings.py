@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from autograder.wings import PACKAGE, instructor_subpackages, student_wing_files
+from autograder.course.student_kit import PACKAGE, instructor_subpackages, student_wing_files
 
 INSTRUCTOR_SUBPACKAGES = tuple(instructor_subpackages())
 

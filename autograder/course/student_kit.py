@@ -5,6 +5,13 @@ installable package (its own pyproject.toml), a course.yml with only the keys a 
 and a short README in English and Korean. Nothing of the instructor wing goes in: no reference
 solution, no hidden probe, no calibration file, no test of the kit (tests/test_student_kit.py
 scans every file it writes).
+
+Which files make up the student wing is defined here, where they are copied: the top-level
+``autograder`` package without its instructor subpackages, that is the modules directly in
+``autograder/`` (the command line ``__main__.py`` aside: it is the instructor's), the check functions
+(``checks/``), the expected values (``expected/``) and the message catalogs (``locale/``). Everything
+else under ``autograder/`` is the instructor wing. ``tests/test_wings.py`` checks that no file of the
+student wing imports the instructor wing.
 """
 
 from __future__ import annotations
@@ -16,7 +23,30 @@ import nbformat
 import yaml
 
 from autograder.config import CourseConfig
-from autograder.wings import PACKAGE, student_wing_files
+
+# ---------------------------------------------------------------- the student wing's files
+
+PACKAGE = Path(__file__).resolve().parent.parent
+STUDENT_SUBPACKAGES = ("checks", "expected", "locale")
+# The command line lives at the top so that `python -m autograder` works, but only instructors use it.
+INSTRUCTOR_TOP_LEVEL = ("__main__.py",)
+
+
+def instructor_subpackages(package: Path = PACKAGE) -> list[str]:
+    """Every subpackage but the student ones (grader, isolation, course, report, dev, batch, ...)."""
+    return sorted(p.parent.name for p in package.glob("*/__init__.py") if p.parent.name not in STUDENT_SUBPACKAGES)
+
+
+def student_wing_files(package: Path = PACKAGE) -> list[Path]:
+    """Every file of the student wing (sources, expected values, catalogs), sorted."""
+    files = [p for p in package.glob("*.py") if p.name not in INSTRUCTOR_TOP_LEVEL]
+    for sub in STUDENT_SUBPACKAGES:
+        files += [p for p in (package / sub).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+                  and p.suffix in (".py", ".json", ".po")]
+    return sorted(files)
+
+
+# ---------------------------------------------------------------- the kit
 
 # What a student's run reads of course.yml (the notebook's data and training cells, the visible checks).
 STUDENT_KEYS = ("assignment", "language", "data", "training", "grading")
