@@ -37,6 +37,13 @@ def test_no_student_wing_file_imports_the_instructor_wing():
     assert not offenders, sorted(offenders)
 
 
+def test_the_class_grader_imports_nothing_of_the_course_tooling():
+    # batch is the lower layer: course (verify) imports it, so it must not import course back, even in a function.
+    offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sorted((PACKAGE / "batch").rglob("*.py"))
+                 for m in imported_modules(p) if m == "autograder.course" or m.startswith("autograder.course.")}
+    assert not offenders, sorted(offenders)
+
+
 def test_the_import_walk_sees_an_instructor_import(tmp_path):
     # The guard must be able to fail: a function-level import and a `from autograder import grader` both count.
     probe = tmp_path / "probe.py"

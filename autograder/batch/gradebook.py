@@ -5,13 +5,41 @@ Each of the student's autograded test cells gets its points as nbgrader's ``auto
 autograde had produced them; a manual score a TA set stays and still wins in nbgrader's totals. A student
 nbgrader never autograded gets a submission created for them. The assignment must be in the gradebook
 (``nbgrader generate_assignment`` puts it there).
+
+The course's test-cell id convention (``grade_id_of``, ``group_of``, ``builder_of``) is defined here, in the
+lower layer: the course tooling (``autograder.course.gradebook``, which names it for its own modules) imports
+this package, and this package imports nothing of the course tooling.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.course.gradebook import group_of  # the course's test-cell id convention
+from autograder.config import GROUPS
+
+# ---------------------------------------------------------------- the course's test-cell id convention
+
+PREFIX = "test_"
+
+
+def grade_id_of(group: str, builder: str | None = None) -> str:
+    """The grade id of a group's test cell: 'test_relabel', or 'test_accuracy_build_mlp' for a cell per model."""
+    return f"{PREFIX}{group}" + (f"_{builder}" if builder else "")
+
+
+def group_of(grade_id: str) -> str:
+    """The check group of a test cell id ('test_relabel' → relabel, 'test_accuracy_build_mlp' → accuracy)."""
+    name = grade_id.removeprefix(PREFIX)
+    return next((g for g in sorted(GROUPS, key=len, reverse=True) if name.startswith(g)), name)
+
+
+def builder_of(grade_id: str) -> str | None:
+    """The model of a per-model test cell ('test_accuracy_build_mlp' → build_mlp); None for a group's cell."""
+    rest = grade_id.removeprefix(PREFIX + group_of(grade_id))
+    return rest.removeprefix("_") if rest.startswith("_build_") else None
+
+
+# ---------------------------------------------------------------- grades into the gradebook
 
 
 class GradebookError(ValueError):

@@ -1,35 +1,18 @@
 """nbgrader's gradebook as this course uses it: the test-cell id convention, and who submitted.
 
-Every module that reads or writes nbgrader's records of this course asks here: the source notebook
-names its test cells with ``grade_id_of``; demo, verify, feedback, the nbgrader pipeline and the
-class grader read them back with ``group_of`` and ``builder_of``, and find submissions with
-``submitted_students`` and ``submitted_notebooks``.
+Every module of the course tooling that reads or writes nbgrader's records asks here: the source
+notebook names its test cells with ``grade_id_of``; demo, verify, feedback and the nbgrader pipeline
+read them back with ``group_of`` and ``builder_of``, and find submissions with ``submitted_students``
+and ``submitted_notebooks``. The test-cell id convention itself is defined with the class grader's
+gradebook writer (``autograder.batch.gradebook``), which needs it too: ``batch`` is the lower layer,
+which this package (``verify``) imports, never the other way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.config import GROUPS
-
-PREFIX = "test_"
-
-
-def grade_id_of(group: str, builder: str | None = None) -> str:
-    """The grade id of a group's test cell: 'test_relabel', or 'test_accuracy_build_mlp' for a cell per model."""
-    return f"{PREFIX}{group}" + (f"_{builder}" if builder else "")
-
-
-def group_of(grade_id: str) -> str:
-    """The check group of a test cell id ('test_relabel' → relabel, 'test_accuracy_build_mlp' → accuracy)."""
-    name = grade_id.removeprefix(PREFIX)
-    return next((g for g in sorted(GROUPS, key=len, reverse=True) if name.startswith(g)), name)
-
-
-def builder_of(grade_id: str) -> str | None:
-    """The model of a per-model test cell ('test_accuracy_build_mlp' → build_mlp); None for a group's cell."""
-    rest = grade_id.removeprefix(PREFIX + group_of(grade_id))
-    return rest.removeprefix("_") if rest.startswith("_build_") else None
+from autograder.batch.gradebook import PREFIX, builder_of, grade_id_of, group_of  # noqa: F401 (the convention)
 
 
 def submitted_students(course: Path | str, assignment: str) -> list[str]:
