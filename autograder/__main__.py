@@ -22,7 +22,7 @@ def _load_config(args):
 
 def cmd_grade(args) -> int:
     from autograder.grader.grading import Grader
-    from autograder.gradescope.results_json import gradescope_json
+    from autograder.report.gradescope_style import gradescope_json
     from autograder.report.text import result_text
 
     config = _load_config(args)

@@ -2,8 +2,8 @@
 
 Scores are computed properties, never stored: a group scores its points when all its checks pass
 (or its share per passed check, for partial-credit groups). The renderings are the instructor's:
-the text table (``autograder.report.text``), Gradescope's results (``autograder.gradescope.results_json``)
-and the HTML report (``autograder.report.html``).
+the text table (``autograder.report.text``), the Gradescope-style results
+(``autograder.report.gradescope_style``) and the HTML report (``autograder.report.html``).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ MAX_FIELD_CHARS = 2_000
 @dataclass
 class CheckResult:
     """One check's outcome. ``rule`` and ``message`` stay lazy (``i18n.Message``, or plain text) until a
-    rendering (``report.text``, ``gradescope.results_json``, the report) writes them in its reader's language."""
+    rendering (``report.text``, ``report.gradescope_style``, the report) writes them in its reader's language."""
 
     name: str
     group: str

@@ -56,7 +56,7 @@ def serial(course):
     """Each submission graded the way ``python -m autograder grade`` grades it, one after another."""
     from autograder.config import load_config
     from autograder.grader.grading import Grader
-    from autograder.gradescope.results_json import gradescope_results
+    from autograder.report.gradescope_style import gradescope_results
 
     grader = Grader(load_config(course / "course.yml"), log=lambda msg: None)
     return {p.parent.parent.name: gradescope_results(grader.grade_notebook(p))

@@ -25,7 +25,7 @@ from autograder.batch.submissions import Submission
 from autograder.config import load_config
 from autograder.course.gradebook import gradebook_scores, grade_id_of
 from autograder.course.verify import verify_course
-from autograder.gradescope.results_json import gradescope_results
+from autograder.report.gradescope_style import gradescope_results
 from autograder.results import CheckResult, GradeResult, GroupResult
 
 ROOT = Path(__file__).resolve().parent.parent

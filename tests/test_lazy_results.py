@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from autograder.gradescope.results_json import gradescope_json, gradescope_results
+from autograder.report.gradescope_style import gradescope_json, gradescope_results
 from autograder.i18n import Message, Translator, _
 from autograder.report.protections import protections_text
 from autograder.report.text import result_text

@@ -1,5 +1,5 @@
 """Tests of autograder.results' scoring rules, and of its renderings: the text (``report.text``), and the
-Gradescope-style dict and JSON (``gradescope.results_json``)."""
+Gradescope-style dict and JSON (``report.gradescope_style``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from autograder.gradescope.results_json import gradescope_json, gradescope_results
+from autograder.report.gradescope_style import gradescope_json, gradescope_results
 from autograder.report.text import result_text
 from autograder.results import CheckResult, GradeResult, GroupResult
 

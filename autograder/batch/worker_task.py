@@ -102,8 +102,8 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     if "error" in outcome:
         raise outcome["error"]
     result = outcome["result"]
-    from autograder.gradescope.results_json import gradescope_results
     from autograder.isolation.sandbox import namespaces_available
+    from autograder.report.gradescope_style import gradescope_results
 
     return {"student": student, "isolated": namespaces_available(), "report_error": _write_report(grader, result, student,
                                                                                                   settings.html_dir), "score": round(result.score, 4), "max_score": round(result.max_score, 4),

@@ -2,7 +2,7 @@
 
 ``run`` starts this process so that whatever happens to it (TensorFlow aborting, the kernel's
 OOM killer, a hang) leaves ``run`` alive to write a results.json that says so. It writes
-``OUTCOME.json``: the graded result (``results_json.gradescope_results``), the protections in force
+``OUTCOME.json``: the graded result (``report.gradescope_style``), the protections in force
 (``GradeResult.isolation``), the rendered text and report; or ``unreadable`` with the reason.
 """
 
@@ -19,8 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def grade(request: dict) -> dict:
     from autograder.config import load_config
     from autograder.grader.grading import Grader
-    from autograder.gradescope.results_json import gradescope_results
     from autograder.notebook_file import NotebookError, read_notebook
+    from autograder.report.gradescope_style import gradescope_results
     from autograder.report.text import result_text
 
     config = load_config(request["config"])

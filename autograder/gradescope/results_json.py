@@ -3,9 +3,10 @@
 Gradescope's format (https://gradescope-autograders.readthedocs.io/en/latest/specs/): top level
 ``score``, ``execution_time``, ``output``, ``stdout_visibility`` and ``tests``; per test ``name``,
 ``number``, ``score``, ``max_score``, ``status``, ``output``, ``tags``, ``visibility``. The kit's own
-rendering of a graded result (``gradescope_results``, also what ``grade --json`` writes and what the
-class ledger keeps) names the group in ``group`` and keeps ``max_score`` at the top; for Gradescope
-(``from_graded``) the group becomes the test's tag and the totals move to ``extra_data``.
+Gradescope-style rendering of a graded result (``autograder.report.gradescope_style``, also what
+``grade --json`` writes and what the class ledger keeps) names the group in ``group`` and keeps
+``max_score`` at the top; for Gradescope (``from_graded``) the group becomes the test's tag and the
+totals move to ``extra_data``.
 """
 
 from __future__ import annotations
@@ -13,49 +14,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from autograder.config import GradescopeSettings
-from autograder.i18n import ENGLISH, Translator, render
-from autograder.report.protections import protections_text
-
-if TYPE_CHECKING:
-    from autograder.results import GradeResult
-
-
-def gradescope_results(result: GradeResult, translator: Translator = ENGLISH) -> dict:
-    """Gradescope's results.json layout: totals plus one entry per check, text in the translator's language.
-
-    ``extra_data.isolation`` is the protections record as it is (``GradeResult.isolation``); ``output``
-    says it in words.
-    """
-    t = translator
-    tests = []
-    for g in result.groups:
-        for c in g.checks:
-            output = c.message_text(t) if not c.passed else f"passed: {c.rule_text(t)}"
-            tests.append({"name": f"{g.name}: {c.name}", "group": g.name, "score": round(g.check_score(c), 4),
-                          "max_score": round(g.max_score / len(g.checks), 4),
-                          "status": "passed" if c.passed else "failed", "output": output,
-                          "visibility": "hidden" if c.hidden else "visible"})
-    output = [render(text, t) for text in result.problems + result.notes]
-    if result.isolation:
-        output.append(protections_text(result.isolation, t))
-    return {"score": round(result.score, 4), "max_score": round(result.max_score, 4),
-            "execution_time": round(result.execution_time, 2), "output": "\n".join(output),
-            "tests": tests,
-            "extra_data": {"timings": {k: round(v, 3) for k, v in result.timings.items()},
-                           "accuracies": {b: o.accuracy for b, o in result.trainings.items()},
-                           "isolation": result.isolation}}
-
-
-def gradescope_json(result: GradeResult, translator: Translator = ENGLISH) -> str:
-    """``gradescope_results`` as the JSON text ``grade --json`` writes."""
-    return json.dumps(gradescope_results(result, translator), indent=2, ensure_ascii=False)
 
 
 def from_graded(graded: dict, settings: GradescopeSettings, output: str) -> dict:
-    """A results.json from ``gradescope_results(result)``: hidden checks count, shown when the course says."""
+    """A results.json from ``report.gradescope_style.gradescope_results(result)``: hidden checks count, shown
+    when the course says."""
     tests = []
     group_numbers: dict[str, int] = {}
     check_numbers: dict[str, int] = {}

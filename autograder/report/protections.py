@@ -1,6 +1,6 @@
 """The protections in force while a submission ran, said in words: the one renderer of that record.
 
-The text result (``report.text``), Gradescope's results (``gradescope.results_json``, ``gradescope.run``)
+The text result (``report.text``), the Gradescope-style results (``report.gradescope_style``, ``gradescope.run``)
 and the HTML report all say it with ``protections_text``.
 """
 

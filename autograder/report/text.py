@@ -54,7 +54,7 @@ def failure_blocks(result: GradeResult, show_hidden: bool = True,
     The cause is the message with the call and its numbers taken out, so the same mistake seen on
     several inputs (n_val=10000 and n_val=2000) is one block. A failure whose precondition failed
     (``CheckResult.see``) joins the block of the check it names for the same input. The per-check
-    results (``gradescope.results_json.gradescope_results``) stay as they are. Blocks hold text in the
+    results (``report.gradescope_style.gradescope_results``) stay as they are. Blocks hold text in the
     translator's language.
     """
     t = translator
