@@ -14,8 +14,8 @@ from pathlib import Path
 EXIT_NOT_GRADED = 3
 
 
-def add_parsers(sub, load_config) -> None:
-    """Register the two sub-commands; ``load_config(args)`` is the CLI's own course.yml loader."""
+def add_grade_all(sub, load_config) -> None:
+    """Register ``grade-all``; ``load_config(args)`` is the CLI's own course.yml loader."""
     grade_all = sub.add_parser("grade-all", help="grade a whole class in parallel, resumably, into grades/<assignment>.jsonl")
     grade_all.add_argument("path", nargs="?", help="the course root (nbgrader's submitted/<student>/<assignment>/) or a "
                            "folder of notebooks, one per student (default: course.yml's folder)")
@@ -37,6 +37,8 @@ def add_parsers(sub, load_config) -> None:
     grade_all.add_argument("--quiet", action="store_true", help="no progress bar")
     grade_all.set_defaults(func=lambda args: cmd_grade_all(args, load_config(args)))
 
+
+def add_export(sub, load_config) -> None:
     export = sub.add_parser("export", help="write the ledger's grades as CSV, into a Canvas gradebook, or for Moodle")
     export.add_argument("--format", choices=("csv", "canvas", "moodle"), default="csv")
     export.add_argument("--output", metavar="FILE", help="file to write (default: grades/<assignment>-<format>.csv)")
@@ -263,3 +265,6 @@ def _print_unmatched(unmatched) -> None:
         print("graded but not in the file (not written): " + ", ".join(unmatched.in_ledger))
     if unmatched.in_file:
         print("in the file but not graded (left as they were): " + ", ".join(unmatched.in_file))
+
+
+COMMANDS = {"grade-all": add_grade_all, "export": add_export}

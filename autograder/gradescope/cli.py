@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 
-def add_parser(sub, load_config) -> None:
+def add_gradescope(sub, load_config) -> None:
     parser = sub.add_parser("gradescope", help="build the autograder zip for Gradescope's \"Configure Autograder\" page")
     parser.add_argument("--output", default="autograder.zip", help="zip to write (default: autograder.zip)")
     parser.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
@@ -27,3 +27,6 @@ def build(args, load_config) -> int:
           + (f", sha256 {bundle.mnist_sha256}" if bundle.mnist_sha256 else "") + ")")
     print("upload it on Gradescope: the assignment's Configure Autograder page, Zip file upload (README, \"Gradescope\")")
     return 0
+
+
+COMMANDS = {"gradescope": add_gradescope}

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 
-def add_parser(sub, load_config) -> None:
+def add_similarity(sub, load_config) -> None:
     similarity = sub.add_parser("similarity", help="compare every pair of students' own code (copydetect, on this "
                                 "machine) and write an HTML page ranking the pairs, with a CSV beside it")
     similarity.add_argument("path", nargs="?", help="the course root (nbgrader's submitted/<student>/<assignment>/) or "
@@ -52,3 +52,6 @@ def similarity_summary(report) -> str:
     lines += [f"  {p.score:.0%}  {p.first} · {p.second}" for p in report.flagged[:10]]
     lines += [f"  not compared: {r.student}: {r.reason}" for r in report.unreadable]
     return "\n".join(lines)
+
+
+COMMANDS = {"similarity": add_similarity}
