@@ -17,8 +17,8 @@ from autograder.pytest_options import NOTEBOOK_ENV, pytest_addoption  # noqa: F4
 
 
 @pytest.fixture(scope="session")
-def grader():
-    """The check session (named for what it does here: grade the visible checks)."""
+def self_check_session():
+    """The check session that grades the visible checks here, in this process (a ``CheckSession``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from autograder.checking import CheckSession
     from autograder.config import load_config
@@ -30,21 +30,22 @@ _ACCURACY_NOTE = pytest.StashKey[str]()
 
 
 @pytest.fixture(scope="session")
-def accuracy_grader(request, grader):
-    """The grader for the accuracy checks: the configured one, or one on the sample data when full MNIST
+def accuracy_session(request, self_check_session):
+    """The check session for the accuracy checks: the configured one, or one on the sample data when full MNIST
     is not available here (the only checks that need it), with a note saying which thresholds apply."""
     from autograder.checking import CheckSession
     from autograder.config import load_config
     from autograder.data import MnistUnavailableError
     from autograder.i18n import _
 
-    if grader.config.data.source == "sample":
-        return grader
+    if self_check_session.config.data.source == "sample":
+        return self_check_session
     try:
-        grader.dataset
+        self_check_session.dataset
     except MnistUnavailableError:
-        config = load_config(grader.config._source_path, data={"source": "sample"})
-        sample = CheckSession(config, log=lambda msg: None, lang=grader.lang or grader.config.language)
+        config = load_config(self_check_session.config._source_path, data={"source": "sample"})
+        sample = CheckSession(config, log=lambda msg: None,
+                              lang=self_check_session.lang or self_check_session.config.language)
         names = {"build_mlp": "MLP", "build_cnn": "CNN", "build_deep_cnn": "deep CNN"}
         thresholds = ", ".join(f"{names[b]} {sample.accuracy_bar(b).threshold:.4f}" for b in names)
         request.config.stash[_ACCURACY_NOTE] = sample.translator(_(
@@ -53,20 +54,21 @@ def accuracy_grader(request, grader):
             "thresholds ({thresholds}; calibration/{file}), not the course's configured data ({source}). Grading "
             "uses {source}, where the thresholds differ. To check against those, set MNIST_PATH to an mnist.npz "
             "in Keras layout."), thresholds=thresholds, file=sample.accuracy_bar("build_mlp").file,
-            source=grader.config.data.source)
+            source=self_check_session.config.data.source)
         sample.fallback_note = request.config.stash[_ACCURACY_NOTE]
         return sample
-    return grader
+    return self_check_session
 
 
-# What "will this fit the grader?" is made of: the session's grader, its calls and each training's figures.
+# What "will this fit the grader?" is made of: the check session, its calls and each training's figures.
 _FIT = pytest.StashKey[dict]()
 
 
 @pytest.fixture(scope="session")
-def fit_trainings(request, grader) -> dict:
+def fit_trainings(request, self_check_session) -> dict:
     """The accuracy checks' training records (by builder), for the summary at the end of the session."""
-    return request.config.stash.setdefault(_FIT, {"grader": grader, "calls": None, "trainings": {}})["trainings"]
+    run = request.config.stash.setdefault(_FIT, {"session": self_check_session, "calls": None, "trainings": {}})
+    return run["trainings"]
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
@@ -79,9 +81,9 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         return
     from autograder.fit_summary import SUMMARY_TITLE, summary_lines
 
-    t = run["grader"].translator
+    t = run["session"].translator
     try:
-        lines = summary_lines(run["grader"].config, run["calls"], run["trainings"], t)
+        lines = summary_lines(run["session"].config, run["calls"], run["trainings"], t)
     except Exception as exc:  # the summary is advice: it must never cost the student the check's results
         lines = [f"the summary could not be made ({type(exc).__name__}: {exc})"]
     terminalreporter.section(t(SUMMARY_TITLE))
@@ -90,22 +92,22 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 @pytest.fixture(scope="session")
-def notebook_path(request, grader) -> Path:
+def notebook_path(request, self_check_session) -> Path:
     chosen = request.config.getoption("--notebook") or os.environ.get(NOTEBOOK_ENV)
     if chosen:
         return Path(chosen)
-    config = grader.config
+    config = self_check_session.config
     return config.root / "assignments" / config.assignment / config.notebook_name
 
 
 @pytest.fixture(scope="session")
-def calls(request, grader, notebook_path, fit_trainings):
+def calls(request, self_check_session, notebook_path, fit_trainings):
     """The notebook's calls for every visible check, or the reason there are none."""
     from autograder.checks import visible_checks
     from autograder.notebook_file import NotebookError
 
     try:
-        _, calls, problems = grader.calls_for_notebook(notebook_path, visible_checks())
+        _, calls, problems = self_check_session.calls_for_notebook(notebook_path, visible_checks())
     except NotebookError as exc:
         return str(exc)
     except Exception as exc:  # e.g. MNIST unavailable: every test should say so, not show a traceback
@@ -113,7 +115,7 @@ def calls(request, grader, notebook_path, fit_trainings):
     from autograder.i18n import _
 
     for problem in problems:
-        print(grader.translator(_("notebook problem: {problem}"), problem=problem))
+        print(self_check_session.translator(_("notebook problem: {problem}"), problem=problem))
     request.config.stash[_FIT]["calls"] = calls  # for the summary "will this fit the grader?"
     return calls
 
@@ -124,7 +126,7 @@ def pytest_report_header(config):
 
     try:
         translator = Translator(load_config().language)
-    except CourseConfigError:  # the grader fixture reports a broken course.yml; the header stays English
+    except CourseConfigError:  # self_check_session reports a broken course.yml; the header stays English
         translator = Translator("en")
     chosen = config.getoption("--notebook") or os.environ.get(NOTEBOOK_ENV) or translator(_("the release notebook"))
     return translator(_("autograder self-check of {notebook} (visible checks only)"), notebook=chosen)

@@ -221,7 +221,7 @@ def check_group(group: str, **functions: Callable) -> None:
 def _training_session(session):
     """The session for checks that train: the course's, or one on the sample data where full MNIST is not here.
 
-    As ``pytest autograder`` does (its ``accuracy_grader``): only the accuracy checks need the data set, and
+    As ``pytest autograder`` does (its ``accuracy_session``): only the accuracy checks need the data set, and
     without full MNIST they train on the sample data, with the sample calibration's thresholds and a note
     saying so. Under nbgrader the course's data is always used (a missing data set is the grader's error).
     """

@@ -15,15 +15,16 @@ VISIBLE = visible_checks()
 
 
 @pytest.mark.parametrize("check", VISIBLE, ids=[f"{c.group}:{c.name}" for c in VISIBLE])
-def test_check(check, grader, calls, fit_trainings, request):
+def test_check(check, self_check_session, calls, fit_trainings, request):
     if isinstance(calls, str):
-        pytest.fail(grader.translator(_("the notebook could not be graded: {reason}"), reason=calls), pytrace=False)
+        pytest.fail(self_check_session.translator(_("the notebook could not be graded: {reason}"), reason=calls),
+                    pytrace=False)
     # Only the accuracy checks need the data set; without full MNIST they train on the sample data.
-    runner = request.getfixturevalue("accuracy_grader") if check.needs_training else grader
+    runner = request.getfixturevalue("accuracy_session") if check.needs_training else self_check_session
     # TensorFlow's own log (tf.data's "E0000 … NodeDef" line) would show under a failed check as if it were the cause.
     with captured_stderr(record_warnings=False) as caught:
         if check.needs_training:  # its training's time and memory go into the summary "will this fit the grader?"
-            result = run_training_check(runner, grader, check, calls, fit_trainings)
+            result = run_training_check(runner, self_check_session, check, calls, fit_trainings)
         else:
             result = runner.run_check(check, calls)
     for line in caught.other_lines:

@@ -81,14 +81,21 @@ def sample_config():
 
 
 @pytest.fixture(scope="session")
-def grader(sample_config):
+def sample_grader(sample_config):
+    """The instructor's Grader (jail, hidden checks) on the sample data, built once per session."""
     from autograder.grader.grading import Grader
 
     return Grader(sample_config, log=lambda msg: None)
 
 
 @pytest.fixture(scope="session")
-def probe_call(grader, tmp_path_factory):
+def grader(sample_grader):
+    """``sample_grader`` under its former name, for tests/test_spellings.py until it asks for it by the new one."""
+    return sample_grader
+
+
+@pytest.fixture(scope="session")
+def probe_call(sample_grader, tmp_path_factory):
     """probe_call(func, probe_name) -> Call: run one probe in this process, through the same files as the sandbox."""
     from autograder.grader.hidden_probes import PROBES_BY_NAME
     from autograder.isolation.recording import call_and_record, load_call
@@ -98,7 +105,7 @@ def probe_call(grader, tmp_path_factory):
 
     def run(func, probe_name: str):
         probe = PROBES_BY_NAME[probe_name]
-        inputs, kwargs = grader.inputs_for([probe])
+        inputs, kwargs = sample_grader.inputs_for([probe])
         out = base / f"call{next(counter)}"
         out.mkdir()
         call_and_record(func, probe, inputs[probe.name], kwargs[probe.name], out, seed=0)
@@ -108,7 +115,7 @@ def probe_call(grader, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def graded_example(grader, tmp_path_factory):
+def graded_example(sample_grader, tmp_path_factory):
     """graded_example(name, lang) -> GradeResult of the bundled example ``name`` in ``lang``, graded once per session."""
     import nbformat
 
@@ -122,7 +129,7 @@ def graded_example(grader, tmp_path_factory):
         if (name, lang) not in results:
             path = folder / f"{name}.ipynb"
             nbformat.write(filled_release(release, EXAMPLES[name]), path)
-            results[name, lang] = grader.in_language(lang).grade_notebook(path)
+            results[name, lang] = sample_grader.in_language(lang).grade_notebook(path)
         return results[name, lang]
 
     return grade

@@ -83,7 +83,7 @@ def test_a_partial_export_is_refused_naming_each_missing_student_and_why(course,
     (course / "roster.csv").write_text(ROSTER, encoding="utf-8")
     monkeypatch.chdir(course)
     output = course / "out.csv"
-    with pytest.raises(SystemExit) as refused:
+    with pytest.raises(SystemExit, match=r"2 student\(s\) of the class have no current grade") as refused:
         export(course, *fmt, "--output", str(output))
     message = str(refused.value.code)
     assert "2 student(s) of the class have no current grade, so this export would be partial; nothing written" in message
@@ -161,7 +161,7 @@ def test_in_a_course_root_the_class_is_its_submissions_as_grade_all_finds_them(t
         ledger.append({**base, "student": "ada", "sha256": sha["ada"]},
                       {**base, "student": "ben", "sha256": "0" * 64},      # ben resubmitted since
                       {**base, "student": "gone", "sha256": "1" * 64})     # no submission in submitted/ now
-    with pytest.raises(SystemExit) as refused:
+    with pytest.raises(SystemExit, match="have no current grade, so this export would be partial") as refused:
         export(tmp_path, "--format", "csv")
     message = str(refused.value.code)
     assert "  ben: graded, but their notebook changed since; run grade-all" in message, message

@@ -21,9 +21,10 @@ SEEDS = [1000, 1001]  # not calibration seeds: the threshold must hold beyond th
 
 
 @pytest.fixture(scope="module")
-def discrimination(grader):
-    thresholds = {b: m.threshold for b, m in grader.calibration.models.items()}
-    rows = discriminate(grader.data, grader.config.grading, thresholds, SEEDS, ("build_mlp",), log=lambda m: None)
+def discrimination(sample_grader):
+    thresholds = {b: m.threshold for b, m in sample_grader.calibration.models.items()}
+    rows = discriminate(sample_grader.data, sample_grader.config.grading, thresholds, SEEDS, ("build_mlp",),
+                        log=lambda m: None)
     return {r.variant: r for r in rows}
 
 
@@ -50,12 +51,12 @@ STRUCTURAL = tuple(g for g in GROUPS if g != "accuracy")
 
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if v.replacements], ids=lambda v: v.name)
-def test_broken_submission_loses_exactly_its_groups(grader, variant):
-    result = grader.grade_functions(_submission_functions(variant.replacements), checks_for(STRUCTURAL))
+def test_broken_submission_loses_exactly_its_groups(sample_grader, variant):
+    result = sample_grader.grade_functions(_submission_functions(variant.replacements), checks_for(STRUCTURAL))
     lost = {g.name for g in result.groups if g.score < g.max_score}
     assert lost == set(variant.caught_by) - {"accuracy"}, result_text(result)
 
 
-def test_the_complete_submission_loses_nothing(grader):
-    result = grader.grade_functions(_submission_functions({}), checks_for(STRUCTURAL))
+def test_the_complete_submission_loses_nothing(sample_grader):
+    result = sample_grader.grade_functions(_submission_functions({}), checks_for(STRUCTURAL))
     assert result.score == result.max_score, result_text(result)

@@ -62,7 +62,7 @@ def test_fd2_python_stderr_logging_and_warnings_are_all_caught(capfd):
 
 
 def test_what_was_caught_before_an_exception_is_kept_and_stderr_restored(capfd):
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(ZeroDivisionError, match="^division by zero$"):
         with captured_stderr() as caught:
             print("before the error", file=sys.stderr)
             1 / 0
@@ -91,8 +91,8 @@ def noisy_relabel_odd_even(y):
     return np.asarray(y) % 2
 
 
-def test_check_group_leaves_stderr_empty_and_shows_the_notes_on_stdout(grader, monkeypatch, capfd):
-    monkeypatch.setattr(notebook, "_session", lambda: grader)
+def test_check_group_leaves_stderr_empty_and_shows_the_notes_on_stdout(sample_grader, monkeypatch, capfd):
+    monkeypatch.setattr(notebook, "_session", lambda: sample_grader)
     monkeypatch.delenv(notebook.VERBOSE_ENV, raising=False)
 
     notebook.check_group("relabel", relabel_odd_even=noisy_relabel_odd_even)
@@ -105,16 +105,16 @@ def test_check_group_leaves_stderr_empty_and_shows_the_notes_on_stdout(grader, m
     assert "NodeDef" not in out  # TensorFlow's log is not the student's business ...
 
 
-def test_verbose_shows_tensorflows_log_on_stdout(grader, monkeypatch, capfd):
-    monkeypatch.setattr(notebook, "_session", lambda: grader)
+def test_verbose_shows_tensorflows_log_on_stdout(sample_grader, monkeypatch, capfd):
+    monkeypatch.setattr(notebook, "_session", lambda: sample_grader)
     monkeypatch.setenv(notebook.VERBOSE_ENV, "1")
     notebook.check_group("relabel", relabel_odd_even=noisy_relabel_odd_even)
     out, err = capfd.readouterr()
     assert err == "" and "NodeDef mentions attribute" in out  # ... unless asked for
 
 
-def test_a_failed_check_still_raises_and_its_notes_come_first(grader, monkeypatch, capfd):
-    monkeypatch.setattr(notebook, "_session", lambda: grader)
+def test_a_failed_check_still_raises_and_its_notes_come_first(sample_grader, monkeypatch, capfd):
+    monkeypatch.setattr(notebook, "_session", lambda: sample_grader)
 
     def inverted(y):
         print("about to invert", file=sys.stderr)

@@ -69,15 +69,16 @@ def test_model_without_input_is_measured_like_any_other(probe_call):
     # Issue 11.1: the missing input costs the architecture group only; no "outputs shape ()" hint.
     call = probe_call(mlp_without_input, "build_mlp")
     assert check_model_reaches_reference_accuracy(trained(call, TrainingOutcome("build_mlp", 0, accuracy=0.95))) is None
-    with pytest.raises(AssertionError) as raised:
+    with pytest.raises(AssertionError, match=r"reached test accuracy 0\.8000") as raised:
         check_model_reaches_reference_accuracy(trained(call, TrainingOutcome("build_mlp", 0, accuracy=0.8)))
     message = str(raised.value.args[0])
     assert "reached test accuracy 0.8000" in message
     assert "outputs shape" not in message and "end the model in Dense(1" not in message
 
 
-def test_model_without_input_is_trained_on_the_lecture_input(grader):
+def test_model_without_input_is_trained_on_the_lecture_input(sample_grader):
     from autograder.training import train_and_evaluate
 
-    outcome = train_and_evaluate(mlp_without_input(), "build_mlp", grader.data, grader.config.grading, seed=0)
+    outcome = train_and_evaluate(mlp_without_input(), "build_mlp", sample_grader.data, sample_grader.config.grading,
+                                 seed=0)
     assert outcome.error is None and outcome.accuracy > 0.6, outcome

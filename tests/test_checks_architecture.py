@@ -340,7 +340,7 @@ def test_missing_input_with_other_differences_says_how_it_was_compared(probe_cal
         return keras.Sequential([layers.Dense(256, activation="relu"), layers.Dense(1, activation="sigmoid")])
 
     call = probe_call(short_mlp, "build_mlp")
-    with pytest.raises(AssertionError) as raised:
+    with pytest.raises(AssertionError, match="has 201,217 parameters, expected 332,801") as raised:
         check_model_parameter_count(call)
     message = str(raised.value.args[0])
     assert "has 201,217 parameters, expected 332,801" in message

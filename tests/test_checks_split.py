@@ -97,7 +97,8 @@ def test_hard_coded_50000_is_reported_by_the_sizes_check_only(probe_call, probe)
     with pytest.raises(AssertionError, match=r"x_train holds all 12000 samples and x_val none.*not a fixed number"):
         check_split_sizes(call)
     for check in (check_split_keeps_order, check_split_keeps_x_and_y_aligned):
-        with pytest.raises(AssertionError) as raised:
+        with pytest.raises(AssertionError,
+                           match="because the parts have the wrong sizes; check_split_sizes reports why") as raised:
             check(call)
         message = str(raised.value.args[0])
         assert "because the parts have the wrong sizes; check_split_sizes reports why" in message

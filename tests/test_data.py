@@ -160,7 +160,7 @@ def test_nothing_available_names_all_three_options(monkeypatch, tmp_path):
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_network)
     cache = tmp_path / "empty_keras_home" / "datasets" / "mnist.npz"
-    with pytest.raises(MnistUnavailableError) as info:
+    with pytest.raises(MnistUnavailableError, match="set MNIST_PATH to an .npz in Keras layout") as info:
         load_dataset("mnist")
     message = str(info.value)
     assert isinstance(info.value, RuntimeError)

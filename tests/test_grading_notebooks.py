@@ -38,26 +38,26 @@ def scores(result):
 
 
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
-def test_complete_notebook_gets_full_marks(grader, release, tmp_path):
-    result = grader.grade_notebook(write(tmp_path, filled_release(release, {})))
-    assert scores(result) == {g: float(grader.config.points[g]) for g in GROUPS}, result_text(result)
-    assert result.score == result.max_score == grader.config.max_score
+def test_complete_notebook_gets_full_marks(sample_grader, release, tmp_path):
+    result = sample_grader.grade_notebook(write(tmp_path, filled_release(release, {})))
+    assert scores(result) == {g: float(sample_grader.config.points[g]) for g in GROUPS}, result_text(result)
+    assert result.score == result.max_score == sample_grader.config.max_score
     assert "sample" in result.notes[-1]
 
 
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
-def test_one_broken_function_costs_only_its_group(grader, release, tmp_path):
+def test_one_broken_function_costs_only_its_group(sample_grader, release, tmp_path):
     nb = filled_release(release, EXAMPLES["ben_relabel_inverted"])
-    result = grader.grade_notebook(write(tmp_path, nb))
-    expected = {g: float(grader.config.points[g]) for g in GROUPS}
+    result = sample_grader.grade_notebook(write(tmp_path, nb))
+    expected = {g: float(sample_grader.config.points[g]) for g in GROUPS}
     expected["relabel"] = 0.0
     assert scores(result) == expected, result_text(result)
     assert "has the classes inverted" in result.group("relabel").first_failure.message
 
 
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
-def test_untouched_release_scores_zero_with_a_reason_for_every_group(grader):
-    result = grader.grade_notebook(RELEASE)
+def test_untouched_release_scores_zero_with_a_reason_for_every_group(sample_grader):
+    result = sample_grader.grade_notebook(RELEASE)
     assert [g.name for g in result.groups] == list(GROUPS)
     assert result.score == 0
     for group in result.groups:
@@ -66,31 +66,31 @@ def test_untouched_release_scores_zero_with_a_reason_for_every_group(grader):
 
 
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
-def test_missing_function_costs_only_its_group(grader, release, tmp_path):
+def test_missing_function_costs_only_its_group(sample_grader, release, tmp_path):
     nb = filled_release(release, {})
     nb.cells.remove(answer_cell(nb, "relabel_odd_even"))
-    result = grader.grade_notebook(write(tmp_path, nb), groups=NOT_ACCURACY)
+    result = sample_grader.grade_notebook(write(tmp_path, nb), groups=NOT_ACCURACY)
     assert scores(result)["relabel"] == 0
     assert "relabel_odd_even is not defined in the notebook" in result.group("relabel").first_failure.message
-    assert all(scores(result)[g] == grader.config.points[g] for g in NOT_ACCURACY if g != "relabel")
+    assert all(scores(result)[g] == sample_grader.config.points[g] for g in NOT_ACCURACY if g != "relabel")
 
 
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
-def test_syntax_error_cell_is_reported_and_the_rest_graded(grader, release, tmp_path):
+def test_syntax_error_cell_is_reported_and_the_rest_graded(sample_grader, release, tmp_path):
     nb = filled_release(release, {"split_train_val": "def split_train_val(x, y, n_val=10000):\n    return x[:-n_val"})
-    result = grader.grade_notebook(write(tmp_path, nb), groups=NOT_ACCURACY)
+    result = sample_grader.grade_notebook(write(tmp_path, nb), groups=NOT_ACCURACY)
     assert scores(result)["split"] == 0
     assert any("has a syntax error" in p for p in result.problems), result.problems
-    assert all(scores(result)[g] == grader.config.points[g] for g in NOT_ACCURACY if g != "split")
+    assert all(scores(result)[g] == sample_grader.config.points[g] for g in NOT_ACCURACY if g != "split")
 
 
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
-def test_exception_inside_a_builder_is_reported_with_the_students_line(grader, release, tmp_path):
+def test_exception_inside_a_builder_is_reported_with_the_students_line(sample_grader, release, tmp_path):
     nb = filled_release(release, {"build_mlp": "def build_mlp():\n    raise ValueError('boom')"})
-    result = grader.grade_notebook(write(tmp_path, nb), groups=("mlp", "cnn"))
+    result = sample_grader.grade_notebook(write(tmp_path, nb), groups=("mlp", "cnn"))
     message = result.group("mlp").first_failure.message
     assert "build_mlp() raised ValueError: boom" in message and "in build_mlp: raise ValueError('boom')" in message
-    assert scores(result) == {"mlp": 0, "cnn": grader.config.points["cnn"]}
+    assert scores(result) == {"mlp": 0, "cnn": sample_grader.config.points["cnn"]}
 
 
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
@@ -105,11 +105,12 @@ def test_builder_that_hangs_is_stopped_and_the_rest_graded(sample_config, releas
 
 
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
-def test_builder_that_kills_its_process_costs_only_its_group(grader, release, tmp_path):
+def test_builder_that_kills_its_process_costs_only_its_group(sample_grader, release, tmp_path):
     nb = filled_release(release, {"build_cnn": "import os\ndef build_cnn():\n    os._exit(0)"})
-    result = grader.grade_notebook(write(tmp_path, nb), groups=("mlp", "cnn", "compile"))
+    result = sample_grader.grade_notebook(write(tmp_path, nb), groups=("mlp", "cnn", "compile"))
     assert "the submission's process ended while running build_cnn()" in result.group("cnn").first_failure.message
-    assert scores(result) == {"mlp": grader.config.points["mlp"], "cnn": 0, "compile": grader.config.points["compile"]}
+    points = sample_grader.config.points
+    assert scores(result) == {"mlp": points["mlp"], "cnn": 0, "compile": points["compile"]}
 
 
 @pytest.mark.parametrize("content,reason", [
@@ -117,10 +118,10 @@ def test_builder_that_kills_its_process_costs_only_its_group(grader, release, tm
     (b'{"cells": 3}', "is not a Jupyter notebook nbformat can read"),
     ("Ünïcode".encode("latin-1"), "is not UTF-8"),
 ])
-def test_unreadable_notebook_gets_a_complete_zero_result(grader, tmp_path, content, reason):
+def test_unreadable_notebook_gets_a_complete_zero_result(sample_grader, tmp_path, content, reason):
     path = tmp_path / "broken.ipynb"
     path.write_bytes(content)
-    result = grader.grade_notebook(path)
+    result = sample_grader.grade_notebook(path)
     assert [g.name for g in result.groups] == list(GROUPS)
     assert result.score == 0
     assert all(reason in c.message for g in result.groups for c in g.checks)
@@ -162,10 +163,10 @@ def test_complete_notebook_gets_full_marks_on_full_mnist_with_the_shipped_calibr
 
 
 @pytest.mark.slow  # grades a whole notebook in a child process (15-40 s)
-def test_a_cell_that_kills_the_process_is_left_out_and_reported_with_its_output(grader, release, tmp_path):
+def test_a_cell_that_kills_the_process_is_left_out_and_reported_with_its_output(sample_grader, release, tmp_path):
     nb = filled_release(release, {"relabel_odd_even": "import os\nclass Leave:\n    print('about to leave')\n    os._exit(3)"
                                                        "\n\ndef relabel_odd_even(y):\n    return y % 2"})
-    result = grader.grade_notebook(write(tmp_path, nb), groups=("relabel", "compile"))
+    result = sample_grader.grade_notebook(write(tmp_path, nb), groups=("relabel", "compile"))
     # As in a kernel that died there: that cell's work is lost, the rest of the notebook still counts.
     assert result.group("relabel").score == 0 and result.group("compile").score == 1, result_text(result)
     [problem] = [str(p) for p in result.problems if "ended the submission's process" in str(p)]

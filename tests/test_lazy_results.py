@@ -20,13 +20,13 @@ FULL = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabi
 
 
 @pytest.fixture(scope="module")
-def relabel_graded_once(grader, probe_call):
+def relabel_graded_once(sample_grader, probe_call):
     """The relabel group graded once, on a relabel_odd_even with the classes inverted, with the protections."""
     from autograder.grader.all_checks import checks_for
 
     checks = checks_for(("relabel",))
     calls = {c.probe_name: probe_call(lambda y: 1 - y % 2, c.probe_name) for c in checks}
-    result = grader.evaluate("student.ipynb", checks, calls)
+    result = sample_grader.evaluate("student.ipynb", checks, calls)
     result.problems = [_("the submission printed {printed:,} bytes; only the first {kept:,} were kept").format(
         printed=2_000_000, kept=1_000_000)]
     # As the grader records them: the jail's report for each process.
@@ -78,10 +78,10 @@ def test_a_result_without_a_protections_record_says_nothing_about_them_and_the_r
 
 
 @pytest.mark.slow  # the report trains the reference models for its curves
-def test_the_report_renders_the_same_result_in_both_languages_with_the_protections(relabel_graded_once, grader):
+def test_the_report_renders_the_same_result_in_both_languages_with_the_protections(relabel_graded_once, sample_grader):
     from autograder.report import attach_report_data, render_report
 
-    result = attach_report_data(grader, relabel_graded_once)
+    result = attach_report_data(sample_grader, relabel_graded_once)
     english, korean = render_report(result, EN, show_hidden=True), render_report(result, KO, show_hidden=True)
 
     assert "has the classes inverted" in english and "클래스가 뒤바뀌었습니다" in korean
@@ -202,7 +202,7 @@ def test_a_process_that_exits_mid_call_crashed_and_its_exit_code_is_an_argument_
     assert ending.message == Message("the process exited with code {code}", {"code": 3})
 
 
-def test_a_check_quoting_a_limit_message_renders_it_in_the_readers_language(grader, probe_call):
+def test_a_check_quoting_a_limit_message_renders_it_in_the_readers_language(sample_grader, probe_call):
     from autograder.grader.all_checks import checks_for
     from autograder.isolation.sandbox import Ended, Ending
 
@@ -212,7 +212,7 @@ def test_a_check_quoting_a_limit_message_renders_it_in_the_readers_language(grad
     call = dataclasses.replace(probe_call(lambda y: y % 2, check.probe_name), status="timeout",
                                error={"message": ending.message})
 
-    result = grader.run_check(check, {check.probe_name: call})
+    result = sample_grader.run_check(check, {check.probe_name: call})
 
     assert "did not finish within the time limit (it ran past the time limit of 60 s and was stopped)" in \
         result.message_text(EN)

@@ -53,14 +53,14 @@ def test_feedback_shows_the_failure_but_no_hidden_tests(autograded_course):
         assert "BEGIN HIDDEN TESTS" not in text and "hidden=True" not in text
 
 
-def test_feedback_report_lands_next_to_nbgraders_feedback_without_hidden_tests(autograded_course, grader):
+def test_feedback_report_lands_next_to_nbgraders_feedback_without_hidden_tests(autograded_course, sample_grader):
     from autograder.course.feedback import write_feedback_reports
     from autograder.i18n import Translator
 
     course, _ = autograded_course
     nbgrader_page = nbgrader_course.generate_feedback(course)["ben_relabel_inverted"]
 
-    reports = write_feedback_reports(course, grader, Translator("en"), students=["ben_relabel_inverted"])
+    reports = write_feedback_reports(course, sample_grader, Translator("en"), students=["ben_relabel_inverted"])
 
     assert list(reports) == ["ben_relabel_inverted"]
     assert reports["ben_relabel_inverted"].parent == nbgrader_page.parent

@@ -32,7 +32,7 @@ def no_mnist(tmp_path, monkeypatch):
     for cached in (nb.course_config, nb._session, nb._sample_session):
         cached.cache_clear()
     data.clear_cache()
-    with pytest.raises(data.MnistUnavailableError):
+    with pytest.raises(data.MnistUnavailableError, match="set MNIST_PATH to an .npz in Keras layout"):
         data.load_dataset("mnist")
     yield
     for cached in (nb.course_config, nb._session, nb._sample_session):
@@ -70,7 +70,7 @@ def test_accuracy_cell_without_mnist_trains_on_the_sample_and_says_so(no_mnist, 
 def test_accuracy_cell_under_nbgrader_keeps_the_course_data(no_mnist, monkeypatch):
     # Under nbgrader autograde the course's data is there; missing, it is an error, never the sample.
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    with pytest.raises(data.MnistUnavailableError):
+    with pytest.raises(data.MnistUnavailableError, match="set MNIST_PATH to an .npz in Keras layout"):
         nb.check_group("accuracy", build_mlp=reference.build_mlp, compile_model=reference.compile_model)
 
 
@@ -92,7 +92,7 @@ def test_this_environment_passes_the_check(capsys):
 
 def test_keras_2_is_refused_with_what_to_install(monkeypatch):
     _versions(monkeypatch, keras="2.15.0", **{"tensorflow": "2.15.1"})
-    with pytest.raises(nb.UnsupportedEnvironment) as caught:
+    with pytest.raises(nb.UnsupportedEnvironment, match=r"this kit needs Keras 3 \(found Keras 2\.15\.0\)") as caught:
         nb.check_environment()
     message = str(caught.value)
     assert "this kit needs Keras 3 (found Keras 2.15.0)" in message
@@ -138,7 +138,7 @@ def test_the_messages_are_in_the_course_language(monkeypatch, tmp_path):
     nb.course_config.cache_clear()
     try:
         _versions(monkeypatch, keras="2.15.0", tensorflow="2.15.1")
-        with pytest.raises(nb.UnsupportedEnvironment) as caught:
+        with pytest.raises(nb.UnsupportedEnvironment, match="Keras 3") as caught:
             nb.check_environment()
     finally:
         nb.course_config.cache_clear()

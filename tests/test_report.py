@@ -48,8 +48,8 @@ def test_layer_diff_of_a_missing_model_shows_every_layer_missing():
 
 
 @pytest.fixture(scope="module")
-def cleo(graded_example, grader):
-    return attach_report_data(grader, graded_example("cleo_cnn_softmax"))
+def cleo(graded_example, sample_grader):
+    return attach_report_data(sample_grader, graded_example("cleo_cnn_softmax"))
 
 
 @pytest.fixture(scope="module")

@@ -75,9 +75,9 @@ def _score(x: float) -> str:
 
 
 @pytest.mark.parametrize("example, lang", [("ada_complete", "en"), ("cleo_cnn_softmax", "ko")])
-def test_report_renders_in_chromium(example, lang, browser, graded_example, grader, tmp_path):
+def test_report_renders_in_chromium(example, lang, browser, graded_example, sample_grader, tmp_path):
     result = graded_example(example, lang)
-    report = write_report(tmp_path / f"{example}.html", attach_report_data(grader, result), Translator(lang),
+    report = write_report(tmp_path / f"{example}.html", attach_report_data(sample_grader, result), Translator(lang),
                           show_hidden=False)
 
     page = _open(browser, report, tmp_path / f"{example}.png")

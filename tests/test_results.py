@@ -77,7 +77,7 @@ def test_grade_score_and_max_score_sum_the_groups():
 
 
 def test_group_lookup_fails_for_an_unknown_name():
-    with pytest.raises(StopIteration):
+    with pytest.raises(StopIteration, match="^$"):
         _result().group("nope")
 
 

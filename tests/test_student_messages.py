@@ -55,13 +55,13 @@ def test_lr_keyword_gets_the_keras_2_hint(probe_call):
 
 
 @pytest.mark.slow  # grades a notebook in a child process
-def test_np_utils_in_a_notebook_costs_what_it_costs_in_jupyter_and_says_why(grader, tmp_path):
+def test_np_utils_in_a_notebook_costs_what_it_costs_in_jupyter_and_says_why(sample_grader, tmp_path):
     # In a kernel the failed import stops the cell before its def: the check cell fails there, and so here.
     nb = filled_release(nbformat.read(RELEASE, as_version=4),
                         {"relabel_odd_even": "from keras.utils import np_utils\n\ndef relabel_odd_even(y):\n    return y % 2"})
     path = tmp_path / "np_utils.ipynb"
     nbformat.write(nb, path)
-    result = grader.grade_notebook(path, groups=("relabel",), include_hidden=False)
+    result = sample_grader.grade_notebook(path, groups=("relabel",), include_hidden=False)
     assert result.score == 0, result_text(result)
     [problem] = [str(p) for p in result.problems if "np_utils" in str(p)]
     assert problem.startswith("cell 4 raised ImportError at line 1: cannot import name 'np_utils' from 'keras.utils'")

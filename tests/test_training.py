@@ -24,23 +24,26 @@ def test_sgd_with_a_constant_rate_is_available_for_courses_that_want_it(sample_c
 
 
 @pytest.mark.slow  # trains a model twice
-def test_same_model_and_seed_train_to_exactly_the_same_accuracy(grader):
-    first = train_and_evaluate(reference.build_mlp(), "build_mlp", grader.data, grader.config.grading, seed=7)
-    second = train_and_evaluate(reference.build_mlp(), "build_mlp", grader.data, grader.config.grading, seed=7)
+def test_same_model_and_seed_train_to_exactly_the_same_accuracy(sample_grader):
+    first = train_and_evaluate(reference.build_mlp(), "build_mlp", sample_grader.data,
+                               sample_grader.config.grading, seed=7)
+    second = train_and_evaluate(reference.build_mlp(), "build_mlp", sample_grader.data,
+                                sample_grader.config.grading, seed=7)
     assert first.error is None
     assert first.accuracy == second.accuracy
     assert first.history == second.history
 
 
-def test_one_epoch_still_records_a_curve_of_running_loss_and_accuracy(grader):
-    outcome = train_and_evaluate(reference.build_mlp(), "build_mlp", grader.data, grader.config.grading, seed=0)
+def test_one_epoch_still_records_a_curve_of_running_loss_and_accuracy(sample_grader):
+    outcome = train_and_evaluate(reference.build_mlp(), "build_mlp", sample_grader.data,
+                                 sample_grader.config.grading, seed=0)
     assert len(outcome.history["step"]) >= 10
     assert outcome.history["step_loss"][-1] < outcome.history["step_loss"][0]
 
 
-def test_training_past_its_time_limit_stops_with_a_reason(grader):
-    outcome = train_and_evaluate(reference.build_mlp(), "build_mlp", grader.data, grader.config.grading, seed=0,
-                                 timeout_s=1e-6)
+def test_training_past_its_time_limit_stops_with_a_reason(sample_grader):
+    outcome = train_and_evaluate(reference.build_mlp(), "build_mlp", sample_grader.data,
+                                 sample_grader.config.grading, seed=0, timeout_s=1e-6)
     assert outcome.accuracy is None
     assert outcome.error.startswith("training ran past the time limit of 1e-06 s (limits.training_timeout_s) after 1 of")
 
