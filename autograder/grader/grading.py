@@ -117,13 +117,15 @@ class Grader(CheckSession):
         started = time.perf_counter()
         checks = checks_for(groups, include_hidden)
         timings: dict[str, float] = {}
+        models = None
         if any(needs_models(c) for c in checks):
             # First, so that its start-up (TensorFlow's import) overlaps with the submission's process; nothing
             # it needs lies on disk meanwhile (isolation.model_process). Waiting for it is part of the model checks.
             models = self.model_process  # the first time, this loads the data (timed in setup_timings)
             with timed(timings, "launch the model process (not waiting for it)"):
                 models.launch()
-        with tempfile.TemporaryDirectory(prefix="autograder-") as work:
+        # With models to check, the work folder lies where the model process, in its own jail, can read them.
+        with models.submission_folder() if models else tempfile.TemporaryDirectory(prefix="autograder-") as work:
             try:
                 notebook, run, problems = self.collect_calls(path, checks, Path(work), timings)
             except NotebookError as exc:

@@ -4,7 +4,8 @@
 Run by ``autograder.isolation.sandbox`` and ``autograder.isolation.model_process`` (under ``unshare --net --mount --pid --fork`` when the machine allows
 it); never imported by the grader. In order, because each step needs the privileges that the next
 one gives up:
-  1. make the grader's code, the Python installation and the course read-only, and hide the
+  1. give it a temp folder of its own (other gradings' work folders and the grader's are out of
+     sight), make the grader's code, the Python installation and the course read-only, and hide the
      course's private paths (solutions, calibration, other submissions, the gradebook, the
      reference solution) behind empty mounts, only inside this mount namespace;
   2. move itself into fresh cgroups capping memory and the number of processes, where the
@@ -27,18 +28,47 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-def protect_paths(readonly: list[str], directories: list[str], files: list[str]) -> None:
-    """Make ``readonly`` read-only (the grader's code, the Python installation, the course), then cover
-    each private path with an empty mount (directories) or /dev/null (files)."""
+# Room for what student code writes to the temp folder itself (its TMPDIR is in its own work folder).
+PRIVATE_TMP_SIZE = "64m"
+_MS_BIND, _MS_REC = 4096, 16384
+
+
+def protect_paths(readonly: list[str], directories: list[str], files: list[str],
+                  private_tmp: str | None = None, keep_in_tmp: list[str] = ()) -> None:
+    """Give the process a temp folder of its own holding only ``keep_in_tmp``, make ``readonly`` read-only (the
+    grader's code, the Python installation, the course), then cover each private path with an empty mount
+    (directories) or /dev/null (files). A path the private temp folder left out is out of sight already."""
     subprocess.run(["mount", "--make-rprivate", "/"], check=True)
-    for path in readonly:
+    if private_tmp:
+        make_temp_folder_private(private_tmp, keep_in_tmp)
+    for path in [p for p in readonly if os.path.lexists(p)]:
         subprocess.run(["mount", "--bind", path, path], check=True)
         subprocess.run(["mount", "-o", "remount,bind,ro", path], check=True)
-    for path in directories:
+    for path in [p for p in directories if os.path.lexists(p)]:
         subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=000", "autograder-hidden", path], check=True)
-    for path in files:
+    for path in [p for p in files if os.path.lexists(p)]:
         subprocess.run(["mount", "--bind", "/dev/null", path], check=True)
         subprocess.run(["mount", "-o", "remount,bind,ro", path], check=True)
+
+
+def make_temp_folder_private(temp: str, keep: list[str]) -> None:
+    """Cover the shared temp folder with an empty tmpfs, then bind ``keep`` back at the same paths.
+
+    Each kept folder is opened before it is covered and bound back from that handle (/proc/self/fd/N),
+    since its path then leads into the empty tmpfs.
+    """
+    import ctypes
+
+    handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in keep}
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={PRIVATE_TMP_SIZE},mode=1777", "autograder-tmp", temp],
+                   check=True)
+    libc = ctypes.CDLL(None, use_errno=True)
+    for path, handle in handles.items():
+        os.makedirs(path, exist_ok=True)
+        if libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None) != 0:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"could not bind {path} back into the private temp folder: {os.strerror(errno)}")
+        os.close(handle)
 
 
 def join_cgroups(name: str, memory_bytes: int, max_processes: int) -> list[str]:
@@ -86,7 +116,8 @@ def main(spec_path: str) -> int:
     spec = read_spec_line() if spec_path == "-" else json.loads(Path(spec_path).read_text())
     report: dict = {"hidden": False, "cgroups": [], "capabilities_dropped": False, "network": spec["network"]}
     if spec["namespaces"]:
-        protect_paths(spec["readonly"], spec["hide_dirs"], spec["hide_files"])
+        protect_paths(spec["readonly"], spec["hide_dirs"], spec["hide_files"], spec.get("private_tmp"),
+                      spec.get("keep_in_tmp", []))
         report["hidden"] = True
     if spec["cgroup_name"]:
         report["cgroups"] = join_cgroups(spec["cgroup_name"], spec["memory_bytes"], spec["max_processes"])

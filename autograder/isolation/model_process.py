@@ -91,6 +91,11 @@ class ModelProcess:
         self._feeder: threading.Thread | None = None
         self._finalizer = weakref.finalize(self, _close, self.__dict__)
 
+    def submission_folder(self) -> tempfile.TemporaryDirectory:
+        """A work folder for one submission whose models this process will check: inside its root, the one
+        folder of the shared temp folder that its jail keeps in sight (the submission's own jail does not)."""
+        return tempfile.TemporaryDirectory(prefix="submission-", dir=self.root)
+
     @property
     def memory_limit_mb(self) -> int:
         return self.config.limits.model_memory_limit_mb
@@ -185,8 +190,9 @@ class ModelProcess:
         work.mkdir(parents=True)
         limits = self.config.limits
         namespaces = namespaces_available()
+        # It reads each submission's saved models from its work folder, made in this root (submission_folder).
         spec = jail_settings(work, limits, self.config.root, namespaces, module="autograder.isolation.model_checks",
-                             memory_bytes=self.memory_limit_mb * 2**20, report_to_file=False)
+                             memory_bytes=self.memory_limit_mb * 2**20, report_to_file=False, shared=(self.root,))
         self._cgroup_name = spec["cgroup_name"]
         self._log = tempfile.TemporaryFile(dir=work)
         self._proc = subprocess.Popen(jailed_command("-", limits, namespaces), cwd=work,

@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -268,10 +269,11 @@ def child_environment(workdir: Path, limits: Limits) -> dict[str, str]:
 
 def jail_settings(workdir: Path, limits: Limits, course_root: Path | None, namespaces: bool,
                   module: str = "autograder.isolation.child", memory_bytes: int | None = None,
-                  report_to_file: bool = True) -> dict:
+                  report_to_file: bool = True, shared: tuple[Path, ...] = ()) -> dict:
     """The jail's spec for a process running ``module`` in ``workdir``; its memory cgroup gets
     ``memory_bytes`` (default: the submission's ``limits.memory_limit_mb``), its address space that limit.
-    Without ``report_to_file`` the jail reports on the first line of the process's stdout instead."""
+    Without ``report_to_file`` the jail reports on the first line of the process's stdout instead. ``shared``:
+    folders in the temp folder the process needs besides its own work folder."""
     hidden = [(Path(course_root) / p).resolve() for p in limits.hidden_paths] if course_root else []
     # Never hide what the submission's process itself needs to run.
     needed = [Path(_PACKAGE_PARENT), Path(sys.prefix), workdir.resolve()]
@@ -283,12 +285,32 @@ def jail_settings(workdir: Path, limits: Limits, course_root: Path | None, names
         "workdir": str(workdir), "namespaces": namespaces, "network": "off" if namespaces and limits.network == "off" else "on",
         "readonly": _readonly_paths(course_root, workdir),
         "hide_dirs": [str(h) for h in hidden if h.is_dir()], "hide_files": [str(h) for h in hidden if h.is_file()],
+        **_private_temp_folder(workdir, shared),
         "cgroup_name": f"autograder-{uuid.uuid4().hex[:12]}",
         "module": module, "memory_bytes": memory_bytes or limits.memory_limit_mb * 2**20,
         "address_space_bytes": limits.memory_limit_mb * 2**20, "file_bytes": limits.file_size_limit_mb * 2**20,
         "max_processes": limits.max_processes, "env": child_environment(workdir, limits),
         "report": str(workdir / "jail-report.json") if report_to_file else None,
     }
+
+
+def _private_temp_folder(workdir: Path, shared: tuple[Path, ...] = ()) -> dict:
+    """The shared temp folder the jail covers with an empty one, and what it puts back there.
+
+    Every grading's work folder lies in it (and the grader's models' process's, and grade-all's other workers'),
+    so without this a submission could read the notebook and outputs of another submission graded at the same
+    time. Only the process's own work folder (and ``shared``) comes back, and the grader's code and Python when
+    they lie there.
+    """
+    temp = Path(tempfile.gettempdir()).resolve()
+    work = workdir.resolve()
+    if temp == Path(temp.anchor) or temp not in work.parents:
+        return {"private_tmp": None, "keep_in_tmp": []}
+    needed = {work, Path(_PACKAGE_PARENT).resolve(), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+              *(Path(p).resolve() for p in shared)}
+    inside = [p for p in needed if temp in p.parents]
+    keep = sorted(p for p in inside if not any(o != p and o in p.parents for o in inside))
+    return {"private_tmp": str(temp), "keep_in_tmp": [str(p) for p in keep]}
 
 
 def _readonly_paths(course_root: Path | None, workdir: Path) -> list[str]:

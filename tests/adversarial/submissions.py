@@ -9,6 +9,7 @@ without its exploit. Cases that need Keras grade the model groups instead.
 from __future__ import annotations
 
 import json
+import tempfile
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -408,6 +409,18 @@ CASES: tuple[Case, ...] = (
         except OSError:
             pass
         """), SPLIT, PREPARE), requires="namespaces"),
+    # grade-all grades several submissions at once, each in a work folder in the shared temp folder (the
+    # course fixture plants one there): none may read another's notebook or outputs, nor the grader's own folders.
+    Case("reads_another_gradings_work_folder", "leakage", RELABEL_LOST, notebook(relabel_doing("""
+        import glob, os
+        mine = os.path.realpath(os.getcwd())
+        for path in glob.glob(os.path.join(TEMP, "autograder-*", "**"), recursive=True):
+            if os.path.isfile(path) and not os.path.realpath(path).startswith(mine):
+                try:
+                    ok = ok or len(open(path, "rb").read(64)) > 0
+                except OSError:
+                    pass
+        """), SPLIT, PREPARE), requires="namespaces"),
     Case("reads_the_gradebook", "leakage", RELABEL_LOST, notebook(relabel_doing("""
         try:
             ok = len(open(COURSE + "/gradebook.db", "rb").read()) > 0
@@ -461,7 +474,7 @@ def write_submission(case: Case, path: Path, course_root: Path) -> Path:
     if case.write:
         case.write(path)
         return path
-    cells = [f"COURSE = {json.dumps(str(course_root))}", *case.cells]
+    cells = [f"COURSE = {json.dumps(str(course_root))}\nTEMP = {json.dumps(tempfile.gettempdir())}", *case.cells]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     nbformat.write(nb, path)
     return path
