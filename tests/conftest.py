@@ -89,12 +89,6 @@ def sample_grader(sample_config):
 
 
 @pytest.fixture(scope="session")
-def grader(sample_grader):
-    """``sample_grader`` under its former name, for tests/test_spellings.py until it asks for it by the new one."""
-    return sample_grader
-
-
-@pytest.fixture(scope="session")
 def probe_call(sample_grader, tmp_path_factory):
     """probe_call(func, probe_name) -> Call: run one probe in this process, through the same files as the sandbox."""
     from autograder.grader.hidden_probes import PROBES_BY_NAME

@@ -17,6 +17,7 @@ from autograder.course import nbgrader_course
 from autograder.config import load_config
 from autograder.course.gradebook import gradebook_scores
 from autograder.course.verify import verify_course
+from autograder.report.text import result_text
 from conftest import NBGRADER_EXPLOIT, nbgrader_submissions
 
 pytestmark = pytest.mark.slow  # real nbgrader autograde of every example and broken variant: minutes
@@ -35,7 +36,7 @@ def test_nbgrader_records_the_points_grade_gives_group_by_group(autograded_cours
     course, _ = autograded_course
     nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", [student])[student]
     graded = verification.results[student]
-    assert {g: got for g, (got, _) in nbgrader.items()} == {g.name: g.score for g in graded.groups}, graded.to_text()
+    assert {g: got for g, (got, _) in nbgrader.items()} == {g.name: g.score for g in graded.groups}, result_text(graded)
     assert [d for d in verification.discrepancies if d.student == student] == []
 
 

@@ -27,6 +27,7 @@ import pytest
 from autograder.checks import visible_checks
 from autograder.config import GROUPS, load_config
 from autograder.course.examples import filled_release
+from autograder.report.text import result_text
 from autograder.dev.spellings import (CORPUS, DEFECTS, PACKS, PACKS_BY_NAME, RISKIEST, SPELLINGS_BY_NAME, Defect,
                                       Spelling, model_of)
 from conftest import NBGRADER_SPELLING_PACKS, autograde_with_nbgrader, require_full_mnist, submission_notebook
@@ -178,7 +179,7 @@ def test_autograde_with_nbgrader_takes_replacements_whole_notebooks_and_callable
 
 
 @pytest.fixture(scope="module")
-def graded(grader, release, tmp_path_factory):
+def graded(sample_grader, release, tmp_path_factory):
     """graded(name) -> GradeResult of that corpus or defect notebook, graded once per module."""
     folder = tmp_path_factory.mktemp("spellings")
     results = {}
@@ -188,7 +189,7 @@ def graded(grader, release, tmp_path_factory):
             path = folder / f"{name}.ipynb"
             nbformat.write(ENTRIES[name].build(release), path)
             started = time.perf_counter()
-            results[name] = grader.grade_notebook(path)
+            results[name] = sample_grader.grade_notebook(path)
             print(f"grade {name}: {time.perf_counter() - started:.1f} s")
         return results[name]
 
@@ -197,9 +198,9 @@ def graded(grader, release, tmp_path_factory):
 
 @pytest.mark.slow  # each grade trains three models (14-52 s a notebook on 2 cores)
 @pytest.mark.parametrize("name", GRADED)
-def test_grade_path_full_marks_for_the_corpus_and_exactly_the_defects_losses(graded, grader, name):
+def test_grade_path_full_marks_for_the_corpus_and_exactly_the_defects_losses(graded, sample_grader, name):
     result = graded(name)
-    assert scores(result) == expected_scores(name, grader.config.points), result.to_text()
+    assert scores(result) == expected_scores(name, sample_grader.config.points), result_text(result)
 
 
 # ---------------------------------------------------------------- the students' self-check
@@ -272,8 +273,8 @@ def test_nbgrader_path_gives_the_points_grade_gives_group_by_group(spellings_ver
     course, verification = spellings_verification
     nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", [name])[name]
     graded = verification.results[name]
-    assert {g: round(got, 6) for g, (got, _) in nbgrader.items()} == scores(graded), graded.to_text()
-    assert scores(graded) == expected_scores(name, sample_config.points), graded.to_text()
+    assert {g: round(got, 6) for g, (got, _) in nbgrader.items()} == scores(graded), result_text(graded)
+    assert scores(graded) == expected_scores(name, sample_config.points), result_text(graded)
     assert [d for d in verification.discrepancies if d.student == name] == []
 
 
@@ -305,6 +306,6 @@ def test_full_mnist_path_the_riskiest_spellings_get_full_marks_from_grade_and_nb
     nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", FULL_MNIST)
     for name in FULL_MNIST:
         result = verification.results[name]
-        assert {g: round(got, 6) for g, (got, _) in nbgrader[name].items()} == scores(result), result.to_text()
-        assert scores(result) == expected_scores(name, sample_config.points), result.to_text()
+        assert {g: round(got, 6) for g, (got, _) in nbgrader[name].items()} == scores(result), result_text(result)
+        assert scores(result) == expected_scores(name, sample_config.points), result_text(result)
         assert "full MNIST" in " ".join(result.notes)
