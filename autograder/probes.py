@@ -14,9 +14,6 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 
-# ``Call`` lives in ``autograder.calls``; named here too for ``autograder.isolation``, which still imports it
-# from this module.
-from autograder.calls import Call  # noqa: F401
 
 Returns = Literal["arrays", "model", "compiled_model"]
 

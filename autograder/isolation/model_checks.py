@@ -147,7 +147,8 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
     from autograder.checking import student_layers
     from autograder.grader.all_checks import checks_for
     from autograder.isolation.recording import load_call
-    from autograder.probes import Call, probe_kwargs
+    from autograder.calls import Call
+    from autograder.probes import probe_kwargs
 
     session = _session(settings, arrays)
     checks_by_name = {c.name: c for c in checks_for(None, True)}

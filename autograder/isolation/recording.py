@@ -21,7 +21,8 @@ from autograder.calling import call_for_probe
 from autograder import model_allowlist
 from autograder.isolation import untrusted_files
 from autograder.model_allowlist import ModelNotRebuildable
-from autograder.probes import Call, Probe
+from autograder.calls import Call
+from autograder.probes import Probe
 
 
 def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict,

@@ -38,7 +38,8 @@ from autograder.i18n import Message, _
 from autograder.isolation import untrusted_files
 from autograder.isolation.recording import load_call
 from autograder.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
-from autograder.probes import Call, Probe
+from autograder.calls import Call
+from autograder.probes import Probe
 
 _PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
 # Seconds past limits.cell_timeout_s before the grader ends a process whose cell did not stop when interrupted.
