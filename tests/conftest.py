@@ -177,9 +177,12 @@ def relabel_odd_even(y):
 # lose relabel and every group). NBGRADER_PARITY=all takes all 9 variants (each graded by `grade` in
 # test_broken.py): about 10 minutes more, which CI's 90 minutes do not have.
 PARITY_VARIANTS = ("mse_loss", "frozen")
-# Packs of the spellings corpus (autograder.dev.spellings) that real nbgrader autogrades in the suite: one of
-# correct spellings, one of one-group defects whose losses depend on cell order.
-NBGRADER_SPELLING_PACKS = ("pack_magics_and_aliases", "pack_defects_in_order")
+# The packs of the spellings corpus (autograder.dev.spellings) that real nbgrader autogrades in the suite, beside
+# the examples: every pack but pack_riskiest, which test_nbgrader_parity.py autogrades on full MNIST. Between
+# them they hold every spelling and every one-group defect (test_spellings.py checks both).
+NBGRADER_SPELLING_PACKS = ("pack_magics_and_aliases", "pack_compound_and_constants", "pack_helpers_and_crlf",
+                           "pack_cells_of_their_own", "pack_defects_in_values", "pack_defects_in_order",
+                           "pack_defects_helper_and_crlf")
 # The exploit's points differ from grade's on purpose (see test_nbgrader_roundtrip.py); every other must agree.
 NBGRADER_EXPLOIT = "eve_redefines_check_group"
 
@@ -197,8 +200,8 @@ def nbgrader_submissions() -> dict[str, dict[str, str] | None]:
                if v.replacements and (every or v.name in PARITY_VARIANTS)},
             "gus_noisy_stderr": NOISY_STDERR,
             "eve_redefines_check_group": {"relabel_odd_even": EVE_RELABEL},
-            # Spellings students write (magics, aliases, compound statements...) and defects whose losses depend
-            # on cell order: autograded in the same nbgrader run (see test_spellings.py).
+            # Spellings students write (magics, aliases, compound statements...) and one-group defects of them:
+            # autograded in the same nbgrader run (see test_spellings.py).
             **{name: PACKS_BY_NAME[name] for name in NBGRADER_SPELLING_PACKS}}
 
 

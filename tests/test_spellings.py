@@ -5,13 +5,12 @@ Paths: ``Grader.grade_notebook`` (``python -m autograder grade``), the students'
 autograder --notebook NB`` in a subprocess), and real ``nbgrader autograde`` compared group by group with
 ``grade`` through ``verify_course``. The notebooks are built by ``autograder.dev.spellings``.
 
-The fast tests check every notebook (corpus, defects, packs). In the suite ``grade`` takes the 7 packs (every
-spelling and defect is in one); the self-check and real nbgrader take two packs (``IN_SUITE``: one of correct
-spellings, one of defects that depend on cell order), nbgrader in the session's one nbgrader run beside the
-examples; test_nbgrader_parity.py autogrades the pack of the 4 riskiest spellings on full MNIST.
+The fast tests check every notebook (corpus, defects, packs). In the suite ``grade``, the self-check and real
+nbgrader take the 7 packs (every spelling and defect is in one), nbgrader in the session's one nbgrader run
+beside the examples; test_nbgrader_parity.py autogrades the pack of the 4 riskiest spellings on full MNIST.
 ``SPELLINGS_CORPUS=all`` runs every notebook on every path. Measured on the shared 2-core machine, per notebook
 on the sample data: grade 13-55 s (the session reuses trainings of identical models), the self-check about
-40 s, nbgrader autograde about 90 s (then verify grades each again).
+40 s, nbgrader autograde about 40 s in the shared run (then verify grades each again).
 """
 
 from __future__ import annotations
@@ -46,11 +45,10 @@ if CHOICE not in ("all", "packs"):
     raise ValueError(f"SPELLINGS_CORPUS={CHOICE!r}: expected 'all' or 'packs'")
 EACH = [e.name for e in (*CORPUS, *DEFECTS)]
 PACKED = [p for p in PACKS_BY_NAME if p != "pack_riskiest"]
-# In the suite: grade on the 7 packs (every spelling and defect is in one); the self-check and real nbgrader on
-# one corpus pack and the defect pack whose losses depend on cell order (what nbgrader sees differently from a
-# reader of the code). nbgrader autogrades those two in the session's one nbgrader run (conftest's
-# ``autograded_course``, beside the examples), and the pack of the riskiest spellings on full MNIST
-# (test_nbgrader_parity.py). SPELLINGS_CORPUS=all: every notebook on every path, in nbgrader runs of their own.
+# In the suite: grade, the self-check and real nbgrader on the 7 packs (every spelling and defect is in one).
+# nbgrader autogrades them in the session's one nbgrader run (conftest's ``autograded_course``, beside the
+# examples), and the pack of the riskiest spellings on full MNIST (test_nbgrader_parity.py).
+# SPELLINGS_CORPUS=all: every notebook on every path, in nbgrader runs of their own.
 IN_SUITE = list(NBGRADER_SPELLING_PACKS)
 GRADED = EACH + PACKED if CHOICE == "all" else PACKED
 PROCESS_PATHS = EACH if CHOICE == "all" else IN_SUITE
@@ -100,6 +98,8 @@ def test_the_corpus_has_the_spellings_and_defects_the_issue_asks_for():
     # Every spelling and every defect is in some pack (a pack's description joins its members').
     packed = {part for p in PACKS for part in p.description.split("; ")}
     assert {e.description for e in (*CORPUS, *DEFECTS)} <= packed
+    # ... and each pack goes through every path in the suite (pack_riskiest through nbgrader on full MNIST).
+    assert sorted(NBGRADER_SPELLING_PACKS) == sorted(PACKED) == sorted(set(PACKS_BY_NAME) - {"pack_riskiest"})
 
 
 @pytest.mark.parametrize("name", ALL)
