@@ -39,6 +39,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import resource
 import shutil
@@ -81,7 +82,7 @@ def timed(command: list[str], course: Path) -> float:
     return time.perf_counter() - started
 
 
-def throughput(size: int, ways: list[str], data: str = "sample") -> None:
+def throughput(size: int, ways: list[str], data: str = "sample", naive_epoch: bool = False) -> None:
     from autograder.course import nbgrader_course
 
     py = [sys.executable, "-m", "autograder"]
@@ -105,12 +106,29 @@ def throughput(size: int, ways: list[str], data: str = "sample") -> None:
                           "dask2": ["--dask-local", "2"]}[way]
                 seconds[way] = timed(py + ["grade-all", "--quiet", *option], course)
             print(f"  {way}: {seconds[way]:.0f} s", file=sys.stderr, flush=True)
+    naive = naive_rerun_seconds() if naive_epoch else None
     print(f"\n### Throughput: {size} submissions on the {data} data, {os.cpu_count()} cores\n")
-    print("| way | seconds | submissions/min | vs serial grade | vs nbgrader autograde |")
-    print("|---|---|---|---|---|")
+    if naive:
+        print(f"Naive re-run of the lecture, measured in this run: 30 × one lecture epoch of the three models = "
+              f"{naive:.0f} s per submission.\n")
+    print("| way | seconds | seconds per submission | submissions/min | vs serial grade | vs nbgrader autograde "
+          "| vs the naive re-run |")
+    print("|---|---|---|---|---|---|---|")
     for way, s in seconds.items():
         vs = lambda base: f"{seconds[base] / s:.2f}×" if base in seconds else "—"
-        print(f"| {way} | {s:.0f} | {size / s * 60:.1f} | {vs('serial')} | {vs('nbgrader')} |")
+        vs_naive = f"{naive / (s / size):.0f}×" if naive else "—"
+        print(f"| {way} | {s:.0f} | {s / size:.1f} | {size / s * 60:.1f} | {vs('serial')} | {vs('nbgrader')} "
+              f"| {vs_naive} |")
+
+
+def naive_rerun_seconds() -> float:
+    """What re-running the lecture costs per submission: 30 × one lecture epoch of each reference model, on full
+    MNIST (grading_benchmark's own probe, in a fresh process, after the ways so that it does not load them)."""
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "grading_benchmark.py"), "--lecture-epoch-probe",
+                           "mnist"], capture_output=True, text=True, check=True, cwd=ROOT)
+    epochs = json.loads(proc.stdout.strip().splitlines()[-1])
+    print("  lecture epochs: " + ", ".join(f"{b} {s:.1f} s" for b, s in epochs.items()), file=sys.stderr)
+    return 30 * sum(epochs.values())
 
 
 def simulated_scale(n: int, workers: int, sleep_s: float, executors: list[str]) -> None:
@@ -302,6 +320,9 @@ def main() -> None:
                         help="comma-separated ways to grade the class, or 'none'")
     parser.add_argument("--data", choices=("sample", "mnist"), default="sample",
                         help="the throughput class's data: sample (default) or mnist (full MNIST from MNIST_PATH)")
+    parser.add_argument("--naive-epoch", action="store_true",
+                        help="also measure one lecture epoch of each model on full MNIST (MNIST_PATH) and print each "
+                             "way's speed-up over re-running the lecture (30 epochs) per submission")
     parser.add_argument("--scale", type=int, default=10_000, help="stand-in submissions (0: skip the simulated scale)")
     parser.add_argument("--scale-workers", type=int, default=32)
     parser.add_argument("--sleep", type=float, default=0.1, help="seconds each stand-in submission sleeps")
@@ -320,7 +341,7 @@ def main() -> None:
         return
     ways = [] if args.ways == "none" else args.ways.split(",")
     if ways:
-        throughput(args.size, ways, args.data)
+        throughput(args.size, ways, args.data, args.naive_epoch)
     if args.scale:
         simulated_scale(args.scale, args.scale_workers, args.sleep, args.scale_executors.split(","))
     if args.memory:
