@@ -10,7 +10,7 @@ import pytest
 
 from autograder.grader import reference
 from autograder.dev.broken import VARIANTS, discriminate
-from autograder.grader.all_checks import checks_for
+from autograder.hidden.every_check import checks_for
 from autograder.config import GROUPS
 from autograder.course.examples import reference_source
 from autograder.report.text import result_text

@@ -49,7 +49,7 @@ def test_an_unknown_language_is_refused_with_the_choices():
 
 def test_a_check_result_keeps_its_message_and_rule_lazy_and_renders_them_in_the_language_asked(sample_config,
                                                                                               probe_call):
-    from autograder.grader.all_checks import checks_for
+    from autograder.hidden.every_check import checks_for
 
     check = next(c for c in checks_for(("relabel",)) if c.name.startswith("check_relabel_maps_odd"))
     calls = {check.probe_name: probe_call(lambda y: 1 - y % 2, check.probe_name)}

@@ -22,7 +22,7 @@ FULL = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabi
 @pytest.fixture(scope="module")
 def relabel_graded_once(sample_grader, probe_call):
     """The relabel group graded once, on a relabel_odd_even with the classes inverted, with the protections."""
-    from autograder.grader.all_checks import checks_for
+    from autograder.hidden.every_check import checks_for
 
     checks = checks_for(("relabel",))
     calls = {c.probe_name: probe_call(lambda y: 1 - y % 2, c.probe_name) for c in checks}
@@ -203,7 +203,7 @@ def test_a_process_that_exits_mid_call_crashed_and_its_exit_code_is_an_argument_
 
 
 def test_a_check_quoting_a_limit_message_renders_it_in_the_readers_language(sample_grader, probe_call):
-    from autograder.grader.all_checks import checks_for
+    from autograder.hidden.every_check import checks_for
     from autograder.isolation.sandbox import Ended, Ending
 
     check = checks_for(("relabel",))[0]

@@ -19,7 +19,8 @@ import pytest
 from autograder.checks import visible_checks
 from autograder.course.examples import filled_release
 from autograder.course.student_kit import STUDENT_KEYS, instructor_subpackages, write_student_kit
-from autograder.grader import hidden_probes, reference
+from autograder.grader import reference
+from autograder.hidden import probes as hidden_probes
 from repo_paths import RELEASE, ROOT
 
 pytestmark = pytest.mark.slow  # two self-check runs, one of them training three models (about 2 minutes)
@@ -52,8 +53,8 @@ def in_kit(kit, *args, timeout=900):
 
 def test_kit_imports_its_own_autograder_and_no_instructor_wing(kit):
     proc = in_kit(kit, "-c", "import sys, autograder, importlib.util as u; print(autograder.__file__); "
-                             "print([m for m in ('autograder.grader', 'autograder.isolation', 'autograder.course', "
-                             "'autograder.report', 'autograder.dev') if u.find_spec(m)])")
+                             "print([m for m in ('autograder.grader', 'autograder.hidden', 'autograder.isolation', "
+                             "'autograder.course', 'autograder.report', 'autograder.dev') if u.find_spec(m)])")
     assert proc.returncode == 0, proc.stderr[-2000:]
     where, importable = proc.stdout.splitlines()[-2:]
     assert where == str(kit / "autograder" / "__init__.py")

@@ -29,7 +29,7 @@ def imported_modules(path) -> set[str]:
 
 
 def test_no_student_wing_file_imports_the_instructor_wing():
-    assert {"grader", "isolation", "course", "report", "dev"} <= set(INSTRUCTOR_SUBPACKAGES)
+    assert {"grader", "hidden", "isolation", "course", "report", "dev"} <= set(INSTRUCTOR_SUBPACKAGES)
     sources = [p for p in student_wing_files() if p.suffix == ".py"]
     assert any(p.name == "notebook.py" for p in sources) and any(p.parent.name == "checks" for p in sources)
     offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sources for m in imported_modules(p)
@@ -41,6 +41,23 @@ def test_the_class_grader_imports_nothing_of_the_course_tooling():
     # batch is the lower layer: course (verify) imports it, so it must not import course back, even in a function.
     offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sorted((PACKAGE / "batch").rglob("*.py"))
                  for m in imported_modules(p) if m == "autograder.course" or m.startswith("autograder.course.")}
+    assert not offenders, sorted(offenders)
+
+
+def test_the_jailed_processes_import_nothing_of_the_grader():
+    # isolation is below grader: the grader starts the jailed processes, which look probes and checks up in
+    # autograder.hidden, never in autograder.grader (not even in a function), so the two never import each other.
+    sources = sorted((PACKAGE / "isolation").rglob("*.py"))
+    assert any(p.name == "child.py" for p in sources)
+    offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sources for m in imported_modules(p)
+                 if m == "autograder.grader" or m.startswith("autograder.grader.")}
+    assert not offenders, sorted(offenders)
+
+
+def test_what_only_grading_knows_imports_neither_the_grader_nor_its_jail():
+    offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sorted((PACKAGE / "hidden").rglob("*.py"))
+                 for m in imported_modules(p) for sub in ("grader", "isolation")
+                 if m == f"autograder.{sub}" or m.startswith(f"autograder.{sub}.")}
     assert not offenders, sorted(offenders)
 
 

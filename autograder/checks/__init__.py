@@ -2,7 +2,7 @@
 
 Importing this package imports every group's module, which registers its rules; ``VISIBLE_CHECKS``
 are those rules on the visible probes. The hidden checks are the same rules on the hidden probes;
-the instructor wing makes them (``autograder.grader.all_checks``), and this package never imports it.
+the instructor wing makes them (``autograder.hidden.every_check``), and this package never imports it.
 Adding a check: ``README.md`` in this folder.
 """
 

@@ -14,7 +14,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.grader import reference
-from autograder.grader.all_checks import CHECKS
+from autograder.hidden.every_check import CHECKS
 from autograder.config import CourseConfig
 from autograder.course.gradebook import grade_id_of
 

@@ -22,7 +22,7 @@ def extract_msgids() -> dict[str, list[str]]:
     """Every msgid, with the places it comes from ('path:line' or 'rule of <check>')."""
     from babel.messages.extract import extract_from_dir
 
-    from autograder.grader.all_checks import CHECKS
+    from autograder.hidden.every_check import CHECKS
 
     found: dict[str, list[str]] = {}
     for filename, lineno, message, _comments, _context in extract_from_dir(

@@ -26,8 +26,8 @@ from autograder.checking import (AccuracyBar, CheckSession, explain_missing, gro
                                  probes_of, reference_summary, timed)
 from autograder.checks import Check
 from autograder.config import GROUPS
-from autograder.grader.all_checks import checks_for
 from autograder.grader.calibration import Calibration, load_or_calibrate
+from autograder.hidden.every_check import checks_for
 from autograder.i18n import Message, _
 from autograder.isolation.model_process import ModelProcess, needs_models
 from autograder.isolation.recording import call_and_record, load_call

@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Callable
 
-from autograder.grader.all_checks import checks_for
+from autograder.hidden.every_check import checks_for
 from autograder.notebook import course_config, report_group
 
 

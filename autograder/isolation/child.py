@@ -21,7 +21,7 @@ import numpy as np
 
 
 def main(workdir: str) -> int:
-    from autograder.grader.hidden_probes import PROBES_BY_NAME
+    from autograder.hidden.probes import PROBES_BY_NAME
     from autograder.isolation.recording import call_and_record
     from autograder.notebook_runner import CellOutcome, PlannedCell, Wanted, run_notebook
 

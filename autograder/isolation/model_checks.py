@@ -145,7 +145,7 @@ def _session(settings: dict, arrays: dict):
 def serve(settings: dict, arrays: dict, requests, send) -> None:
     """Answer each request line from ``requests`` with protocol lines through ``send``."""
     from autograder.checking import student_layers
-    from autograder.grader.all_checks import checks_for
+    from autograder.hidden.every_check import checks_for
     from autograder.isolation.recording import load_call
     from autograder.calls import Call
     from autograder.probes import probe_kwargs
