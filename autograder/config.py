@@ -53,9 +53,9 @@ class StudentTraining(_Section):
         1, ge=1, description="Epochs the training cells run under `nbgrader autograde` (NBGRADER_EXECUTION set)."
     )
     nbgrader_images: int | None = Field(
-        2000, ge=1, description="Training and validation images the training cells use under `nbgrader autograde` "
-        "(the first ones of each split); null = all. Their curves and digit grid are feedback, not graded: the "
-        "accuracy checks retrain each model under the grading protocol.",
+        2000, ge=1, description="Training, validation and test images the training cells use under `nbgrader "
+        "autograde` (the first ones of each split); null = all. Their curves, test accuracy and digit grid are "
+        "feedback, not graded: the accuracy checks retrain each model under the grading protocol.",
     )
 
 

@@ -171,8 +171,9 @@ def training_epochs() -> int:
 
 
 def training_examples(*arrays):
-    """The arrays the training cells train and validate on: all of them, or under nbgrader autograde the first
-    ``training.nbgrader_images`` of each (the cells' curves are feedback; the accuracy checks grade)."""
+    """The arrays the training cells train, validate and test on: all of them, or under nbgrader autograde the
+    first ``training.nbgrader_images`` of each (the cells' curves and test accuracies are feedback; the accuracy
+    checks grade)."""
     limit = course_config().training.nbgrader_images
     if not os.environ.get("NBGRADER_EXECUTION") or limit is None or all(len(a) <= limit for a in arrays):
         return arrays

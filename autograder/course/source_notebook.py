@@ -116,8 +116,10 @@ x_train_cnn, x_val_cnn, x_test_cnn = (prepare_cnn_input(x) for x in (x_train, x_
 # Under nbgrader autograde: the first images only (these cells are feedback; the accuracy checks grade).
 x_train_mlp, x_train_cnn, y_train = training_examples(x_train_mlp, x_train_cnn, y_train)
 x_val_mlp, x_val_cnn, y_val = training_examples(x_val_mlp, x_val_cnn, y_val)
+x_test, x_test_mlp, x_test_cnn, y_test = training_examples(x_test, x_test_mlp, x_test_cnn, y_test)
 EPOCHS, BATCH_SIZE, VERBOSE = training_epochs(), training_batch_size(), training_verbosity()
-print(f"training for {EPOCHS} epochs, batch {BATCH_SIZE}, on {len(y_train):,} images (validation {len(y_val):,})")"""
+print(f"training for {EPOCHS} epochs, batch {BATCH_SIZE}, on {len(y_train):,} images "
+      f"(validation {len(y_val):,}, test {len(y_test):,})")"""
 
 
 def _train_cell(builder: str, kind: str, title: str) -> str:
@@ -128,7 +130,7 @@ history_{var} = {var}.fit(x_train_{kind}, y_train, epochs=EPOCHS, batch_size=BAT
                        validation_data=(x_val_{kind}, y_val), verbose=VERBOSE)
 plot_history(history_{var}, "{title}")
 test_loss, test_acc = {var}.evaluate(x_test_{kind}, y_test, verbose=0)
-print(f"{title}: test accuracy {{test_acc:.4f}}")
+print(f"{title}: test accuracy {{test_acc:.4f}} on {{len(y_test):,}} test images")
 plot_predictions({var}, x_test, x_test_{kind}, y_test)"""
 
 
