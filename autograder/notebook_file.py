@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:
+    import nbformat
 
 
 class NotebookError(ValueError):
@@ -33,8 +35,12 @@ def find_notebook(path: Path, name: str) -> Path:
     )
 
 
-def read_notebook(path: Path) -> nbformat.NotebookNode:
+def read_notebook(path: Path) -> "nbformat.NotebookNode":
     """Read and upgrade a notebook, turning every kind of damage into a NotebookError."""
+    # Imported here, not above: nbformat's import brings jsonschema's format checkers (about 1 s on this
+    # machine), and the kernels that run check cells import this module's users without reading any notebook.
+    import nbformat
+
     try:
         raw = Path(path).read_bytes()
     except OSError as exc:

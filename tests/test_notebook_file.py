@@ -145,3 +145,32 @@ def test_find_notebook_reports_a_folder_without_notebooks(tmp_path):
 def test_find_notebook_reports_a_path_that_does_not_exist(tmp_path):
     with pytest.raises(NotebookError, match=r"nowhere does not exist\. Give a notebook file or a folder holding one"):
         find_notebook(tmp_path / "nowhere", "binary_mnist.ipynb")
+
+
+# --- the command line's import shortcut ----------------------------------------------------------
+
+
+def test_the_command_line_reads_and_validates_notebooks_without_the_iri_grammar(tmp_path):
+    """`python -m autograder` keeps jsonschema from building its IRI grammar (about 1 s); validation still refuses."""
+    good = _write_nb(tmp_path / "good.ipynb", _nb("import os"))
+    bad = tmp_path / "bad.ipynb"
+    bad.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}),
+                   encoding="utf-8")
+    script = f"""
+import sys
+from autograder.__main__ import skip_unused_schema_formats
+skip_unused_schema_formats()
+from autograder.notebook_file import NotebookError, read_notebook
+print(read_notebook({str(good)!r}).cells[0].source)
+try:
+    read_notebook({str(bad)!r})
+except NotebookError as exc:
+    print("refused:", str(exc).removeprefix({str(bad)!r}).split(":")[0])
+print("grammar loaded:", bool(sys.modules.get("rfc3987_syntax")))
+"""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["import os", "refused:  is not a Jupyter notebook nbformat can read",
+                                "grammar loaded: False"], out
