@@ -179,13 +179,13 @@ class CheckSession:
             # Messages stay lazy: the result is rendered in its reader's language when it is shown.
             message = lazy(exc.args[0]) if exc.args else str(exc)
             # A failure whose cause another check reports names that check (see checks._compare.SeeCheck).
-            return CheckResult(check.name, check.group, Message(check.rule), check.hidden, False, message,
-                               subject=call.text, see=getattr(exc, "check", ""))
+            return CheckResult.of(check, False, message, subject=call.text, see=getattr(exc, "check", ""))
         except Exception as exc:  # a grader fault must not cost the other checks their results
-            return CheckResult(check.name, check.group, Message(check.rule), check.hidden, False,
-                               _("the grader could not run this check ({error}: {detail}); please tell your "
-                                 "instructor.").format(error=type(exc).__name__, detail=str(exc)), subject=call.text)
-        return CheckResult(check.name, check.group, Message(check.rule), check.hidden, True, subject=call.text)
+            return CheckResult.of(check, False, _("the grader could not run this check ({error}: {detail}); please "
+                                                  "tell your instructor.").format(error=type(exc).__name__,
+                                                                                   detail=str(exc)),
+                                  subject=call.text)
+        return CheckResult.of(check, True, subject=call.text)
 
     def accuracy_bar(self, builder: str) -> AccuracyBar:
         """The shipped threshold for ``builder`` on this data set and protocol (``autograder.expected``)."""

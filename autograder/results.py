@@ -17,6 +17,7 @@ from autograder.i18n import ENGLISH, Message, Translator, render, text_from_data
 if TYPE_CHECKING:
     import numpy as np
 
+    from autograder.checks import Check
     from autograder.checks.architecture import LayerRow
     from autograder.training import TrainingOutcome
 
@@ -24,12 +25,36 @@ if TYPE_CHECKING:
 MAX_FIELD_CHARS = 2_000
 
 
-@dataclass
-class CheckResult:
-    """One check's outcome. ``rule`` and ``message`` stay lazy (``i18n.Message``, or plain text) until a
-    rendering (``report.text``, ``report.gradescope_style``, the report) writes them in its reader's language."""
+# The fields a check result's data holds (``CheckResult.to_dict``); data written before the check and its
+# probe were stored apart names them together instead, as ``"name": "check[probe]"`` (``split_check_name``).
+_DATA_FIELDS = ("check", "probe", "group", "rule", "hidden", "passed", "message", "subject", "see")
 
-    name: str
+
+def split_check_name(name: str) -> tuple[str, str]:
+    """A check's name as files write it, ``check[probe]``, back into its check and probe.
+
+    Only data written in that joined form is read this way (a Gradescope-style test name, a check result
+    from before the two were stored apart). A name that does not end in a non-empty ``[probe]`` is a check
+    alone, so that ``CheckResult(check=..., probe=...).name`` gives back exactly the name that was read.
+    """
+    check, bracket, rest = name.partition("[")
+    if bracket and rest.endswith("]") and len(rest) > 1:
+        return check, rest[:-1]
+    return name, ""
+
+
+@dataclass(kw_only=True)
+class CheckResult:
+    """One check's outcome: the check (its function's name) applied to one probe (the input it examined).
+
+    ``rule`` and ``message`` stay lazy (``i18n.Message``, or plain text) until a rendering (``report.text``,
+    ``report.gradescope_style``, the report) writes them in its reader's language.
+    """
+
+    # The check function's name, e.g. "check_split_keeps_x_and_y_aligned".
+    check: str
+    # The probe (input) the check examined, e.g. "split_default_n_val" ("" for a result that names none).
+    probe: str
     group: str
     rule: Message | str
     hidden: bool
@@ -40,6 +65,18 @@ class CheckResult:
     # The check that reports this failure's cause, when this check's own precondition failed.
     see: str = ""
 
+    @classmethod
+    def of(cls, check: "Check", passed: bool, message: Message | str = "", *, subject: str = "",
+           see: str = "") -> "CheckResult":
+        """The result of ``check`` (a ``checks.Check``): its name, probe, group, rule and visibility."""
+        return cls(check=check.func.__name__, probe=check.probe_name, group=check.group, rule=Message(check.rule),
+                   hidden=check.hidden, passed=passed, message=message, subject=subject, see=see)
+
+    @property
+    def name(self) -> str:
+        """The check and its probe as reports and Gradescope's test names write them: ``check[probe]``."""
+        return f"{self.check}[{self.probe}]" if self.probe else self.check
+
     def rule_text(self, translator: Translator = ENGLISH) -> str:
         return render(self.rule, translator)
 
@@ -48,37 +85,35 @@ class CheckResult:
 
     def to_dict(self) -> dict:
         """Plain JSON data (what crosses a process boundary; see ``from_dict``); messages stay lazy."""
-        return {"name": self.name, "group": self.group, "rule": text_to_data(self.rule), "hidden": self.hidden,
-                "passed": self.passed, "message": text_to_data(self.message), "subject": self.subject, "see": self.see}
+        return {"check": self.check, "probe": self.probe, "group": self.group, "rule": text_to_data(self.rule),
+                "hidden": self.hidden, "passed": self.passed, "message": text_to_data(self.message),
+                "subject": self.subject, "see": self.see}
 
     @classmethod
     def from_dict(cls, data: dict) -> "CheckResult":
-        """A result from ``to_dict``'s data; raises ValueError on anything else (the data may be untrusted)."""
+        """A result from ``to_dict``'s data, or from the data written before the check and its probe were
+        stored apart (``"name": "check[probe]"``); raises ValueError on anything else (the data may be
+        untrusted)."""
         if not isinstance(data, dict):
             raise ValueError(f"a check result must be a mapping, not {type(data).__name__}")
-        unknown = set(data) - {"name", "group", "rule", "hidden", "passed", "message", "subject", "see"}
+        unknown = set(data) - {*_DATA_FIELDS, "name"}
         if unknown:
             raise ValueError(f"a check result has unknown fields: {', '.join(sorted(map(str, unknown)))[:200]}")
-        text = {k: data.get(k, "") for k in ("name", "group", "subject", "see")}
+        if "name" in data and ("check" in data or "probe" in data):
+            raise ValueError("a check result has both a name and a check or probe: it names its check one way only")
+        names = ("name",) if "name" in data else ("check", "probe")
+        text = {k: data.get(k, "") for k in (*names, "group", "subject", "see")}
         flags = {k: data.get(k) for k in ("hidden", "passed")}
         if not all(isinstance(v, str) for v in text.values()) or not all(isinstance(v, bool) for v in flags.values()):
-            raise ValueError("a check result's fields have the wrong types: name, group, subject and see must be "
-                             "strings, hidden and passed booleans")
+            raise ValueError(f"a check result's fields have the wrong types: {', '.join(names)}, group, subject and "
+                             "see must be strings, hidden and passed booleans")
         too_long = [k for k, v in text.items() if len(v) > MAX_FIELD_CHARS]
         if too_long:
             raise ValueError(f"a check result's {', '.join(too_long)} has more than {MAX_FIELD_CHARS:,} characters")
+        if "name" in text:
+            text["check"], text["probe"] = split_check_name(text.pop("name"))
         return cls(**text, **flags, rule=text_from_data(data.get("rule", "")),
                    message=text_from_data(data.get("message", "")))
-
-    @property
-    def check(self) -> str:
-        """The check function's name, without the probe."""
-        return self.name.split("[", 1)[0]
-
-    @property
-    def probe(self) -> str:
-        """The probe (input) the check examined."""
-        return self.name.split("[", 1)[1].rstrip("]") if "[" in self.name else ""
 
 
 @dataclass

@@ -38,14 +38,16 @@ def grade(config, failing=(), accuracy_failing=()) -> GradeResult:
     groups = []
     for name, points in config.points.items():
         if name == "accuracy":
-            checks = [CheckResult(f"check_accuracy_above_threshold[{b}]", name, "accuracy above the threshold", True,
-                                  b not in accuracy_failing, "" if b not in accuracy_failing else f"{b}: 0.51 < 0.90")
+            checks = [CheckResult(check="check_accuracy_above_threshold", probe=b, group=name,
+                                  rule="accuracy above the threshold", hidden=True, passed=b not in accuracy_failing,
+                                  message="" if b not in accuracy_failing else f"{b}: 0.51 < 0.90")
                       for b in BUILDERS]
         else:
             message = INVERTED if name == "relabel" else f"{name} is wrong"
-            checks = [CheckResult(f"check_{name}[visible]", name, f"{name} rule", False, name not in failing,
-                                  "" if name not in failing else message),
-                      CheckResult(f"check_{name}_hidden[probe]", name, f"{name} hidden rule", True, True)]
+            checks = [CheckResult(check=f"check_{name}", probe="visible", group=name, rule=f"{name} rule",
+                                  hidden=False, passed=name not in failing, message="" if name not in failing else message),
+                      CheckResult(check=f"check_{name}_hidden", probe="probe", group=name, rule=f"{name} hidden rule",
+                                  hidden=True, passed=True)]
         groups.append(GroupResult(name, float(points), checks, partial_credit=name in config.partial_credit))
     return GradeResult("submission.ipynb", groups, notes=["graded on the sample data"], execution_time=12.5)
 

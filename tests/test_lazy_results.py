@@ -69,7 +69,8 @@ def test_the_result_records_the_protections_and_every_rendering_says_them(relabe
 
 
 def test_a_result_without_a_protections_record_says_nothing_about_them_and_the_renderer_says_none_was_made():
-    result = GradeResult("kernel", [GroupResult("relabel", 1.0, [CheckResult("c", "relabel", "rule", False, True)])])
+    check = CheckResult(check="c", probe="", group="relabel", rule="rule", hidden=False, passed=True)
+    result = GradeResult("kernel", [GroupResult("relabel", 1.0, [check])])
 
     assert "rotections" not in result_text(result), "in-process results (self-check, nbgrader cells) have no jail"
     assert protections_text({}, EN) == "Protections: the submission's process did not report them."
@@ -98,8 +99,9 @@ def _nested_result() -> CheckResult:
     summary = _("reference under the same protocol: mean {mean:.4f}, worst {worst:.4f} over {n} seeds").format(
         mean=np.float32(0.98766), worst=np.float64(0.97), n=np.int64(3))
     message = _("{diff}\nHint: {hint}").format(diff=summary, hint=hint)
-    return CheckResult("check_x[probe]", "relabel", Message("relabel_odd_even(y) is 1 exactly where the digit is odd."),
-                       False, False, message, subject="relabel_odd_even(y)", see="check_y")
+    return CheckResult(check="check_x", probe="probe", group="relabel",
+                       rule=Message("relabel_odd_even(y) is 1 exactly where the digit is odd."), hidden=False,
+                       passed=False, message=message, subject="relabel_odd_even(y)", see="check_y")
 
 
 def test_a_check_result_round_trips_through_json_with_its_messages_still_lazy():
@@ -117,7 +119,8 @@ def test_a_check_result_round_trips_through_json_with_its_messages_still_lazy():
 
 
 def test_plain_text_and_arguments_that_are_neither_text_nor_numbers_travel_as_their_text():
-    result = CheckResult("c", "g", "a rule", False, False, _("shape {shape}").format(shape=(10, 784)))
+    result = CheckResult(check="c", probe="", group="g", rule="a rule", hidden=False, passed=False,
+                         message=_("shape {shape}").format(shape=(10, 784)))
 
     data = result.to_dict()
 
@@ -132,7 +135,9 @@ def _with(**changes) -> dict:
 @pytest.mark.parametrize("data, why", [
     ([], "must be a mapping"),
     (_with(passed="yes"), "wrong types"),
-    (_with(name=7), "wrong types"),
+    (_with(check=7), "wrong types"),
+    (_with(probe=None), "wrong types"),
+    (_with(name="check_x[probe]"), "both a name and a check or probe"),
     (_with(subject="x" * 5000), "more than 2,000 characters"),
     (_with(extra=1), "unknown fields: extra"),
     (_with(message={"msgid": "x"}), "exactly the keys msgid and kwargs"),

@@ -76,10 +76,13 @@ def test_layer_tables_are_read_back_as_rows_and_malformed_ones_refused():
 def test_an_answer_for_another_check_is_refused():
     asked = next(c for c in VISIBLE_CHECKS if c.group == "mlp")
     other = next(c for c in VISIBLE_CHECKS if c.group == "cnn")
-    answer = CheckResult(other.name, other.group, "rule", other.hidden, True)
     with pytest.raises(ValueError, match=re.escape(f"its answer for {asked.name} names another check")):
-        _own_check(answer, asked)
-    assert _own_check(CheckResult(asked.name, asked.group, "rule", asked.hidden, True), asked).passed
+        _own_check(CheckResult.of(other, True), asked)
+    # The same check on another probe is another check too.
+    on_another_probe = next(c for c in VISIBLE_CHECKS if c.func is asked.func and c.probe_name != asked.probe_name)
+    with pytest.raises(ValueError, match=re.escape(f"its answer for {asked.name} names another check")):
+        _own_check(CheckResult.of(on_another_probe, True), asked)
+    assert _own_check(CheckResult.of(asked, True), asked).passed
 
 
 def _notebook(path: Path, *cells: str) -> Path:

@@ -9,11 +9,11 @@ import pytest
 
 from autograder.report.gradescope_style import gradescope_json, gradescope_results
 from autograder.report.text import result_text
-from autograder.results import CheckResult, GradeResult, GroupResult
+from autograder.results import CheckResult, GradeResult, GroupResult, split_check_name
 
 
 def _check(name: str, group: str, passed: bool, message: str = "", hidden: bool = False) -> CheckResult:
-    return CheckResult(name=name, group=group, rule=f"rule of {name}", hidden=hidden, passed=passed,
+    return CheckResult(check=name, probe="", group=group, rule=f"rule of {name}", hidden=hidden, passed=passed,
                        message="" if passed else (message or f"{name} failed"))
 
 
@@ -140,6 +140,86 @@ def test_gradescope_json_keeps_non_ascii_messages_readable():
     assert "정답이 아닙니다" in gradescope_json(result)
 
 
+# --- a check and its probe ------------------------------------------------------------------
+
+
+def test_a_result_stores_its_check_and_probe_and_names_them_together_as_reports_do():
+    result = CheckResult(check="check_split_sizes", probe="split_n_val_2000", group="split", rule="r", hidden=False,
+                         passed=True)
+
+    assert (result.check, result.probe) == ("check_split_sizes", "split_n_val_2000")
+    assert result.name == "check_split_sizes[split_n_val_2000]"
+    assert _check("ones", "relabel", True).name == "ones", "a result with no probe is named by its check alone"
+
+
+def test_a_result_is_built_by_keyword_so_no_field_lands_in_another():
+    with pytest.raises(TypeError):
+        CheckResult("check_x", "probe", "relabel", "rule", False, True)
+
+
+def test_a_result_writes_its_check_and_probe_apart_and_reads_them_back():
+    result = CheckResult(check="check_x", probe="relabel_small", group="relabel", rule="r", hidden=True, passed=False,
+                         message="m", subject="relabel_odd_even(y)", see="check_y")
+
+    data = json.loads(json.dumps(result.to_dict()))
+
+    assert (data["check"], data["probe"]) == ("check_x", "relabel_small") and "name" not in data
+    assert CheckResult.from_dict(data) == result
+
+
+# What ``CheckResult.to_dict`` wrote before the check and its probe were stored apart (the model process's
+# answers, and any file kept from then): the two joined in "name".
+_OLD_DATA = {"name": "check_split_keeps_x_and_y_aligned[split_default_n_val]", "group": "split",
+             "rule": {"msgid": "split_train_val keeps each image with its label.", "kwargs": {}}, "hidden": False,
+             "passed": False, "message": {"msgid": "{call} mixed images and labels.",
+                                          "kwargs": {"call": "split_train_val(x, y)"}},
+             "subject": "split_train_val(x, y)", "see": ""}
+
+
+def test_data_written_with_the_joined_name_is_still_read():
+    result = CheckResult.from_dict(_OLD_DATA)
+
+    assert (result.check, result.probe) == ("check_split_keeps_x_and_y_aligned", "split_default_n_val")
+    assert result.name == _OLD_DATA["name"]
+    assert (result.group, result.hidden, result.passed, result.subject) == ("split", False, False, "split_train_val(x, y)")
+    assert result.message_text() == "split_train_val(x, y) mixed images and labels."
+    assert result.rule_text() == "split_train_val keeps each image with its label."
+
+
+@pytest.mark.parametrize("name, check, probe", [
+    ("check_x[probe]", "check_x", "probe"),
+    ("check_x", "check_x", ""),
+    ("", "", ""),
+    ("check_x[]", "check_x[]", ""),
+    ("check_x[probe", "check_x[probe", ""),
+    ("[probe]", "", "probe"),
+    ("check_x[a[b]]", "check_x", "a[b]"),
+])
+def test_a_joined_name_is_split_so_that_joining_gives_it_back_whole(name, check, probe):
+    assert split_check_name(name) == (check, probe)
+    assert CheckResult.from_dict({**_OLD_DATA, "name": name}).name == name
+
+
+@pytest.mark.parametrize("changes, why", [
+    ({"name": 7}, "the wrong types: name, group"),
+    ({"name": "x" * 2_001}, "name has more than 2,000 characters"),
+    ({"check": "check_x"}, "both a name and a check or probe"),
+    ({"probe": "p"}, "both a name and a check or probe"),
+])
+def test_data_written_with_the_joined_name_is_refused_as_before_when_malformed(changes, why):
+    with pytest.raises(ValueError, match=why):
+        CheckResult.from_dict({**_OLD_DATA, **changes})
+
+
+def test_a_too_long_check_or_probe_is_refused():
+    data = _check("c", "relabel", True).to_dict()
+
+    with pytest.raises(ValueError, match="probe has more than 2,000 characters"):
+        CheckResult.from_dict({**data, "probe": "p" * 2_001})
+    with pytest.raises(ValueError, match="check has more than 2,000 characters"):
+        CheckResult.from_dict({**data, "check": "c" * 2_001})
+
+
 # --- text ------------------------------------------------------------------------------------
 
 
@@ -197,13 +277,15 @@ def test_one_cause_over_several_inputs_is_one_block_with_the_checks_it_stopped_n
     # Issue 11.6: a split hard-coded at 50,000 fails the sizes check on every input, and the order
     # check could not check further; one block, the inputs on one line, the order check named under it.
     def sizes(probe, n, hidden=False):
-        return CheckResult(f"check_split_sizes[{probe}]", "split", "rule of sizes", hidden, False,
-                           f"split_train_val(x, y{n}) returned the wrong sizes:\n   x_val  expected {len(n) * 7}  got 0\n"
-                           "Hint: the split point lies past the end.", subject=f"split_train_val(x, y{n})")
+        return CheckResult(check="check_split_sizes", probe=probe, group="split", rule="rule of sizes", hidden=hidden,
+                           passed=False, message=f"split_train_val(x, y{n}) returned the wrong sizes:\n   x_val  "
+                           f"expected {len(n) * 7}  got 0\nHint: the split point lies past the end.",
+                           subject=f"split_train_val(x, y{n})")
 
     def order(probe, n, hidden=False):
-        return CheckResult(f"check_split_keeps_order[{probe}]", "split", "rule of order", hidden, False,
-                           f"split_train_val(x, y{n}): not compared; check_split_sizes reports why",
+        return CheckResult(check="check_split_keeps_order", probe=probe, group="split", rule="rule of order",
+                           hidden=hidden, passed=False,
+                           message=f"split_train_val(x, y{n}): not compared; check_split_sizes reports why",
                            subject=f"split_train_val(x, y{n})", see="check_split_sizes")
 
     group = GroupResult("split", 1.0, [sizes("default", ""), order("default", ""), sizes("n2000", ", n_val=2000"),

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.results import CheckResult, GradeResult, GroupResult
+from autograder.results import CheckResult, GradeResult, GroupResult, split_check_name
 
 # The fields the coordinator needs to decide what to skip; the rest of a line (the full result) is
 # dropped when reading for a resume, so that a class of 1,000 costs little memory.
@@ -168,7 +168,8 @@ def recorded_result(entry: dict, partial_credit) -> GradeResult:
             checks = []
             for test in (t for t in tests if t["group"] == name):
                 passed = test["status"] == "passed"
-                checks.append(CheckResult(name=test["name"].removeprefix(f"{name}: "), group=name,
+                check, probe = split_check_name(test["name"].removeprefix(f"{name}: "))
+                checks.append(CheckResult(check=check, probe=probe, group=name,
                                           rule=test["output"].removeprefix("passed: ") if passed else "",
                                           hidden=test.get("visibility") == "hidden", passed=passed,
                                           message="" if passed else test["output"]))

@@ -28,7 +28,7 @@ from autograder.checks import Check
 from autograder.config import GROUPS
 from autograder.grader.calibration import Calibration, load_or_calibrate
 from autograder.hidden.every_check import checks_for
-from autograder.i18n import Message, _
+from autograder.i18n import _
 from autograder.isolation.model_process import ModelProcess, needs_models
 from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.sandbox import SubmissionRun, run_submission
@@ -182,6 +182,5 @@ class Grader(CheckSession):
     def _unreadable(self, submission: str, checks: list[Check], reason: str) -> GradeResult:
         groups = self.empty_groups(checks)
         for c in checks:
-            groups[c.group].checks.append(CheckResult(c.name, c.group, Message(c.rule), c.hidden, False,
-                                                      _("not graded: {reason}").format(reason=reason)))
+            groups[c.group].checks.append(CheckResult.of(c, False, _("not graded: {reason}").format(reason=reason)))
         return GradeResult(submission, list(groups.values()), problems=[reason])

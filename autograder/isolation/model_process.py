@@ -32,7 +32,7 @@ import numpy as np
 
 from autograder.checks import Check
 from autograder.config import CourseConfig
-from autograder.i18n import Message, _
+from autograder.i18n import _
 from autograder.isolation.model_checks import call_error_to_data, grading_arrays, send_grading_input
 from autograder.isolation.sandbox import (jail_environment, jail_settings, jailed_command, namespaces_available,
                                           remove_cgroups)
@@ -348,14 +348,15 @@ def _probe_named(name, checks: list[Check]) -> str:
 
 def _own_check(result: CheckResult, check: Check) -> CheckResult:
     # The process answers for the check it was asked about, under that check's own name and group.
-    if (result.name, result.group, result.hidden) != (check.name, check.group, check.hidden):
+    if ((result.check, result.probe, result.group, result.hidden)
+            != (check.func.__name__, check.probe_name, check.group, check.hidden)):
         raise ValueError(f"its answer for {check.name} names another check")
     return result
 
 
 def _failed(check: Check, reason) -> CheckResult:
     # Lazy, as every check result is: rendered in the reader's language when shown.
-    return CheckResult(check.name, check.group, Message(check.rule), check.hidden, False, reason)
+    return CheckResult.of(check, False, reason)
 
 
 def _number(value, allow_none: bool = True) -> float | None:
