@@ -210,7 +210,7 @@ def cpu_since(before: dict[int, float]) -> float:
 def scale_child(name: str, n: int, workers: int, sleep_s: float) -> None:
     """One row of the simulated scale table, measured in this fresh process (the coordinator)."""
     from autograder.batch.class_run import grade_class
-    from autograder.batch.submissions import Submission
+    from autograder.submissions import Submission
     from autograder.batch.worker_task import GradingSettings, no_warm_up, sleep_instead_of_grading
 
     settings = GradingSettings(None, extra={"sleep_s": sleep_s})
@@ -283,7 +283,7 @@ def memory_child(n: int, workers: int) -> None:
     from autograder.batch.cli import _write_class_report
     from autograder.batch.ledger import read_ledger
     from autograder.batch.local_pool import LocalPool
-    from autograder.batch.submissions import Submission
+    from autograder.submissions import Submission
     from autograder.batch.summary import summary_text
     from autograder.batch.worker_task import GradingSettings, no_warm_up, sleep_instead_of_grading
     from autograder.config import load_config

@@ -9,7 +9,7 @@ import pytest
 
 from autograder.batch.class_run import already_graded
 from autograder.batch.ledger import LedgerError, LedgerWriter, read_ledger
-from autograder.batch.submissions import Submission
+from autograder.submissions import Submission
 
 
 def entry(student, sha="a" * 64, key="k1", status="graded", score=13.0, assignment="binary_mnist"):

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from autograder.batch.submissions import NothingToGrade, find_submissions
+from autograder.submissions import NothingToGrade, find_submissions
 
 
 def notebook(path, text="{}"):

@@ -44,6 +44,24 @@ def test_the_class_grader_imports_nothing_of_the_course_tooling():
     assert not offenders, sorted(offenders)
 
 
+def test_the_similarity_report_imports_nothing_of_the_class_grader():
+    # integrity is below batch: grade-all writes the similarity page beside its class report, so the similarity
+    # report must not import batch back, even in a function; both read a class through autograder.submissions.
+    sources = sorted((PACKAGE / "integrity").rglob("*.py"))
+    assert any(p.name == "similarity.py" for p in sources)
+    offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sources for m in imported_modules(p)
+                 if m == "autograder.batch" or m.startswith("autograder.batch.")}
+    assert not offenders, sorted(offenders)
+    assert any(m.startswith("autograder.integrity.") for m in imported_modules(PACKAGE / "batch" / "cli.py"))
+
+
+def test_finding_a_class_s_submissions_imports_neither_of_its_users():
+    offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sorted((PACKAGE / "submissions").rglob("*.py"))
+                 for m in imported_modules(p) for sub in ("batch", "integrity")
+                 if m == f"autograder.{sub}" or m.startswith(f"autograder.{sub}.")}
+    assert not offenders, sorted(offenders)
+
+
 def test_the_jailed_processes_import_nothing_of_the_grader():
     # isolation is below grader: the grader starts the jailed processes, which look probes and checks up in
     # autograder.hidden, never in autograder.grader (not even in a function), so the two never import each other.

@@ -1,12 +1,11 @@
 """Grade a whole class at once (``python -m autograder grade-all``) and hand the scores on (``export``).
 
-The coordinator (this process) finds the submissions, skips what the ledger already holds under the
-same grading key, sends the rest to worker processes (a local pool, or a Dask cluster), and appends
-each finished submission to the ledger at once. It never imports TensorFlow: the workers do the grading,
-each with one ``Grader`` built once and reused for every submission it grades.
+The coordinator (this process) finds the submissions (``autograder.submissions``), skips what the
+ledger already holds under the same grading key, sends the rest to worker processes (a local pool, or a
+Dask cluster), and appends each finished submission to the ledger at once. It never imports TensorFlow:
+the workers do the grading, each with one ``Grader`` built once and reused for every submission it grades.
 
 One unit per file:
-  submissions.py   which notebooks to grade, and the ones that cannot be (two notebooks, duplicate ids)
   grading_key.py   what identifies a grading (config, calibration files, kit version)
   ledger.py        grades/<assignment>.jsonl: append-only, fsynced, read back tolerating torn lines
   worker_task.py   what runs in a worker: build the Grader once, grade one submission

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from autograder.batch.ledger import LedgerWriter, each_line, read_ledger
 from autograder.batch.progress import ClassProgress
-from autograder.batch.submissions import Refused, Submission
+from autograder.submissions import Refused, Submission
 
 ATTEMPTS = 2  # a grading that crashes, or whose worker dies, is tried once more before it is "not graded"
 

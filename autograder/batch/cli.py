@@ -79,7 +79,7 @@ def cmd_grade_all(args, config) -> int:
     from autograder.batch.class_run import grade_class
     from autograder.batch.grading_key import grading_key
     from autograder.batch.ledger import LedgerError, ledger_path, read_ledger
-    from autograder.batch.submissions import NothingToGrade, find_submissions
+    from autograder.submissions import NothingToGrade, find_submissions
     from autograder.batch.summary import summary_text
 
     if args.workers is not None and args.workers < 1:
@@ -245,7 +245,7 @@ def cmd_export(args, config) -> int:
 def _class_submissions(config) -> tuple[dict[str, str] | None, dict[str, str] | None]:
     """The class an export must cover, as grade-all finds it in the course root: (student → notebook sha256,
     student → why their submission cannot be graded); (None, None) without submitted/ (the ledger is the class)."""
-    from autograder.batch.submissions import NothingToGrade, find_submissions, is_course_root
+    from autograder.submissions import NothingToGrade, find_submissions, is_course_root
 
     if not is_course_root(config.root):
         return None, None

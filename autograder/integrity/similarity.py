@@ -42,9 +42,9 @@ import numpy as np
 from copydetect import defaults
 from copydetect.utils import filter_code, hashed_kgrams, highlight_overlap
 
-from autograder.batch.submissions import NothingToGrade, Refused, Submission, find_submissions
 from autograder.notebook_file import NotebookError, read_notebook
 from autograder.notebook_runner import STUDENT, plan_notebook
+from autograder.submissions import NothingToGrade, Refused, Submission, find_submissions
 
 # copydetect's own default: a fingerprint spans 25 characters of normalised code (about one statement); every one
 # is kept (no winnowing), since the class's notebooks are small.

@@ -7,6 +7,9 @@ Two layouts:
 
 Bad input never stops the run and never reaches the ledger: it is returned as a ``Refused`` with a
 sentence the instructor can act on, and the command lists it at the end.
+
+Instructor wing, below both grade-all (``autograder.batch``) and the similarity report
+(``autograder.integrity``), which read a class through it: it imports neither (``tests/test_wings.py``).
 """
 
 from __future__ import annotations
