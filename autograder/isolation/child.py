@@ -64,4 +64,13 @@ def main(workdir: str) -> int:
 
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.exit(main(sys.argv[1]))
+    code = main(sys.argv[1])
+    # Everything the grader reads is written and closed by now, and the grader waits for this process to end:
+    # skip the interpreter's teardown, which takes about 1.4 s once TensorFlow is loaded (its thread pools and
+    # exit hooks, and those the student's code registered, which have nothing left to do for anyone).
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:  # a stream the notebook's code replaced or closed
+            pass
+    os._exit(code)
