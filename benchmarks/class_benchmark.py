@@ -52,6 +52,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # grading_benchmark's phase table
 
 
 def make_class(work: Path, size: int, data: str = "sample") -> Path:
@@ -90,6 +91,7 @@ def throughput(size: int, ways: list[str], data: str = "sample", naive_epoch: bo
         course = make_class(Path(tmp), size, data)
         notebooks = sorted((course / "submitted").glob("*/binary_mnist/binary_mnist.ipynb"))
         seconds: dict[str, float] = {}
+        phases: dict[str, list[tuple[str, float]]] = {}
         for way in ways:
             shutil.rmtree(course / "grades", ignore_errors=True)
             if way == "serial":
@@ -105,6 +107,7 @@ def throughput(size: int, ways: list[str], data: str = "sample", naive_epoch: bo
                 option = {"workers1": ["--workers", "1"], "default": [], "workers2": ["--workers", "2"],
                           "dask2": ["--dask-local", "2"]}[way]
                 seconds[way] = timed(py + ["grade-all", "--quiet", *option], course)
+                phases[way] = phases_from_ledger(course)
             print(f"  {way}: {seconds[way]:.0f} s", file=sys.stderr, flush=True)
     naive = naive_rerun_seconds() if naive_epoch else None
     print(f"\n### Throughput: {size} submissions on the {data} data, {os.cpu_count()} cores\n")
@@ -119,6 +122,21 @@ def throughput(size: int, ways: list[str], data: str = "sample", naive_epoch: bo
         vs_naive = f"{naive / (s / size):.0f}×" if naive else "—"
         print(f"| {way} | {s:.0f} | {s / size:.1f} | {size / s * 60:.1f} | {vs('serial')} | {vs('nbgrader')} "
               f"| {vs_naive} |")
+    for way, rows in phases.items():
+        print(f"\nWhere a submission's seconds went in `{way}` (mean over the ledger's graded lines; a worker's "
+              f"phases add up to its submission's seconds, and the workers run side by side):\n")
+        print("| phase | mean s |\n|---|---|")
+        print("\n".join(f"| {phase} | {mean:.2f} |" for phase, mean in rows))
+
+
+def phases_from_ledger(course: Path) -> list[tuple[str, float]]:
+    """The mean seconds of each top-level phase over the graded lines grade-all just wrote (their ``timings``)."""
+    from grading_benchmark import wall_time_by_phase
+
+    lines = [json.loads(line) for path in (course / "grades").glob("*.jsonl")
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    graded = [e for e in lines if e.get("status") == "graded" and e.get("timings")]
+    return wall_time_by_phase(graded) if graded else []
 
 
 def naive_rerun_seconds() -> float:

@@ -102,13 +102,15 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     if "error" in outcome:
         raise outcome["error"]
     result = outcome["result"]
-    from autograder.isolation.sandbox import namespaces_available
+    from autograder.isolation.jail import namespaces_available
     from autograder.report.gradescope_style import gradescope_results
 
     return {"student": student, "isolated": namespaces_available(), "report_error": _write_report(grader, result, student,
                                                                                                   settings.html_dir), "score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
             "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,
+            # Where those seconds went, phase by phase (benchmarks/class_benchmark.py adds them up for a class).
+            "timings": {phase: round(seconds, 3) for phase, seconds in result.timings.items()},
             "worker": f"{socket.gethostname()}:{os.getpid()}", "result": gradescope_results(result, grader.translator)}
 
 
