@@ -11,7 +11,8 @@ Prints, in order:
   4. peak memory of grading one submission in a fresh process: the grader and the submission's process;
   5. one epoch of each reference model under the lecture's protocol (SGD, batch 32, 50,000 images,
      validation on 10,000; in a fresh process with TensorFlow's defaults), × 30 = the naive
-     per-submission re-run, and the speed-up;
+     per-submission re-run, and the speed-up; then --fresh-grades runs of `python -m autograder grade` of
+     the reference, each from a fresh interpreter, and their speed-up over the same re-run;
   6. the cost of op determinism (reference trainings with it on and off, in fresh processes);
   7. discrimination: the reference and every typical bug under the grading protocol over N seeds,
      with the real accuracy check applied to each run.
@@ -36,6 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 ROOT = Path(__file__).resolve().parent.parent
 IMPORTS = "import autograder.grader.grading, keras, tensorflow"
 SHORT = {"build_mlp": "MLP", "build_cnn": "CNN", "build_deep_cnn": "deep CNN"}
+REFERENCE = ROOT / "solutions" / "binary_mnist" / "binary_mnist.ipynb"
 
 
 def mib(kib: int) -> float:
@@ -136,6 +138,19 @@ def lecture_epoch(data_source: str, log) -> dict[str, float]:
     return seconds
 
 
+def fresh_grades(data_source: str, repeats: int, log) -> list[float]:
+    """Wall seconds of ``python -m autograder grade`` of the reference, each from a fresh interpreter: what one
+    student's or instructor's single grade costs, start-up included."""
+    seconds = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "autograder", "grade", str(REFERENCE), "--quiet", "--data", data_source],
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seconds.append(time.perf_counter() - started)
+        log(f"  one fresh `grade` of the reference: {seconds[-1]:.1f} s")
+    return seconds
+
+
 def memory_probe(data_source: str, notebook: str) -> dict[str, float]:
     """Run in a fresh process: grade one notebook; the peak resident memory of this process, its submission's
     process (its child) and its model process (that process's memory cgroup, where it has one)."""
@@ -150,7 +165,7 @@ def memory_probe(data_source: str, notebook: str) -> dict[str, float]:
 
 
 def measure_memory(data_source: str, log) -> dict[str, float]:
-    notebook = str(ROOT / "solutions" / "binary_mnist" / "binary_mnist.ipynb")
+    notebook = str(REFERENCE)
     proc = subprocess.run([sys.executable, __file__, "--memory-probe", data_source, notebook],
                           capture_output=True, text=True, check=True, cwd=ROOT)
     peak = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -207,6 +222,9 @@ def main() -> int:
     parser.add_argument("--skip-discrimination", action="store_true")
     parser.add_argument("--graded-only", action="store_true",
                         help="stop after the graded submissions (start-up, set-up and section 3 only)")
+    parser.add_argument("--fresh-grades", type=int, default=3,
+                        help="times `python -m autograder grade` of the reference runs from a fresh interpreter, "
+                             "after the lecture epoch, for its speed-up over the naive re-run (0: skip)")
     parser.add_argument("--json", help="also write every figure to this file")
     parser.add_argument("--determinism-probe", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--lecture-epoch-probe", help=argparse.SUPPRESS)
@@ -289,6 +307,13 @@ def main() -> int:
     report["speedup"] = naive / median
     log(f"  one epoch of the three models: {sum(epoch.values()):.1f} s; × 30 epochs = {naive:.0f} s "
         f"({naive / 60:.1f} min) per submission; the grader's median {median:.1f} s is {naive / median:.0f}× faster")
+    if args.fresh_grades:
+        fresh = fresh_grades(args.data, args.fresh_grades, log)
+        report["fresh_grade_seconds"] = fresh
+        report["fresh_grade_speedup"] = naive / statistics.median(fresh)
+        log(f"  one `python -m autograder grade` of the reference from a fresh shell: median "
+            f"{statistics.median(fresh):.1f} s ({', '.join(f'{s:.1f}' for s in fresh)}), "
+            f"{report['fresh_grade_speedup']:.0f}× faster than the naive re-run")
 
     log("\n6. op determinism")
     report["determinism"] = measure_determinism(args.data, log)
