@@ -274,7 +274,7 @@ def test_the_kit_installed_from_the_bundle_as_setup_sh_does_grades_a_complete_no
 
     results = _valid(run_unpacked(root, {"homework.ipynb": notebook({})}))
     assert results["score"] == MAX_SCORE
-    from autograder.isolation.sandbox import namespaces_available
+    from autograder.isolation.jail import namespaces_available
 
     if namespaces_available():  # the installed reference solution is among what the jail hides
         assert results["extra_data"]["isolation"]["submission"]["hidden"], results["extra_data"]["isolation"]

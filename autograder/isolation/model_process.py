@@ -34,8 +34,8 @@ from autograder.checks import Check
 from autograder.config import CourseConfig
 from autograder.i18n import _
 from autograder.isolation.model_checks import call_error_to_data, grading_arrays, send_grading_input
-from autograder.isolation.sandbox import (jail_environment, jail_settings, jailed_command, namespaces_available,
-                                          remove_cgroups)
+from autograder.isolation.jail import (jail_environment, jail_settings, jailed_command, namespaces_available,
+                                       remove_cgroups)
 from autograder.results import CheckResult
 from autograder.training import GradingData, TrainingOutcome
 

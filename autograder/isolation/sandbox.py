@@ -17,16 +17,11 @@ writable, rlimits always, no capabilities, a scrubbed environment, and at most
 from __future__ import annotations
 
 import enum
-import functools
 import json
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,12 +31,13 @@ from autograder.cell_stderr import is_framework_line
 from autograder.config import Limits
 from autograder.i18n import Message, _
 from autograder.isolation import untrusted_files
+from autograder.isolation.jail import (jail_environment, jail_settings, jailed_command, namespaces_available,
+                                       remove_cgroups)
 from autograder.isolation.recording import load_call
 from autograder.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
 from autograder.calls import Call
 from autograder.probes import Probe
 
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
 # Seconds past limits.cell_timeout_s before the grader ends a process whose cell did not stop when interrupted.
 CELL_GRACE_S = 10.0
 
@@ -239,116 +235,6 @@ def _current(outdir: Path) -> dict:
         return {}
     probe, cell = current.get("probe"), current.get("cell")
     return {"probe": probe} if isinstance(probe, str) else {"cell": cell} if type(cell) is int else {}
-
-
-@functools.lru_cache(maxsize=1)
-def namespaces_available() -> bool:
-    """Whether ``unshare`` can give the submission its own network, mount and PID namespaces here."""
-    unshare = shutil.which("unshare")
-    if not unshare:
-        return False
-    try:
-        return subprocess.run([unshare, "--net", "--mount", "--pid", "--fork", "--kill-child", "true"],
-                              capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
-
-
-def child_environment(workdir: Path, limits: Limits) -> dict[str, str]:
-    """A minimal environment: no secrets, no MNIST_PATH or course paths, threads capped."""
-    threads = str(limits.cpu_threads)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "TMPDIR": str(workdir / "tmp"),
-           "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / "tmp"),
-           "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "KERAS_HOME": str(workdir / "keras"),
-           "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-           "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads,
-           "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))}
-    if os.environ.get("VIRTUAL_ENV"):
-        env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
-    return env
-
-
-def jail_settings(workdir: Path, limits: Limits, course_root: Path | None, namespaces: bool,
-                  module: str = "autograder.isolation.child", memory_bytes: int | None = None,
-                  report_to_file: bool = True, shared: tuple[Path, ...] = ()) -> dict:
-    """The jail's spec for a process running ``module`` in ``workdir``; its memory cgroup gets
-    ``memory_bytes`` (default: the submission's ``limits.memory_limit_mb``), its address space that limit.
-    Without ``report_to_file`` the jail reports on the first line of the process's stdout instead. ``shared``:
-    folders in the temp folder the process needs besides its own work folder."""
-    hidden = [(Path(course_root) / p).resolve() for p in limits.hidden_paths] if course_root else []
-    # Never hide what the submission's process itself needs to run.
-    needed = [Path(_PACKAGE_PARENT), Path(sys.prefix), workdir.resolve()]
-    hidden = [h for h in hidden if h.exists() and not any(n == h or h in n.parents for n in needed)]
-    # The reference solution ships inside the package; the submission's process never needs it.
-    hidden.append(Path(__file__).resolve().parent.parent / "grader" / "reference.py")
-    (workdir / "tmp").mkdir(exist_ok=True)
-    return {
-        "workdir": str(workdir), "namespaces": namespaces, "network": "off" if namespaces and limits.network == "off" else "on",
-        "readonly": _readonly_paths(course_root, workdir),
-        "hide_dirs": [str(h) for h in hidden if h.is_dir()], "hide_files": [str(h) for h in hidden if h.is_file()],
-        **_private_temp_folder(workdir, shared),
-        "cgroup_name": f"autograder-{uuid.uuid4().hex[:12]}",
-        "module": module, "memory_bytes": memory_bytes or limits.memory_limit_mb * 2**20,
-        "address_space_bytes": limits.memory_limit_mb * 2**20, "file_bytes": limits.file_size_limit_mb * 2**20,
-        "max_processes": limits.max_processes, "env": child_environment(workdir, limits),
-        "report": str(workdir / "jail-report.json") if report_to_file else None,
-    }
-
-
-def _private_temp_folder(workdir: Path, shared: tuple[Path, ...] = ()) -> dict:
-    """The shared temp folder the jail covers with an empty one, and what it puts back there.
-
-    Every grading's work folder lies in it (and the grader's models' process's, and grade-all's other workers'),
-    so without this a submission could read the notebook and outputs of another submission graded at the same
-    time. Only the process's own work folder (and ``shared``) comes back, and the grader's code and Python when
-    they lie there.
-    """
-    temp = Path(tempfile.gettempdir()).resolve()
-    work = workdir.resolve()
-    if temp == Path(temp.anchor) or temp not in work.parents:
-        return {"private_tmp": None, "keep_in_tmp": []}
-    needed = {work, Path(_PACKAGE_PARENT).resolve(), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-              *(Path(p).resolve() for p in shared)}
-    inside = [p for p in needed if temp in p.parents]
-    keep = sorted(p for p in inside if not any(o != p and o in p.parents for o in inside))
-    return {"private_tmp": str(temp), "keep_in_tmp": [str(p) for p in keep]}
-
-
-def _readonly_paths(course_root: Path | None, workdir: Path) -> list[str]:
-    """Folders the submission must not change: the grader's package, Python's installation, the course."""
-    candidates = {Path(_PACKAGE_PARENT), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
-    if course_root:
-        candidates.add(Path(course_root).resolve())
-    work = workdir.resolve()
-    # Outermost folders only, and never one that holds the work folder (the child writes there).
-    kept = sorted(p for p in candidates if p.exists() and not any(o != p and o in p.parents for o in candidates))
-    return [str(p) for p in kept if p != work and p not in work.parents]
-
-
-def jailed_command(spec: Path | str, limits: Limits, namespaces: bool) -> list[str]:
-    """The command that starts the jail on ``spec`` (a file, or ``-``: stdin's first line), under ``unshare``
-    where namespaces work."""
-    command = [sys.executable, "-m", "autograder.isolation.jail", str(spec)]
-    if namespaces:
-        # Its own network (none), mounts (private paths hidden) and PIDs (all die with it).
-        net = ["--net"] if limits.network == "off" else []
-        command = ["unshare", *net, "--mount", "--pid", "--fork", "--kill-child", "--", *command]
-    return command
-
-
-def jail_environment(workdir: Path, limits: Limits) -> dict[str, str]:
-    """The jail's own environment (it passes the child's scrubbed one on from the spec)."""
-    return dict(child_environment(workdir, limits), PYTHONPATH=_PACKAGE_PARENT)
-
-
-def remove_cgroups(name: str) -> None:
-    """Remove the jail's cgroups named ``name``: the name the grader chose, never one read back from a work
-    folder that the jailed process could have rewritten."""
-    for controller in ("memory", "pids"):
-        try:
-            (Path("/sys/fs/cgroup") / controller / name).rmdir()
-        except OSError:
-            pass
 
 
 class Ended(enum.Enum):

@@ -16,7 +16,7 @@ import yaml
 
 from autograder.config import load_config
 from autograder.grader.grading import Grader
-from autograder.isolation.sandbox import namespaces_available
+from autograder.isolation.jail import namespaces_available
 from autograder.report.text import result_text
 from conftest import cgroup_writable
 from repo_paths import ROOT
