@@ -2,7 +2,7 @@
 
 Each spelling is compiled and saved by Keras itself (``probe_call``: save to .keras, reload with safe
 mode, read ``compile_config``); the tests of the right spellings also pin the serialised form the
-checks read (autograder/checks/compile.py lists them all).
+checks read (autograder/checks/compiling.py lists them all).
 """
 
 import re
@@ -11,7 +11,7 @@ import keras
 import pytest
 
 from autograder.grader import reference
-from autograder.checks.compile import (check_compile_loss_is_binary_crossentropy,
+from autograder.checks.compiling import (check_compile_loss_is_binary_crossentropy,
                                        check_compile_metrics_include_accuracy, check_compile_optimizer_is_sgd)
 
 ALL = (check_compile_loss_is_binary_crossentropy, check_compile_optimizer_is_sgd, check_compile_metrics_include_accuracy)

@@ -21,7 +21,7 @@ from autograder.checks import VISIBLE_CHECKS
 from autograder.config import load_config
 from autograder.course.examples import reference_source
 from autograder.grader.grading import Grader
-from autograder.isolation import model_checks, model_process, recording
+from autograder.isolation import in_model_process, model_process, recording
 from autograder.isolation.model_process import _own_check, layers_from_dict, needs_models, training_from_dict
 from autograder.report.text import result_text
 from autograder.results import CheckResult
@@ -177,9 +177,9 @@ def test_the_grading_input_goes_through_a_pipe_as_plain_numbers():
     config = load_config(ROOT / "course.yml", data={"source": "sample"}).model_dump(mode="json")
     arrays = {"y_test": np.array([0, 1, 1], dtype=np.uint8), "x_test_mlp": np.arange(6, dtype=np.float32).reshape(3, 2)}
     pipe = io.BytesIO()
-    model_checks.send_grading_input(pipe, config, arrays)
+    in_model_process.send_grading_input(pipe, config, arrays)
     pipe.seek(0)
-    settings, back = model_checks.read_grading_input(io.BufferedReader(pipe))
+    settings, back = in_model_process.read_grading_input(io.BufferedReader(pipe))
     assert settings == config and list(back) == ["y_test", "x_test_mlp"]
     assert all(back[k].dtype == a.dtype and np.array_equal(back[k], a) for k, a in arrays.items())
 
@@ -194,7 +194,7 @@ def test_a_grading_input_that_is_not_plain_numbers_within_bounds_is_refused(head
     config = load_config(ROOT / "course.yml", data={"source": "sample"}).model_dump(mode="json")
     pipe = io.BufferedReader(io.BytesIO(json.dumps(dict(header, config=config)).encode() + b"\n" + body))
     with pytest.raises(ValueError, match=problem):
-        model_checks.read_grading_input(pipe)
+        in_model_process.read_grading_input(pipe)
 
 
 def test_what_the_submissions_code_could_plant_in_the_model_process_folder_is_never_used():

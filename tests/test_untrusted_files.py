@@ -133,7 +133,7 @@ def test_a_keras_file_is_read_and_sized_like_the_lecture_model(tmp_path, saved_m
     keras_file = uf.read_keras(_zip(tmp_path / "m.keras", saved_mlp))
     size = uf.model_size(keras_file.config)
     assert (size.layers, size.params) == (len(keras_file.config["config"]["layers"]), 332_801)
-    uf.check_weights(keras_file, size)
+    uf.refuse_oversized_weights(keras_file, size)
 
 
 def test_a_keras_member_with_path_traversal_is_refused(tmp_path, saved_mlp):
@@ -153,7 +153,7 @@ def test_a_weights_bomb_is_refused_by_the_parameters_its_config_declares(tmp_pat
     bomb = saved_mlp["model.weights.h5"] + b"\0" * (20 * 2**20)
     keras_file = uf.read_keras(_zip(tmp_path / "m.keras", {**saved_mlp, "model.weights.h5": bomb}))
     with _refused(r"model\.weights\.h5 in m\.keras is 22,\d+,\d+ bytes, more than the 1,4\d\d,\d+"):
-        uf.check_weights(keras_file, uf.model_size(keras_file.config))
+        uf.refuse_oversized_weights(keras_file, uf.model_size(keras_file.config))
 
 
 def test_a_config_declaring_a_huge_model_is_counted_without_allocating_it(tmp_path, saved_mlp):

@@ -9,7 +9,7 @@ Adding a check: ``README.md`` in this folder.
 from __future__ import annotations
 
 # Imported for their @rule registrations, in the course's group order.
-from autograder.checks import relabel, split, prepare, architecture, compile, accuracy  # noqa: F401
+from autograder.checks import relabel, split, prepare, architecture, compiling, accuracy  # noqa: F401
 from autograder.checks.registry import RULES, Check, Rule, checks_on, rule  # noqa: F401
 from autograder.probes import VISIBLE_PROBES
 

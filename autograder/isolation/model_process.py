@@ -1,4 +1,4 @@
-"""The grader's side of its bounded process for a submission's models (``autograder.isolation.model_checks``).
+"""The grader's side of its bounded process for a submission's models (``autograder.isolation.in_model_process``).
 
 The grader never builds a student's model in its own process. It hands the checks that need the
 models (architecture, compile, accuracy) to one long-lived process in the jail, capped at
@@ -10,7 +10,7 @@ a fresh process carries on with the rest, and the next submission is graded norm
 The grader launches it without waiting (``launch``) as soon as it knows a submission's models will be
 checked, so that its imports overlap with the submission's own process; ``check_models`` waits for it to
 be ready. Since the submission's code may run meanwhile, the process's spec, the course's settings and the
-grading data reach it through its stdin only, never through a file (``model_checks`` says how).
+grading data reach it through its stdin only, never through a file (``in_model_process`` says how).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numpy as np
 from autograder.checks import Check
 from autograder.config import CourseConfig
 from autograder.i18n import _
-from autograder.isolation.model_checks import call_error_to_data, grading_arrays, send_grading_input
+from autograder.isolation.in_model_process import call_error_to_data, grading_arrays, send_grading_input
 from autograder.isolation.jail import (jail_environment, jail_settings, jailed_command, namespaces_available,
                                        remove_cgroups)
 from autograder.results import CheckResult
@@ -191,7 +191,7 @@ class ModelProcess:
         limits = self.config.limits
         namespaces = namespaces_available()
         # It reads each submission's saved models from its work folder, made in this root (submission_folder).
-        spec = jail_settings(work, limits, self.config.root, namespaces, module="autograder.isolation.model_checks",
+        spec = jail_settings(work, limits, self.config.root, namespaces, module="autograder.isolation.in_model_process",
                              memory_bytes=self.memory_limit_mb * 2**20, report_to_file=False, shared=(self.root,))
         self._cgroup_name = spec["cgroup_name"]
         self._log = tempfile.TemporaryFile(dir=work)
@@ -325,7 +325,7 @@ def _end(proc: subprocess.Popen | None, cgroup_name: str | None, log=None) -> No
 
 
 def _feed(pipe, spec: dict, config: dict, arrays: dict) -> None:
-    # The jail's spec on the first line (the jail reads it), then the grading input (model_checks reads it).
+    # The jail's spec on the first line (the jail reads it), then the grading input (in_model_process reads it).
     try:
         pipe.write((json.dumps(spec) + "\n").encode())
         send_grading_input(pipe, config, arrays)

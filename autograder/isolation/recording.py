@@ -125,7 +125,7 @@ def load_model_safely(model: Path | untrusted_files.KerasFile, model_input: tupl
             f"Keras could not rebuild the model from its saved config ({type(exc).__name__}: "
             f"{str(exc)[:300]}). Hint: use only standard keras layers (no custom classes or Lambda layers)."
         ) from None
-    untrusted_files.check_weights(keras_file, size)
+    untrusted_files.refuse_oversized_weights(keras_file, size)
     try:
         # From the grader's own copy of the checked bytes, not the submission's file (which may change).
         with tempfile.TemporaryDirectory(prefix="autograder-model-") as private:

@@ -300,8 +300,9 @@ def model_size(config: dict, model_input: tuple[int, ...] | None = None) -> Mode
     return ModelSize(n_layers, params, largest, total)
 
 
-def check_weights(keras_file: KerasFile, size: ModelSize) -> None:
-    """The weights member fits the parameters the config declares: 4 bytes each plus HDF5's headers, read to check."""
+def refuse_oversized_weights(keras_file: KerasFile, size: ModelSize) -> None:
+    """Refuse a weights member larger than the parameters the config declares allow: 4 bytes each plus HDF5's
+    headers, read (bounded) to make sure."""
     limit = 4 * size.params + WEIGHTS_OVERHEAD_BYTES + WEIGHTS_OVERHEAD_PER_LAYER * size.layers
     with _zip_members(keras_file.data, keras_file.name, MAX_KERAS_ENTRIES) as zf:
         if "model.weights.h5" in zf.namelist():

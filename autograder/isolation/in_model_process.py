@@ -1,4 +1,4 @@
-"""The grader's bounded process for a submission's models: ``python -m autograder.isolation.model_checks WORKDIR``.
+"""The grader's bounded process for a submission's models: ``python -m autograder.isolation.in_model_process WORKDIR``.
 
 Loading a student's ``.keras`` file and training it under the grading protocol are the grader's own
 work, but on untrusted data: a model within every file bound (``untrusted_files``) may still need
