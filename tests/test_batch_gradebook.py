@@ -16,7 +16,7 @@ POINTS = {"relabel": 1, "split": 1, "prepare": 1, "mlp": 2, "cnn": 2, "deep_cnn"
 def ledger_line(student, failed_groups=(), accuracy_passed=("build_mlp", "build_cnn", "build_deep_cnn")):
     groups = {g: {"score": 0.0 if g in failed_groups else float(p), "max_score": float(p)} for g, p in POINTS.items()}
     groups["accuracy"]["score"] = float(len(accuracy_passed))
-    tests = [{"name": f"accuracy: check_accuracy_above_threshold[{b}]", "group": "accuracy",
+    tests = [{"name": f"accuracy: check_accuracy_above_threshold[{b}_for_accuracy]", "group": "accuracy",
               "status": "passed" if b in accuracy_passed else "failed"} for b in ("build_mlp", "build_cnn", "build_deep_cnn")]
     return {"student": student, "status": "graded", "groups": groups, "score": sum(g["score"] for g in groups.values()),
             "max_score": 13.0, "result": {"tests": tests}}
@@ -69,3 +69,20 @@ def test_the_slimmed_line_the_coordinator_holds_gives_every_cell_the_same_points
     for cell in ("test_relabel", "test_split", "test_accuracy_build_mlp", "test_accuracy_build_cnn"):
         assert cell_points(cell, 1.0, slim) == cell_points(cell, 1.0, line), cell
     assert cell_points("test_accuracy_build_cnn", 1.0, slim) == 1.0 and cell_points("test_relabel", 1.0, slim) == 0.0
+
+
+def test_each_per_model_cell_is_scored_by_the_real_accuracy_check_of_its_model():
+    """The accuracy checks' probes are named build_mlp_for_accuracy etc., not after the builder: each per-model
+    cell must still find its own check, in a ledger line made from the real registry's results."""
+    from autograder.batch.gradebook import builder_checked_by, cell_points
+    from autograder.hidden.every_check import checks_for
+    from autograder.report.gradescope_style import gradescope_results
+    from autograder.results import CheckResult, GradeResult, GroupResult
+
+    checks = checks_for(("accuracy",))
+    assert sorted(builder_checked_by(c.probe.name) for c in checks) == ["build_cnn", "build_deep_cnn", "build_mlp"]
+    results = [CheckResult.of(c, passed=builder_checked_by(c.probe.name) == "build_cnn") for c in checks]
+    line = {"groups": {"accuracy": {"score": 1.0, "max_score": 3.0}},
+            "result": gradescope_results(GradeResult("nb", [GroupResult("accuracy", 3.0, results, partial_credit=True)]))}
+    points = {b: cell_points(f"test_accuracy_{b}", 1.0, line) for b in ("build_mlp", "build_cnn", "build_deep_cnn")}
+    assert points == {"build_mlp": 0.0, "build_cnn": 1.0, "build_deep_cnn": 0.0}

@@ -38,7 +38,7 @@ def grade(config, failing=(), accuracy_failing=()) -> GradeResult:
     groups = []
     for name, points in config.points.items():
         if name == "accuracy":
-            checks = [CheckResult(check="check_accuracy_above_threshold", probe=b, group=name,
+            checks = [CheckResult(check="check_accuracy_above_threshold", probe=f"{b}_for_accuracy", group=name,
                                   rule="accuracy above the threshold", hidden=True, passed=b not in accuracy_failing,
                                   message="" if b not in accuracy_failing else f"{b}: 0.51 < 0.90")
                       for b in BUILDERS]

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.batch.gradebook import PREFIX, builder_of, grade_id_of, group_of  # noqa: F401 (the convention)
+from autograder.batch.gradebook import (PREFIX, builder_checked_by, builder_of, grade_id_of,  # noqa: F401 (the convention)
+                                         group_of)
 
 
 def submitted_students(course: Path | str, assignment: str) -> list[str]:
