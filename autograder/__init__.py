@@ -2,9 +2,9 @@
 
 The student wing is this top-level package: what the release notebook imports
 (``autograder.notebook``), the ``pytest autograder`` self-check, the checks and the expected values
-kept as data. It never imports the instructor wing, the subpackages (``grader``, ``isolation``,
-``course``, ``report``, ``dev``, ``batch``, ``gradescope``), which grade out of process, drive nbgrader and hold
-the reference solution. ``autograder.course.student_kit`` lists the student wing's files (what the kit
+kept as data. It never imports the instructor wing, the subpackages (``grader``, ``hidden``, ``isolation``,
+``course``, ``report``, ``dev``, ``batch``, ``submissions``, ``integrity``, ``gradescope``), which grade out of
+process, drive nbgrader and hold the reference solution and the hidden probes. ``autograder.course.student_kit`` lists the student wing's files (what the kit
 copies); ``python -m autograder`` is the instructor's command line.
 """
 

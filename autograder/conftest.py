@@ -20,7 +20,7 @@ from autograder.pytest_options import NOTEBOOK_ENV, pytest_addoption  # noqa: F4
 def self_check_session():
     """The check session that grades the visible checks here, in this process (a ``CheckSession``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from autograder.checking import CheckSession
+    from autograder.check_session import CheckSession
     from autograder.config import load_config
 
     return CheckSession(load_config(), log=lambda msg: None)
@@ -33,7 +33,7 @@ _ACCURACY_NOTE = pytest.StashKey[str]()
 def accuracy_session(request, self_check_session):
     """The check session for the accuracy checks: the configured one, or one on the sample data when full MNIST
     is not available here (the only checks that need it), with a note saying which thresholds apply."""
-    from autograder.checking import CheckSession
+    from autograder.check_session import CheckSession
     from autograder.config import load_config
     from autograder.data import MnistUnavailableError
     from autograder.i18n import _

@@ -186,7 +186,7 @@ def training_batch_size() -> int:
 
 @lru_cache(maxsize=1)
 def _session():
-    from autograder.checking import CheckSession
+    from autograder.check_session import CheckSession
 
     return CheckSession(course_config(), log=lambda msg: None)
 
@@ -246,7 +246,7 @@ def _training_session(session):
 
 @lru_cache(maxsize=1)
 def _sample_session():
-    from autograder.checking import CheckSession
+    from autograder.check_session import CheckSession
 
     config = course_config()
     sample = load_config(config._source_path, data={"source": "sample"})

@@ -52,7 +52,7 @@ def test_a_session_trains_each_model_config_once_and_reuses_its_outcome(sample_c
     """Two submissions with the lecture's MLP (other layer names) train once; another model trains again."""
     import keras
 
-    from autograder.checking import CheckSession, training_key
+    from autograder.check_session import CheckSession, training_key
     from autograder.calls import Call
     from autograder.probes import VISIBLE_PROBES_BY_NAME
 

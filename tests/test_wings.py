@@ -99,7 +99,7 @@ def test_student_wing_imports_in_a_fresh_interpreter_without_the_instructor_wing
         f"        if name.split('.')[:2][-1] in {INSTRUCTOR_SUBPACKAGES!r} and name.startswith('autograder.'):\n"
         "            raise ImportError('instructor wing: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import autograder.notebook, autograder.checking, autograder.checks, autograder.in_process, autograder.training\n"
+        "import autograder.notebook, autograder.check_session, autograder.checks, autograder.in_process, autograder.training\n"
         "from autograder.checks import visible_checks\n"
         "print(len(visible_checks()))\n")
     proc = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, timeout=300)

@@ -6,7 +6,7 @@ Pipeline, in order:
   1. read the notebook and plan its cells (``notebook_runner``: which run, from the student's copy or the release)
   2. in a fresh, jailed interpreter (``isolation.sandbox``), run the cells as a kernel does and call the
      student's functions, as they stand at their check cells, on the grader's inputs
-  3. run the checks on the returned plain data (``checking.CheckSession``, shared with the student
+  3. run the checks on the returned plain data (``check_session.CheckSession``, shared with the student
      wing); accuracy checks also train the returned models under the grading protocol, always with
      the reference compile (see training.py), so a wrong compile_model costs only the compile group
 """
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.calls import Call
-from autograder.checking import (AccuracyBar, CheckSession, explain_missing, groups_of_probes, notebook_problems,
+from autograder.check_session import (AccuracyBar, CheckSession, explain_missing, groups_of_probes, notebook_problems,
                                  probes_of, reference_summary, timed)
 from autograder.checks import Check
 from autograder.config import GROUPS

@@ -120,7 +120,7 @@ def layers_to_dict(layers: dict) -> dict:
 
 def _session(settings: dict, arrays: dict):
     """The check session of this process: the grader's config, data and thresholds, as the grader sent them."""
-    from autograder.checking import AccuracyBar, CheckSession, reference_summary
+    from autograder.check_session import AccuracyBar, CheckSession, reference_summary
     from autograder.config import CourseConfig
     from autograder.training import GradingData
 
@@ -144,7 +144,7 @@ def _session(settings: dict, arrays: dict):
 
 def serve(settings: dict, arrays: dict, requests, send) -> None:
     """Answer each request line from ``requests`` with protocol lines through ``send``."""
-    from autograder.checking import student_layers
+    from autograder.check_session import student_layers
     from autograder.hidden.every_check import checks_for
     from autograder.isolation.recording import load_call
     from autograder.calls import Call
