@@ -63,17 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
-def skip_unused_schema_formats() -> None:
-    """Keep jsonschema from loading its IRI format checker in this command-line process.
-
-    Reading a notebook imports nbformat, which imports jsonschema, which builds a Lark grammar for IRIs
-    when the optional ``rfc3987_syntax`` package is installed (nbgrader's dependencies install it): about
-    1 s of every ``grade`` on this machine. Notebook schemas use no IRI formats, and jsonschema skips a
-    format whose checker is missing; other programs (nbgrader, Jupyter) are not affected.
-    """
-    sys.modules.setdefault("rfc3987_syntax", None)
-
-
 if __name__ == "__main__":
+    from autograder.notebook_file import skip_unused_schema_formats
+
     skip_unused_schema_formats()
     sys.exit(main())

@@ -151,14 +151,15 @@ def test_find_notebook_reports_a_path_that_does_not_exist(tmp_path):
 
 
 def test_the_command_line_reads_and_validates_notebooks_without_the_iri_grammar(tmp_path):
-    """`python -m autograder` keeps jsonschema from building its IRI grammar (about 1 s); validation still refuses."""
+    """The command line and grade-all's workers keep jsonschema from building its IRI grammar (about 1 s);
+    validation still refuses what is not a notebook."""
     good = _write_nb(tmp_path / "good.ipynb", _nb("import os"))
     bad = tmp_path / "bad.ipynb"
     bad.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code"}]}),
                    encoding="utf-8")
     script = f"""
 import sys
-from autograder.__main__ import skip_unused_schema_formats
+from autograder.notebook_file import skip_unused_schema_formats
 skip_unused_schema_formats()
 from autograder.notebook_file import NotebookError, read_notebook
 print(read_notebook({str(good)!r}).cells[0].source)

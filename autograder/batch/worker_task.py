@@ -60,6 +60,9 @@ def grader_for(settings: GradingSettings):
             drop_framework_log_lines()
         from autograder.config import load_config
         from autograder.grader.grading import Grader
+        from autograder.notebook_file import skip_unused_schema_formats
+
+        skip_unused_schema_formats()  # a worker is a fresh interpreter, not the command line that set it
 
         grader = Grader(load_config(settings.config_path, **settings.override_dict()), log=lambda msg: None,
                         lang=settings.lang)
@@ -109,8 +112,6 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
                                                                                                   settings.html_dir), "score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
             "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,
-            # Where those seconds went, phase by phase (benchmarks/class_benchmark.py adds them up for a class).
-            "timings": {phase: round(seconds, 3) for phase, seconds in result.timings.items()},
             "worker": f"{socket.gethostname()}:{os.getpid()}", "result": gradescope_results(result, grader.translator)}
 
 

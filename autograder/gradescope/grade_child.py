@@ -19,10 +19,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def grade(request: dict) -> dict:
     from autograder.config import load_config
     from autograder.grader.grading import Grader
-    from autograder.notebook_file import NotebookError, read_notebook
+    from autograder.notebook_file import NotebookError, read_notebook, skip_unused_schema_formats
     from autograder.report.gradescope_style import gradescope_results
     from autograder.report.text import result_text
 
+    skip_unused_schema_formats()
     config = load_config(request["config"])
     try:
         read_notebook(Path(request["notebook"]))
