@@ -91,22 +91,6 @@ def test_a_changed_notebook_is_graded_again_and_the_unchanged_ones_are_not(tmp_p
     assert [e["student"] for e in read_ledger(ledger, "binary_mnist").entries].count("ada") == 2
 
 
-def timed_task(settings, student, path):
-    """Stand-in for grading that says where its seconds went, as grade_submission does."""
-    return {**misbehaving_task(settings, student, path), "seconds": 3.0,
-            "timings": {"run the submission in a child process": 2.0, "checks: split": 1.0}}
-
-
-def test_each_ledger_line_keeps_where_its_seconds_went_and_a_task_that_times_nothing_records_none(tmp_path):
-    run_class(tmp_path, ["ada"], timed_task, workers=1)
-    (tmp_path / "old").mkdir()
-    run_class(tmp_path / "old", ["bo"], misbehaving_task, workers=1)  # a task that times nothing
-    ada = read_ledger(tmp_path / "grades" / "binary_mnist.jsonl", "binary_mnist", keep_results=True).entries[-1]
-    bo = read_ledger(tmp_path / "old" / "grades" / "binary_mnist.jsonl", "binary_mnist", keep_results=True).entries[-1]
-    assert ada["timings"] == {"run the submission in a child process": 2.0, "checks: split": 1.0}
-    assert bo["timings"] == {}
-
-
 def test_the_summary_lists_what_was_not_graded_with_its_reason(tmp_path):
     from autograder.batch.summary import summary_text
 

@@ -155,8 +155,7 @@ def _entry(submission: Submission, assignment: str, key: str, attempts: int, out
         return {**entry, "status": "not graded", "reason": reason, "score": None, "max_score": None, "groups": {},
                 "seconds": None, "calibration": None, "worker": None, "result": None}
     return {**entry, "status": "graded", "reason": "", "isolated": outcome.get("isolated"),
-            **{k: outcome[k] for k in ("score", "max_score", "groups", "seconds", "calibration", "worker", "result")},
-            "timings": outcome.get("timings", {})}
+            **{k: outcome[k] for k in ("score", "max_score", "groups", "seconds", "calibration", "worker", "result")}}
 
 
 HTML_NOT_IN_LEDGER = ("already in the ledger, not graded now: an HTML report is drawn while grading, from the "
