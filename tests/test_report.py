@@ -83,7 +83,8 @@ def test_report_embeds_curves_grid_strip_and_comparison_as_pngs(cleo_html):
 def test_student_report_has_no_hidden_check_details_and_escapes_submission_text(cleo):
     result = copy.deepcopy(cleo)
     failed = result.group("accuracy").first_failure
-    failed.hidden, failed.name, failed.message = True, "secret_check[hidden_probe]", "SECRET DETAIL of a hidden test"
+    failed.hidden, failed.check, failed.probe = True, "secret_check", "hidden_probe"
+    failed.message = "SECRET DETAIL of a hidden test"
     result.problems = ["<script>alert(1)</script>"]  # text the submission controls is escaped
 
     html = render_report(result, Translator("en"), show_hidden=False)
