@@ -19,7 +19,7 @@ HELP_ORDER = ("grade", "feedback", "update-catalog", "calibrate", "reproduce", "
 
 
 def _load_config(args):
-    from autograder.config import CourseConfigError, load_config
+    from autograder.support.config import CourseConfigError, load_config
 
     overrides = {"data": {"source": args.data}} if getattr(args, "data", None) else {}
     try:
@@ -57,14 +57,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if not (args.verbose or os.environ.get("AUTOGRADER_VERBOSE")):
-        from autograder.framework_log import drop_framework_log_lines
+        from autograder.messages.framework_log import drop_framework_log_lines
 
         drop_framework_log_lines()
     return args.func(args)
 
 
 if __name__ == "__main__":
-    from autograder.notebook_file import skip_unused_schema_formats
+    from autograder.support.notebook_file import skip_unused_schema_formats
 
     skip_unused_schema_formats()
     sys.exit(main())

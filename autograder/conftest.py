@@ -20,8 +20,8 @@ from autograder.pytest_options import NOTEBOOK_ENV, pytest_addoption  # noqa: F4
 def self_check_session():
     """The check session that grades the visible checks here, in this process (a ``CheckSession``)."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from autograder.check_session import CheckSession
-    from autograder.config import load_config
+    from autograder.engine.check_session import CheckSession
+    from autograder.support.config import load_config
 
     return CheckSession(load_config(), log=lambda msg: None)
 
@@ -33,10 +33,10 @@ _ACCURACY_NOTE = pytest.StashKey[str]()
 def accuracy_session(request, self_check_session):
     """The check session for the accuracy checks: the configured one, or one on the sample data when full MNIST
     is not available here (the only checks that need it), with a note saying which thresholds apply."""
-    from autograder.check_session import CheckSession
-    from autograder.config import load_config
-    from autograder.data import MnistUnavailableError
-    from autograder.i18n import _
+    from autograder.engine.check_session import CheckSession
+    from autograder.support.config import load_config
+    from autograder.support.data import MnistUnavailableError
+    from autograder.messages.i18n import _
 
     if self_check_session.config.data.source == "sample":
         return self_check_session
@@ -104,7 +104,7 @@ def notebook_path(request, self_check_session) -> Path:
 def calls(request, self_check_session, notebook_path, fit_trainings):
     """The notebook's calls for every visible check, or the reason there are none."""
     from autograder.checks import visible_checks
-    from autograder.notebook_file import NotebookError
+    from autograder.support.notebook_file import NotebookError
 
     try:
         _, calls, problems = self_check_session.calls_for_notebook(notebook_path, visible_checks())
@@ -112,7 +112,7 @@ def calls(request, self_check_session, notebook_path, fit_trainings):
         return str(exc)
     except Exception as exc:  # e.g. MNIST unavailable: every test should say so, not show a traceback
         return f"{type(exc).__name__}: {exc}"
-    from autograder.i18n import _
+    from autograder.messages.i18n import _
 
     for problem in problems:
         print(self_check_session.translator(_("notebook problem: {problem}"), problem=problem))
@@ -121,8 +121,8 @@ def calls(request, self_check_session, notebook_path, fit_trainings):
 
 
 def pytest_report_header(config):
-    from autograder.config import CourseConfigError, load_config
-    from autograder.i18n import Translator, _
+    from autograder.support.config import CourseConfigError, load_config
+    from autograder.messages.i18n import Translator, _
 
     try:
         translator = Translator(load_config().language)

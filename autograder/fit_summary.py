@@ -3,7 +3,7 @@
 Everything is measured from the self-check's own run; nothing is run for the summary alone:
 
 - parameters and activations: counted on the model each builder returned, as the grader counts them
-  (``autograder.model_caps``), against the caps above which the grader refuses a model;
+  (``autograder.support.model_caps``), against the caps above which the grader refuses a model;
 - the slowest call: each builder's calls, timed as the grader times a call (the function and saving
   its model), against ``limits.call_timeout_s``;
 - training: the accuracy check's training under the grading protocol, against
@@ -24,8 +24,8 @@ import threading
 import unicodedata
 from dataclasses import dataclass
 
-from autograder.i18n import Message, Translator, _
-from autograder.model_caps import MAX_LAYER_VALUES, MAX_PARAMS, MAX_TOTAL_VALUES, built_size
+from autograder.messages.i18n import Message, Translator, _
+from autograder.support.model_caps import MAX_LAYER_VALUES, MAX_PARAMS, MAX_TOTAL_VALUES, built_size
 
 BUILDERS = ("build_mlp", "build_cnn", "build_deep_cnn")
 MiB = 2**20

@@ -10,9 +10,9 @@ import os
 from functools import lru_cache
 from typing import Callable
 
-from autograder.cell_stderr import CapturedStderr, captured_stderr
-from autograder.config import CourseConfig, load_config
-from autograder.i18n import Translator, _
+from autograder.messages.cell_stderr import CapturedStderr, captured_stderr
+from autograder.support.config import CourseConfig, load_config
+from autograder.messages.i18n import Translator, _
 
 # Set to show TensorFlow's own log lines caught during the checks (hidden by default).
 VERBOSE_ENV = "AUTOGRADER_VERBOSE"
@@ -21,7 +21,7 @@ if os.environ.get("NBGRADER_EXECUTION") and not os.environ.get(VERBOSE_ENV):
     # Under nbgrader, TensorFlow's C++ log lines (the oneDNN banner at import, tf.data's NodeDef
     # error) would land in the autograded notebook and its feedback page; the notebook imports this
     # module before keras so that they never do.
-    from autograder.framework_log import drop_framework_log_lines
+    from autograder.messages.framework_log import drop_framework_log_lines
 
     drop_framework_log_lines()
 
@@ -150,7 +150,7 @@ def course_config() -> CourseConfig:
 
 def load_course_data():
     """The course's data set (full MNIST or the offline sample, as course.yml says); prints which."""
-    from autograder.data import load_dataset
+    from autograder.support.data import load_dataset
 
     dataset = load_dataset(course_config().data.source)
     print(f"Data: {dataset.description}")
@@ -186,7 +186,7 @@ def training_batch_size() -> int:
 
 @lru_cache(maxsize=1)
 def _session():
-    from autograder.check_session import CheckSession
+    from autograder.engine.check_session import CheckSession
 
     return CheckSession(course_config(), log=lambda msg: None)
 
@@ -226,7 +226,7 @@ def _training_session(session):
     without full MNIST they train on the sample data, with the sample calibration's thresholds and a note
     saying so. Under nbgrader the course's data is always used (a missing data set is the grader's error).
     """
-    from autograder.data import MnistUnavailableError
+    from autograder.support.data import MnistUnavailableError
 
     if session.config.data.source == "sample" or os.environ.get("NBGRADER_EXECUTION"):
         return session
@@ -246,7 +246,7 @@ def _training_session(session):
 
 @lru_cache(maxsize=1)
 def _sample_session():
-    from autograder.check_session import CheckSession
+    from autograder.engine.check_session import CheckSession
 
     config = course_config()
     sample = load_config(config._source_path, data={"source": "sample"})

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 
-from autograder.cell_stderr import captured_stderr
+from autograder.messages.cell_stderr import captured_stderr
 from autograder.checks import visible_checks
 from autograder.fit_summary import run_training_check
-from autograder.i18n import _
+from autograder.messages.i18n import _
 
 VISIBLE = visible_checks()
 

@@ -61,7 +61,7 @@ def make_class(work: Path, size: int, data: str = "sample") -> Path:
     import nbformat
 
     from autograder.course import nbgrader_course
-    from autograder.config import load_config
+    from autograder.support.config import load_config
     from autograder.course.demo import make_demo_course
     from autograder.course.examples import EXAMPLES, filled_release
 
@@ -306,7 +306,7 @@ def memory_child(n: int, workers: int) -> None:
     from autograder.submissions import Submission
     from autograder.batch.summary import summary_text
     from autograder.batch.worker_task import GradingSettings, no_warm_up, sleep_instead_of_grading
-    from autograder.config import load_config
+    from autograder.support.config import load_config
 
     config = load_config(ROOT / "course.yml")
     outcomes = [json.loads(line) for line in REAL_OUTCOMES.read_text(encoding="utf-8").splitlines() if line.strip()]

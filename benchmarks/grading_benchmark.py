@@ -109,8 +109,8 @@ def lecture_epoch_probe(data_source: str) -> dict[str, float]:
     import keras
 
     from autograder.grader import reference
-    from autograder.data import load_dataset
-    from autograder.training import INPUT_KIND
+    from autograder.support.data import load_dataset
+    from autograder.engine.training import INPUT_KIND
 
     dataset = load_dataset(data_source)
     n_val = dataset.n_val
@@ -154,7 +154,7 @@ def fresh_grades(data_source: str, repeats: int, log) -> list[float]:
 def memory_probe(data_source: str, notebook: str) -> dict[str, float]:
     """Run in a fresh process: grade one notebook; the peak resident memory of this process, its submission's
     process (its child) and its model process (that process's memory cgroup, where it has one)."""
-    from autograder.config import load_config
+    from autograder.support.config import load_config
     from autograder.grader.grading import Grader
 
     grader = Grader(load_config(ROOT / "course.yml", data={"source": data_source}), log=lambda m: None)
@@ -181,9 +181,9 @@ def measure_memory(data_source: str, log) -> dict[str, float]:
 def determinism_probe(data_source: str, deterministic: bool) -> dict:
     """Run in a fresh process: train the three reference models once under the protocol."""
     from autograder.grader import reference
-    from autograder.config import load_config
-    from autograder.data import load_dataset
-    from autograder.training import BUILDERS, grading_data, train_and_evaluate
+    from autograder.support.config import load_config
+    from autograder.support.data import load_dataset
+    from autograder.engine.training import BUILDERS, grading_data, train_and_evaluate
 
     config = load_config(ROOT / "course.yml", data={"source": data_source}, grading={"deterministic": deterministic})
     dataset = load_dataset(data_source)
@@ -253,7 +253,7 @@ def main() -> int:
     import tensorflow as tf
 
     from autograder.grader.calibration import calibration_summary
-    from autograder.config import load_config
+    from autograder.support.config import load_config
     from autograder.grader.grading import Grader
     report["versions"] = {"tensorflow": tf.__version__, "keras": keras.__version__}
     report["import_seconds_here"] = time.perf_counter() - started
@@ -323,7 +323,7 @@ def main() -> int:
 
     if not args.skip_discrimination:
         from autograder.dev.broken import VARIANTS, discriminate
-        from autograder.training import BUILDERS
+        from autograder.engine.training import BUILDERS
 
         log(f"\n7. discrimination over {args.seeds} seeds (seeds 1000+, not the calibration's)")
         seeds = [1000 + i for i in range(args.seeds)]

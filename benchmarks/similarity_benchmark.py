@@ -12,7 +12,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from autograder.config import load_config
+from autograder.support.config import load_config
 from autograder.dev.similarity_class import write_class
 from autograder.integrity.similarity import release_notebook_path, similarity_report
 from autograder.submissions import find_submissions

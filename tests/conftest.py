@@ -75,7 +75,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def sample_config():
     """The repo's course.yml, switched to the package-shipped sample so tests run offline."""
-    from autograder.config import load_config
+    from autograder.support.config import load_config
 
     return load_config(ROOT / "course.yml", data={"source": "sample"})
 
@@ -258,7 +258,7 @@ def autograded_course(sample_config, tmp_path_factory):
 @pytest.fixture(scope="session")
 def nbgrader_verification(autograded_course):
     """``verify`` over the autograded course: each submission but the exploit graded out of kernel and compared."""
-    from autograder.config import load_config
+    from autograder.support.config import load_config
     from autograder.course.verify import verify_course
 
     course, students = autograded_course
@@ -268,7 +268,7 @@ def nbgrader_verification(autograded_course):
 
 def require_full_mnist():
     """Skip with the reason unless full MNIST is reachable through MNIST_PATH."""
-    from autograder.data import MnistUnavailableError, load_dataset
+    from autograder.support.data import MnistUnavailableError, load_dataset
 
     if not os.environ.get("MNIST_PATH"):
         pytest.skip("full MNIST unavailable: set MNIST_PATH to an .npz in Keras layout (CI uses ../shared/data/mnist.npz)")

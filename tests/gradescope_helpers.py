@@ -19,7 +19,7 @@ import shutil
 
 import yaml
 
-from autograder.config import load_config
+from autograder.support.config import load_config
 from autograder.gradescope.bundle import build_bundle
 from autograder.gradescope.run import _descendants
 

@@ -54,7 +54,7 @@ def course(tmp_path_factory):
 @pytest.fixture(scope="module")
 def serial(course):
     """Each submission graded the way ``python -m autograder grade`` grades it, one after another."""
-    from autograder.config import load_config
+    from autograder.support.config import load_config
     from autograder.grader.grading import Grader
     from autograder.report.gradescope_style import gradescope_results
 

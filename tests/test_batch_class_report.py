@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from autograder.batch.class_report import common_failures, failure_cause, write_class_report
-from autograder.i18n import Translator
+from autograder.messages.i18n import Translator
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SOFTMAX = ("build_cnn() ends in Dense({units}, softmax): a binary classifier needs one sigmoid unit.\n"

@@ -13,7 +13,7 @@ import yaml
 from autograder.__main__ import main
 from autograder.batch.grading_key import grading_key
 from autograder.batch.ledger import LedgerWriter
-from autograder.config import load_config
+from autograder.support.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

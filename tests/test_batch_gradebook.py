@@ -25,7 +25,7 @@ def ledger_line(student, failed_groups=(), accuracy_passed=("build_mlp", "build_
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     from autograder.course import nbgrader_course
-    from autograder.config import load_config
+    from autograder.support.config import load_config
     from autograder.course.demo import make_demo_course
 
     work = tmp_path_factory.mktemp("gradebook")
@@ -77,7 +77,7 @@ def test_each_per_model_cell_is_scored_by_the_real_accuracy_check_of_its_model()
     from autograder.batch.gradebook import builder_checked_by, cell_points
     from autograder.hidden.every_check import checks_for
     from autograder.report.gradescope_style import gradescope_results
-    from autograder.results import CheckResult, GradeResult, GroupResult
+    from autograder.engine.results import CheckResult, GradeResult, GroupResult
 
     checks = checks_for(("accuracy",))
     assert sorted(builder_checked_by(c.probe.name) for c in checks) == ["build_cnn", "build_deep_cnn", "build_mlp"]

@@ -108,7 +108,7 @@ def test_a_rerun_skips_only_the_same_notebook_graded_under_the_same_key():
 
 def test_the_ledger_folder_and_the_gradescope_zip_are_hidden_from_submissions_by_default(tmp_path):
     from autograder.batch.ledger import ledger_path
-    from autograder.config import Limits
+    from autograder.support.config import Limits
 
     hidden = Limits().hidden_paths
     # A submission that could read grades/ would see every classmate's grade and failure messages.

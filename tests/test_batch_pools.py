@@ -16,7 +16,7 @@ from autograder.batch.ledger import LedgerWriter, read_ledger
 from autograder.batch.local_pool import LocalPool
 from autograder.batch.worker_count import PEAK_BYTES_PER_SUBMISSION, default_workers
 from autograder.batch.worker_task import GradingSettings, no_warm_up
-from autograder.config import load_config
+from autograder.support.config import load_config
 from autograder.submissions import Submission
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,11 +21,11 @@ import yaml
 from autograder.batch.class_run import _entry
 from autograder.batch.grading_key import grading_key
 from autograder.batch.ledger import LedgerWriter, UnreadableResult, ledger_path, recorded_result
-from autograder.config import load_config
+from autograder.support.config import load_config
 from autograder.course.gradebook import gradebook_scores, grade_id_of
 from autograder.course.verify import verify_course
 from autograder.report.gradescope_style import gradescope_results
-from autograder.results import CheckResult, GradeResult, GroupResult
+from autograder.engine.results import CheckResult, GradeResult, GroupResult
 from autograder.submissions import Submission
 
 ROOT = Path(__file__).resolve().parent.parent

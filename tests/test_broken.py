@@ -11,7 +11,7 @@ import pytest
 from autograder.grader import reference
 from autograder.dev.broken import VARIANTS, discriminate
 from autograder.hidden.every_check import checks_for
-from autograder.config import GROUPS
+from autograder.support.config import GROUPS
 from autograder.course.examples import reference_source
 from autograder.report.text import result_text
 

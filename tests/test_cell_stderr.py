@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from autograder import notebook
-from autograder.cell_stderr import captured_stderr, is_framework_line
-from autograder.i18n import Translator
+from autograder.messages.cell_stderr import captured_stderr, is_framework_line
+from autograder.messages.i18n import Translator
 
 TF_NODEDEF_LINE = ("E0000 00:00:1795934857.622174    3536 node_def_util.cc:682] NodeDef mentions attribute "
                    "use_unbounded_threadpool which is not in the op definition")
@@ -127,7 +127,7 @@ def test_a_failed_check_still_raises_and_its_notes_come_first(sample_grader, mon
 
 
 def test_the_lectures_input_dim_warning_becomes_a_one_line_hint():
-    from autograder.cell_stderr import CapturedStderr, CaughtWarning
+    from autograder.messages.cell_stderr import CapturedStderr, CaughtWarning
 
     caught = CapturedStderr(warnings=[CaughtWarning(
         "UserWarning", "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "

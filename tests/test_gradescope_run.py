@@ -175,7 +175,7 @@ def _command(pid: int) -> str:
 
 def test_the_protections_line_names_what_was_in_force_and_what_was_not():
     from autograder.gradescope.run import protections_text
-    from autograder.i18n import Translator
+    from autograder.messages.i18n import Translator
     from autograder.report.protections import protections_text as the_report_renderer
 
     assert protections_text is the_report_renderer, "one renderer of the protections, shared with the text and report"

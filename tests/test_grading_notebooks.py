@@ -10,7 +10,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.config import GROUPS
+from autograder.support.config import GROUPS
 from autograder.course.examples import EXAMPLES, filled_release
 from autograder.report.text import result_text
 from repo_paths import RELEASE, ROOT

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.dev.catalog import extract_msgids, placeholders, untranslated
 from autograder.grader.grading import Grader
-from autograder.i18n import Message, Translator, _
+from autograder.messages.i18n import Message, Translator, _
 
 
 def test_every_student_facing_message_has_a_korean_translation():

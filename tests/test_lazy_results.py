@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from autograder.report.gradescope_style import gradescope_json, gradescope_results
-from autograder.i18n import Message, Translator, _
+from autograder.messages.i18n import Message, Translator, _
 from autograder.report.protections import protections_text
 from autograder.report.text import result_text
-from autograder.results import CheckResult, GradeResult, GroupResult
+from autograder.engine.results import CheckResult, GradeResult, GroupResult
 
 EN, KO = Translator("en"), Translator("ko")
 FULL = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabilities_dropped": True}
@@ -173,7 +173,7 @@ def _watch(tmp_path, command: list[str], current: str | None, call_timeout_s: fl
     import subprocess
     import time
 
-    from autograder.config import Limits
+    from autograder.support.config import Limits
     from autograder.isolation.sandbox import _watch
 
     (tmp_path / "out").mkdir()
@@ -226,7 +226,7 @@ def test_a_check_quoting_a_limit_message_renders_it_in_the_readers_language(samp
 
 def test_every_message_the_kit_writes_passes_the_checks_on_untrusted_messages():
     from autograder.dev.catalog import extract_msgids, placeholders
-    from autograder.i18n import text_from_data
+    from autograder.messages.i18n import text_from_data
 
     refused = {}
     for msgid in extract_msgids():

@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 from autograder.checks import VISIBLE_CHECKS
-from autograder.config import load_config
+from autograder.support.config import load_config
 from autograder.course.examples import reference_source
 from autograder.grader.grading import Grader
 from autograder.isolation import in_model_process, model_process, recording
 from autograder.isolation.model_process import _own_check, layers_from_dict, needs_models, training_from_dict
 from autograder.report.text import result_text
-from autograder.results import CheckResult
+from autograder.engine.results import CheckResult
 from conftest import cgroup_writable
 from repo_paths import ROOT
 

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from autograder.course import nbgrader_course
-from autograder.config import load_config
+from autograder.support.config import load_config
 from autograder.course.gradebook import gradebook_scores
 from autograder.course.verify import verify_course
 from autograder.report.text import result_text

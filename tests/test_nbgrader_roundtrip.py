@@ -5,9 +5,9 @@ import re
 import pytest
 
 from autograder.course import nbgrader_course
-from autograder.config import GROUPS
+from autograder.support.config import GROUPS
 from autograder.course.gradebook import gradebook_scores
-from autograder.config import load_config
+from autograder.support.config import load_config
 from autograder.course.verify import verify_course
 
 pytestmark = pytest.mark.slow  # real nbgrader autograde of several notebooks: minutes
@@ -55,7 +55,7 @@ def test_feedback_shows_the_failure_but_no_hidden_tests(autograded_course):
 
 def test_feedback_report_lands_next_to_nbgraders_feedback_without_hidden_tests(autograded_course, sample_grader):
     from autograder.course.feedback import write_feedback_reports
-    from autograder.i18n import Translator
+    from autograder.messages.i18n import Translator
 
     course, _ = autograded_course
     nbgrader_page = nbgrader_course.generate_feedback(course)["ben_relabel_inverted"]

@@ -1,4 +1,4 @@
-"""Tests of autograder.notebook_file: finding and reading a submitted notebook."""
+"""Tests of autograder.support.notebook_file: finding and reading a submitted notebook."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.notebook_file import NotebookError, find_notebook, read_notebook
+from autograder.support.notebook_file import NotebookError, find_notebook, read_notebook
 
 
 def _nb(*cells) -> nbformat.NotebookNode:
@@ -159,9 +159,9 @@ def test_the_command_line_reads_and_validates_notebooks_without_the_iri_grammar(
                    encoding="utf-8")
     script = f"""
 import sys
-from autograder.notebook_file import skip_unused_schema_formats
+from autograder.support.notebook_file import skip_unused_schema_formats
 skip_unused_schema_formats()
-from autograder.notebook_file import NotebookError, read_notebook
+from autograder.support.notebook_file import NotebookError, read_notebook
 print(read_notebook({str(good)!r}).cells[0].source)
 try:
     read_notebook({str(bad)!r})

@@ -8,7 +8,7 @@ prepare, the builders and compile pass with no MNIST_PATH, no Keras cache and no
 import pytest
 
 import autograder.notebook as nb
-from autograder import data
+from autograder.support import data
 from autograder.grader import reference
 from repo_paths import ROOT
 

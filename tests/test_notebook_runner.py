@@ -9,9 +9,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from autograder.notebook_runner import (CHECK, PROVIDED, PROVIDED_NOT_RUN, STUDENT, CellOutcome, Wanted,
-                                        call_checkpoints, cell_problem, outcomes_from_data, plan_notebook,
-                                        run_notebook, why_missing)
+from autograder.engine.notebook_runner import (CHECK, PROVIDED, PROVIDED_NOT_RUN, STUDENT, CellOutcome, Wanted,
+                                                call_checkpoints, cell_problem, outcomes_from_data, plan_notebook,
+                                                run_notebook, why_missing)
 from repo_paths import RELEASE
 
 MLP = [Wanted("build_mlp", "mlp", "build_mlp")]

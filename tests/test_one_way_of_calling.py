@@ -18,7 +18,7 @@ import pytest
 
 from autograder.grader import reference
 from autograder.hidden.probes import PROBES_BY_NAME
-from autograder.in_process import call_here
+from autograder.engine.in_process import call_here
 from autograder.isolation.recording import call_and_record, load_call
 
 
@@ -168,7 +168,7 @@ def test_compile_model_gets_the_same_lecture_mlp_on_both_ways(both_ways):
 
 
 def test_the_kept_config_builds_the_reference_mlp():
-    from autograder.calling import compile_probe_model
+    from autograder.engine.calling import compile_probe_model
     from autograder.course.expected_values import _named_by_position
 
     built = compile_probe_model()

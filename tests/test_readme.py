@@ -2,14 +2,14 @@
 
 import re
 
-from autograder.config import describe_schema
+from autograder.support.config import describe_schema
 from repo_paths import ROOT
 
 README = (ROOT / "README.md").read_text()
 
 
 def test_readme_course_yml_reference_is_the_declared_schema():
-    assert describe_schema() in README, "regenerate the table with autograder.config.describe_schema()"
+    assert describe_schema() in README, "regenerate the table with autograder.support.config.describe_schema()"
 
 
 def test_ci_runs_the_readme_test_command():

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 from autograder.checks.architecture import LayerRow, expected_layers
-from autograder.i18n import Translator
+from autograder.messages.i18n import Translator
 from autograder.report import attach_report_data, layer_diff, render_report
 from autograder.report.data import report_data
-from autograder.results import CheckResult, GradeResult, GroupResult
-from autograder.training import BUILDERS, TrainingOutcome
+from autograder.engine.results import CheckResult, GradeResult, GroupResult
+from autograder.engine.training import BUILDERS, TrainingOutcome
 
 
 def _png_sizes(html: str) -> list[tuple[int, int]]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.i18n import Translator
+from autograder.messages.i18n import Translator
 from autograder.report import attach_report_data, write_report
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

@@ -1,4 +1,4 @@
-"""Tests of autograder.results' scoring rules, and of its renderings: the text (``report.text``), and the
+"""Tests of autograder.engine.results' scoring rules, and of its renderings: the text (``report.text``), and the
 Gradescope-style dict and JSON (``report.gradescope_style``)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 
 from autograder.report.gradescope_style import gradescope_json, gradescope_results
 from autograder.report.text import result_text
-from autograder.results import CheckResult, GradeResult, GroupResult, split_check_name
+from autograder.engine.results import CheckResult, GradeResult, GroupResult, split_check_name
 
 
 def _check(name: str, group: str, passed: bool, message: str = "", hidden: bool = False) -> CheckResult:

@@ -9,9 +9,9 @@ import re
 import nbformat
 import pytest
 
-from autograder.config import SimilaritySettings
+from autograder.support.config import SimilaritySettings
 from autograder.dev.similarity_class import COPY_KINDS, write_class as write_synthetic_class
-from autograder.i18n import Translator
+from autograder.messages.i18n import Translator
 from autograder.integrity.similarity import lecture_style_answers, reference_solutions, similarity_report
 from autograder.integrity.similarity_page import CSV_COLUMNS, write_similarity
 from autograder.submissions import find_submissions

@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from autograder.checks import visible_checks
-from autograder.config import GROUPS, load_config
+from autograder.support.config import GROUPS, load_config
 from autograder.course.examples import filled_release
 from autograder.report.text import result_text
 from autograder.dev.spellings import (CORPUS, DEFECTS, PACKS, PACKS_BY_NAME, RISKIEST, SPELLINGS_BY_NAME, Defect,

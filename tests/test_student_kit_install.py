@@ -78,7 +78,7 @@ def test_without_a_colab_address_the_kit_notebook_is_the_release_and_its_readme_
 
 def test_with_a_colab_address_the_notebook_starts_with_a_cell_that_installs_the_kit_there(tmp_path, sample_config):
     from autograder.course.student_kit import COLAB_CELL_ID
-    from autograder.notebook_runner import STUDENT, plan_notebook
+    from autograder.engine.notebook_runner import STUDENT, plan_notebook
 
     spec = "git+https://github.com/our-course/binary-mnist-kit"
     write_student_kit(_with_colab_install(sample_config, spec), tmp_path / "kit")
@@ -101,7 +101,7 @@ def test_with_a_colab_address_the_notebook_starts_with_a_cell_that_installs_the_
 
 def test_outside_colab_the_install_cell_does_nothing(sample_config, tmp_path):
     from autograder.course.student_kit import colab_install_cell
-    from autograder.notebook_runner import plan_notebook, run_notebook
+    from autograder.engine.notebook_runner import plan_notebook, run_notebook
 
     cell = colab_install_cell("/nowhere/binary_mnist_student_kit-0.1.0-py3-none-any.whl")
     run = run_notebook(plan_notebook(nbformat.v4.new_notebook(cells=[cell])), [], 30.0)

@@ -6,8 +6,8 @@ import nbformat
 import pytest
 
 from autograder.course.examples import filled_release
-from autograder.notebook_runner import CellOutcome, cell_problem
-from autograder.error_text import describe_exception
+from autograder.engine.notebook_runner import CellOutcome, cell_problem
+from autograder.messages.error_text import describe_exception
 from autograder.report.text import result_text
 from repo_paths import RELEASE
 

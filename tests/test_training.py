@@ -4,7 +4,7 @@ import keras
 import pytest
 
 from autograder.grader import reference
-from autograder.training import make_optimizer, train_and_evaluate
+from autograder.engine.training import make_optimizer, train_and_evaluate
 
 
 def test_cosine_schedule_decays_the_learning_rate_to_zero_at_the_last_step(sample_config):
@@ -52,9 +52,9 @@ def test_a_session_trains_each_model_config_once_and_reuses_its_outcome(sample_c
     """Two submissions with the lecture's MLP (other layer names) train once; another model trains again."""
     import keras
 
-    from autograder.check_session import CheckSession, training_key
-    from autograder.calls import Call
-    from autograder.probes import VISIBLE_PROBES_BY_NAME
+    from autograder.engine.check_session import CheckSession, training_key
+    from autograder.engine.calls import Call
+    from autograder.engine.probes import VISIBLE_PROBES_BY_NAME
 
     probe = VISIBLE_PROBES_BY_NAME["build_mlp_for_accuracy"]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import jinja2
 
-from autograder.i18n import Translator
+from autograder.messages.i18n import Translator
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MOST_COMMON = 15

@@ -146,7 +146,7 @@ def _write_regrade_diff(config, ledger: Path, key: str, current: dict[str, str],
 def _write_similarity_beside(args, config, submissions, refused) -> dict | None:
     """The similarity page beside the class report (<report>-similarity.html and .csv), from the same notebooks;
     what the class report shows of it, or None (with a warning) when it cannot be made: grading went well."""
-    from autograder.i18n import Translator
+    from autograder.messages.i18n import Translator
     from autograder.integrity.similarity import SimilarityError, release_notebook_path, similarity_report
     from autograder.integrity.similarity_page import class_report_section, write_similarity
 
@@ -168,7 +168,7 @@ def _write_class_report(args, config, ledger: Path, report, students: set[str], 
                         similarity: dict | None = None) -> None:
     from autograder.batch.class_report import failures_only, write_class_report
     from autograder.batch.ledger import latest_lines
-    from autograder.i18n import Translator
+    from autograder.messages.i18n import Translator
 
     latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students, slim=failures_only).entries}
     graded = [latest[s] for s in sorted(students)]

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.config import GROUPS
+from autograder.support.config import GROUPS
 from autograder.hidden.probes import PROBES_BY_NAME
-from autograder.results import split_check_name
+from autograder.engine.results import split_check_name
 
 # ---------------------------------------------------------------- the course's test-cell id convention
 

@@ -12,7 +12,7 @@ import hashlib
 import json
 
 import autograder
-from autograder.config import CourseConfig
+from autograder.support.config import CourseConfig
 
 
 def calibration_files_digest(config: CourseConfig) -> dict[str, str]:

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.results import CheckResult, GradeResult, GroupResult, split_check_name
+from autograder.engine.results import CheckResult, GradeResult, GroupResult, split_check_name
 
 # The fields the coordinator needs to decide what to skip; the rest of a line (the full result) is
 # dropped when reading for a resume, so that a class of 1,000 costs little memory.

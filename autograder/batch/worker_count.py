@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from autograder.config import CourseConfig
+from autograder.support.config import CourseConfig
 
 # Measured peak of one submission being graded: about 1.3 GB for the grader (TensorFlow, data, training)
 # plus 0.8 GB for the student's process (README, "Isolation and limits").

@@ -55,12 +55,12 @@ def grader_for(settings: GradingSettings):
         if not os.environ.get("AUTOGRADER_VERBOSE"):
             # Filtered here, in the worker, before TensorFlow loads: the coordinator's own filter sees these
             # lines glued to its progress bar's partial lines and could not tell them apart.
-            from autograder.framework_log import drop_framework_log_lines
+            from autograder.messages.framework_log import drop_framework_log_lines
 
             drop_framework_log_lines()
-        from autograder.config import load_config
+        from autograder.support.config import load_config
         from autograder.grader.grading import Grader
-        from autograder.notebook_file import skip_unused_schema_formats
+        from autograder.support.notebook_file import skip_unused_schema_formats
 
         skip_unused_schema_formats()  # a worker is a fresh interpreter, not the command line that set it
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 # Imported for their @rule registrations, in the course's group order.
 from autograder.checks import relabel, split, prepare, architecture, compiling, accuracy  # noqa: F401
 from autograder.checks.registry import RULES, Check, Rule, checks_on, rule  # noqa: F401
-from autograder.probes import VISIBLE_PROBES
+from autograder.engine.probes import VISIBLE_PROBES
 
 VISIBLE_CHECKS: tuple[Check, ...] = tuple(checks_on(VISIBLE_PROBES))
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.calls import Call
-from autograder.i18n import Message, _, render
+from autograder.engine.calls import Call
+from autograder.messages.i18n import Message, _, render
 
 
 def returned_arrays(call: Call, count: int) -> tuple[np.ndarray, ...]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from autograder.calls import Call
+from autograder.engine.calls import Call
 from autograder.checks.architecture import describe_layers, model_as_built
 from autograder.checks.registry import rule
-from autograder.i18n import _
+from autograder.messages.i18n import _
 
 
 @rule("accuracy", needs_training=True)

@@ -14,11 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from autograder.calls import Call
+from autograder.engine.calls import Call
 from autograder.checks._compare import table
 from autograder.checks.registry import rule
 from autograder.expected import lecture_model
-from autograder.i18n import Message, _
+from autograder.messages.i18n import Message, _
 
 
 @dataclass(frozen=True)

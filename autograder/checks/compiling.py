@@ -47,9 +47,9 @@ import inspect
 import re
 from dataclasses import dataclass, field
 
-from autograder.calls import Call
+from autograder.engine.calls import Call
 from autograder.checks.registry import rule
-from autograder.i18n import Message, _
+from autograder.messages.i18n import Message, _
 
 # How many entries of a metrics structure are read and shown (the file comes from the submission).
 _MAX_ENTRIES, _MAX_DEPTH, _MAX_SHOWN = 50, 6, 8

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.calls import Call
+from autograder.engine.calls import Call
 from autograder.checks._compare import describe_difference, returned_arrays, see_check
 from autograder.checks.registry import rule
 from autograder.expected import prepared_image_shape
-from autograder.i18n import _
+from autograder.messages.i18n import _
 
 
 def _expected(call: Call) -> np.ndarray:

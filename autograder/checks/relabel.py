@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.calls import Call
+from autograder.engine.calls import Call
 from autograder.checks._compare import describe_difference, returned_arrays, see_check
 from autograder.checks.registry import rule
-from autograder.i18n import _
+from autograder.messages.i18n import _
 
 
 @rule("relabel")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.calls import Call
+from autograder.engine.calls import Call
 from autograder.checks._compare import describe_difference, returned_arrays, see_check
 from autograder.checks.registry import rule
-from autograder.i18n import _, lines
+from autograder.messages.i18n import _, lines
 
 DEFAULT_N_VAL = 10000
 _NAMES = ("x_train", "y_train", "x_val", "y_val")

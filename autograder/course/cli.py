@@ -9,7 +9,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from autograder.i18n import LANGUAGES
+from autograder.messages.i18n import LANGUAGES
 
 VERIFY_DESCRIPTION = """\
 Compare each autograded submission's points in nbgrader's gradebook.db, group by group, with its
@@ -94,7 +94,7 @@ def cmd_verify(args) -> int:
 
     from autograder.batch.cli import EXIT_NOT_GRADED
     from autograder.batch.ledger import LedgerError, ledger_path
-    from autograder.config import CourseConfigError, load_config
+    from autograder.support.config import CourseConfigError, load_config
     from autograder.course.verify import as_dicts, verify_course
 
     course = Path(args.course).resolve()

@@ -15,7 +15,7 @@ import nbformat
 import yaml
 
 from autograder.course import nbgrader_course
-from autograder.config import GROUPS, CourseConfig
+from autograder.support.config import GROUPS, CourseConfig
 from autograder.course.examples import EXAMPLES, filled_release
 from autograder.course.gradebook import gradebook_scores
 

@@ -11,11 +11,11 @@ import json
 from pathlib import Path
 
 from autograder.checks.architecture import describe_layers
-from autograder.config import CourseConfig
+from autograder.support.config import CourseConfig
 from autograder.expected import FOLDER
 from autograder.grader import reference
 from autograder.grader.calibration import Calibration
-from autograder.training import BUILDERS
+from autograder.engine.training import BUILDERS
 
 
 def model_values() -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.course.gradebook import submitted_notebooks
-from autograder.i18n import Translator
+from autograder.messages.i18n import Translator
 from autograder.report import attach_report_data, write_report
 
 REPORT_NAME = "report.html"

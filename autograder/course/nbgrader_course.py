@@ -38,7 +38,7 @@ def course_names(course, assignment: str | None = None, notebook: str | None = N
     course.yml is the course folder's own when it has one, else $COURSE_CONFIG or the nearest one.
     """
     if assignment is None or notebook is None:
-        from autograder.config import load_config
+        from autograder.support.config import load_config
 
         course_yml = Path(course) / "course.yml"
         config = load_config(course_yml if course_yml.is_file() else None)

@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.grader import reference
 from autograder.hidden.every_check import CHECKS
-from autograder.config import CourseConfig
+from autograder.support.config import CourseConfig
 from autograder.course.gradebook import grade_id_of
 
 _INTRO = """# Image input → binary classification: odd or even?

@@ -7,27 +7,29 @@ solution, no hidden probe, no calibration file, no test of the kit (tests/test_s
 scans every file it writes).
 
 Which files make up the student wing is defined here, where they are copied: the top-level
-``autograder`` package without its instructor subpackages, that is the modules directly in
-``autograder/`` (the command line ``__main__.py`` aside: it is the instructor's), the check functions
-(``checks/``), the expected values (``expected/``) and the message catalogs (``locale/``). Everything
-else under ``autograder/`` is the instructor wing. ``tests/test_wings.py`` checks that no file of the
-student wing imports the instructor wing.
+``autograder`` package without its instructor subpackages, that is the entry points directly in
+``autograder/`` (the command line ``__main__.py`` aside: it is the instructor's) and the student
+subpackages, by job: the check functions (``checks/``), the expected values (``expected/``), the engine
+(``engine/``), what students read (``messages/``, with the message catalogs in ``locale/``) and the
+infrastructure (``support/``). Everything else under ``autograder/`` is the instructor wing.
+``tests/test_wings.py`` checks that no file of the student wing imports the instructor wing.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import nbformat
 import yaml
 
-from autograder.config import CourseConfig
+from autograder.support.config import CourseConfig
 
 # ---------------------------------------------------------------- the student wing's files
 
 PACKAGE = Path(__file__).resolve().parent.parent
-STUDENT_SUBPACKAGES = ("checks", "expected", "locale")
+STUDENT_SUBPACKAGES = ("checks", "expected", "engine", "messages", "support", "locale")
 # The command line lives at the top so that `python -m autograder` works, but only instructors use it.
 INSTRUCTOR_TOP_LEVEL = ("__main__.py",)
 
@@ -35,6 +37,11 @@ INSTRUCTOR_TOP_LEVEL = ("__main__.py",)
 def instructor_subpackages(package: Path = PACKAGE) -> list[str]:
     """Every subpackage but the student ones (grader, isolation, course, report, dev, batch, ...)."""
     return sorted(p.parent.name for p in package.glob("*/__init__.py") if p.parent.name not in STUDENT_SUBPACKAGES)
+
+
+def student_packages(package: Path = PACKAGE) -> list[str]:
+    """The importable packages of the student wing, as the kit's pyproject.toml lists them."""
+    return ["autograder", *(f"autograder.{sub}" for sub in STUDENT_SUBPACKAGES if (package / sub / "__init__.py").is_file())]
 
 
 def student_wing_files(package: Path = PACKAGE) -> list[Path]:
@@ -93,7 +100,7 @@ tensorflow = [
 autograder-notebook-option = "autograder.pytest_options"
 
 [tool.setuptools]
-packages = ["autograder", "autograder.checks", "autograder.expected"]
+packages = {packages}
 
 [tool.setuptools.package-data]
 # course.yml inside the package: where the settings come from when no course.yml is at or above the
@@ -267,7 +274,7 @@ def write_student_kit(config: CourseConfig, out: Path | str, release: Path | Non
 
     min_tensorflow = ".".join(map(str, MIN_TENSORFLOW))
     write("pyproject.toml", _PYPROJECT.format(assignment=config.assignment.replace("_", "-"), version=__version__,
-                                              min_tensorflow=min_tensorflow))
+                                              min_tensorflow=min_tensorflow, packages=json.dumps(student_packages())))
     write("course.yml", student_course_yml(config))
     write(Path("autograder") / "course.yml", student_course_yml(config))
     write("README.md", _README.format(assignment=config.assignment, notebook=notebook.as_posix(),

@@ -21,9 +21,9 @@ from typing import Callable
 from autograder.batch.class_run import grade_class
 from autograder.batch.grading_key import grading_key
 from autograder.batch.ledger import UnreadableResult, latest_lines, ledger_path, recorded_result
-from autograder.config import CourseConfig
+from autograder.support.config import CourseConfig
 from autograder.course.gradebook import builder_checked_by, builder_of, gradebook_scores, group_of, submitted_students
-from autograder.results import GradeResult
+from autograder.engine.results import GradeResult
 from autograder.submissions import Refused, Submission
 
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from autograder.calls import Call
+from autograder.engine.calls import Call
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
 from autograder.course.examples import reference_source
 from autograder.grader import reference
-from autograder.probes import VISIBLE_PROBES_BY_NAME
-from autograder.training import GradingData, ProtocolTraining, train_and_evaluate
+from autograder.engine.probes import VISIBLE_PROBES_BY_NAME
+from autograder.engine.training import GradingData, ProtocolTraining, train_and_evaluate
 
 _OUTPUT = 'layers.Dense(1, activation="sigmoid")'
 _MODELS = ("mlp", "cnn", "deep_cnn", "accuracy")

@@ -1,6 +1,6 @@
 """The message catalog: every student-facing msgid, extracted with Babel, and the .po files updated from it.
 
-Sources: the calls of ``_("…")`` in autograder/*.py, the ``_("…")`` calls of the report template,
+Sources: the calls of ``_("…")`` in autograder/**/*.py, the ``_("…")`` calls of the report template,
 and each check's rule (its docstring's first line, shown next to its result).
 ``python -m autograder update-catalog`` rewrites the .po files: new msgids get an empty
 translation, obsolete ones are dropped, existing translations are kept.
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from autograder.i18n import DOMAIN, LANGUAGES, catalog_path
+from autograder.messages.i18n import DOMAIN, LANGUAGES, catalog_path
 
 PACKAGE = Path(__file__).resolve().parent.parent
 _METHODS = [("**/templates/**.j2", "jinja2.ext:babel_extract"), ("**.py", "python")]

@@ -32,8 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
-from autograder.config import CourseConfig
-from autograder.training import BUILDERS, GradingData, grading_data, train_and_evaluate
+from autograder.support.config import CourseConfig
+from autograder.engine.training import BUILDERS, GradingData, grading_data, train_and_evaluate
 
 RULE = "threshold = min(reference accuracies) - max(margin, 3 * std)"
 FORMAT_VERSION = 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from autograder.i18n import LANGUAGES
+from autograder.messages.i18n import LANGUAGES
 
 
 def add_grade(sub, load_config) -> None:

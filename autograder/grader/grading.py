@@ -8,7 +8,7 @@ Pipeline, in order:
      student's functions, as they stand at their check cells, on the grader's inputs
   3. run the checks on the returned plain data (``check_session.CheckSession``, shared with the student
      wing); accuracy checks also train the returned models under the grading protocol, always with
-     the reference compile (see training.py), so a wrong compile_model costs only the compile group
+     the reference compile (see engine/training.py), so a wrong compile_model costs only the compile group
 """
 
 from __future__ import annotations
@@ -21,20 +21,20 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
-from autograder.calls import Call
-from autograder.check_session import (AccuracyBar, CheckSession, explain_missing, groups_of_probes, notebook_problems,
-                                 probes_of, reference_summary, timed)
+from autograder.engine.calls import Call
+from autograder.engine.check_session import (AccuracyBar, CheckSession, explain_missing, groups_of_probes,
+                                             notebook_problems, probes_of, reference_summary, timed)
 from autograder.checks import Check
-from autograder.config import GROUPS
+from autograder.support.config import GROUPS
 from autograder.grader.calibration import Calibration, load_or_calibrate
 from autograder.hidden.every_check import checks_for
-from autograder.i18n import _
+from autograder.messages.i18n import _
 from autograder.isolation.model_process import ModelProcess, needs_models
 from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.sandbox import SubmissionRun, run_submission
-from autograder.notebook_file import NotebookError
-from autograder.results import CheckResult, GradeResult, GroupResult
-from autograder.training import TrainingOutcome, train_and_evaluate
+from autograder.support.notebook_file import NotebookError
+from autograder.engine.results import CheckResult, GradeResult, GroupResult
+from autograder.engine.training import TrainingOutcome, train_and_evaluate
 
 
 @dataclass
@@ -65,7 +65,7 @@ class Grader(CheckSession):
     def reference_trainings(self) -> dict[str, TrainingOutcome]:
         """The reference models trained under the grading protocol: the report's curves to compare with."""
         from autograder.grader import reference
-        from autograder.training import BUILDERS
+        from autograder.engine.training import BUILDERS
 
         seed = self.config.grading.seed
         return {b: train_and_evaluate(getattr(reference, b)(), b, self.data, self.config.grading, seed) for b in BUILDERS}

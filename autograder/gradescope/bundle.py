@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 import autograder
-from autograder.config import CourseConfig
+from autograder.support.config import CourseConfig
 from autograder.gradescope.layout import COURSE_DIR, DATA_FILE, DEFAULT_ROOT, KIT_DIR
 
 DISTRIBUTION = "binary-mnist-course-kit"

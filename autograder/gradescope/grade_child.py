@@ -17,9 +17,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def grade(request: dict) -> dict:
-    from autograder.config import load_config
+    from autograder.support.config import load_config
     from autograder.grader.grading import Grader
-    from autograder.notebook_file import NotebookError, read_notebook, skip_unused_schema_formats
+    from autograder.support.notebook_file import NotebookError, read_notebook, skip_unused_schema_formats
     from autograder.report.gradescope_style import gradescope_results
     from autograder.report.text import result_text
 
@@ -47,7 +47,7 @@ def grade(request: dict) -> dict:
 
 
 def main(request_path: str) -> int:
-    from autograder.framework_log import drop_framework_log_lines
+    from autograder.messages.framework_log import drop_framework_log_lines
 
     drop_framework_log_lines()
     request = json.loads(Path(request_path).read_text(encoding="utf-8"))

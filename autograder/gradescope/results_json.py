@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from autograder.config import GradescopeSettings
+from autograder.support.config import GradescopeSettings
 
 
 def from_graded(graded: dict, settings: GradescopeSettings, output: str) -> dict:

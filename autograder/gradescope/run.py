@@ -20,11 +20,11 @@ import time
 import traceback
 from pathlib import Path
 
-from autograder.config import CourseConfig, CourseConfigError, GradescopeSettings, load_config
+from autograder.support.config import CourseConfig, CourseConfigError, GradescopeSettings, load_config
 from autograder.gradescope.layout import GradescopeRoot
 from autograder.gradescope.results_json import from_graded, not_graded, write_results
 from autograder.gradescope.schema import validate_results
-from autograder.i18n import Translator, _
+from autograder.messages.i18n import Translator, _
 from autograder.report.protections import protections_text
 
 # Folders that upload tools add and that never hold the student's notebook.

@@ -8,7 +8,7 @@ nothing here.
 from __future__ import annotations
 
 from autograder.checks import VISIBLE_CHECKS, Check, checks_on
-from autograder.config import GROUPS
+from autograder.support.config import GROUPS
 from autograder.hidden.probes import HIDDEN_PROBES
 
 # The hidden checks: the visible rules, applied to the hidden probes.

@@ -22,7 +22,7 @@ def add_similarity(sub, load_config) -> None:
 
 
 def cmd_similarity(args, config) -> int:
-    from autograder.i18n import Translator
+    from autograder.messages.i18n import Translator
     from autograder.integrity.similarity import SimilarityError, class_similarity
     from autograder.integrity.similarity_page import write_similarity
 

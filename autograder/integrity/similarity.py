@@ -42,8 +42,8 @@ import numpy as np
 from copydetect import defaults
 from copydetect.utils import filter_code, hashed_kgrams, highlight_overlap
 
-from autograder.notebook_file import NotebookError, read_notebook
-from autograder.notebook_runner import STUDENT, plan_notebook
+from autograder.support.notebook_file import NotebookError, read_notebook
+from autograder.engine.notebook_runner import STUDENT, plan_notebook
 from autograder.submissions import NothingToGrade, Refused, Submission, find_submissions
 
 # copydetect's own default: a fingerprint spans 25 characters of normalised code (about one statement); every one

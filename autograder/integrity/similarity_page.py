@@ -12,7 +12,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from autograder.i18n import Translator
+from autograder.messages.i18n import Translator
 from autograder.integrity.similarity import FULL_FRAGMENT, SimilarityReport, side_by_side
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

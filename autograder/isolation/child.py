@@ -2,7 +2,7 @@
 write plain data back.
 
 Run as ``python -m autograder.isolation.child WORKDIR`` by ``autograder.isolation.sandbox``; never imported by the
-grader. ``WORKDIR/request.json`` holds the notebook's cell plan (``autograder.notebook_runner``), the cells to
+grader. ``WORKDIR/request.json`` holds the notebook's cell plan (``autograder.engine.notebook_runner``), the cells to
 skip and the probes to run; inputs come from ``WORKDIR/inputs.npz``. Before each cell and each probe the
 child writes ``current.json``, so that the grader can tell which cell or call hung or killed the process;
 ``notebook.json`` says what each cell did. Each call is made where its group's check cell stands in the
@@ -23,7 +23,7 @@ import numpy as np
 def main(workdir: str) -> int:
     from autograder.hidden.probes import PROBES_BY_NAME
     from autograder.isolation.recording import call_and_record
-    from autograder.notebook_runner import CellOutcome, PlannedCell, Wanted, run_notebook
+    from autograder.engine.notebook_runner import CellOutcome, PlannedCell, Wanted, run_notebook
 
     work = Path(workdir)
     request = json.loads((work / "request.json").read_text())

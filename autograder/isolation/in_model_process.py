@@ -98,13 +98,13 @@ def training_to_dict(outcome) -> dict | None:
 
 def call_error_to_data(error: dict | None) -> dict | None:
     """A call's error (its message may be a lazy Message) as plain JSON data."""
-    from autograder.i18n import text_to_data
+    from autograder.messages.i18n import text_to_data
 
     return None if error is None else {k: text_to_data(v) if k == "message" else v for k, v in error.items()}
 
 
 def call_error_from_data(data) -> dict | None:
-    from autograder.i18n import text_from_data
+    from autograder.messages.i18n import text_from_data
 
     if data is None:
         return None
@@ -120,9 +120,9 @@ def layers_to_dict(layers: dict) -> dict:
 
 def _session(settings: dict, arrays: dict):
     """The check session of this process: the grader's config, data and thresholds, as the grader sent them."""
-    from autograder.check_session import AccuracyBar, CheckSession, reference_summary
-    from autograder.config import CourseConfig
-    from autograder.training import GradingData
+    from autograder.engine.check_session import AccuracyBar, CheckSession, reference_summary
+    from autograder.support.config import CourseConfig
+    from autograder.engine.training import GradingData
 
     config = CourseConfig.model_validate(settings)
 
@@ -144,11 +144,11 @@ def _session(settings: dict, arrays: dict):
 
 def serve(settings: dict, arrays: dict, requests, send) -> None:
     """Answer each request line from ``requests`` with protocol lines through ``send``."""
-    from autograder.check_session import student_layers
+    from autograder.engine.check_session import student_layers
     from autograder.hidden.every_check import checks_for
     from autograder.isolation.recording import load_call
-    from autograder.calls import Call
-    from autograder.probes import probe_kwargs
+    from autograder.engine.calls import Call
+    from autograder.engine.probes import probe_kwargs
 
     session = _session(settings, arrays)
     checks_by_name = {c.name: c for c in checks_for(None, True)}

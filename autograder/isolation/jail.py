@@ -36,7 +36,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-# ``Limits`` in the annotations below is ``autograder.config.Limits``, never imported here: annotations are not
+# ``Limits`` in the annotations below is ``autograder.support.config.Limits``, never imported here: annotations are not
 # evaluated, and the launcher imports nothing of autograder.
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 # The folder that holds the autograder package: on the jailed process's PYTHONPATH, never hidden from it.

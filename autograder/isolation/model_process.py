@@ -31,13 +31,13 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks import Check
-from autograder.config import CourseConfig
-from autograder.i18n import _
+from autograder.support.config import CourseConfig
+from autograder.messages.i18n import _
 from autograder.isolation.in_model_process import call_error_to_data, grading_arrays, send_grading_input
 from autograder.isolation.jail import (jail_environment, jail_settings, jailed_command, namespaces_available,
                                        remove_cgroups)
-from autograder.results import CheckResult
-from autograder.training import GradingData, TrainingOutcome
+from autograder.engine.results import CheckResult
+from autograder.engine.training import GradingData, TrainingOutcome
 
 # One protocol line: a check result with a training run's curves and 10,000 test predictions fits in well under this.
 MAX_LINE_BYTES = 4 * 2**20
@@ -369,7 +369,7 @@ def _number(value, allow_none: bool = True) -> float | None:
 
 def training_from_dict(data: dict) -> TrainingOutcome:
     """A training run from the model process's plain data, every field checked (it is read, not trusted)."""
-    from autograder.training import BUILDERS
+    from autograder.engine.training import BUILDERS
 
     if not isinstance(data, dict) or data.get("builder") not in BUILDERS:
         raise ValueError("a training run must name one of the exercise's builders")

@@ -17,19 +17,19 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autograder.calling import call_for_probe
-from autograder import model_allowlist
+from autograder.engine.calling import call_for_probe
+from autograder.support import model_allowlist
 from autograder.isolation import untrusted_files
-from autograder.model_allowlist import ModelNotRebuildable
-from autograder.calls import Call
-from autograder.probes import Probe
+from autograder.support.model_allowlist import ModelNotRebuildable
+from autograder.engine.calls import Call
+from autograder.engine.probes import Probe
 
 
 def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict,
                     outdir: Path, seed: int = 0) -> None:
     """Call ``func`` as ``probe`` describes and write the outcome into ``outdir`` as plain data.
 
-    The call itself is ``autograder.calling.call_for_probe``, the same body as the students'
+    The call itself is ``autograder.engine.calling.call_for_probe``, the same body as the students'
     self-check; here its outcome becomes ``<probe>.json`` (status, error, what was returned),
     ``<probe>.npz`` (``returned_i``, ``input_after_i``) and ``<probe>.keras`` (a returned model).
     """

@@ -1,6 +1,6 @@
 """Run a submission's notebook in a fresh interpreter, inside limits, and bring back plain data.
 
-The grader writes the notebook's cell plan (``autograder.notebook_runner``), the probes to run and
+The grader writes the notebook's cell plan (``autograder.engine.notebook_runner``), the probes to run and
 their inputs into a work folder, starts the submission's process there (``autograder.isolation.jail`` →
 ``autograder.isolation.child``) and watches it. A student cell gets ``limits.cell_timeout_s`` (its own
 interrupt stops it; a cell that ignores it, or kills the process, is left out of a new run); a call
@@ -27,16 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.cell_stderr import is_framework_line
-from autograder.config import Limits
-from autograder.i18n import Message, _
+from autograder.messages.cell_stderr import is_framework_line
+from autograder.support.config import Limits
+from autograder.messages.i18n import Message, _
 from autograder.isolation import untrusted_files
 from autograder.isolation.jail import (jail_environment, jail_settings, jailed_command, namespaces_available,
                                        remove_cgroups)
 from autograder.isolation.recording import load_call
-from autograder.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
-from autograder.calls import Call
-from autograder.probes import Probe
+from autograder.engine.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
+from autograder.engine.calls import Call
+from autograder.engine.probes import Probe
 
 # Seconds past limits.cell_timeout_s before the grader ends a process whose cell did not stop when interrupted.
 CELL_GRACE_S = 10.0

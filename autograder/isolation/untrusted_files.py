@@ -17,7 +17,7 @@ file 17-35 KB above 4 bytes per parameter):
 - activations per image: 65,536 values in one layer's output (3 times the lecture's largest,
   26x26x32) and 500,000 over all layers (8 times the deep CNN's 63,361), so that training at
   batch 64 and predicting at batch 1,000 stay within a few hundred MB (these two caps and their
-  counting live in ``autograder.model_caps``, which the students' self-check shows them against);
+  counting live in ``autograder.support.model_caps``, which the students' self-check shows them against);
 - ``model.weights.h5``: 4 bytes per counted parameter plus 64 KiB plus 16 KiB per layer;
 - ``.npz``: at most 16 members, each at most 8 bytes per value of the probe's inputs plus 1 MiB
   (a float64 copy of every input, the widest a correct answer returns), all together 4 times that;
@@ -39,10 +39,10 @@ from typing import Any
 
 import numpy as np
 
-from autograder.i18n import Message, _
+from autograder.messages.i18n import Message, _
 # The caps on parameters and activations, and how they are counted: one definition, shared with the
 # students' self-check (its "will this fit the grader?" summary).
-from autograder.model_caps import (LARGEST_LECTURE_PARAMS, MAX_LAYER_VALUES, MAX_PARAMS,  # noqa: F401
+from autograder.support.model_caps import (LARGEST_LECTURE_PARAMS, MAX_LAYER_VALUES, MAX_PARAMS,  # noqa: F401
                                    MAX_TOTAL_VALUES, built_size as _built_size)
 
 KiB, MiB = 2**10, 2**20
@@ -59,7 +59,7 @@ MAX_KERAS_ENTRIES = 16
 MAX_NPZ_MEMBERS = 16
 MAX_RECORD_BYTES = 256 * KiB
 MAX_STATUS_BYTES = 4 * KiB
-# The input shapes this exercise's models are built for (training.py builds an unbuilt model so).
+# The input shapes this exercise's models are built for (engine/training.py builds an unbuilt model so).
 INPUT_SHAPES = ((784,), (28, 28, 1))
 
 

@@ -13,8 +13,8 @@ import dataclasses
 import numpy as np
 
 from autograder.checks.architecture import expected_layers
-from autograder.results import Digits, GradeResult, ReportData
-from autograder.training import BUILDERS
+from autograder.engine.results import Digits, GradeResult, ReportData
+from autograder.engine.training import BUILDERS
 
 # Test digits the report draws: a 5×5 grid, and a strip of misclassified ones.
 GRID_DIGITS = 25

@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from autograder.i18n import ENGLISH, Translator, render
+from autograder.messages.i18n import ENGLISH, Translator, render
 from autograder.report.protections import protections_text
 
 if TYPE_CHECKING:
-    from autograder.results import GradeResult
+    from autograder.engine.results import GradeResult
 
 
 def gradescope_results(result: GradeResult, translator: Translator = ENGLISH) -> dict:

@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks.architecture import LayerRow, first_difference
-from autograder.i18n import Translator, _, render
+from autograder.messages.i18n import Translator, _, render
 from autograder.report.plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
 from autograder.report.data import MISCLASSIFIED_DIGITS
 from autograder.report.protections import protections_text
 from autograder.report.text import failure_blocks
-from autograder.results import GradeResult, ReportData
-from autograder.training import BUILDERS
+from autograder.engine.results import GradeResult, ReportData
+from autograder.engine.training import BUILDERS
 
 TITLES = {"build_mlp": _("MLP"), "build_cnn": _("CNN"), "build_deep_cnn": _("Deep CNN with Dropout")}
 _COLUMNS = ("type", "output_shape", "params", "settings")

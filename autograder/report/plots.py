@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from autograder.i18n import ENGLISH, Translator, _
+from autograder.messages.i18n import ENGLISH, Translator, _
 
 _KOREAN_FONTS = ("NanumGothic", "NanumBarunGothic", "Noto Sans CJK KR", "Noto Sans KR", "UnDotum")
 

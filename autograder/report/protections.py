@@ -6,7 +6,7 @@ and the HTML report all say it with ``protections_text``.
 
 from __future__ import annotations
 
-from autograder.i18n import ENGLISH, Translator, _
+from autograder.messages.i18n import ENGLISH, Translator, _
 
 # The jail's report (``isolation.jail``): which of its protections it could apply, one key each, and what
 # the student reads for each, applied or not (the models' process reports the same keys).

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from autograder.i18n import ENGLISH, Translator, _
+from autograder.messages.i18n import ENGLISH, Translator, _
 from autograder.report.protections import protections_text
-from autograder.results import CheckResult, GradeResult, GroupResult
+from autograder.engine.results import CheckResult, GradeResult, GroupResult
 
 
 def result_text(result: GradeResult, show_hidden: bool = True, translator: Translator = ENGLISH) -> str:

@@ -14,7 +14,7 @@ import nbformat
 import pytest
 import yaml
 
-from autograder.config import load_config
+from autograder.support.config import load_config
 from autograder.grader.grading import Grader
 from autograder.isolation.jail import namespaces_available
 from autograder.report.text import result_text
@@ -69,7 +69,7 @@ def _summary(result) -> dict:
 # (ru_maxrss of that process: the submission's process is its child, not counted).
 _GRADE_IN_FRESH_PROCESS = """
 import json, resource, sys
-from autograder.config import load_config
+from autograder.support.config import load_config
 from autograder.grader.grading import Grader
 from autograder.report.text import result_text
 course, limits, submission, groups = sys.argv[1], json.loads(sys.argv[2]), sys.argv[3], tuple(sys.argv[4].split(","))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from autograder.i18n import ENGLISH, Message, Translator, render, text_from_data, text_to_data
+from autograder.messages.i18n import ENGLISH, Message, Translator, render, text_from_data, text_to_data
 
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from autograder.checks import Check
     from autograder.checks.architecture import LayerRow
-    from autograder.training import TrainingOutcome
+    from autograder.engine.training import TrainingOutcome
 
 # Bounds on a check result read back from data that may be untrusted (``CheckResult.from_dict``).
 MAX_FIELD_CHARS = 2_000

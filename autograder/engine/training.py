@@ -16,8 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 from autograder.expected import prepared_image_shape
-from autograder.config import GradingProtocol
-from autograder.i18n import Message
+from autograder.support.config import GradingProtocol
+from autograder.messages.i18n import Message
 
 # Which prepared input each builder's model takes (the reference pipeline's choice, not the student's).
 INPUT_KIND = {"build_mlp": "mlp", "build_cnn": "cnn", "build_deep_cnn": "cnn"}

@@ -1,7 +1,7 @@
 """Calling a student's function for a probe: the one body behind every way the kit makes a call.
 
 ``call_for_probe`` makes the call and says what it did as plain data (an ``Outcome``). Two
-runners turn that into what they need: ``autograder.in_process.call_here`` into a ``Call`` in the
+runners turn that into what they need: ``autograder.engine.in_process.call_here`` into a ``Call`` in the
 student's own process (the self-check, nbgrader's visible test cells), and
 ``autograder.isolation.recording.call_and_record`` into files (the jailed child, nbgrader's hidden
 test cells). So both catch the same exceptions, seed the same way, hand compile_model the same
@@ -28,8 +28,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from autograder.error_text import describe_exception
-from autograder.probes import Probe
+from autograder.messages.error_text import describe_exception
+from autograder.engine.probes import Probe
 
 
 class ReturnedNotAnArray(TypeError):

@@ -1,8 +1,8 @@
 """The call record: what one probe's call of a student function did, as the checks see it.
 
-A ``Call`` holds the probe (``autograder.probes``), its inputs, the outcome as plain data (what it returned,
-or the error it raised, as ``autograder.error_text.describe_exception`` put it) and the returned model,
-safely loaded. ``autograder.in_process`` makes one in the student's own process; ``autograder.isolation``
+A ``Call`` holds the probe (``autograder.engine.probes``), its inputs, the outcome as plain data (what it returned,
+or the error it raised, as ``autograder.messages.error_text.describe_exception`` put it) and the returned model,
+safely loaded. ``autograder.engine.in_process`` makes one in the student's own process; ``autograder.isolation``
 reads one back from the jailed child's files.
 """
 
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
-from autograder.error_text import hint_for_error
-from autograder.i18n import Message, _
+from autograder.messages.error_text import hint_for_error
+from autograder.messages.i18n import Message, _
 
 if TYPE_CHECKING:
-    from autograder.probes import Probe
+    from autograder.engine.probes import Probe
 
 
 @dataclass

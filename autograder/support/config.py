@@ -19,8 +19,9 @@ GROUPS = ("relabel", "split", "prepare", "mlp", "cnn", "deep_cnn", "compile", "a
 CONFIG_ENV = "COURSE_CONFIG"
 CONFIG_NAME = "course.yml"
 # The student kit installs its course.yml inside the package, for a notebook run where no course.yml is at or
-# above the working folder (Colab's /content). The instructor's package has none.
-KIT_CONFIG = Path(__file__).resolve().parent / CONFIG_NAME
+# above the working folder (Colab's /content). The instructor's package has none. It sits in the package's
+# folder, one above this module's (autograder/support/).
+KIT_CONFIG = Path(__file__).resolve().parents[1] / CONFIG_NAME
 
 
 class CourseConfigError(ValueError):

@@ -21,16 +21,16 @@ from typing import Callable
 import numpy as np
 
 # seed_everything and compile_probe_model live with the one calling body; imported here as before.
-from autograder.calling import call_for_probe, compile_probe_model, seed_everything  # noqa: F401
-from autograder.calls import Call
-from autograder.model_allowlist import ModelNotRebuildable, validate_model_config
-from autograder.probes import Probe
+from autograder.engine.calling import call_for_probe, compile_probe_model, seed_everything  # noqa: F401
+from autograder.engine.calls import Call
+from autograder.support.model_allowlist import ModelNotRebuildable, validate_model_config
+from autograder.engine.probes import Probe
 
 
 def call_here(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, seed: int = 0) -> Call:
     """Call ``func`` as ``probe`` describes, in this process, and return what it did.
 
-    The call itself is ``autograder.calling.call_for_probe``, the same body as the grader's child
+    The call itself is ``autograder.engine.calling.call_for_probe``, the same body as the grader's child
     process; here its outcome becomes a ``Call`` directly instead of files.
     """
     with contextlib.ExitStack() as stack:

@@ -1,7 +1,7 @@
 """The error text students read: an exception as plain data without the grading machine's paths, and hints.
 
-``describe_exception`` turns what a student's code raised into data a ``Call`` (``autograder.calls``) or a
-cell's outcome (``autograder.notebook_runner``) carries; ``keras2_hint`` and ``hint_for_error`` say what to
+``describe_exception`` turns what a student's code raised into data a ``Call`` (``autograder.engine.calls``) or a
+cell's outcome (``autograder.engine.notebook_runner``) carries; ``keras2_hint`` and ``hint_for_error`` say what to
 change, in the student's language.
 """
 
@@ -12,7 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from autograder.i18n import Message, _
+from autograder.messages.i18n import Message, _
 
 
 def describe_exception(exc: BaseException, student_files: tuple[str, ...] = ("<cell",)) -> dict:
@@ -36,7 +36,8 @@ def _machine_prefixes() -> list[str]:
     import tempfile
 
     found = {sys.prefix, sys.base_prefix, sys.exec_prefix, tempfile.gettempdir(), os.getcwd(),
-             str(Path(__file__).resolve().parent.parent), os.path.expanduser("~")}
+             str(Path(__file__).resolve().parents[2]),  # the folder holding the autograder package
+             os.path.expanduser("~")}
     found.update(sysconfig.get_paths().values())
     try:
         found.update(site.getsitepackages())

@@ -1,6 +1,6 @@
 """Find and read a submitted notebook, turning every kind of damage into a NotebookError that says what to do.
 
-What runs of it, and how, is ``autograder.notebook_runner``'s job.
+What runs of it, and how, is ``autograder.engine.notebook_runner``'s job.
 """
 
 from __future__ import annotations

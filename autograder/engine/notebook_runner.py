@@ -30,9 +30,9 @@ import traceback
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from autograder.config import GROUPS
-from autograder.error_text import describe_exception, keras2_hint
-from autograder.i18n import Message, _
+from autograder.support.config import GROUPS
+from autograder.messages.error_text import describe_exception, keras2_hint
+from autograder.messages.i18n import Message, _
 
 STUDENT, PROVIDED, PROVIDED_NOT_RUN, CHECK = "student", "provided", "provided not run", "check"
 # The functions a check cell hands to the checks: check_group("mlp", build_mlp=build_mlp).

@@ -2,7 +2,7 @@
 
 A ``CheckSession`` holds what checking needs once per session (config, translator, data set, the
 grading data and the accuracy thresholds) and applies checks to calls, however they were made.
-It makes its calls in this process (``autograder.in_process``): that is the student's self-check
+It makes its calls in this process (``autograder.engine.in_process``): that is the student's self-check
 and nbgrader's visible test cells. The instructor's ``Grader`` (``autograder.grader.grading``)
 makes them in a jailed child process instead, adds the hidden checks, and takes its thresholds
 from the calibration files rather than from the shipped copy (``autograder.expected``).
@@ -19,18 +19,18 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable
 
-from autograder.calls import Call
+from autograder.engine.calls import Call
 from autograder.checks import Check
-from autograder.config import GROUPS, CourseConfig
-from autograder.data import load_dataset
-from autograder.i18n import Message, Translator, _, lazy
-from autograder.in_process import call_here
-from autograder.notebook_file import find_notebook, read_notebook
-from autograder.notebook_runner import (CellOutcome, PlannedCell, Wanted, call_checkpoints, cell_problem,
-                                        plan_notebook, run_notebook, why_missing)
-from autograder.probes import Probe, make_inputs, probe_kwargs
-from autograder.results import CheckResult, GradeResult, GroupResult
-from autograder.training import GradingData, ProtocolTraining, TrainingOutcome, grading_data, train_and_evaluate
+from autograder.support.config import GROUPS, CourseConfig
+from autograder.support.data import load_dataset
+from autograder.messages.i18n import Message, Translator, _, lazy
+from autograder.engine.in_process import call_here
+from autograder.support.notebook_file import find_notebook, read_notebook
+from autograder.engine.notebook_runner import (CellOutcome, PlannedCell, Wanted, call_checkpoints, cell_problem,
+                                               plan_notebook, run_notebook, why_missing)
+from autograder.engine.probes import Probe, make_inputs, probe_kwargs
+from autograder.engine.results import CheckResult, GradeResult, GroupResult
+from autograder.engine.training import GradingData, ProtocolTraining, TrainingOutcome, grading_data, train_and_evaluate
 
 
 @dataclass(frozen=True)

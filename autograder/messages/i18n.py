@@ -19,7 +19,8 @@ from pathlib import Path
 
 LANGUAGES = ("en", "ko")
 DOMAIN = "autograder"
-LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+# The catalogs sit in the package's folder (autograder/locale/), one above this module's.
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
 
 class Message:

@@ -20,7 +20,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from autograder.cell_stderr import is_framework_line
+from autograder.messages.cell_stderr import is_framework_line
 
 DEBUG_LOG = Path(tempfile.gettempdir()) / "autograder-tensorflow.log"
 _installed: dict[str, object] = {}
