@@ -5,9 +5,13 @@ import json
 
 import pytest
 
-from autograder.course.student_kit import PACKAGE, instructor_subpackages, student_wing_files
+from autograder.course.student_kit import PACKAGE, STUDENT_SUBPACKAGES, instructor_subpackages, student_wing_files
 
 INSTRUCTOR_SUBPACKAGES = tuple(instructor_subpackages())
+# The student wing's top level holds only its entry points (and the instructor's command line); the rest of
+# the wing sits in its subpackages by job (checks, expected, engine, messages, support).
+TOP_LEVEL = {"__init__.py", "__main__.py", "notebook.py", "conftest.py", "test_self_check.py", "pytest_options.py",
+             "fit_summary.py"}
 
 
 def imported_modules(path) -> set[str]:
@@ -31,10 +35,18 @@ def imported_modules(path) -> set[str]:
 def test_no_student_wing_file_imports_the_instructor_wing():
     assert {"grader", "hidden", "isolation", "course", "report", "dev"} <= set(INSTRUCTOR_SUBPACKAGES)
     sources = [p for p in student_wing_files() if p.suffix == ".py"]
-    assert any(p.name == "notebook.py" for p in sources) and any(p.parent.name == "checks" for p in sources)
+    assert any(p.name == "notebook.py" for p in sources)
+    assert {"checks", "engine", "messages", "support"} <= {p.parent.name for p in sources}
     offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sources for m in imported_modules(p)
                  for sub in INSTRUCTOR_SUBPACKAGES if m == f"autograder.{sub}" or m.startswith(f"autograder.{sub}.")}
     assert not offenders, sorted(offenders)
+
+
+def test_the_student_wing_is_laid_out_by_job():
+    # The top level keeps the entry points only; every subpackage is in exactly one wing.
+    assert {p.name for p in PACKAGE.glob("*.py")} == TOP_LEVEL
+    assert not set(STUDENT_SUBPACKAGES) & set(INSTRUCTOR_SUBPACKAGES)
+    assert {"engine", "messages", "support", "checks", "expected"} <= {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
 
 
 def imports_of_a_higher_layer(folder: str, *higher: str) -> set[str]:
@@ -85,6 +97,9 @@ def test_student_wing_imports_in_a_fresh_interpreter_without_the_instructor_wing
     import subprocess
     import sys
 
+    modules = [".".join(("autograder", *p.relative_to(PACKAGE).with_suffix("").parts)).removesuffix(".__init__")
+               for p in student_wing_files() if p.suffix == ".py" and p.name not in ("conftest.py", "test_self_check.py")]
+    assert "autograder.engine.check_session" in modules and "autograder.notebook" in modules
     blocker = (
         "import sys, importlib.abc\n"
         "class Block(importlib.abc.MetaPathFinder):\n"
@@ -92,7 +107,7 @@ def test_student_wing_imports_in_a_fresh_interpreter_without_the_instructor_wing
         f"        if name.split('.')[:2][-1] in {INSTRUCTOR_SUBPACKAGES!r} and name.startswith('autograder.'):\n"
         "            raise ImportError('instructor wing: ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "import autograder.notebook, autograder.check_session, autograder.checks, autograder.in_process, autograder.training\n"
+        f"import {', '.join(modules)}\n"
         "from autograder.checks import visible_checks\n"
         "print(len(visible_checks()))\n")
     proc = subprocess.run([sys.executable, "-c", blocker], capture_output=True, text=True, timeout=300)
@@ -126,9 +141,9 @@ def test_trusted_pipeline_equals_the_reference_pipeline(sample_config):
     # The accuracy checks train on the student wing's own pipeline: it must be the reference's, bit for bit.
     import numpy as np
 
-    from autograder.data import load_dataset
+    from autograder.support.data import load_dataset
     from autograder.grader import reference
-    from autograder.training import grading_data
+    from autograder.engine.training import grading_data
 
     dataset = load_dataset("sample")
     data = grading_data(dataset, sample_config.grading, dataset.n_val)
