@@ -74,14 +74,15 @@ def test_the_slimmed_line_the_coordinator_holds_gives_every_cell_the_same_points
 def test_each_per_model_cell_is_scored_by_the_real_accuracy_check_of_its_model():
     """The accuracy checks' probes are named build_mlp_for_accuracy etc., not after the builder: each per-model
     cell must still find its own check, in a ledger line made from the real registry's results."""
-    from autograder.batch.gradebook import builder_checked_by, cell_points
+    from autograder.batch.gradebook import cell_points
     from autograder.hidden.every_check import checks_for
+    from autograder.hidden.probes import function_called_by
     from autograder.report.gradescope_style import gradescope_results
     from autograder.engine.results import CheckResult, GradeResult, GroupResult
 
     checks = checks_for(("accuracy",))
-    assert sorted(builder_checked_by(c.probe.name) for c in checks) == ["build_cnn", "build_deep_cnn", "build_mlp"]
-    results = [CheckResult.of(c, passed=builder_checked_by(c.probe.name) == "build_cnn") for c in checks]
+    assert sorted(function_called_by(c.probe.name) for c in checks) == ["build_cnn", "build_deep_cnn", "build_mlp"]
+    results = [CheckResult.of(c, passed=function_called_by(c.probe.name) == "build_cnn") for c in checks]
     line = {"groups": {"accuracy": {"score": 1.0, "max_score": 3.0}},
             "result": gradescope_results(GradeResult("nb", [GroupResult("accuracy", 3.0, results, partial_credit=True)]))}
     points = {b: cell_points(f"test_accuracy_{b}", 1.0, line) for b in ("build_mlp", "build_cnn", "build_deep_cnn")}

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.support.config import GROUPS
-from autograder.hidden.probes import PROBES_BY_NAME
+from autograder.hidden.probes import function_called_by
 from autograder.engine.results import split_check_name
 
 # ---------------------------------------------------------------- the course's test-cell id convention
@@ -39,13 +39,6 @@ def builder_of(grade_id: str) -> str | None:
     """The model of a per-model test cell ('test_accuracy_build_mlp' → build_mlp); None for a group's cell."""
     rest = grade_id.removeprefix(PREFIX + group_of(grade_id))
     return rest.removeprefix("_") if rest.startswith("_build_") else None
-
-
-def builder_checked_by(probe: str) -> str:
-    """The function a check's probe calls ('build_mlp_for_accuracy' → build_mlp): what matches a check to its
-    per-model test cell. Probe names are not builder names, so a cell cannot be found by the name alone."""
-    known = PROBES_BY_NAME.get(probe)
-    return known.function if known else probe
 
 
 # ---------------------------------------------------------------- grades into the gradebook
@@ -71,7 +64,7 @@ def cell_points(grade_id: str, max_score: float, entry: dict) -> float:
     builder = grade_id.removeprefix(f"test_{group}_")
     if builder != grade_id and builder.startswith("build_"):
         tests = [t for t in (entry.get("result") or {}).get("tests", []) if t["group"] == group
-                 and builder_checked_by(split_check_name(t["name"].removeprefix(f"{group}: "))[1]) == builder]
+                 and function_called_by(split_check_name(t["name"].removeprefix(f"{group}: "))[1]) == builder]
         return max_score * sum(t["status"] == "passed" for t in tests) / len(tests) if tests else 0.0
     return max_score if scores["score"] >= scores["max_score"] - 1e-9 else 0.0
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.batch.gradebook import (PREFIX, builder_checked_by, builder_of, grade_id_of,  # noqa: F401 (the convention)
-                                         group_of)
+from autograder.batch.gradebook import PREFIX, builder_of, grade_id_of, group_of  # noqa: F401 (the convention)
 
 
 def submitted_students(course: Path | str, assignment: str) -> list[str]:

@@ -22,7 +22,8 @@ from autograder.batch.class_run import grade_class
 from autograder.batch.grading_key import grading_key
 from autograder.batch.ledger import UnreadableResult, latest_lines, ledger_path, recorded_result
 from autograder.support.config import CourseConfig
-from autograder.course.gradebook import builder_checked_by, builder_of, gradebook_scores, group_of, submitted_students
+from autograder.course.gradebook import builder_of, gradebook_scores, group_of, submitted_students
+from autograder.hidden.probes import function_called_by
 from autograder.engine.results import GradeResult
 from autograder.submissions import Refused, Submission
 
@@ -64,7 +65,7 @@ def write_verified_scores(course: Path, assignment: str, notebook: str, student:
             if group.partial_credit:
                 # One nbgrader cell per model (test_accuracy_build_mlp ↔ the check of build_mlp_for_accuracy).
                 builder = builder_of(grade.name)
-                passed = any(c.passed for c in group.checks if builder_checked_by(c.probe) == builder)
+                passed = any(c.passed for c in group.checks if function_called_by(c.probe) == builder)
                 grade.manual_score = grade.max_score if passed else 0.0
             else:
                 grade.manual_score = grade.max_score if group.passed else 0.0

@@ -29,6 +29,8 @@ from typing import Callable
 import nbformat
 
 from autograder.course.examples import filled_release, reference_source
+from autograder.engine.results import split_check_name
+from autograder.hidden.probes import function_called_by
 
 Edit = Callable[[nbformat.NotebookNode], None]
 BUILDERS = ("build_mlp", "build_cnn", "build_deep_cnn")
@@ -188,8 +190,8 @@ def tabs(*grade_ids: str) -> Edit:
 
 def model_of(check_name: str) -> str | None:
     """The builder a check's probe calls: ``rule[build_cnn_for_accuracy]`` → build_cnn (None: no builder)."""
-    probe = check_name.rsplit("[", 1)[-1].rstrip("]")
-    return next((b for b in BUILDERS if probe == b or probe.startswith(b + "_")), None)
+    function = function_called_by(split_check_name(check_name)[1])
+    return function if function in BUILDERS else None
 
 
 @dataclass(frozen=True)

@@ -47,3 +47,10 @@ HIDDEN_PROBES: tuple[Probe, ...] = (
 # Every probe, visible and hidden, by name: what the grader and its child process look probes up in.
 PROBES_BY_NAME = {p.name: p for p in VISIBLE_PROBES + HIDDEN_PROBES}
 
+
+def function_called_by(probe: str) -> str:
+    """The student function a probe calls ('build_mlp_for_accuracy' → build_mlp; an unknown name is returned as
+    it is). Probe names are not function names, so a check cannot be matched to a model by its name alone."""
+    known = PROBES_BY_NAME.get(probe)
+    return known.function if known else probe
+
