@@ -64,7 +64,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from autograder.support.notebook_file import skip_unused_schema_formats
-
-    skip_unused_schema_formats()
     sys.exit(main())

@@ -60,9 +60,6 @@ def grader_for(settings: GradingSettings):
             drop_framework_log_lines()
         from autograder.support.config import load_config
         from autograder.grader.grading import Grader
-        from autograder.support.notebook_file import skip_unused_schema_formats
-
-        skip_unused_schema_formats()  # a worker is a fresh interpreter, not the command line that set it
 
         grader = Grader(load_config(settings.config_path, **settings.override_dict()), log=lambda msg: None,
                         lang=settings.lang)

@@ -19,11 +19,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 def grade(request: dict) -> dict:
     from autograder.support.config import load_config
     from autograder.grader.grading import Grader
-    from autograder.support.notebook_file import NotebookError, read_notebook, skip_unused_schema_formats
+    from autograder.support.notebook_file import NotebookError, read_notebook
     from autograder.report.gradescope_style import gradescope_results
     from autograder.report.text import result_text
 
-    skip_unused_schema_formats()
     config = load_config(request["config"])
     try:
         read_notebook(Path(request["notebook"]))

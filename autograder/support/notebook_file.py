@@ -14,17 +14,6 @@ if TYPE_CHECKING:
     import nbformat
 
 
-def skip_unused_schema_formats() -> None:
-    """Keep jsonschema from loading its IRI format checker in this process (the command line, grade-all's workers).
-
-    Reading a notebook imports nbformat, which imports jsonschema, which builds a Lark grammar for IRIs
-    when the optional ``rfc3987_syntax`` package is installed (nbgrader's dependencies install it): about
-    1 s of every ``grade`` on this machine. Notebook schemas use no IRI formats, and jsonschema skips a
-    format whose checker is missing; other programs (nbgrader, Jupyter) are not affected.
-    """
-    sys.modules.setdefault("rfc3987_syntax", None)
-
-
 class NotebookError(ValueError):
     """The file is not a notebook the grader can read."""
 
@@ -49,8 +38,11 @@ def find_notebook(path: Path, name: str) -> Path:
 
 def read_notebook(path: Path) -> "nbformat.NotebookNode":
     """Read and upgrade a notebook, turning every kind of damage into a NotebookError."""
-    # Imported here, not above: nbformat's import brings jsonschema's format checkers (about 1 s on this
-    # machine), and the kernels that run check cells import this module's users without reading any notebook.
+    # Imported here, not above: the kernels that run check cells import this module's users without reading any
+    # notebook. And without jsonschema's IRI format checker: where the optional rfc3987_syntax is installed
+    # (nbgrader's dependencies install it), jsonschema builds a Lark grammar for it on import, about 1 s of every
+    # grade on this machine. Notebook schemas use no IRI format, and jsonschema skips a format it has no checker for.
+    sys.modules.setdefault("rfc3987_syntax", None)
     import nbformat
 
     try:
