@@ -162,12 +162,76 @@ def course_n_val(dataset) -> int:
     return course_config().data.n_val or dataset.n_val
 
 
+def under_nbgrader() -> bool:
+    """Whether nbgrader runs this notebook (``autograde`` or ``validate``: it sets NBGRADER_EXECUTION)."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+def graded_training() -> bool:
+    """Whether the training cells train as the grader does (``train_as_graded``): under nbgrader, unless
+    course.yml's ``training.nbgrader_training`` asks for the short lecture run instead."""
+    return under_nbgrader() and course_config().training.nbgrader_training == "as_graded"
+
+
 def training_epochs() -> int:
     """Epochs for the notebook's training cells: the lecture's, or a short run under nbgrader autograde."""
     training = course_config().training
-    if os.environ.get("NBGRADER_EXECUTION"):
+    if under_nbgrader():
         return training.nbgrader_epochs
     return training.epochs
+
+
+def training_plan(n_train: int, n_val: int, n_test: int) -> str:
+    """The line the data cell prints: what the training cells below train on, and for how long."""
+    config = course_config()
+    t = Translator(config.language)
+    if graded_training():
+        grading = config.grading
+        return t(_("under nbgrader each model below trains as the grader trains it ({epochs} epoch(s) over the first "
+                   "{n_train:,} training images, batch {batch_size}, {optimizer} with a {schedule} learning rate, "
+                   "seed {seed}), not for the lecture's {lecture_epochs} epochs: the very run its accuracy check "
+                   "grades."),
+                 epochs=grading.epochs, n_train=grading.n_train, batch_size=grading.batch_size,
+                 optimizer=grading.optimizer, schedule=grading.schedule, seed=grading.seed,
+                 lecture_epochs=config.training.epochs)
+    return t(_("training for {epochs} epoch(s), batch {batch_size}, on {n_train:,} images (validation {n_val:,}, "
+               "test {n_test:,})"), epochs=training_epochs(), batch_size=training_batch_size(), n_train=n_train,
+             n_val=n_val, n_test=n_test)
+
+
+def train_as_graded(model, builder: str):
+    """Train ``model`` as the grader trains it; return its curves by training step, as a Keras ``History``.
+
+    The training is the grading protocol's (the course's data through the trusted pipeline; the protocol's
+    optimizer, epochs and seed), the very run that ``builder``'s accuracy check then grades: this session
+    keeps it, so under nbgrader each model trains once. ``model`` gets the trained weights, so that the
+    cell's own evaluation and digit grid show the graded model.
+    """
+    import keras
+
+    from autograder.engine.training import INPUT_KIND
+
+    session = _training_session(_session())
+    t = session.translator
+    outcome = session.train_under_protocol(model, builder, keep_weights=True)
+    if outcome.error:
+        raise RuntimeError(t(_("{builder}() could not be trained as the grader trains it: {error}. Its accuracy "
+                               "check below says what to fix."), builder=builder, error=outcome.error)) from None
+    try:
+        if not model.built:  # as the protocol built its copy: for the lecture's input
+            model.build((None, *session.data.x_train[INPUT_KIND[builder]].shape[1:]))
+        model.set_weights(outcome.weights)
+    except Exception as exc:  # the curves and the accuracy still stand; only this object stays untrained
+        print(t(_("note: the trained weights could not be loaded into this model ({error}), so the evaluation "
+                  "and digit grid below show it untrained."), error=f"{type(exc).__name__}: {exc}"[:300]))
+    print(t(_("{builder}: trained as the grader trains it in {seconds:.1f} s; accuracy {accuracy:.4f} on the "
+              "grader's {n_test:,} test images"), builder=builder, seconds=outcome.seconds,
+            accuracy=outcome.accuracy, n_test=len(session.data.y_test)))
+    history = keras.callbacks.History()
+    history.history = {"loss": outcome.history.get("step_loss", []),
+                       "accuracy": outcome.history.get("step_accuracy", []),
+                       "step": outcome.history.get("step", [])}
+    return history
 
 
 def training_examples(*arrays):

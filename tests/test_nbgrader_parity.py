@@ -17,6 +17,7 @@ from autograder.course import nbgrader_course
 from autograder.support.config import load_config
 from autograder.course.gradebook import gradebook_scores
 from autograder.course.verify import verify_course
+from autograder.batch.ledger import latest_lines, ledger_path
 from autograder.report.text import result_text
 from conftest import NBGRADER_EXPLOIT, nbgrader_submissions
 
@@ -69,14 +70,19 @@ def test_what_the_noisy_submission_wrote_is_shown_on_stdout_instead(autograded_c
     assert "relabel: all" in stdout["test_relabel"] and "NodeDef" not in "".join(stdout.values())
 
 
-def test_training_cells_print_one_line_per_epoch_under_autograde(autograded_course):
+def test_training_cells_under_autograde_show_the_very_training_grade_judges(autograded_course, verification):
     course, _ = autograded_course
     nb = nbformat.read(course / "autograded" / "ada_complete" / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
-    cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "train_build_mlp")
-    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-    # Keras' verbose=2: one "steps/steps - time - metrics" line for the one epoch, no bar redrawn per batch.
-    assert len(re.findall(r"^\d+/\d+ - \d+m?s - .*val_accuracy", text, flags=re.M)) == 1, text
-    assert "\b" not in text and "\r" not in text and "━" not in text
+    # What `grade` measured (verify graded every submission into the course's ledger).
+    line = latest_lines(ledger_path(course, "binary_mnist"), "binary_mnist", {"ada_complete"}).entries[0]
+    graded = line["result"]["extra_data"]["accuracies"]
+    for builder in ("build_mlp", "build_cnn", "build_deep_cnn"):
+        cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"train_{builder}")
+        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+        said = re.search(rf"{builder}: trained as the grader trains it in [\d.]+ s; accuracy (0\.\d{{4}})", text)
+        assert said and float(said[1]) == round(graded[builder], 4), (text, graded[builder])
+        assert "\b" not in text and "\r" not in text and "━" not in text  # no progress bar redrawn per batch
+        assert sum("image/png" in o.get("data", {}) for o in cell.outputs) == 2  # the curves and the digit grid
 
 
 def test_verify_lists_a_student_who_was_never_autograded_and_keeps_going(autograded_course, tmp_path):

@@ -5,7 +5,11 @@ prepare, the builders and compile pass with no MNIST_PATH, no Keras cache and no
 ``pytest autograder`` does. The accuracy cells then train on the sample data and say so (outside nbgrader).
 """
 
+import re
+
+import numpy as np
 import pytest
+import yaml
 
 import autograder.notebook as nb
 from autograder.support import data
@@ -72,6 +76,100 @@ def test_accuracy_cell_under_nbgrader_keeps_the_course_data(no_mnist, monkeypatc
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     with pytest.raises(data.MnistUnavailableError, match="set MNIST_PATH to an .npz in Keras layout"):
         nb.check_group("accuracy", build_mlp=reference.build_mlp, compile_model=reference.compile_model)
+
+
+# ---------------------------------------------------------------- the training cells under nbgrader
+
+
+@pytest.fixture
+def graded_course(tmp_path, monkeypatch):
+    """The course on the sample data, its notebook run by nbgrader (NBGRADER_EXECUTION set)."""
+    def use(**training):
+        raw = yaml.safe_load((ROOT / "course.yml").read_text())
+        raw["data"]["source"] = "sample"
+        raw["training"].update(training)
+        (tmp_path / "course.yml").write_text(yaml.safe_dump(raw))
+        for cached in (nb.course_config, nb._session, nb._sample_session):
+            cached.cache_clear()
+
+    monkeypatch.setenv("COURSE_CONFIG", str(tmp_path / "course.yml"))
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    use()
+    yield use
+    for cached in (nb.course_config, nb._session, nb._sample_session):
+        cached.cache_clear()
+
+
+@pytest.fixture
+def trainings(monkeypatch):
+    """The builders of every training under the grading protocol made from here on, in order."""
+    from autograder.engine import check_session
+
+    made, train = [], check_session.train_and_evaluate
+
+    def counted(model, builder, *args, **kwargs):
+        made.append(builder)
+        return train(model, builder, *args, **kwargs)
+
+    monkeypatch.setattr(check_session, "train_and_evaluate", counted)
+    return made
+
+
+def test_a_training_cell_under_nbgrader_trains_as_graded_and_the_accuracy_check_grades_that_run(
+        graded_course, trainings, capsys):
+    model = reference.compile_model(reference.build_mlp())
+    history = nb.train_as_graded(model, "build_mlp")
+    said = re.search(r"build_mlp: trained as the grader trains it in [\d.]+ s; accuracy (0\.\d{4}) on the "
+                     r"grader's ([\d,]+) test images", capsys.readouterr().out)
+    assert said, "the cell says what it trained and how well"
+    # The cell's model holds the graded run's weights: on the grader's test images it scores what was said.
+    grading = nb._session().data
+    assert len(grading.y_test) == int(said[2].replace(",", ""))
+    predicted = np.asarray(model(grading.x_test["mlp"], training=False)).reshape(-1) > 0.5
+    assert np.mean(predicted == (grading.y_test > 0.5)) == pytest.approx(float(said[1]), abs=1e-4)
+    # Curves by training step, as plot_history draws them for a one-epoch run.
+    assert len(history.history["step"]) == len(history.history["loss"]) == len(history.history["accuracy"]) > 10
+
+    nb.check_group("accuracy", build_mlp=reference.build_mlp, compile_model=reference.compile_model)
+    assert "accuracy: all 1 checks passed." in capsys.readouterr().out
+    assert trainings == ["build_mlp"], "the accuracy check trained the model again instead of grading the cell's run"
+
+
+def test_a_model_changed_below_the_training_cell_is_trained_again_for_its_check(graded_course, trainings):
+    import keras
+
+    nb.train_as_graded(reference.compile_model(reference.build_mlp()), "build_mlp")
+
+    def build_mlp():  # redefined below the training cell: narrower layers
+        return keras.Sequential([keras.Input((784,)), keras.layers.Dense(64, activation="relu"),
+                                 keras.layers.Dense(1, activation="sigmoid")])
+
+    try:
+        nb.check_group("accuracy", build_mlp=build_mlp, compile_model=reference.compile_model)
+    except AssertionError:  # whether it reaches the bar is not this test's concern
+        pass
+    assert trainings == ["build_mlp", "build_mlp"]
+
+
+def test_a_model_the_grader_cannot_train_stops_the_training_cell_with_what_to_read(graded_course, trainings):
+    import keras
+
+    wrong_input = keras.Sequential([keras.Input((10,)), keras.layers.Dense(1, activation="sigmoid")])
+    with pytest.raises(RuntimeError, match=r"build_mlp\(\) could not be trained as the grader trains it: .+\. "
+                                           r"Its accuracy check below says what to fix"):
+        nb.train_as_graded(wrong_input, "build_mlp")
+
+
+def test_the_training_cells_train_as_graded_only_under_nbgrader_and_when_the_course_says_so(graded_course,
+                                                                                            monkeypatch):
+    assert nb.graded_training() and "trains as the grader trains it" in nb.training_plan(2000, 2000, 2000)
+    graded_course(nbgrader_training="short_lecture", nbgrader_epochs=2)
+    assert not nb.graded_training() and nb.training_epochs() == 2
+    assert nb.training_plan(2000, 2000, 2000) == "training for 2 epoch(s), batch 32, on 2,000 images (validation " \
+                                                 "2,000, test 2,000)"
+    monkeypatch.delenv("NBGRADER_EXECUTION")
+    graded_course()
+    assert not nb.graded_training() and nb.training_epochs() == 30
 
 
 # ---------------------------------------------------------------- the environment check (item: versions)

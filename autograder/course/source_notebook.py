@@ -49,8 +49,9 @@ Self-check from a terminal at any time: `pytest autograder --notebook path/to/th
 """
 
 _IMPORTS = """%matplotlib inline
-from autograder.notebook import (check_group, course_n_val, load_course_data, training_batch_size,
-                                 training_epochs, training_examples, training_verbosity)
+from autograder.notebook import (check_group, course_n_val, graded_training, load_course_data, train_as_graded,
+                                 training_batch_size, training_epochs, training_examples, training_plan,
+                                 training_verbosity)
 
 import numpy as np
 import keras
@@ -74,15 +75,18 @@ _TEST_AFTER = {"relabel": "relabel_odd_even", "split": "split_train_val", "prepa
                "mlp": "build_mlp", "cnn": "build_cnn", "deep_cnn": "build_deep_cnn", "compile": "compile_model"}
 
 _HELPERS = '''def plot_history(history, title):
-    """Training and validation loss (left axis) and accuracy (right axis), as in the lecture."""
+    """Training and validation loss (left axis) and accuracy (right axis), as in the lecture: by epoch, or by
+    training step for a run as the grader trains (its one epoch has no validation)."""
+    curves = history.history
+    x = curves.get("step") or range(len(curves["loss"]))
     fig, ax_loss = plt.subplots(figsize=(7, 4))
     ax_acc = ax_loss.twinx()
-    ax_loss.plot(history.history["loss"], "y", label="train loss")
-    ax_loss.plot(history.history["val_loss"], "r", label="val loss")
-    ax_acc.plot(history.history["accuracy"], "b", label="train acc")
-    ax_acc.plot(history.history["val_accuracy"], "g", label="val acc")
+    for ax, key, style, label in ((ax_loss, "loss", "y", "train loss"), (ax_loss, "val_loss", "r", "val loss"),
+                                  (ax_acc, "accuracy", "b", "train acc"), (ax_acc, "val_accuracy", "g", "val acc")):
+        if key in curves:
+            ax.plot(x, curves[key], style, label=label)
     ax_loss.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_loss.set_xlabel("epoch")
+    ax_loss.set_xlabel("training step" if "step" in curves else "epoch")
     ax_loss.set_ylabel("loss")
     ax_acc.set_ylabel("accuracy")
     ax_loss.legend(loc="upper left")
@@ -94,7 +98,7 @@ _HELPERS = '''def plot_history(history, title):
 def plot_predictions(model, x_images, x_input, y_true):
     """A 5×5 grid of test digits titled with the real and predicted class."""
     names = {0: "even", 1: "odd"}
-    predicted = (model.predict(x_input[:25], verbose=0).reshape(-1) > 0.5).astype(int)
+    predicted = (np.asarray(model(x_input[:25], training=False)).reshape(-1) > 0.5).astype(int)
     fig, axes = plt.subplots(5, 5, figsize=(8, 9))
     for i, ax in enumerate(axes.flat):
         ax.imshow(x_images[i], cmap="gray")
@@ -111,26 +115,29 @@ y_test = relabel_odd_even(y_test)
 x_train, y_train, x_val, y_val = split_train_val(x_train_all, y_train_all, n_val=course_n_val(dataset))
 print("train", x_train.shape, "val", x_val.shape, "test", x_test.shape)
 
+# Under nbgrader: the first images only (these cells are feedback; the accuracy checks grade).
+x_train, y_train = training_examples(x_train, y_train)
+x_val, y_val = training_examples(x_val, y_val)
+x_test, y_test = training_examples(x_test, y_test)
+
 x_train_mlp, x_val_mlp, x_test_mlp = (prepare_mlp_input(x) for x in (x_train, x_val, x_test))
 x_train_cnn, x_val_cnn, x_test_cnn = (prepare_cnn_input(x) for x in (x_train, x_val, x_test))
-# Under nbgrader autograde: the first images only (these cells are feedback; the accuracy checks grade).
-x_train_mlp, x_train_cnn, y_train = training_examples(x_train_mlp, x_train_cnn, y_train)
-x_val_mlp, x_val_cnn, y_val = training_examples(x_val_mlp, x_val_cnn, y_val)
-x_test, x_test_mlp, x_test_cnn, y_test = training_examples(x_test, x_test_mlp, x_test_cnn, y_test)
 EPOCHS, BATCH_SIZE, VERBOSE = training_epochs(), training_batch_size(), training_verbosity()
-print(f"training for {EPOCHS} epochs, batch {BATCH_SIZE}, on {len(y_train):,} images "
-      f"(validation {len(y_val):,}, test {len(y_test):,})")"""
+print(training_plan(len(y_train), len(y_val), len(y_test)))"""
 
 
 def _train_cell(builder: str, kind: str, title: str) -> str:
     var = builder.replace("build_", "")
     return f"""{var} = compile_model({builder}())
 {var}.summary()
-history_{var} = {var}.fit(x_train_{kind}, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
-                       validation_data=(x_val_{kind}, y_val), verbose=VERBOSE)
+if graded_training():  # under nbgrader: as the grader trains it, the run the accuracy check grades (see above)
+    history_{var} = train_as_graded({var}, "{builder}")  # prints its test accuracy
+else:
+    history_{var} = {var}.fit(x_train_{kind}, y_train, epochs=EPOCHS, batch_size=BATCH_SIZE,
+{" " * (20 + 2 * len(var))}validation_data=(x_val_{kind}, y_val), verbose=VERBOSE)
+    test_loss, test_acc = {var}.evaluate(x_test_{kind}, y_test, verbose=0)
+    print(f"{title}: test accuracy {{test_acc:.4f}} on {{len(y_test):,}} test images")
 plot_history(history_{var}, "{title}")
-test_loss, test_acc = {var}.evaluate(x_test_{kind}, y_test, verbose=0)
-print(f"{title}: test accuracy {{test_acc:.4f}} on {{len(y_test):,}} test images")
 plot_predictions({var}, x_test, x_test_{kind}, y_test)"""
 
 
@@ -183,9 +190,14 @@ def build_source_notebook(config: CourseConfig) -> nbformat.NotebookNode:
         "## 8. Reproduce the lecture\n\nThe provided cells below load the data through your functions, "
         "train the three models, draw the training curves (loss and accuracy on twin axes), evaluate on "
         "the test set and show a 5×5 grid of test digits with their real (R) and predicted (P) class.\n\n"
+        "*When nbgrader grades the notebook*, each model is trained as the grader trains it (the grading protocol of "
+        "section 9: briefly, on the course's own data pipeline), not for the lecture's epochs: that run is the one "
+        "its accuracy check grades, and its curves are drawn by training step. The data cell prints the details.\n\n"
         "**8. 강의 재현하기.** 아래의 셀들은 여러분의 함수로 데이터를 불러오고, 세 모델을 학습하고, 학습 곡선(손실과 "
         "정확도를 두 개의 축에)을 그리고, 테스트 세트로 평가한 뒤, 테스트 숫자 25개를 실제(R) 클래스와 예측(P) "
-        "클래스와 함께 5×5 격자로 보여 줍니다.",
+        "클래스와 함께 5×5 격자로 보여 줍니다. *nbgrader가 채점할 때에는* 각 모델을 강의의 에포크만큼이 아니라 채점기가 "
+        "학습하는 방식(9절의 채점 프로토콜: 강의의 데이터 처리로 짧게)으로 학습합니다. 그 학습이 바로 정확도 검사가 "
+        "채점하는 것이며, 곡선은 학습 스텝별로 그려집니다. 자세한 내용은 데이터 셀이 출력합니다.",
         metadata=_meta("reproduce_intro")))
     cells.append(new_code_cell(_HELPERS, metadata=_meta("plot_helpers")))
     cells.append(new_code_cell(_LOAD, metadata=_meta("load_data")))

@@ -10,7 +10,6 @@ from the calibration files rather than from the shipped copy (``autograder.expec
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from contextlib import contextmanager
@@ -210,20 +209,30 @@ class CheckSession:
         if call.model is None:
             return ProtocolTraining(None, 0.0, "")
         bar = self.accuracy_bar(builder)
-        key = training_key(call.model, builder)
-        outcome = self.trained.get(key) if key else None
-        if outcome is None:
-            self.log(f"  training {builder} under the grading protocol ...")
-            outcome = train_and_evaluate(call.model, builder, self.data, self.config.grading, self.config.grading.seed,
-                                         timeout_s=self.config.limits.training_timeout_s)
-            if key and outcome.error is None:  # a run cut short depends on the machine's load: never reused
-                self.trained[key] = outcome
-                while len(self.trained) > MAX_TRAINED:
-                    self.trained.pop(next(iter(self.trained)))
-        outcome = copy.copy(outcome)
+        outcome = replace(self.train_under_protocol(call.model, builder), weights=None)
         if trainings is not None:
             trainings[builder] = outcome
         return ProtocolTraining(outcome, bar.threshold, bar.summary)
+
+    def train_under_protocol(self, model, builder: str, keep_weights: bool = False) -> TrainingOutcome:
+        """``model`` trained under the grading protocol, or this session's earlier training of the same model
+        (``training_key``); ``keep_weights`` asks for the trained weights too (``TrainingOutcome.weights``).
+
+        The accuracy checks judge what this returns, so a training cell that calls it under nbgrader
+        (``autograder.notebook.train_as_graded``) saves its accuracy check the same training.
+        """
+        key = training_key(model, builder)
+        outcome = self.trained.get(key) if key else None
+        if outcome is None or (keep_weights and outcome.weights is None):
+            self.log(f"  training {builder} under the grading protocol ...")
+            outcome = train_and_evaluate(model, builder, self.data, self.config.grading, self.config.grading.seed,
+                                         timeout_s=self.config.limits.training_timeout_s, keep_weights=keep_weights)
+            if key and outcome.error is None:  # a run cut short depends on the machine's load: never reused
+                self.trained.pop(key, None)
+                self.trained[key] = outcome
+                while len(self.trained) > MAX_TRAINED:
+                    self.trained.pop(next(iter(self.trained)))
+        return outcome
 
     @cached_property
     def trained(self) -> dict[str, TrainingOutcome]:

@@ -81,6 +81,9 @@ class TrainingOutcome:
     error: str | None = None
     # Predicted probability of 'odd' for each test image (float32), for the report's prediction grid.
     test_probabilities: np.ndarray | None = field(default=None, repr=False)
+    # The trained weights (``model.get_weights()``), kept only when asked: the notebook's training cells show
+    # the graded run's model under nbgrader (``autograder.notebook.train_as_graded``).
+    weights: list[np.ndarray] | None = field(default=None, repr=False)
 
 
 class ProtocolTraining(NamedTuple):
@@ -114,7 +117,7 @@ def apply_determinism(protocol: GradingProtocol) -> None:
 
 def train_and_evaluate(model, builder: str, data: GradingData, protocol: GradingProtocol, seed: int,
                        loss: str = "binary_crossentropy", train: bool = True,
-                       timeout_s: float | None = None) -> TrainingOutcome:
+                       timeout_s: float | None = None, keep_weights: bool = False) -> TrainingOutcome:
     """Train a fresh, seeded copy of ``model`` under the protocol and evaluate it on the test set.
 
     It is always compiled the reference way (binary cross-entropy, the protocol's optimizer,
@@ -155,6 +158,8 @@ def train_and_evaluate(model, builder: str, data: GradingData, protocol: Grading
         outcome.accuracy = float(np.mean((outputs > 0.5) == (y > 0.5)))
         outcome.loss = float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
         outcome.test_probabilities = outputs[:, 0]
+        if keep_weights:
+            outcome.weights = fresh.get_weights()
         outcome.history = {k: [float(v) for v in vs] for k, vs in history.history.items()}
         outcome.history.update(curve.points)
         if not np.isfinite(outcome.accuracy):

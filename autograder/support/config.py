@@ -50,13 +50,20 @@ class DataSettings(_Section):
 class StudentTraining(_Section):
     epochs: int = Field(30, ge=1, description="Epochs the notebook's training cells run (the lecture's 30).")
     batch_size: int = Field(32, ge=1, description="Batch size of the notebook's training cells.")
+    nbgrader_training: Literal["as_graded", "short_lecture"] = Field(
+        "as_graded",
+        description="What the training cells train under `nbgrader autograde` and `validate` (NBGRADER_EXECUTION set). "
+        "'as_graded': each model as the grader trains it (the grading protocol), the very run its accuracy check "
+        "then grades, so each model trains once; 'short_lecture': the lecture's own compile and fit, cut to "
+        "nbgrader_epochs on nbgrader_images, and the accuracy checks train each model again.",
+    )
     nbgrader_epochs: int = Field(
-        1, ge=1, description="Epochs the training cells run under `nbgrader autograde` (NBGRADER_EXECUTION set)."
+        1, ge=1, description="Epochs the training cells run under `nbgrader autograde` with nbgrader_training: short_lecture."
     )
     nbgrader_images: int | None = Field(
-        2000, ge=1, description="Training, validation and test images the training cells use under `nbgrader "
-        "autograde` (the first ones of each split); null = all. Their curves, test accuracy and digit grid are "
-        "feedback, not graded: the accuracy checks retrain each model under the grading protocol.",
+        2000, ge=1, description="Images of each split the data cell keeps under `nbgrader autograde` (the first ones): "
+        "with short_lecture the training cells train, validate and test on them; null = all. The cells' output is "
+        "feedback, not graded: the accuracy checks grade.",
     )
 
 
