@@ -17,7 +17,13 @@ from autograder.messages.i18n import Translator, _
 # Set to show TensorFlow's own log lines caught during the checks (hidden by default).
 VERBOSE_ENV = "AUTOGRADER_VERBOSE"
 
-if os.environ.get("NBGRADER_EXECUTION") and not os.environ.get(VERBOSE_ENV):
+
+def under_nbgrader() -> bool:
+    """Whether nbgrader runs this notebook (``autograde`` or ``validate``: it sets NBGRADER_EXECUTION)."""
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
+if under_nbgrader() and not os.environ.get(VERBOSE_ENV):
     # Under nbgrader, TensorFlow's C++ log lines (the oneDNN banner at import, tf.data's NodeDef
     # error) would land in the autograded notebook and its feedback page; the notebook imports this
     # module before keras so that they never do.
@@ -162,11 +168,6 @@ def course_n_val(dataset) -> int:
     return course_config().data.n_val or dataset.n_val
 
 
-def under_nbgrader() -> bool:
-    """Whether nbgrader runs this notebook (``autograde`` or ``validate``: it sets NBGRADER_EXECUTION)."""
-    return bool(os.environ.get("NBGRADER_EXECUTION"))
-
-
 def graded_training() -> bool:
     """Whether the training cells train as the grader does (``train_as_graded``): under nbgrader, unless
     course.yml's ``training.nbgrader_training`` asks for the short lecture run instead."""
@@ -216,7 +217,7 @@ def train_as_graded(model, builder: str):
     outcome = session.train_under_protocol(model, builder, keep_weights=True)
     if outcome.error:
         raise RuntimeError(t(_("{builder}() could not be trained as the grader trains it: {error}. Its accuracy "
-                               "check below says what to fix."), builder=builder, error=outcome.error)) from None
+                               "check below says what to fix."), builder=builder, error=outcome.error))
     try:
         if not model.built:  # as the protocol built its copy: for the lecture's input
             model.build((None, *session.data.x_train[INPUT_KIND[builder]].shape[1:]))
@@ -239,7 +240,7 @@ def training_examples(*arrays):
     first ``training.nbgrader_images`` of each (the cells' curves and test accuracies are feedback; the accuracy
     checks grade)."""
     limit = course_config().training.nbgrader_images
-    if not os.environ.get("NBGRADER_EXECUTION") or limit is None or all(len(a) <= limit for a in arrays):
+    if not under_nbgrader() or limit is None or all(len(a) <= limit for a in arrays):
         return arrays
     return tuple(a[:limit] for a in arrays)
 
@@ -261,7 +262,7 @@ def training_verbosity() -> int | str:
     The bar is redrawn for every batch (1,563 times an epoch on full MNIST), and under nbgrader
     every redraw is kept in the autograded notebook and its feedback page.
     """
-    return 2 if os.environ.get("NBGRADER_EXECUTION") else "auto"
+    return 2 if under_nbgrader() else "auto"
 
 
 def check_group(group: str, **functions: Callable) -> None:
@@ -292,7 +293,7 @@ def _training_session(session):
     """
     from autograder.support.data import MnistUnavailableError
 
-    if session.config.data.source == "sample" or os.environ.get("NBGRADER_EXECUTION"):
+    if session.config.data.source == "sample" or under_nbgrader():
         return session
     try:
         session.dataset

@@ -17,6 +17,12 @@ from autograder.grader import reference
 from repo_paths import ROOT
 
 
+def _forget_the_course():
+    """Drop what the notebook module cached of the course (its config and check sessions)."""
+    for cached in (nb.course_config, nb._session, nb._sample_session):
+        cached.cache_clear()
+
+
 @pytest.fixture
 def no_mnist(tmp_path, monkeypatch):
     """A course on full MNIST where MNIST cannot be had: no MNIST_PATH, an empty Keras cache, no download."""
@@ -33,14 +39,12 @@ def no_mnist(tmp_path, monkeypatch):
         raise Exception("no network in this test")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_download)
-    for cached in (nb.course_config, nb._session, nb._sample_session):
-        cached.cache_clear()
+    _forget_the_course()
     data.clear_cache()
     with pytest.raises(data.MnistUnavailableError, match="set MNIST_PATH to an .npz in Keras layout"):
         data.load_dataset("mnist")
     yield
-    for cached in (nb.course_config, nb._session, nb._sample_session):
-        cached.cache_clear()
+    _forget_the_course()
 
 
 CHECK_CELLS = [
@@ -89,15 +93,13 @@ def graded_course(tmp_path, monkeypatch):
         raw["data"]["source"] = "sample"
         raw["training"].update(training)
         (tmp_path / "course.yml").write_text(yaml.safe_dump(raw))
-        for cached in (nb.course_config, nb._session, nb._sample_session):
-            cached.cache_clear()
+        _forget_the_course()
 
     monkeypatch.setenv("COURSE_CONFIG", str(tmp_path / "course.yml"))
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
     use()
     yield use
-    for cached in (nb.course_config, nb._session, nb._sample_session):
-        cached.cache_clear()
+    _forget_the_course()
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ def run_demo(config: CourseConfig, data: str = "sample", keep: Path | None = Non
             path = work / f"{student}.ipynb"
             nbformat.write(filled_release(release_nb, replacements), path)
             nbgrader_course.submit(course, student, path, assignment, notebook)
-        print(f"submitted {len(EXAMPLES)} example notebooks; running nbgrader autograde (about a minute each) ...")
+        print(f"submitted {len(EXAMPLES)} example notebooks; running nbgrader autograde (10-20 s each) ...")
         nbgrader_course.autograde(course, assignment, notebook, env=env)
         scores = gradebook_scores(course, assignment, notebook, list(EXAMPLES))
         print()
