@@ -206,7 +206,7 @@ def train_as_graded(model, builder: str):
     The training is the grading protocol's (the course's data through the trusted pipeline; the protocol's
     optimizer, epochs and seed), the very run that ``builder``'s accuracy check then grades: this session
     keeps it, so under nbgrader each model trains once. ``model`` gets the trained weights, so that the
-    cell's own evaluation and digit grid show the graded model.
+    cell's digit grid shows the graded model.
     """
     import keras
 
@@ -223,8 +223,8 @@ def train_as_graded(model, builder: str):
             model.build((None, *session.data.x_train[INPUT_KIND[builder]].shape[1:]))
         model.set_weights(outcome.weights)
     except Exception as exc:  # the curves and the accuracy still stand; only this object stays untrained
-        print(t(_("note: the trained weights could not be loaded into this model ({error}), so the evaluation "
-                  "and digit grid below show it untrained."), error=f"{type(exc).__name__}: {exc}"[:300]))
+        print(t(_("note: the trained weights could not be loaded into this model ({error}), so the digit grid "
+                  "below shows it untrained."), error=f"{type(exc).__name__}: {exc}"[:300]))
     print(t(_("{builder}: trained as the grader trains it in {seconds:.1f} s; accuracy {accuracy:.4f} on the "
               "grader's {n_test:,} test images"), builder=builder, seconds=outcome.seconds,
             accuracy=outcome.accuracy, n_test=len(session.data.y_test)))

@@ -162,6 +162,20 @@ def test_a_model_the_grader_cannot_train_stops_the_training_cell_with_what_to_re
         nb.train_as_graded(wrong_input, "build_mlp")
 
 
+def test_weights_that_cannot_be_loaded_leave_the_cell_its_curves_and_say_so(graded_course, monkeypatch, capsys):
+    model = reference.compile_model(reference.build_mlp())
+
+    def refuse(weights):
+        raise ValueError("layer count differs")
+
+    monkeypatch.setattr(model, "set_weights", refuse)
+    history = nb.train_as_graded(model, "build_mlp")
+    out = capsys.readouterr().out
+    assert "note: the trained weights could not be loaded into this model (ValueError: layer count differs), so " \
+           "the digit grid below shows it untrained." in out and "build_mlp: trained as the grader trains it" in out
+    assert len(history.history["loss"]) > 10
+
+
 def test_the_training_cells_train_as_graded_only_under_nbgrader_and_when_the_course_says_so(graded_course,
                                                                                             monkeypatch):
     assert nb.graded_training() and "trains as the grader trains it" in nb.training_plan(2000, 2000, 2000)
