@@ -102,10 +102,10 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     if "error" in outcome:
         raise outcome["error"]
     result = outcome["result"]
-    from autograder.isolation.jail import namespaces_available
+    from autograder.isolation.jail import sandbox_problem
     from autograder.report.gradescope_style import gradescope_results
 
-    return {"student": student, "isolated": namespaces_available(), "report_error": _write_report(grader, result, student,
+    return {"student": student, "isolated": sandbox_problem() is None, "report_error": _write_report(grader, result, student,
                                                                                                   settings.html_dir), "score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
             "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,

@@ -106,7 +106,7 @@ class Grader(CheckSession):
             inputs, kwargs = self.inputs_for(probes)
         with timed(timings, "run the submission in a child process (start-up, the notebook's cells, calls)"):
             run = run_submission(plan, groups, probes, inputs, kwargs, workdir, self.config.limits,
-                                 seed=self.config.grading.seed, course_root=self.config.root, load_models=False)
+                                 seed=self.config.grading.seed, load_models=False)
         timings.update(run.timings)
         explain_missing(run.calls, plan, run.cells, groups)
         return notebook, run, notebook_problems(run.cells, self.config.limits.cell_timeout_s) + run.problems

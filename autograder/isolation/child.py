@@ -5,7 +5,8 @@ Run as ``python -m autograder.isolation.child WORKDIR`` by ``autograder.isolatio
 grader. ``WORKDIR/request.json`` holds the notebook's cell plan (``autograder.engine.notebook_runner``), the cells to
 skip and the probes to run; inputs come from ``WORKDIR/inputs.npz``. Before each cell and each probe the
 child writes ``current.json``, so that the grader can tell which cell or call hung or killed the process;
-``notebook.json`` says what each cell did. Each call is made where its group's check cell stands in the
+``notebook.json`` says what each cell did. The request describes each probe's call: this process runs in the
+sandbox, which holds the student wing and this runner only, not the hidden probes. Each call is made where its group's check cell stands in the
 notebook (``notebook_runner.call_checkpoints``).
 """
 
@@ -21,14 +22,14 @@ import numpy as np
 
 
 def main(workdir: str) -> int:
-    from autograder.hidden.probes import PROBES_BY_NAME
-    from autograder.isolation.recording import call_and_record
+    from autograder.isolation.recording import call_and_record, probe_from_data
     from autograder.engine.notebook_runner import CellOutcome, PlannedCell, Wanted, run_notebook
 
     work = Path(workdir)
     request = json.loads((work / "request.json").read_text())
     outdir = work / "out"
     timings: dict[str, float] = {}
+    probes = {p.name: p for p in map(probe_from_data, request["probes"])}
     with np.load(work / "inputs.npz", allow_pickle=False) as data:
         inputs = {key: data[key] for key in data.files}
 
@@ -41,7 +42,7 @@ def main(workdir: str) -> int:
 
     def call(wanted: Wanted, function) -> None:
         # Made where the group's check cell runs: the notebook's state is what nbgrader's check cell sees.
-        probe = PROBES_BY_NAME[wanted.probe]
+        probe = probes[wanted.probe]
         (outdir / "current.json").write_text(json.dumps({"probe": probe.name, "started": time.time()}))
         probe_inputs = {arg: inputs[f"{probe.name}__{arg}"] for arg in probe.args if f"{probe.name}__{arg}" in inputs}
         started = time.perf_counter()

@@ -11,19 +11,19 @@ It runs the grader's own code only (no student code reaches it: models are rebui
 config with Keras' safe mode). It may start while a submission's code runs, so what it needs from the
 grader never lies on disk where that code could read or change it: the jail's spec, the course's
 settings and the grading data (test labels included) all come through stdin. Protocol:
-  in  (stdin):  the jail's spec (one line, read by ``isolation.jail``); then, read here before anything else,
-                {"config": ..., "arrays": [{"name", "dtype", "shape"}]} (one line) followed by each array's
-                raw bytes in that order (``send_grading_input`` writes it); then one request per line:
-                {"outdir": ..., "checks": [check names], "bars": {builder: {...}}, "calls": {probe: {"status",
-                "error", "returned"}} for the calls that did not return normally}
-  out (fd 1):   {"jail": its report} from the jail, {"ready": true} once, then per request {"loading": probe} per
+  in  (stdin):  read here before anything else, {"config": ..., "arrays": [{"name", "dtype", "shape"}]} (one
+                line) followed by each array's raw bytes in that order (``send_grading_input`` writes it); then
+                one request per line: {"id": ..., "outdir": ..., "checks": [check names], "bars": {builder:
+                {...}}, "calls": {probe: {"status", "error", "returned"}} for the calls that did not return normally}
+  out (fd 1):   {"ready": true} once, then per request, each line with the request's "id": {"loading": probe} per
                 model, {"started": name}, {"finished": name, "result": CheckResult, "training": TrainingOutcome
-                or null} per check, {"layers": ..., "done": true}
+                or null} per check, {"layers": ..., "done": true}. The grader takes no line without its request's id.
 Anything else this process prints goes to stderr, so that nothing but the protocol reaches the grader.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -163,11 +163,12 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
     send({"ready": True})
     for line in requests:
         request = json.loads(line)
+        answer = functools.partial(_answer, send, request.get("id"))
         session.bars = request["bars"]
         checks = [checks_by_name[name] for name in request["checks"]]
         calls = {}
         for probe in {c.probe_name: c.probe for c in checks}.values():
-            send({"loading": probe.name})
+            answer({"loading": probe.name})
             outcome = request["calls"].get(probe.name, {"status": "ok"})
             if outcome["status"] == "ok":  # it returned: its model is read here, from the child's files
                 calls[probe.name] = load_call(probe, {}, probe_kwargs(probe, None), Path(request["outdir"]))
@@ -176,12 +177,16 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
                                          call_error_from_data(outcome.get("error")), outcome.get("returned") or {})
         trainings: dict = {}
         for check in checks:
-            send({"started": check.name})
+            answer({"started": check.name})
             result = session.run_check(check, calls, trainings)
             training = trainings.get(check.probe.function) if check.needs_training else None
-            send({"finished": check.name, "result": result.to_dict(), "training": training_to_dict(training)})
-        send({"layers": layers_to_dict(student_layers(calls)), "done": True})
+            answer({"finished": check.name, "result": result.to_dict(), "training": training_to_dict(training)})
+        answer({"layers": layers_to_dict(student_layers(calls)), "done": True})
         keras.backend.clear_session()  # the next submission's models start from an empty graph
+
+
+def _answer(send, request_id, message: dict) -> None:
+    send({"id": request_id, **message})
 
 
 def main(workdir: str) -> int:

@@ -1,274 +1,404 @@
-"""The jail: how the grader sets a jailed process up, and the launcher that runs as that process's first code.
+"""The jail: every process that runs a submission's code, or loads its models, starts here, inside bubblewrap.
 
-The grader's side, used by ``autograder.isolation.sandbox`` (the submission's process) and
-``autograder.isolation.model_process`` (the grader's bounded process for the submission's models):
-``namespaces_available`` (whether ``unshare`` works here), ``jail_settings`` (the spec: what to hide and make
-read-only, the limits, the scrubbed environment of ``child_environment``), ``jailed_command`` and
-``jail_environment`` (how to start the launcher), and ``remove_cgroups`` (the clean-up after it).
+``start_jailed`` starts one jailed process: ``jail_launcher`` (cgroups, rlimits, the sandbox's own uid) and
+then ``bwrap`` (``isolation.bubblewrap``), which gives the process
+  - its own PID namespace with its own ``/proc``: it sees no process but its own, and all of them die with it;
+  - a root filesystem built from nothing, read-only: the system's folders, Python's installation, and the kit as
+    ``/kit/autograder``. The submission's process gets the student wing and the four modules of its own runner
+    only, so the solution, the lecture-style answers, the hidden probes, the calibration and the instructor
+    wing are not mounted at all; the course folder never is. Its own work folder and a private ``/tmp`` are
+    the only writable places;
+  - no network (a network namespace with loopback only), no capabilities, ``no_new_privs``, a new session,
+    no ``/sys`` (so no cgroup filesystem), and no further user namespaces;
+  - uid 65534 inside. Where the grader runs as root, the launcher first becomes an unprivileged uid of its own
+    outside too, one for the submission's process and another for the model process
+    (``SUBMISSION_UID``, ``MODELS_UID``), so neither could open the other's ``/proc`` even if a namespace
+    failed. As a normal user, separate PID namespaces carry that alone.
 
-The launcher, ``main``: ``python -m autograder.isolation.jail SPEC.json`` (or ``-``: the spec is the first
-line of stdin, so that it never lies on disk where other code could change it), under ``unshare --net --mount
---pid --fork`` when the machine allows it. In order, because each step needs the privileges that the next
-one gives up:
-  1. give it a temp folder of its own (other gradings' work folders and the grader's are out of
-     sight), make the grader's code, the Python installation and the course read-only, and hide the
-     course's private paths (solutions, calibration, other submissions, the gradebook, the
-     reference solution) behind empty mounts, only inside this mount namespace;
-  2. move itself into fresh cgroups capping memory and the number of processes, where the
-     machine has writable cgroups;
-  3. set resource limits (address space, file size, no core dumps; processes when not root);
-  4. exec the child with no capabilities at all (``setpriv``), so that student code can neither
-     undo the mounts nor raise the limits.
+The grader learns what was in force from the status pipe that the launcher and bubblewrap write to (an fd
+closed inside the sandbox), never from a file the jailed process could write. ``JailedProcess.end`` ends
+everything the process started: killing bubblewrap kills the PID namespace's init, and with it every process in
+the namespace, whatever the student did to its process group or parent-death signal; where the grader made
+cgroups, it kills what is left in them too and removes them.
 
-The launcher is the first code of every jailed process, so this module imports at its top only what the
-launcher needs: nothing of ``autograder`` and not ``typing``; the grader's side imports ``tempfile`` and ``uuid``
-where it uses them. Measured with ``python -X importtime``, importing this module takes about 12 ms with both
-halves, against 11 ms for the launcher alone; with those three at the top it took about 4 ms more."""
+Where no sandbox can be built (no bubblewrap, or no user namespaces), ``require_sandbox`` refuses to run
+untrusted code unless the course says ``limits.isolation: best_effort``; the process then runs as the
+unprivileged uid (when the grader is root) under rlimits and cgroups, and the result says what was missing.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
 import os
-import resource
-import shutil
+import signal
 import subprocess
 import sys
+import tempfile
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
-# ``Limits`` in the annotations below is ``autograder.support.config.Limits``, never imported here: annotations are not
-# evaluated, and the launcher imports nothing of autograder.
+from autograder.isolation.bubblewrap import SandboxUnavailable, bubblewrap
+
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-# The folder that holds the autograder package: on the jailed process's PYTHONPATH, never hidden from it.
-_PACKAGE_PARENT = str(Path(__file__).resolve().parent.parent.parent)
+LAUNCHER = Path(__file__).resolve().with_name("jail_launcher.py")
+PACKAGE = Path(__file__).resolve().parent.parent
+# Where the kit appears inside the sandbox (on the jailed process's PYTHONPATH).
+KIT_IN_SANDBOX = "/kit"
+# The uid inside every sandbox: never root.
+SANDBOX_UID = 65534
+# Outside the sandbox, where the grader runs as root: unprivileged uids of the kit's own, not in /etc/passwd,
+# owning nothing on the machine but the work folders the grader hands to them.
+SUBMISSION_UID, MODELS_UID = 64190, 64191
+# The system's folders every jailed process needs (read-only); a symlink (merged /usr) is kept a symlink.
+SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+# The submission's runner: what its process imports outside the student wing (tests/test_jail.py checks that
+# this is its whole closure).
+SUBMISSION_RUNNER = ("isolation/__init__.py", "isolation/child.py", "isolation/recording.py",
+                     "isolation/untrusted_files.py")
+# The student wing, as the student kit ships it: the package's entry points and its student subpackages.
+STUDENT_WING_FOLDERS = ("checks", "expected", "engine", "messages", "support", "locale")
+STUDENT_WING_FILES = ("__init__.py", "notebook.py", "fit_summary.py", "pytest_options.py")
+# Answers the model process (the grader's own code) never needs either.
+ANSWERS = ("grader/reference.py", "course/examples.py")
+PRIVATE_TMP_BYTES = 64 * 2**20
 
 
-# ---------------------------------------------------------------- the grader's side: setting a jailed process up
+@dataclass(frozen=True)
+class Role:
+    """Who a jailed process is: what of the kit it sees, and which uid it runs as outside when the grader is root."""
 
-@functools.lru_cache(maxsize=1)
-def namespaces_available() -> bool:
-    """Whether ``unshare`` can give the submission its own network, mount and PID namespaces here."""
-    unshare = shutil.which("unshare")
-    if not unshare:
-        return False
-    try:
-        return subprocess.run([unshare, "--net", "--mount", "--pid", "--fork", "--kill-child", "true"],
-                              capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+    name: str
+    uid: int
+    kit: tuple[tuple[str, str], ...]  # (path in the package, path under /kit/autograder)
 
 
-def child_environment(workdir: Path, limits: Limits) -> dict[str, str]:
+def _submission_kit() -> tuple[tuple[str, str], ...]:
+    paths = [*STUDENT_WING_FOLDERS, *STUDENT_WING_FILES, *SUBMISSION_RUNNER]
+    return tuple((p, p) for p in paths if (PACKAGE / p).exists())
+
+
+SUBMISSION = Role("submission", SUBMISSION_UID, _submission_kit())
+MODELS = Role("models", MODELS_UID, (("", ""),))
+
+
+def grader_is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def child_environment(workdir: Path, limits) -> dict[str, str]:
     """A minimal environment: no secrets, no MNIST_PATH or course paths, threads capped."""
     threads = str(limits.cpu_threads)
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(workdir), "TMPDIR": str(workdir / "tmp"),
-           "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / "tmp"),
-           "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "KERAS_HOME": str(workdir / "keras"),
-           "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-           "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads,
-           "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_PARENT, os.environ.get("PYTHONPATH")]))}
-    if os.environ.get("VIRTUAL_ENV"):
-        env["VIRTUAL_ENV"] = os.environ["VIRTUAL_ENV"]
-    return env
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(workdir), "TMPDIR": str(workdir / "tmp"),
+            "LANG": "C.UTF-8", "TF_CPP_MIN_LOG_LEVEL": "2", "MPLBACKEND": "Agg", "MPLCONFIGDIR": str(workdir / "tmp"),
+            "PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONNOUSERSITE": "1", "PYTHONSAFEPATH": "1",
+            "KERAS_HOME": str(workdir / "keras"), "USER": "student", "LOGNAME": "student",
+            "OMP_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+            "TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads, "PYTHONPATH": KIT_IN_SANDBOX,
+            **{k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}}
 
 
-def jail_settings(workdir: Path, limits: Limits, course_root: Path | None, namespaces: bool,
-                  module: str = "autograder.isolation.child", memory_bytes: int | None = None,
-                  report_to_file: bool = True, shared: tuple[Path, ...] = ()) -> dict:
-    """The jail's spec for a process running ``module`` in ``workdir``; its memory cgroup gets
-    ``memory_bytes`` (default: the submission's ``limits.memory_limit_mb``), its address space that limit.
-    Without ``report_to_file`` the jail reports on the first line of the process's stdout instead. ``shared``:
-    folders in the temp folder the process needs besides its own work folder."""
-    import uuid  # the grader's side only: the launcher below never needs it
+# ---------------------------------------------------------------- what the sandbox holds
 
-    hidden = [(Path(course_root) / p).resolve() for p in limits.hidden_paths] if course_root else []
-    # Never hide what the submission's process itself needs to run.
-    needed = [Path(_PACKAGE_PARENT), Path(sys.prefix), workdir.resolve()]
-    hidden = [h for h in hidden if h.exists() and not any(n == h or h in n.parents for n in needed)]
-    # The reference solution ships inside the package; the submission's process never needs it.
-    hidden.append(Path(__file__).resolve().parent.parent / "grader" / "reference.py")
-    (workdir / "tmp").mkdir(exist_ok=True)
-    return {
-        "workdir": str(workdir), "namespaces": namespaces, "network": "off" if namespaces and limits.network == "off" else "on",
-        "readonly": _readonly_paths(course_root, workdir),
-        "hide_dirs": [str(h) for h in hidden if h.is_dir()], "hide_files": [str(h) for h in hidden if h.is_file()],
-        **_private_temp_folder(workdir, shared),
-        "cgroup_name": f"autograder-{uuid.uuid4().hex[:12]}",
-        "module": module, "memory_bytes": memory_bytes or limits.memory_limit_mb * 2**20,
-        "address_space_bytes": limits.memory_limit_mb * 2**20, "file_bytes": limits.file_size_limit_mb * 2**20,
-        "max_processes": limits.max_processes, "env": child_environment(workdir, limits),
-        "report": str(workdir / "jail-report.json") if report_to_file else None,
-    }
+def _outermost(paths) -> list[Path]:
+    unique = {Path(p) for p in paths}
+    return sorted(p for p in unique if not any(o != p and o in p.parents for o in unique))
 
 
-def _private_temp_folder(workdir: Path, shared: tuple[Path, ...] = ()) -> dict:
-    """The shared temp folder the jail covers with an empty one, and what it puts back there.
+def python_folders() -> list[Path]:
+    """Python's installation and its packages (read-only): prefixes and site folders outside /usr."""
+    import site
 
-    Every grading's work folder lies in it (and the grader's models' process's, and grade-all's other workers'),
-    so without this a submission could read the notebook and outputs of another submission graded at the same
-    time. Only the process's own work folder (and ``shared``) comes back, and the grader's code and Python when
-    they lie there.
-    """
-    import tempfile  # the grader's side only: the launcher below never needs it
-
-    temp = Path(tempfile.gettempdir()).resolve()
-    work = workdir.resolve()
-    if temp == Path(temp.anchor) or temp not in work.parents:
-        return {"private_tmp": None, "keep_in_tmp": []}
-    needed = {work, Path(_PACKAGE_PARENT).resolve(), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
-              *(Path(p).resolve() for p in shared)}
-    inside = [p for p in needed if temp in p.parents]
-    keep = sorted(p for p in inside if not any(o != p and o in p.parents for o in inside))
-    return {"private_tmp": str(temp), "keep_in_tmp": [str(p) for p in keep]}
+    candidates = {Path(sys.prefix), Path(sys.base_prefix), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve(),
+                  Path(sys.executable).resolve().parent.parent}
+    candidates.update(Path(p) for p in site.getsitepackages())
+    kept = [p for p in candidates if p.is_dir() and not any(p == Path(s) or Path(s) in p.parents
+                                                            for s in SYSTEM_FOLDERS if not Path(s).is_symlink())]
+    return _outermost(kept)
 
 
-def _readonly_paths(course_root: Path | None, workdir: Path) -> list[str]:
-    """Folders the submission must not change: the grader's package, Python's installation, the course."""
-    candidates = {Path(_PACKAGE_PARENT), Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
-    if course_root:
-        candidates.add(Path(course_root).resolve())
-    work = workdir.resolve()
-    # Outermost folders only, and never one that holds the work folder (the child writes there).
-    kept = sorted(p for p in candidates if p.exists() and not any(o != p and o in p.parents for o in candidates))
-    return [str(p) for p in kept if p != work and p not in work.parents]
+def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...], network_off: bool) -> list[list[str]]:
+    """bubblewrap's mounts, in order: each later one lies on top of the earlier ones."""
+    mounts: list[list[str]] = []
+    for folder in SYSTEM_FOLDERS:
+        if os.path.islink(folder):
+            mounts.append(["--symlink", os.readlink(folder), folder])
+        elif os.path.isdir(folder):
+            mounts.append(["ro-bind", folder, folder])
+    pythons = python_folders()
+    mounts += [["ro-bind", str(p), str(p)] for p in pythons]
+    # The kit where pip installed it (site-packages, or the course folder for an editable install) stays unseen:
+    # the sandbox sees its own copy under /kit only.
+    if any(p == PACKAGE or p in PACKAGE.parents for p in pythons):
+        mounts.append(["--tmpfs", str(PACKAGE)])
+    for inside, kit_path in role.kit:
+        mounts.append(["ro-bind", str(PACKAGE / inside), f"{KIT_IN_SANDBOX}/autograder/{kit_path}".rstrip("/")])
+    if grader_is_root():
+        mounts.append(["ro-bind", str(LAUNCHER), f"{KIT_IN_SANDBOX}/jail_launcher.py"])
+    if role is MODELS:
+        mounts += [["ro-bind", "/dev/null", f"{KIT_IN_SANDBOX}/autograder/{p}"] for p in ANSWERS if (PACKAGE / p).is_file()]
+    mounts += [["--proc", "/proc"], ["--dev", "/dev"], ["--size", str(PRIVATE_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]]
+    mounts += [["ro-bind", str(p), str(p)] for p in readable]
+    mounts += [["bind", str(workdir), str(workdir)], ["--remount-ro", "/"]]
+    return _with_open_parents(mounts)
 
 
-def jailed_command(spec: Path | str, limits: Limits, namespaces: bool) -> list[str]:
-    """The command that starts the jail on ``spec`` (a file, or ``-``: stdin's first line), under ``unshare``
-    where namespaces work."""
-    command = [sys.executable, "-m", "autograder.isolation.jail", str(spec)]
-    if namespaces:
-        # Its own network (none), mounts (private paths hidden) and PIDs (all die with it).
-        net = ["--net"] if limits.network == "off" else []
-        command = ["unshare", *net, "--mount", "--pid", "--fork", "--kill-child", "--", *command]
-    return command
+def _with_open_parents(mounts: list[list[str]]) -> list[list[str]]:
+    """Each bind's parent folders made first, mode 0755: bubblewrap makes missing ones 0700 as root, which the
+    sandbox's own uid could not pass."""
+    made = {"/"}
+    result = []
+    for mount in mounts:
+        if mount[0] in ("ro-bind", "bind", "--symlink") or mount[-2:-1] == ["--tmpfs"]:
+            destination = mount[-1]
+            for parent in reversed(Path(destination).parents):
+                if str(parent) not in made:
+                    result.append(["--perms", "0755", "--dir", str(parent)])
+                    made.add(str(parent))
+            made.add(destination)
+        result.append(mount)
+    return result
 
 
-def jail_environment(workdir: Path, limits: Limits) -> dict[str, str]:
-    """The jail's own environment (it passes the child's scrubbed one on from the spec)."""
-    return dict(child_environment(workdir, limits), PYTHONPATH=_PACKAGE_PARENT)
+def _bwrap_options(workdir: Path, network_off: bool) -> list[str]:
+    options = ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+               *(["--unshare-net"] if network_off else []), "--die-with-parent", "--new-session",
+               "--hostname", "sandbox", "--chdir", str(workdir)]
+    if grader_is_root():
+        # bubblewrap runs as root (Python may live where only root can look, /root/.pyenv), with no user namespace,
+        # so that the uid outside is the role's own; the launcher's ``--become`` gives root up inside, first.
+        return options
+    options += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--cap-drop", "ALL"]
+    if bubblewrap().supports("--disable-userns"):
+        options.append("--disable-userns")
+    return options
 
 
-def remove_cgroups(name: str) -> None:
-    """Remove the jail's cgroups named ``name``: the name the grader chose, never one read back from a work
-    folder that the jailed process could have rewritten."""
-    for controller in ("memory", "pids"):
+def _sandboxed_command(role: Role, command: list[str]) -> list[str]:
+    if not grader_is_root():
+        return list(command)
+    return [sys.executable, "-I", "-S", f"{KIT_IN_SANDBOX}/jail_launcher.py", "--become", str(role.uid), "--", *command]
+
+
+# ---------------------------------------------------------------- can a sandbox be built here?
+
+@functools.lru_cache(maxsize=1)
+def sandbox_problem() -> str | None:
+    """Why no sandbox can be built on this machine (None: it can), found by building one around ``true``."""
+    try:
+        tool = bubblewrap()
+    except SandboxUnavailable as exc:
+        return str(exc)
+    with tempfile.TemporaryDirectory(prefix="autograder-probe-") as work:
+        work = Path(work)
         try:
-            (CGROUP_ROOT / controller / name).rmdir()
-        except OSError:
+            jailed = start_jailed(SUBMISSION, [sys.executable, "-I", "-S", "-c", "pass"], work, _ProbeLimits(),
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, use_sandbox=True)
+        except OSError as exc:
+            return f"the sandbox could not start ({exc})"
+        try:
+            _, error = jailed.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            error = b"it did not finish within 60 s"
+        jailed.end()
+    if jailed.proc.returncode == 0 and jailed.status.namespaces:
+        return None
+    said = (error or b"").decode("utf-8", "replace").strip().splitlines()
+    return (f"{tool.path} ({tool.version}) could not build a sandbox here: {said[-1] if said else 'no reason given'}. "
+            "It needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
+            "user.max_user_namespaces > 0; in a container, run it with them allowed, or with --privileged)")
+
+
+@dataclass(frozen=True)
+class _ProbeLimits:
+    # The limits the probe runs under: small, and independent of any course.
+    memory_limit_mb: int = 1024
+    file_size_limit_mb: int = 16
+    max_processes: int = 64
+    cpu_threads: int = 1
+    network: str = "off"
+    isolation: str = "required"
+
+
+def require_sandbox(limits) -> str | None:
+    """Refuse untrusted code where no sandbox can be built, unless the course accepts less on purpose.
+
+    Returns what is missing (None when the sandbox works); raises ``SandboxUnavailable`` with the reason and
+    the way out when ``limits.isolation`` is ``required``."""
+    problem = sandbox_problem()
+    if problem and getattr(limits, "isolation", "required") == "required":
+        raise SandboxUnavailable(
+            f"the grader will not run a student's code without its sandbox: {problem}. To grade with less "
+            "isolation on purpose (rlimits, cgroups and an unprivileged uid only), set `limits.isolation: "
+            "best_effort` in course.yml.")
+    return problem
+
+
+# ---------------------------------------------------------------- one jailed process
+
+@dataclass
+class SandboxStatus:
+    """What the launcher and bubblewrap said on the status pipe: the grader's own record of what was in force."""
+
+    launcher: dict = field(default_factory=dict)
+    namespaces: dict = field(default_factory=dict)
+    exit_code: int | None = None
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+    _started: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    def read(self, pipe) -> None:
+        decoder, text = json.JSONDecoder(), ""
+        for chunk in iter(lambda: os.read(pipe, 4096), b""):
+            text += chunk.decode("utf-8", "replace")
+            while text.strip():
+                try:
+                    document, end = decoder.raw_decode(text.lstrip())
+                except ValueError:
+                    break
+                text = text.lstrip()[end:]
+                if not isinstance(document, dict):
+                    continue
+                if isinstance(document.get("launcher"), dict):
+                    self.launcher = document["launcher"]
+                    if not self.launcher.get("sandbox"):
+                        self._started.set()
+                elif "child-pid" in document:
+                    self.namespaces = {k.removesuffix("-namespace"): v for k, v in document.items()
+                                       if k.endswith("-namespace")}
+                    self._started.set()
+                elif "exit-code" in document:
+                    self.exit_code = document["exit-code"]
+        os.close(pipe)
+        self._started.set()
+        self._done.set()
+
+    def wait_started(self, timeout: float) -> None:
+        self._started.wait(timeout)
+
+
+@dataclass
+class JailedProcess:
+    proc: subprocess.Popen
+    role: Role
+    cgroup_name: str | None
+    status: SandboxStatus
+    network_off: bool
+    memory_bytes: int
+    _reader: threading.Thread | None = None
+
+    def protections(self, timeout: float = 10.0) -> dict:
+        """What was in force for this process, from the status pipe only (never from its work folder)."""
+        self.status.wait_started(timeout)
+        launcher, namespaces = self.status.launcher, self.status.namespaces
+        sandboxed = bool(launcher.get("sandbox")) and "mnt" in namespaces
+        uid = launcher.get("uid")
+        return {"sandbox": bubblewrap().version if sandboxed else None,
+                "network": "off" if self.network_off and "net" in namespaces else "on",
+                "hidden": sandboxed, "pid_namespace": "pid" in namespaces, "cgroups": list(launcher.get("cgroups", [])),
+                "capabilities_dropped": sandboxed or (isinstance(uid, int) and uid != 0),
+                "uid": uid if isinstance(uid, int) else None}
+
+    def end(self) -> None:
+        """End the process and everything it started: bubblewrap (its PID namespace dies with it), then whatever
+        is left in its cgroups, which are removed."""
+        try:
+            self.proc.kill()
+        except (ProcessLookupError, PermissionError):
             pass
+        self.proc.wait()
+        if self.cgroup_name:
+            kill_cgroup(self.cgroup_name)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
 
 
-# ---------------------------------------------------------------- the launcher: the jailed process's first code
-
-
-# Room for what student code writes to the temp folder itself (its TMPDIR is in its own work folder).
-PRIVATE_TMP_SIZE = "64m"
-_MS_BIND, _MS_REC = 4096, 16384
-
-
-def protect_paths(readonly: list[str], directories: list[str], files: list[str],
-                  private_tmp: str | None = None, keep_in_tmp: list[str] = ()) -> None:
-    """Give the process a temp folder of its own holding only ``keep_in_tmp``, make ``readonly`` read-only (the
-    grader's code, the Python installation, the course), then cover each private path with an empty mount
-    (directories) or /dev/null (files). A path the private temp folder left out is out of sight already."""
-    subprocess.run(["mount", "--make-rprivate", "/"], check=True)
-    if private_tmp:
-        make_temp_folder_private(private_tmp, keep_in_tmp)
-    for path in [p for p in readonly if os.path.lexists(p)]:
-        subprocess.run(["mount", "--bind", path, path], check=True)
-        subprocess.run(["mount", "-o", "remount,bind,ro", path], check=True)
-    for path in [p for p in directories if os.path.lexists(p)]:
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=4k,mode=000", "autograder-hidden", path], check=True)
-    for path in [p for p in files if os.path.lexists(p)]:
-        subprocess.run(["mount", "--bind", "/dev/null", path], check=True)
-        subprocess.run(["mount", "-o", "remount,bind,ro", path], check=True)
-
-
-def make_temp_folder_private(temp: str, keep: list[str]) -> None:
-    """Cover the shared temp folder with an empty tmpfs, then bind ``keep`` back at the same paths.
-
-    Each kept folder is opened before it is covered and bound back from that handle (/proc/self/fd/N),
-    since its path then leads into the empty tmpfs.
-    """
-    import ctypes
-
-    handles = {path: os.open(path, os.O_PATH | os.O_DIRECTORY) for path in keep}
-    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={PRIVATE_TMP_SIZE},mode=1777", "autograder-tmp", temp],
-                   check=True)
-    libc = ctypes.CDLL(None, use_errno=True)
-    for path, handle in handles.items():
-        os.makedirs(path, exist_ok=True)
-        if libc.mount(f"/proc/self/fd/{handle}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None) != 0:
-            errno = ctypes.get_errno()
-            raise OSError(errno, f"could not bind {path} back into the private temp folder: {os.strerror(errno)}")
-        os.close(handle)
-
-
-def join_cgroups(name: str, memory_bytes: int, max_processes: int) -> list[str]:
-    """Put this process into new memory and pids cgroups (v1 layout); return the ones joined."""
-    joined = []
-    for controller, settings in (("memory", {"memory.limit_in_bytes": memory_bytes, "memory.swappiness": 0}),
-                                 ("pids", {"pids.max": max_processes})):
+def kill_cgroup(name: str, patience_s: float = 5.0) -> None:
+    """Kill every process left in the jail's cgroups named ``name``, then remove them: the grader's own name,
+    never one read back from a folder the jailed process could write."""
+    deadline = time.monotonic() + patience_s
+    for controller in ("pids", "memory"):
         group = CGROUP_ROOT / controller / name
+        while group.is_dir():
+            try:
+                pids = [int(p) for p in (group / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                pids = []
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            try:
+                group.rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+
+
+# The folders in a work folder that the grader makes for the jailed process to write in.
+GRADERS_FOLDERS = ("out", "tmp", "keras")
+
+
+def hand_over(workdir: Path, role: Role, readable_by_others: bool = False) -> None:
+    """Give the work folder and the grader's folders in it to the role's uid, where the grader is root; files the
+    grader wrote there stay the grader's and readable. ``readable_by_others``: the model process reads it too.
+
+    Only those folders, by name and never through a symlink: the jailed process may have planted links in its
+    work folder, and a chown that followed one would hand it a folder of the machine's."""
+    if not grader_is_root():
+        return
+    import stat
+
+    for folder in [workdir, *(workdir / name for name in GRADERS_FOLDERS)]:
         try:
-            group.mkdir(exist_ok=True)
-            for key, value in settings.items():
-                if (group / key).exists():
-                    (group / key).write_text(str(value))
-            (group / "cgroup.procs").write_text(str(os.getpid()))
-            joined.append(controller)
-        except OSError:
-            continue  # no writable cgroup here: the rlimits below still apply
-    return joined
+            if not stat.S_ISDIR(os.lstat(folder).st_mode):
+                continue
+        except FileNotFoundError:
+            continue
+        os.chown(folder, role.uid, role.uid, follow_symlinks=False)
+        os.chmod(folder, 0o755 if readable_by_others else 0o700, follow_symlinks=False)
 
 
-def set_rlimits(memory_bytes: int, file_bytes: int, max_processes: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (file_bytes, file_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if os.getuid() != 0:  # root's processes are counted system-wide, so only the cgroup caps them
-        resource.setrlimit(resource.RLIMIT_NPROC, (max_processes, max_processes))
+def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin=subprocess.DEVNULL,
+                 stdout=None, stderr=None, memory_bytes: int | None = None, readable: tuple[Path, ...] = (),
+                 use_sandbox: bool | None = None) -> JailedProcess:
+    """Start ``command`` in ``workdir`` inside the jail, as ``role``. ``readable``: folders it may read besides its
+    own (the model process reads the submissions' saved models). ``memory_bytes``: its memory cgroup's limit
+    (default: ``limits.memory_limit_mb``), its address space always ``limits.memory_limit_mb``."""
+    workdir = Path(workdir).resolve()
+    (workdir / "tmp").mkdir(exist_ok=True)
+    # The submission's saved models are read by the model process, which runs as another uid.
+    hand_over(workdir, role, readable_by_others=role is SUBMISSION)
+    if use_sandbox is None:
+        use_sandbox = require_sandbox(limits) is None
+    network_off = limits.network == "off" and use_sandbox
+    cgroup_name = f"autograder-{uuid.uuid4().hex[:12]}" if grader_is_root() else None
+    memory_bytes = memory_bytes or limits.memory_limit_mb * 2**20
+    spec = {
+        "workdir": str(workdir), "command": _sandboxed_command(role, command) if use_sandbox else command, "env": child_environment(workdir, limits),
+        "uid": role.uid if grader_is_root() else None,
+        "cgroup": {"name": cgroup_name, "memory_bytes": memory_bytes, "max_processes": limits.max_processes}
+        if cgroup_name else None,
+        "rlimits": {"address_space": limits.memory_limit_mb * 2**20, "file": limits.file_size_limit_mb * 2**20,
+                    "processes": limits.max_processes},
+        "bwrap": str(bubblewrap().path) if use_sandbox else None,
+        "bwrap_options": _bwrap_options(workdir, network_off) if use_sandbox else [],
+        "mounts": _mounts(role, workdir, tuple(readable), network_off) if use_sandbox else [],
+    }
+    read_end, write_end = os.pipe()
+    try:
+        spec["status_fd"] = write_end
+        proc = subprocess.Popen([sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec)], cwd="/",
+                                stdin=stdin, stdout=stdout, stderr=stderr, env={"LANG": "C.UTF-8"},
+                                pass_fds=(write_end,), start_new_session=True)
+    finally:
+        os.close(write_end)
+    status = SandboxStatus()
+    reader = threading.Thread(target=status.read, args=(read_end,), daemon=True)
+    reader.start()
+    return JailedProcess(proc, role, cgroup_name, status, network_off, memory_bytes, reader)
 
-
-# The spec is a few KB; a longer first line is not the grader's.
-MAX_SPEC_BYTES = 2**20
-
-
-def read_spec_line() -> dict:
-    """The spec from stdin's first line, read a byte at a time: what follows it is the started process's own input."""
-    line = bytearray()
-    while len(line) < MAX_SPEC_BYTES:
-        byte = os.read(0, 1)
-        if not byte or byte == b"\n":
-            break
-        line += byte
-    return json.loads(line)
-
-
-def main(spec_path: str) -> int:
-    spec = read_spec_line() if spec_path == "-" else json.loads(Path(spec_path).read_text())
-    report: dict = {"hidden": False, "cgroups": [], "capabilities_dropped": False, "network": spec["network"]}
-    if spec["namespaces"]:
-        protect_paths(spec["readonly"], spec["hide_dirs"], spec["hide_files"], spec.get("private_tmp"),
-                      spec.get("keep_in_tmp", []))
-        report["hidden"] = True
-    if spec["cgroup_name"]:
-        report["cgroups"] = join_cgroups(spec["cgroup_name"], spec["memory_bytes"], spec["max_processes"])
-    # The submission's process, or the grader's bounded process for its models (isolation.model_process).
-    command = [sys.executable, "-m", spec.get("module", "autograder.isolation.child"), spec["workdir"]]
-    setpriv = shutil.which("setpriv")
-    if setpriv and os.getuid() == 0:
-        command = [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs", "--", *command]
-        report["capabilities_dropped"] = True
-    if spec["report"]:
-        Path(spec["report"]).write_text(json.dumps(report))
-    else:  # the report is the first line on stdout, ahead of the started process's own protocol
-        os.write(1, (json.dumps({"jail": report}) + "\n").encode())
-    set_rlimits(spec.get("address_space_bytes", spec["memory_bytes"]), spec["file_bytes"], spec["max_processes"])
-    os.execve(command[0], command, spec["env"])
-    return 1  # not reached
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))

@@ -23,7 +23,9 @@ import signal
 import subprocess
 import tempfile
 import threading
+import sys
 import time
+import uuid
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +36,7 @@ from autograder.checks import Check
 from autograder.support.config import CourseConfig
 from autograder.messages.i18n import _
 from autograder.isolation.in_model_process import call_error_to_data, grading_arrays, send_grading_input
-from autograder.isolation.jail import (jail_environment, jail_settings, jailed_command, namespaces_available,
-                                       remove_cgroups)
+from autograder.isolation.jail import MODELS, JailedProcess, grader_is_root, start_jailed
 from autograder.engine.results import CheckResult
 from autograder.engine.training import GradingData, TrainingOutcome
 
@@ -82,6 +83,10 @@ class ModelProcess:
         # What the jail applied to the last process that became ready (cgroups, namespaces, capabilities, network).
         self.protections: dict = {}
         self._proc: subprocess.Popen | None = None
+        self._jailed: JailedProcess | None = None
+        # Each request carries a fresh id, and each answer must carry it back: a line left over from another
+        # request (or forged) never answers this one.
+        self._request_id: str | None = None
         self._ready = False
         self._lines: queue.Queue = queue.Queue()
         # The jail's cgroups, named by the grader and kept here: nothing is read back from the work folder.
@@ -143,13 +148,16 @@ class ModelProcess:
     def _run(self, outdir: Path, pending: list[Check], bars: dict, outcomes: dict, answer: ModelChecks):
         """Send one request and read its answer; (probe, reason) if the process stopped on a probe, else None."""
         by_name = {c.name: c for c in pending}
-        self._send({"outdir": str(outdir), "checks": list(by_name), "bars": bars,
+        self._request_id = uuid.uuid4().hex
+        self._send({"id": self._request_id, "outdir": str(outdir), "checks": list(by_name), "bars": bars,
                     "calls": {c.probe_name: outcomes[c.probe_name] for c in pending if c.probe_name in outcomes}})
         on_probe = pending[0].probe_name
         timeout = self.config.limits.startup_timeout_s
         try:
             while True:
                 message = self._receive(timeout)
+                if message.get("id") != self._request_id:
+                    raise ValueError("it answered a request the grader did not make")
                 if "loading" in message or "started" in message:
                     check = by_name.get(message.get("started"))
                     on_probe = check.probe_name if check else _probe_named(message.get("loading"), pending)
@@ -189,21 +197,22 @@ class ModelProcess:
         work = self.root / f"process-{self.starts}"
         work.mkdir(parents=True)
         limits = self.config.limits
-        namespaces = namespaces_available()
-        # It reads each submission's saved models from its work folder, made in this root (submission_folder).
-        spec = jail_settings(work, limits, self.config.root, namespaces, module="autograder.isolation.in_model_process",
-                             memory_bytes=self.memory_limit_mb * 2**20, report_to_file=False, shared=(self.root,))
-        self._cgroup_name = spec["cgroup_name"]
-        self._log = tempfile.TemporaryFile(dir=work)
-        self._proc = subprocess.Popen(jailed_command("-", limits, namespaces), cwd=work,
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
-                                      env=jail_environment(work, limits), start_new_session=True)
+        if grader_is_root():
+            # Its uid outside the sandbox is not the submissions': it passes this folder to reach theirs.
+            os.chmod(self.root, 0o711)
+        self._log = tempfile.TemporaryFile(dir=self.root)
+        # It reads each submission's saved models from the folders made in this root (submission_folder).
+        self._jailed = start_jailed(MODELS, [sys.executable, "-m", "autograder.isolation.in_model_process", str(work)],
+                                    work, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+                                    memory_bytes=self.memory_limit_mb * 2**20, readable=(self.root,))
+        self._proc = self._jailed.proc
+        self._cgroup_name = self._jailed.cgroup_name
         self._ready = False
         self._lines = queue.Queue()
         threading.Thread(target=_read_lines, args=(self._proc.stdout, self._lines), daemon=True).start()
         # Tens of MB on full MNIST: written from a thread, so that the grader goes on while the process reads.
         self._feeder = threading.Thread(target=_feed, daemon=True, args=(
-            self._proc.stdin, spec, self.config.model_dump(mode="json"), grading_arrays(self.data)))
+            self._proc.stdin, self.config.model_dump(mode="json"), grading_arrays(self.data)))
         self._feeder.start()
 
     def _wait_until_ready(self) -> None:
@@ -212,22 +221,13 @@ class ModelProcess:
             self.launch()
         if self._ready:
             return
-        report = None
-        while True:
-            message = self._receive(self.config.limits.startup_timeout_s)
-            if isinstance(message.get("jail"), dict) and report is None:
-                report = message["jail"]
-            elif message.get("ready") is True:
-                break
-            else:
-                self.stop()
-                raise ModelProcessStopped("it did not say it was ready")
+        message = self._receive(self.config.limits.startup_timeout_s)
+        if message.get("ready") is not True:
+            self.stop()
+            raise ModelProcessStopped("it did not say it was ready")
         self._feeder.join()  # it has read all its input
         self._ready = True
-        report = report or {}
-        self.protections = {"memory_limit_mb": self.memory_limit_mb, "hidden": bool(report.get("hidden")),
-                            "cgroups": list(report.get("cgroups", [])), "network": report.get("network", "on"),
-                            "capabilities_dropped": bool(report.get("capabilities_dropped"))}
+        self.protections = {"memory_limit_mb": self.memory_limit_mb, **self._jailed.protections()}
 
     def _send(self, request: dict) -> None:
         try:
@@ -292,8 +292,8 @@ class ModelProcess:
 
     def stop(self) -> None:
         """End the current process, if any (a fresh one starts when next needed)."""
-        _end(self._proc, self._cgroup_name, self._log)
-        self._proc = self._log = None
+        _end(self._jailed, self._log)
+        self._proc = self._log = self._jailed = None
         self._ready = False
 
     def close(self) -> None:
@@ -302,32 +302,26 @@ class ModelProcess:
 
 def _close(state: dict) -> None:
     # Runs at most once, when the grader closes it, is collected, or the interpreter exits.
-    _end(state.get("_proc"), state.get("_cgroup_name"), state.get("_log"))
+    _end(state.get("_jailed"), state.get("_log"))
     shutil.rmtree(state["root"], ignore_errors=True)
 
 
-def _end(proc: subprocess.Popen | None, cgroup_name: str | None, log=None) -> None:
-    """Kill the process and all it started (its session), close its pipes and log, remove its cgroups."""
-    if proc is not None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        proc.wait()
+def _end(jailed: JailedProcess | None, log=None) -> None:
+    """End the process and all it started (its sandbox, its cgroups), close its pipes and log."""
+    if jailed is not None:
+        jailed.end()
+    proc = jailed.proc if jailed is not None else None
     for pipe in (proc and proc.stdin, proc and proc.stdout, log):
         try:
             if pipe is not None:
                 pipe.close()
         except OSError:
             pass
-    if cgroup_name is not None:
-        remove_cgroups(cgroup_name)
 
 
-def _feed(pipe, spec: dict, config: dict, arrays: dict) -> None:
-    # The jail's spec on the first line (the jail reads it), then the grading input (in_model_process reads it).
+def _feed(pipe, config: dict, arrays: dict) -> None:
+    # The grading input (in_model_process reads it first).
     try:
-        pipe.write((json.dumps(spec) + "\n").encode())
         send_grading_input(pipe, config, arrays)
     except (BrokenPipeError, OSError, ValueError):
         pass  # it died or was stopped (its pipe closed): waiting for it says how

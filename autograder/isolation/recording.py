@@ -9,6 +9,7 @@ an allowlist, so that no student code comes along.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import tempfile
@@ -23,6 +24,19 @@ from autograder.isolation import untrusted_files
 from autograder.support.model_allowlist import ModelNotRebuildable
 from autograder.engine.calls import Call
 from autograder.engine.probes import Probe
+
+
+def probe_to_data(probe: Probe) -> dict:
+    """What the submission's process needs of a probe to make its call: every field but how its inputs are made
+    (the grader makes them; the hidden probes' module is not in the sandbox)."""
+    return {f.name: getattr(probe, f.name) for f in dataclasses.fields(probe) if f.name != "make_inputs"}
+
+
+def probe_from_data(data: dict) -> Probe:
+    def tuples(value):  # JSON made the probe's tuples lists
+        return tuple(tuples(v) for v in value) if isinstance(value, list) else value
+
+    return Probe(**{name: tuples(value) for name, value in data.items()}, make_inputs=None)
 
 
 def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict,

@@ -8,10 +8,11 @@ that runs past ``limits.call_timeout_s`` or a process that dies is recorded agai
 and a new process carries on with the calls that are left, until ``limits.submission_timeout_s`` is
 spent. Nothing the child writes is unpickled.
 
-Isolation (``autograder.isolation.jail``): its own network and mount namespaces (no network, the course's
-private paths hidden) where ``unshare`` works, memory and process caps in cgroups where they are
-writable, rlimits always, no capabilities, a scrubbed environment, and at most
-``limits.output_limit_bytes`` of output kept.
+Isolation (``autograder.isolation.jail``): a bubblewrap sandbox (its own PID, mount, network and IPC
+namespaces; a read-only root holding the student wing and not the course; no capabilities; an unprivileged
+uid), memory and process caps in cgroups where the grader may make them, rlimits always, a scrubbed
+environment, and at most ``limits.output_limit_bytes`` of output kept. What was in force comes from the jail's
+status pipe, never from the work folder, which the submission writes.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import enum
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -31,9 +33,8 @@ from autograder.messages.cell_stderr import is_framework_line
 from autograder.support.config import Limits
 from autograder.messages.i18n import Message, _
 from autograder.isolation import untrusted_files
-from autograder.isolation.jail import (jail_environment, jail_settings, jailed_command, namespaces_available,
-                                       remove_cgroups)
-from autograder.isolation.recording import load_call
+from autograder.isolation.jail import SUBMISSION, start_jailed
+from autograder.isolation.recording import load_call, probe_to_data
 from autograder.engine.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
 from autograder.engine.calls import Call
 from autograder.engine.probes import Probe
@@ -62,7 +63,7 @@ class SubmissionRun:
 
 def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: list[Probe],
                    inputs: dict[str, dict[str, np.ndarray]], kwargs: dict[str, dict], workdir: Path, limits: Limits,
-                   seed: int = 0, course_root: Path | None = None, load_models: bool = True) -> SubmissionRun:
+                   seed: int = 0, load_models: bool = True) -> SubmissionRun:
     """Run the notebook's cells (``notebook_runner``'s plan) in a child process, calling each probe's function
     where the check cell of its group (``groups``: probe name → group) runs; return what each cell and call did.
 
@@ -94,17 +95,18 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
                     run.calls[p.name] = Call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), "timeout",
                                              {"message": message})
                 break
-            (workdir / "request.json").write_text(json.dumps({
+            # The child is told each probe's call (never looked up in the hidden probes, which it cannot see).
+            untrusted_files.write_fresh(workdir / "request.json", json.dumps({
                 "cells": [c.to_data() for c in cells],
                 "calls": [Wanted(p.name, groups[p.name], p.function).to_data() for p in pending],
                 "cell_timeout_s": limits.cell_timeout_s, "skip_cells": sorted(ended_in),
-                "probes": [p.name for p in pending], "seed": seed,
+                "probes": [probe_to_data(p) for p in pending], "seed": seed,
                 "kwargs": {p.name: kwargs.get(p.name, {}) for p in pending},
-            }))
+            }).encode())
             (outdir / "current.json").unlink(missing_ok=True)
             (outdir / "notebook.json").unlink(missing_ok=True)
             run.processes += 1
-            ending = _run_child(workdir, output, limits, course_root, deadline, kinds)
+            ending, run.isolation = _run_child(workdir, output, limits, deadline, kinds)
             finished = [p for p in pending if os.path.lexists(outdir / f"{p.name}.json")]
             for p in finished:
                 run.calls[p.name] = load_call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), outdir,
@@ -140,8 +142,6 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
                                            ending.status, {"message": ending.message})
             pending.remove(culprit)
     run.timings = _child_timings(outdir)
-    isolation = _read_json(workdir / "jail-report.json")
-    run.isolation = isolation if isinstance(isolation, dict) else {}
     try:
         run.cells = outcomes_from_data(_read_json(outdir / "notebook.json", untrusted_files.MiB), kinds)
     except ValueError as exc:
@@ -259,23 +259,18 @@ class Ending:
         return "timeout" if self.how in (Ended.CALL_TIME_LIMIT, Ended.SUBMISSION_TIME_LIMIT) else "crashed"
 
 
-def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, course_root: Path | None,
-               deadline: float, kinds: dict[int, str]) -> Ending:
-    """Run the submission's process until it exits or a limit is hit; say how it ended."""
-    namespaces = namespaces_available()
-    settings = jail_settings(workdir, limits, course_root, namespaces)
-    spec = workdir / "jail.json"
-    spec.write_text(json.dumps(settings))
-    proc = subprocess.Popen(jailed_command(spec, limits, namespaces), cwd=workdir, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=jail_environment(workdir, limits),
-                            start_new_session=True)
-    reader = output.drain(proc.stdout)
+def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, deadline: float,
+               kinds: dict[int, str]) -> tuple[Ending, dict]:
+    """Run the submission's process until it exits or a limit is hit; say how it ended, and what was in force
+    (the jail's own record)."""
+    jailed = start_jailed(SUBMISSION, [sys.executable, "-m", "autograder.isolation.child", str(workdir)], workdir,
+                          limits, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    reader = output.drain(jailed.proc.stdout)
     try:
-        return _watch(proc, workdir, limits, deadline, kinds)
+        return _watch(jailed.proc, workdir, limits, deadline, kinds), jailed.protections()
     finally:
-        _kill_group(proc)
+        jailed.end()  # bubblewrap, its PID namespace and every process in it, and its cgroups
         reader.join(timeout=5)
-        remove_cgroups(settings["cgroup_name"])  # not read back: the submission can rewrite the file
 
 
 def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: float, kinds: dict[int, str]) -> Ending:
@@ -304,13 +299,3 @@ def _watch(proc: subprocess.Popen, workdir: Path, limits: Limits, deadline: floa
         if now - current_since > limit:
             return Ending(Ended.CALL_TIME_LIMIT,
                           _("it ran past the time limit of {seconds:g} s and was stopped").format(seconds=limit))
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    import signal
-
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()

@@ -71,6 +71,18 @@ class UntrustedFileError(ValueError):
         self.message = message
 
 
+def write_fresh(path: Path, data: bytes) -> None:
+    """Write a new file for the jailed process to read, in a folder it can write: whatever it left at ``path``
+    (a symlink to a file of the machine's, say) is removed first, and the file is created, never followed."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0), 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
 def read_bytes(path: Path, limit: int) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes, neither it nor its folder followed as a symlink."""
     path = Path(path)

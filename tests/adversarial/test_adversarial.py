@@ -16,7 +16,7 @@ import yaml
 
 from autograder.support.config import load_config
 from autograder.grader.grading import Grader
-from autograder.isolation.jail import namespaces_available
+from autograder.isolation.jail import sandbox_problem
 from autograder.report.text import result_text
 from conftest import cgroup_writable
 from repo_paths import ROOT
@@ -25,7 +25,7 @@ from submissions import ARRAYS, CASES, FULL, IMPORTS, PREPARE, RELABEL, SPLIT, C
 pytestmark = pytest.mark.slow  # 65 hostile submissions, each graded in full: many minutes
 
 
-AVAILABLE = {"namespaces": namespaces_available(), "pids": cgroup_writable("pids"), "memory": cgroup_writable("memory")}
+AVAILABLE = {"namespaces": sandbox_problem() is None, "pids": cgroup_writable("pids"), "memory": cgroup_writable("memory")}
 
 
 @pytest.fixture(scope="module")
