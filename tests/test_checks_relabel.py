@@ -96,3 +96,24 @@ def test_text_labels_get_a_text_hint_not_the_parity_hint(probe_call):
     with pytest.raises(AssertionError, match=r"check_relabel_returns_only_zeros_and_ones reports why") as raised:
         check_relabel_maps_odd_to_1_and_even_to_0(call)
     assert "odd digits (1, 3, 5, 7, 9)" not in str(raised.value.args[0])
+
+
+def relabel_returns_ragged_parts(y):
+    # Issue 28.1: numpy cannot make one array of these; the function itself raised nothing.
+    return [y[:10] % 2, y[10:15] % 2]
+
+
+def test_a_ragged_list_says_returned_not_raised(probe_call):
+    call = probe_call(relabel_returns_ragged_parts, "relabel_digits")
+    assert call.status == "returned_other"
+    with pytest.raises(AssertionError) as raised:
+        check_relabel_keeps_shape(call)
+    message = str(raised.value.args[0])
+    assert message == (
+        "relabel_odd_even(y) returned a list of 2 arrays of different shapes ((10,), (5,)); expected one numeric "
+        "array. Hint: numpy cannot make one array of parts of different shapes: return one array holding every "
+        "value (np.asarray of equal-shaped parts, or np.concatenate).")
+    assert "raised" not in message
+    listed = probe_call(lambda y: [int(v) % 2 for v in y], "relabel_digits")  # a list of numbers is still one array
+    assert listed.status == "ok" and listed.returned["count"] == 1
+    check_relabel_keeps_shape(listed)

@@ -136,3 +136,50 @@ def test_missing_return_is_not_called_an_error_it_raised(probe_call):
                                              r"nothing: end it with `return`") as raised:
         check_split_returns_four_arrays(call)
     assert "raised" not in str(raised.value.args[0]) and "read the error" not in str(raised.value.args[0])
+
+
+# Issue 28.1: `return [x_train, y_train, x_val, y_val]` unpacks in the notebook as a tuple does.
+def split_returns_a_list(x, y, n_val=10000):
+    return list(reference.split_train_val(x, y, n_val))
+
+
+@pytest.mark.parametrize("probe", ["split_default_n_val", "split_n_val_2000", "split_n_val_111_of_777",
+                                   "split_training_set"])
+def test_a_list_of_the_four_arrays_is_graded_as_the_tuple_is(probe_call, probe):
+    listed, tupled = probe_call(split_returns_a_list, probe), probe_call(reference.split_train_val, probe)
+    assert listed.status == "ok" and listed.returned["count"] == 4
+    assert [(a.shape, a.dtype) for a in listed.values] == [(a.shape, a.dtype) for a in tupled.values]
+    assert all(np.array_equal(a, b) for a, b in zip(listed.values, tupled.values))
+    for check in ALL if probe != "split_training_set" else ALL[:3]:
+        check(listed)
+
+
+def test_a_list_of_the_wrong_length_is_counted_not_called_an_error_and_one_array_is_still_refused(probe_call):
+    with pytest.raises(AssertionError, match=r"should return 4 arrays, but returned 2 value\(s\) \(ndarray, ndarray\)"):
+        check_split_returns_four_arrays(probe_call(lambda x, y, n_val=10000: [x[:-n_val], x[-n_val:]],
+                                                   "split_default_n_val"))
+    with pytest.raises(AssertionError, match=r"should return 4 arrays, but returned 1 value\(s\) \(ndarray\)"):
+        check_split_returns_four_arrays(probe_call(lambda x, y, n_val=10000: np.asarray(x), "split_default_n_val"))
+
+
+def split_nests_a_ragged_list(x, y, n_val=10000):
+    x_train, y_train, x_val, y_val = reference.split_train_val(x, y, n_val)
+    return x_train, [y_train, x_val], x_val, y_val
+
+
+def test_a_ragged_part_says_what_was_returned_not_that_the_function_raised(probe_call):
+    call = probe_call(split_nests_a_ragged_list, "split_default_n_val")
+    assert call.status == "returned_other"
+    with pytest.raises(AssertionError) as raised:
+        check_split_returns_four_arrays(call)
+    assert str(raised.value.args[0]) == (
+        "split_train_val(x, y) returned a list of 2 arrays of different shapes ((2000,), (10000, 2, 2)) as value 2 "
+        "of 4; expected each of the 4 values to be one numeric array. Hint: numpy cannot make one array of parts of "
+        "different shapes: return each part as an array of its own.")
+
+
+def test_every_split_probe_expects_the_four_values_its_checks_count():
+    from autograder.hidden.probes import PROBES_BY_NAME
+
+    assert {p.name: p.values for p in PROBES_BY_NAME.values() if p.values != 1} == {
+        p.name: 4 for p in PROBES_BY_NAME.values() if p.function == "split_train_val"}

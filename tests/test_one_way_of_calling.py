@@ -47,6 +47,11 @@ def _returns_an_array_then_an_object(*args, **kwargs):
     return np.zeros(3), {"not": "data"}
 
 
+def _returns_a_list_of_parts_of_different_shapes(*args, **kwargs):
+    # Four values for split_train_val (its notebook cell unpacks a list as a tuple); one unreadable value elsewhere.
+    return [np.zeros(3), np.zeros((2, 2)), np.zeros(1), np.zeros(4)]
+
+
 def _returns_a_compiled_small_model(*args, **kwargs):
     import keras
 
@@ -64,7 +69,8 @@ def _returns_an_uncompiled_model(*args, **kwargs):
 COMMON = {"raises": _raises, "exits": _exits, "returns None": _returns_none, "returns an object": _returns_an_object,
           "missing": None, "not a function": 42}
 FOR_ARRAYS = {"changes its input": _changes_its_input_and_returns_a_list,
-              "array then object": _returns_an_array_then_an_object}
+              "array then object": _returns_an_array_then_an_object,
+              "list of parts": _returns_a_list_of_parts_of_different_shapes}
 FOR_MODELS = {"another compiled model": _returns_a_compiled_small_model,
               "a new uncompiled model": _returns_an_uncompiled_model}
 
@@ -128,6 +134,17 @@ def test_both_ways_of_calling_record_the_same_outcome(both_ways, probe_name, fun
     if func is getattr(reference, PROBES_BY_NAME[probe_name].function):
         assert here.status == "ok"
         assert (here.model is not None) == (PROBES_BY_NAME[probe_name].returns != "arrays")
+
+
+@pytest.mark.parametrize("probe_name", ["split_default_n_val", "relabel_digits", "prepare_cnn_test_set"])
+def test_a_list_is_several_values_where_the_function_returns_several_and_unreadable_elsewhere(both_ways, probe_name):
+    here, recorded, _ = both_ways(_returns_a_list_of_parts_of_different_shapes, probe_name)
+    for call in (here, recorded):
+        if PROBES_BY_NAME[probe_name].values == 4:
+            assert call.status == "ok" and [v.shape for v in call.values] == [(3,), (2, 2), (1,), (4,)]
+        else:  # the function returned: numpy cannot make one array of it, which is no error it raised
+            assert call.status == "returned_other" and call.error["items"]["length"] == 4
+            assert "returned a list of 4 arrays of different shapes" in str(call.failure_reason())
 
 
 @pytest.mark.parametrize("probe_name", ["relabel_digits", "build_mlp", "compile_reference_mlp"])

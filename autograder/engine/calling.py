@@ -24,6 +24,7 @@ import random
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable
 
 import numpy as np
@@ -33,21 +34,52 @@ from autograder.engine.probes import Probe
 
 
 class ReturnedNotAnArray(TypeError):
-    """The function returned something that is not numeric array data (None, a dict, objects)."""
+    """The function returned something that is not numeric array data (None, a dict, objects, a ragged list)."""
 
-    def __init__(self, value: Any):
-        super().__init__(f"returned {type(value).__name__} that is not a numeric array")
+    def __init__(self, value: Any, ragged: bool = False):
+        super().__init__(f"returned {type(value).__name__} that is not a numeric array" + (
+            " (numpy cannot make one array of its items, of different shapes)" if ragged else ""))
         self.type_name = type(value).__name__
+        # Which of several returned values it is: (position from 1, count), set by the caller.
+        self.position: tuple[int, int] | None = None
+        # A list (or tuple) whose items have different shapes: how many, and the first shapes, for the message.
+        self.items: dict | None = None
+        if ragged and isinstance(value, (list, tuple)):
+            self.items = {"length": len(value), "shapes": [_shape_text(v) for v in value[:5]],
+                          "arrays": all(isinstance(v, np.ndarray) or hasattr(v, "numpy") for v in value)}
+
+
+def _shape_text(value: Any) -> str:
+    try:
+        return str(np.shape(value))
+    except (ValueError, TypeError):  # an item that is itself ragged
+        return "?"
 
 
 def array_of(value: Any) -> np.ndarray:
     # A plain numeric ndarray copy: subclasses, lists and tensors become data, objects are refused.
     if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
         value = value.numpy()
-    arr = np.array(value, copy=True, subok=False)
+    try:
+        arr = np.array(value, copy=True, subok=False)
+    except (ValueError, TypeError) as exc:
+        # The function did return: numpy cannot make one array of what it returned (a list of arrays of
+        # different shapes), which is no error the student's function raised.
+        raise ReturnedNotAnArray(value, ragged=True) from exc
     if arr.dtype == object:
         raise ReturnedNotAnArray(value)
     return arr
+
+
+def returned_values(value: Any, expected: int) -> tuple[Any, ...]:
+    """The values a function's return stands for: a tuple's items; with ``expected`` > 1 also a list's (any
+    sequence's), as `a, b, c, d = f(...)` unpacks either; else the one value itself (a list of numbers is one
+    array)."""
+    if isinstance(value, tuple):
+        return value
+    if expected > 1 and isinstance(value, Sequence) and not isinstance(value, (str, bytes, bytearray)):
+        return tuple(value)
+    return (value,)
 
 
 @dataclass
@@ -119,11 +151,17 @@ def call_for_probe(func: Callable | None, probe: Probe, inputs: dict[str, np.nda
             _only_the_caller_goes_on(owner)
         if probe.returns == "arrays":
             outcome.inputs_after = tuple(np.array(arg, copy=True, subok=False) for arg in args)
-            values = value if isinstance(value, tuple) else (value,)
+            values = returned_values(value, probe.values)
+            # "tuple": a single-array function that returned a tuple is told so (checks._compare.returned_arrays).
             outcome.returned = {"tuple": isinstance(value, tuple), "count": len(values),
                                 "types": [type(v).__name__ for v in values]}
-            for v in values:  # one by one: what came before a value that is not data is kept
-                outcome.values += (array_of(v),)
+            for position, v in enumerate(values, start=1):  # one by one: what came before a value that is not data is kept
+                try:
+                    outcome.values += (array_of(v),)
+                except ReturnedNotAnArray as exc:
+                    if len(values) > 1:
+                        exc.position = (position, len(values))
+                    raise
         else:
             import keras
 
@@ -136,6 +174,10 @@ def call_for_probe(func: Callable | None, probe: Probe, inputs: dict[str, np.nda
                 outcome.model_path = Path(model_path)
     except ReturnedNotAnArray as exc:  # the function returned, but not data: not an error it raised
         outcome.status, outcome.error = "returned_other", {"type": exc.type_name, "message": str(exc), "where": []}
+        if exc.items:
+            outcome.error["items"] = exc.items
+        if exc.position:
+            outcome.error["position"] = list(exc.position)
     except (Exception, SystemExit) as exc:  # a student error (or exit()) is an outcome, not the end of the process
         outcome.status, outcome.error = "raised", describe_exception(exc)
     # Recording the result may have run the student's code again (a value's .numpy(), a model's get_config).

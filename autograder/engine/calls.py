@@ -60,7 +60,18 @@ class Call:
             return _("{name} is not defined in the notebook. Hint: keep the function's name and arguments as the stub "
                      "has them.").format(name=fn)
         if self.status == "returned_other":
-            returned = (self.error or {}).get("type", "?")
+            err = self.error or {}
+            returned = err.get("type", "?")
+            # Written by the submission's process: taken only in the form calling.call_for_probe writes it.
+            position = err.get("position")
+            if not (isinstance(position, list) and len(position) == 2 and all(type(p) is int for p in position)):
+                position = None
+            if isinstance(err.get("items"), dict):
+                return self._ragged_reason(err["items"], returned, position)
+            if position:
+                return _("{call} returned {returned} as value {position} of {count}, not a numeric array. "
+                         "Hint: each of the {count} values {fn} returns is one numeric array.").format(
+                    call=self.text, returned=returned, position=position[0], count=position[1], fn=fn)
             if returned == "NoneType":
                 hint = _("{fn} returns nothing: end it with `return` and the result (a function without "
                          "`return` gives None).").format(fn=fn)
@@ -85,6 +96,24 @@ class Call:
                 call=self.text, detail=self.error["message"], fn=fn)
         return _("{call} produced a result the grader cannot read: {detail}").format(
             call=self.text, detail=self.error["message"])
+
+    def _ragged_reason(self, items: dict, returned: str, position) -> Message:
+        # The function returned: numpy could not make one array of a list (or tuple) whose items differ in shape.
+        what = _("a {type} of {length} arrays of different shapes ({shapes})") if items.get("arrays") else _(
+            "a {type} of {length} values of different shapes ({shapes})")
+        shapes = list(items.get("shapes") or [])
+        length = items.get("length") if type(items.get("length")) is int else len(shapes)
+        what = what.format(type=returned, length=length,
+                           shapes=", ".join(map(str, shapes)) + (", ..." if length > len(shapes) else ""))
+        if position:
+            return _("{call} returned {what} as value {position} of {count}; expected each of the {count} values to "
+                     "be one numeric array. Hint: numpy cannot make one array of parts of different shapes: return "
+                     "each part as an array of its own.").format(
+                call=self.text, what=what, position=position[0], count=position[1])
+        # A multi-value function's list is several values (calling.returned_values): only one array is expected here.
+        return _("{call} returned {what}; expected one numeric array. Hint: numpy cannot make one array of parts "
+                 "of different shapes: return one array holding every value (np.asarray of equal-shaped parts, or "
+                 "np.concatenate).").format(call=self.text, what=what)
 
     def require_ok(self) -> None:
         """Raise AssertionError with the reason when the call did not return normally."""

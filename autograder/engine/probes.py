@@ -39,6 +39,9 @@ class Probe:
     model_input: tuple[int, ...] | None = None
     # Its inputs carry their own index (``_indexed``): whether x and y stay aligned can be seen.
     inputs_carry_their_index: bool = False
+    # How many arrays the function returns (its docstring's). With more than one, a list (any sequence) comes
+    # back as several values, as a tuple does: the notebook's own `a, b, c, d = f(...)` accepts either.
+    values: int = 1
 
 
 def _digits(dataset, rng):
@@ -67,9 +70,9 @@ def _nothing(dataset, rng):
 VISIBLE_PROBES: tuple[Probe, ...] = (
     Probe("relabel_digits", "relabel", "relabel_odd_even", ("y",), "arrays", _digits),
     Probe("split_default_n_val", "split", "split_train_val", ("x", "y"), "arrays", _indexed_12000,
-          inputs_carry_their_index=True),
+          inputs_carry_their_index=True, values=4),
     Probe("split_n_val_2000", "split", "split_train_val", ("x", "y"), "arrays", _indexed_12000,
-          kwargs=(("n_val", 2000),), inputs_carry_their_index=True),
+          kwargs=(("n_val", 2000),), inputs_carry_their_index=True, values=4),
     Probe("prepare_mlp_37_images", "prepare", "prepare_mlp_input", ("x",), "arrays", _small_images),
     Probe("prepare_cnn_37_images", "prepare", "prepare_cnn_input", ("x",), "arrays", _small_images),
     Probe("build_mlp", "mlp", "build_mlp", (), "model", _nothing, model_input=(784,)),
