@@ -60,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         from autograder.messages.framework_log import drop_framework_log_lines
 
         drop_framework_log_lines()
-    return args.func(args)
+    from autograder.isolation.bubblewrap import SandboxUnavailable
+
+    try:
+        return args.func(args)
+    except SandboxUnavailable as exc:  # fail closed: no student code runs without its sandbox
+        sys.exit(f"error: {exc}")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,9 @@ def cmd_grade_all(args, config) -> int:
         sys.exit("error: --workers must be at least 1")
     if args.scheduler and args.dask_local:
         sys.exit("error: give --scheduler or --dask-local, not both")
+    from autograder.isolation.jail import require_sandbox
+
+    require_sandbox(config.limits)  # fail closed before any student is tried
     path = Path(args.path) if args.path else config.root
     try:
         submissions, refused = find_submissions(path, config.assignment)

@@ -78,7 +78,9 @@ def add_demo(sub, load_config) -> None:
 def cmd_feedback(args, config) -> int:
     from autograder.course.feedback import write_feedback_reports
     from autograder.grader.grading import Grader
+    from autograder.isolation.jail import require_sandbox
 
+    require_sandbox(config.limits)
     grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr), lang=args.lang)
     course = Path(args.course)
     written = write_feedback_reports(course, grader, grader.translator, students=args.student or None)
@@ -97,6 +99,8 @@ def cmd_verify(args) -> int:
     from autograder.support.config import CourseConfigError, load_config
     from autograder.course.verify import as_dicts, verify_course
 
+    from autograder.isolation.jail import require_sandbox
+
     course = Path(args.course).resolve()
     config_path = args.config or (course / "course.yml" if (course / "course.yml").is_file() else None)
     try:
@@ -107,6 +111,7 @@ def cmd_verify(args) -> int:
         sys.exit(f"error: {course} has no gradebook.db; run it in the nbgrader course folder after `nbgrader autograde`")
     if args.workers is not None and args.workers < 1:
         sys.exit("error: --workers must be at least 1")
+    require_sandbox(config.limits)  # verify grades what the ledger lacks: fail closed before any of it
     assignment = args.assignment or config.assignment
     ledger = ledger_path(course, assignment)
     print(f"comparing nbgrader's points for {assignment} in {course} with the out-of-kernel grades in {ledger} "

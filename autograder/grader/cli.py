@@ -38,6 +38,9 @@ def cmd_grade(args, config) -> int:
     from autograder.report.gradescope_style import gradescope_json
     from autograder.report.text import result_text
 
+    from autograder.isolation.jail import require_sandbox
+
+    require_sandbox(config.limits)
     log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else (lambda msg: None)
     grader = Grader(config, log=log, lang=args.lang)
     try:

@@ -23,11 +23,18 @@ def grade(request: dict) -> dict:
     from autograder.report.gradescope_style import gradescope_results
     from autograder.report.text import result_text
 
+    from autograder.isolation.bubblewrap import SandboxUnavailable
+    from autograder.isolation.jail import require_sandbox
+
     config = load_config(request["config"])
     try:
         read_notebook(Path(request["notebook"]))
     except NotebookError as exc:
         return {"unreadable": str(exc)}
+    try:
+        require_sandbox(config.limits)
+    except SandboxUnavailable as exc:
+        return {"refused": str(exc)}
     grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     result = grader.grade_notebook(request["notebook"], include_hidden=True)
     result.submission = request["title"]

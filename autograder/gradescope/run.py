@@ -130,6 +130,10 @@ def grade_upload(root: GradescopeRoot, config: CourseConfig, started: float) -> 
         reason = t(_("The grader stopped before it finished ({how}), so this upload scores 0. This is not your "
                      "mark: tell your instructor."), how=_how_it_ended(returncode))
         return not_graded(t(_("Grading")), reason, config.max_score, settings, elapsed())
+    if "refused" in outcome:  # the grader's machine, not the upload: no student code ran
+        reason = t(_("The grader would not run your code here: {reason} This is not your mark: tell your instructor."),
+                   reason=outcome["refused"])
+        return not_graded(t(_("Grading")), reason, config.max_score, settings, elapsed())
     if "unreadable" in outcome:
         reason = t(_("Your notebook could not be read, so nothing in it was graded: {reason}"), reason=outcome["unreadable"])
         return not_graded(t(_("Reading your notebook")), reason, config.max_score, settings, elapsed())

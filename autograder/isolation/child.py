@@ -23,6 +23,7 @@ import numpy as np
 
 def main(workdir: str) -> int:
     from autograder.isolation.recording import call_and_record, probe_from_data
+    from autograder.engine import data_cell
     from autograder.engine.notebook_runner import CellOutcome, PlannedCell, Wanted, run_notebook
 
     work = Path(workdir)
@@ -54,7 +55,8 @@ def main(workdir: str) -> int:
     started = time.perf_counter()
     run = run_notebook([PlannedCell.from_data(c) for c in request["cells"]],
                        [Wanted.from_data(w) for w in request["calls"]], request["cell_timeout_s"], call=call,
-                       skip=tuple(request["skip_cells"]), on_cell=on_cell, on_outcome=on_outcome)
+                       skip=tuple(request["skip_cells"]), on_cell=on_cell, on_outcome=on_outcome,
+                       stand_ins=data_cell.from_inputs(inputs))
     seconds = time.perf_counter() - started
     timings["run the notebook's cells (its imports included)"] = seconds - sum(
         v for k, v in timings.items() if k.startswith("call "))

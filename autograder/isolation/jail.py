@@ -62,8 +62,9 @@ SUBMISSION_RUNNER = ("isolation/__init__.py", "isolation/child.py", "isolation/r
 # The student wing, as the student kit ships it: the package's entry points and its student subpackages.
 STUDENT_WING_FOLDERS = ("checks", "expected", "engine", "messages", "support", "locale")
 STUDENT_WING_FILES = ("__init__.py", "notebook.py", "fit_summary.py", "pytest_options.py")
-# Answers the model process (the grader's own code) never needs either.
-ANSWERS = ("grader/reference.py", "course/examples.py")
+# The model process runs the grader's own checks: the student wing, the hidden checks and its own runner; never
+# the grader's pipeline, the reference solution (grader/) or the lecture-style answers (course/).
+MODELS_KIT_FOLDERS = ("hidden", "isolation")
 PRIVATE_TMP_BYTES = 64 * 2**20
 
 
@@ -81,8 +82,13 @@ def _submission_kit() -> tuple[tuple[str, str], ...]:
     return tuple((p, p) for p in paths if (PACKAGE / p).exists())
 
 
+def _models_kit() -> tuple[tuple[str, str], ...]:
+    paths = [*STUDENT_WING_FOLDERS, *STUDENT_WING_FILES, *MODELS_KIT_FOLDERS]
+    return tuple((p, p) for p in paths if (PACKAGE / p).exists())
+
+
 SUBMISSION = Role("submission", SUBMISSION_UID, _submission_kit())
-MODELS = Role("models", MODELS_UID, (("", ""),))
+MODELS = Role("models", MODELS_UID, _models_kit())
 
 
 def grader_is_root() -> bool:
@@ -138,8 +144,6 @@ def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...], network_off: 
         mounts.append(["ro-bind", str(PACKAGE / inside), f"{KIT_IN_SANDBOX}/autograder/{kit_path}".rstrip("/")])
     if grader_is_root():
         mounts.append(["ro-bind", str(LAUNCHER), f"{KIT_IN_SANDBOX}/jail_launcher.py"])
-    if role is MODELS:
-        mounts += [["ro-bind", "/dev/null", f"{KIT_IN_SANDBOX}/autograder/{p}"] for p in ANSWERS if (PACKAGE / p).is_file()]
     mounts += [["--proc", "/proc"], ["--dev", "/dev"], ["--size", str(PRIVATE_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]]
     mounts += [["ro-bind", str(p), str(p)] for p in readable]
     mounts += [["bind", str(workdir), str(workdir)], ["--remount-ro", "/"]]

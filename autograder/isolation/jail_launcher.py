@@ -126,7 +126,6 @@ def main(spec_json: str) -> int:
         status.write(json.dumps({"launcher": report}) + "\n")
         status.flush()
         os.close(status_fd)
-        os.setsid()
         os.chdir(spec["workdir"])
         command = list(spec["command"])
     os.execve(command[0], command, spec["env"])

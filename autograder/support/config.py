@@ -120,7 +120,14 @@ class Limits(_Section):
     hidden_paths: tuple[str, ...] = Field(
         ("solutions", "source", "calibration", "tests", "submitted", "autograded", "feedback", "gradebook.db", ".git",
          "grades", "autograder.zip"),
-        description="Paths (relative to course.yml) hidden from the submission's process by a mount namespace, where the machine allows it.",
+        description="Paths (relative to course.yml) never shown to a sandbox that sees the course folder. The grader's "
+        "own sandboxes never mount the course folder at all.",
+    )
+    isolation: Literal["required", "best_effort"] = Field(
+        "required", description="'required': the grader refuses to run a student's code where it cannot build its "
+        "bubblewrap sandbox (no bwrap, no user namespaces), and says what is missing. 'best_effort': it runs the "
+        "code anyway with what the machine allows (rlimits, cgroups, an unprivileged uid when run as root), and "
+        "each result names what was missing.",
     )
 
 

