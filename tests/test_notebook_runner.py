@@ -6,12 +6,14 @@ import re
 import sys
 
 import nbformat
+import numpy as np
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from autograder.engine.notebook_runner import (CHECK, PROVIDED, PROVIDED_NOT_RUN, STUDENT, CellOutcome, Wanted,
                                                 call_checkpoints, cell_problem, outcomes_from_data, plan_notebook,
                                                 run_notebook, why_missing)
+from autograder.engine import data_cell
 from repo_paths import RELEASE
 
 MLP = [Wanted("build_mlp", "mlp", "build_mlp")]
@@ -219,6 +221,50 @@ def test_each_group_calls_its_functions_where_its_own_check_cell_runs():
 
     _run(nb, wanted, call=call)
     assert results == {"build_mlp": "name 'width' is not defined", "build_mlp_for_accuracy": 784}
+
+
+def test_the_data_cells_names_are_bound_where_it_stands_so_the_accuracy_cells_see_them_as_in_jupyter():
+    # Issue 28.2: build_cnn reads x_train_cnn, which the provided data cell (not run) defines below test_cnn.
+    nb = _nb(_solution("def build_cnn():\n    return x_train_cnn.shape[1:], EPOCHS", "build_cnn"),
+             _check_cell("cnn", ("build_cnn",)),
+             new_code_cell("x_train_cnn, x_val_cnn = (prepare_cnn_input(x) for x in (x_train, x_val))\n"
+                           "EPOCHS = training_epochs()", metadata=_meta("load_data")),
+             _check_cell("accuracy", ("build_cnn", "compile_model")))
+    wanted = [Wanted("build_cnn", "cnn", "build_cnn"), Wanted("build_cnn_for_accuracy", "accuracy", "build_cnn")]
+    plan = plan_notebook(nb)
+    assert [c.kind for c in plan] == [STUDENT, CHECK, PROVIDED_NOT_RUN, CHECK]
+    assert data_cell.needed(plan, wanted) and not data_cell.needed(plan, wanted[:1])
+    results = {}
+
+    def call(w, function):
+        try:
+            results[w.probe] = function()
+        except NameError as exc:
+            results[w.probe] = str(exc)
+
+    stand_ins = {"x_train_cnn": np.zeros((3, 28, 28, 1), np.float32), "EPOCHS": 30, "x_train": np.zeros((3, 28, 28))}
+    run = run_notebook(plan, wanted, 30.0, call=call, stand_ins=stand_ins)
+    assert results == {"build_cnn": "name 'x_train_cnn' is not defined", "build_cnn_for_accuracy": ((28, 28, 1), 30)}
+    assert "x_train" not in run.namespace  # only what that cell assigns
+
+
+def test_the_stand_ins_are_the_release_data_cells_names_made_as_it_makes_them(sample_config):
+    from autograder.support.data import load_dataset
+
+    release = nbformat.read(RELEASE, as_version=4)
+    source = next(c.source for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "load_data")
+    assert data_cell.assigned_names(source) - {"dataset"} == set(data_cell.NAMES)
+    dataset = load_dataset("sample")
+    arrays = data_cell.stand_in_arrays(dataset, dataset.n_val, sample_config.training)
+    values = data_cell.from_inputs({f"{data_cell.INPUTS_KEY}__{k}": v for k, v in arrays.items()} | {"p__x": 0})
+    assert set(values) == set(data_cell.NAMES)
+    n = data_cell.STAND_IN_IMAGES
+    assert values["x_train_cnn"].shape == values["x_val_cnn"].shape == (n, 28, 28, 1)
+    assert values["x_test_mlp"].shape == (n, 784) and values["x_train_mlp"].dtype == np.float32
+    assert values["x_train"].dtype == dataset.x_train.dtype and values["y_val"].tolist() == (
+        dataset.y_train[len(dataset.x_train) - dataset.n_val:][:n] % 2).tolist()
+    assert (values["EPOCHS"], values["BATCH_SIZE"], values["VERBOSE"]) == (
+        sample_config.training.epochs, sample_config.training.batch_size, "auto")
 
 
 # ---------------------------------------------------------------- what comes back from the submission's process

@@ -175,6 +175,26 @@ def test_autograde_with_nbgrader_takes_replacements_whole_notebooks_and_callable
     assert submission_notebook(release, whole) is whole
 
 
+def test_the_builder_that_reads_the_data_cells_name_fails_at_its_check_cell_and_builds_at_the_accuracy_cell(
+        sample_grader, release, tmp_path):
+    # Issue 28.2, without training: the calls that grade (jailed child) and the self-check (this process) make.
+    from autograder.hidden.every_check import checks_for
+
+    path = tmp_path / "cnn_reads_data_cell_name.ipynb"
+    nbformat.write(ENTRIES["cnn_reads_data_cell_name"].build(release), path)
+    checks = checks_for(("cnn", "accuracy"), include_hidden=False)
+    _, run, _ = sample_grader.collect_calls(path, checks, tmp_path / "work")
+    graded = run.calls
+    for probe in ("build_cnn", "build_cnn_for_accuracy"):  # the child's models stay files: their status says it
+        graded[probe].model = "saved" if graded[probe].status == "ok" else None
+    _, self_checked, _ = sample_grader.calls_for_notebook(path, checks)
+    for calls in (graded, self_checked):
+        assert calls["build_cnn"].status == "raised" and "name 'x_train_cnn' is not defined" in str(
+            calls["build_cnn"].failure_reason())
+        assert calls["build_cnn_for_accuracy"].status == "ok" and calls["build_cnn_for_accuracy"].model is not None
+        assert calls["build_mlp_for_accuracy"].status == "ok"
+
+
 # ---------------------------------------------------------------- grade
 
 

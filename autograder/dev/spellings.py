@@ -445,6 +445,14 @@ _SHUFFLED_SPLIT = '''def split_train_val(x, y, n_val=10000):
     n_train = len(x) - n_val
     return x[:n_train], y[:n_train], x[n_train:], y[n_train:]'''
 
+_LIST_SPLIT = '''def split_train_val(x, y, n_val=10000):
+    """Return [x_train, y_train, x_val, y_val]: the last n_val samples are validation."""
+    n_train = len(x) - n_val
+    return [x[:n_train], y[:n_train], x[n_train:], y[n_train:]]'''
+
+# Issue 28.2: the data cell, below the CNN's check cell, defines x_train_cnn; the accuracy cells come after it.
+_DATA_CELL_SHAPE = "keras.Input(shape=x_train_cnn.shape[1:]),"
+
 
 CORPUS: tuple[Spelling, ...] = (
     # ---- magics, shell lines, help
@@ -549,6 +557,10 @@ CORPUS: tuple[Spelling, ...] = (
              (insert_after("compile_model", "m = compile_model(build_mlp())\n"
                                             "m.fit(np.zeros((8, 784)), np.zeros(8), epochs=1, verbose=0)"),),
              "m.fit(np.zeros((8, 784)), np.zeros(8), epochs=1, verbose=0)"),
+    # ---- returns the notebook's own unpacking accepts
+    Spelling("list_return", "split_train_val returns a list, `return [x_train, y_train, x_val, y_val]`, which "
+                            "the data cell unpacks as it does the tuple (issue 28)",
+             (answer("split_train_val", _LIST_SPLIT),), "return [x[:n_train], y[:n_train], x[n_train:], y[n_train:]]"),
     Spelling("raising_last_cell", "a leftover experiment at the end, `undefined_name + 1`, that raises NameError",
              (at_end("# trying something\nundefined_name + 1"),), "undefined_name + 1"),
 )
@@ -582,6 +594,11 @@ DEFECTS: tuple[Defect, ...] = (
                                "before it defines build_deep_cnn", "prints_and_display",
            (prepend("build_deep_cnn", 'print("parameters:", build_deep_cnn().count_params())\n\n\n'),),
            "build_deep_cnn().count_params()", groups=("deep_cnn",), accuracy_of=("build_deep_cnn",)),
+    # In Jupyter the CNN's check cell runs above the data cell (NameError), its accuracy cell below it (passes).
+    Defect("cnn_reads_data_cell_name", "the CRLF notebook whose build_cnn reads `x_train_cnn.shape[1:]`, a name the "
+                                       "provided data cell defines below the CNN's check cell (issue 28)",
+           "crlf_line_endings", (replace("build_cnn", _CNN_INPUT, _DATA_CELL_SHAPE),), _DATA_CELL_SHAPE,
+           groups=("cnn",)),
 )
 DEFECTS_BY_NAME = {d.name: d for d in DEFECTS}
 
@@ -624,10 +641,11 @@ PACKS: tuple[Spelling | Defect, ...] = (
          "computed_range", "korean_comments", "compile_objects", "tab_indentation"),
     pack("pack_helpers_and_crlf", "functional_api", "constant_from_helper", "helper_cell_between",
          "helper_in_cell_above", "prints_and_display", "crlf_line_endings"),
-    pack("pack_cells_of_their_own", "answer_below_stub", "unicode_identifiers", "sequential_add", "try_import"),
+    pack("pack_cells_of_their_own", "answer_below_stub", "unicode_identifiers", "sequential_add", "try_import",
+         "list_return"),
     pack("pack_defects_in_values", "channels_first_relabel_inverted", "function_loss_mse", "time_mlp_softmax"),
     pack("pack_defects_in_order", "answer_below_check", "print_before_def", "time_not_first_line"),
-    pack("pack_defects_helper_and_crlf", "helper_below_check", "crlf_split_shuffles"),
+    pack("pack_defects_helper_and_crlf", "helper_below_check", "crlf_split_shuffles", "cnn_reads_data_cell_name"),
     pack("pack_riskiest", *RISKIEST),
 )
 PACKS_BY_NAME = {p.name: p for p in PACKS}

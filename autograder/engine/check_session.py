@@ -18,10 +18,11 @@ from functools import cached_property, partial
 from pathlib import Path
 from typing import Callable
 
+from autograder.engine import data_cell
 from autograder.engine.calls import Call
 from autograder.checks import Check
 from autograder.support.config import GROUPS, CourseConfig
-from autograder.support.data import load_dataset
+from autograder.support.data import MnistUnavailableError, load_dataset
 from autograder.messages.i18n import Message, Translator, _, lazy
 from autograder.engine.in_process import call_here
 from autograder.support.notebook_file import find_notebook, read_notebook
@@ -102,6 +103,17 @@ class CheckSession:
         return ({p.name: make_inputs(p, dataset, seed) for p in probes},
                 {p.name: probe_kwargs(p, n_val) for p in probes})
 
+    def data_cell_stand_ins(self) -> dict:
+        """The names the provided data cell defines, as arrays (``autograder.engine.data_cell``): made from the
+        course's data set, or the sample data where full MNIST is not here (the self-check without MNIST_PATH),
+        since code reads their shapes, which are the same."""
+        try:
+            dataset, n_val = self.dataset, self.n_val
+        except MnistUnavailableError:
+            dataset = load_dataset("sample")
+            n_val = self.config.data.n_val or dataset.n_val
+        return data_cell.stand_in_arrays(dataset, n_val, self.config.training)
+
     # ------------------------------------------------------------ making the calls
 
     def calls_for_functions(self, functions: dict[str, Callable], checks: list[Check]) -> dict[str, Call]:
@@ -127,8 +139,9 @@ class CheckSession:
             probe = by_name[wanted.probe]
             calls[probe.name] = call_here(function, probe, inputs[probe.name], kwargs[probe.name], self.config.grading.seed)
 
-        run = run_notebook(plan, [Wanted(p.name, groups[p.name], p.function) for p in probes],
-                           self.config.limits.cell_timeout_s, call=call)
+        wanted = [Wanted(p.name, groups[p.name], p.function) for p in probes]
+        stand_ins = data_cell.bindable(self.data_cell_stand_ins()) if data_cell.needed(plan, wanted) else None
+        run = run_notebook(plan, wanted, self.config.limits.cell_timeout_s, call=call, stand_ins=stand_ins)
         explain_missing(calls, plan, run.outcomes, groups)
         return notebook, calls, notebook_problems(run.outcomes, self.config.limits.cell_timeout_s)
 

@@ -9,7 +9,8 @@ else a kernel accepts. What is not run, and why:
 * the test cells (nbgrader ``grade`` cells): the grader calls the functions itself;
 * the provided cells that do work (load data, train, plot); the provided cells that only import and
   define (the imports, the plot helpers) do run, in the course's own version (``release``), as
-  nbgrader's ``OverwriteCells`` does at autograde.
+  nbgrader's ``OverwriteCells`` does at autograde. Where the data cell stands, the names it defines are
+  bound to small slices of the grader's data (``autograder.engine.data_cell``), as running it would bind them.
 
 Every student cell (a solution cell or a cell the student added) runs under ``cell_timeout_s``; a cell
 that is stopped or raises keeps what it defined before, as in a kernel. A group's functions are taken
@@ -296,9 +297,13 @@ def _error_data(exc: BaseException, cell: int) -> dict:
 def run_notebook(plan: list[PlannedCell], wanted: list[Wanted], cell_timeout_s: float,
                  call: Callable[[Wanted, Any], None] | None = None, skip: tuple[int, ...] = (),
                  on_cell: Callable[[PlannedCell], None] | None = None,
-                 on_outcome: Callable[[list[CellOutcome]], None] | None = None) -> NotebookRun:
+                 on_outcome: Callable[[list[CellOutcome]], None] | None = None,
+                 stand_ins: dict[str, Any] | None = None) -> NotebookRun:
     """Run the plan's cells in order in a fresh IPython shell, and make each wanted call where
     ``call_checkpoints`` says: ``call(wanted, the function as it stands there, or None)``.
+
+    ``stand_ins`` are the values of the names the provided data cell defines (``data_cell``): where a provided
+    cell that is not run stands, the names it assigns that are among them are bound, as running it would.
 
     ``skip`` lists cells not to run (one that ended the process before); ``on_cell`` is told of each cell
     before it runs (the submission's process writes it down, so that the grader knows where it stopped),
@@ -324,6 +329,8 @@ def run_notebook(plan: list[PlannedCell], wanted: list[Wanted], cell_timeout_s: 
                 run.outcomes.append(_run_cell(shell, cell, cell_timeout_s))
                 if on_outcome is not None:
                     on_outcome(run.outcomes)
+            elif cell.kind == PROVIDED_NOT_RUN and stand_ins:
+                _bind_stand_ins(shell.user_ns, cell, stand_ins)
             make_calls(cell.cell)
         make_calls(0)
     finally:
@@ -334,6 +341,15 @@ def run_notebook(plan: list[PlannedCell], wanted: list[Wanted], cell_timeout_s: 
             sys.modules["__main__"] = saved[0]
         sys.excepthook, sys.displayhook = saved[1], saved[2]
     return run
+
+
+def _bind_stand_ins(namespace: dict, cell: PlannedCell, stand_ins: dict[str, Any]) -> None:
+    # In Jupyter the cells below the data cell (the accuracy checks) see the names it defines: so do they here.
+    from autograder.engine.data_cell import assigned_names
+
+    for name in sorted(assigned_names(cell.source) & set(stand_ins)):
+        value = stand_ins[name]
+        namespace[name] = value.copy() if hasattr(value, "copy") else value  # a student's in-place edit stays here
 
 
 def _run_cell(shell, cell: PlannedCell, cell_timeout_s: float) -> CellOutcome:

@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
+from autograder.engine import data_cell
 from autograder.engine.calls import Call
 from autograder.engine.check_session import (AccuracyBar, CheckSession, explain_missing, groups_of_probes,
                                              notebook_problems, probes_of, reference_summary, timed)
@@ -33,6 +34,7 @@ from autograder.isolation.model_process import ModelProcess, needs_models
 from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.sandbox import SubmissionRun, run_submission
 from autograder.support.notebook_file import NotebookError
+from autograder.engine.notebook_runner import Wanted
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
 from autograder.engine.training import TrainingOutcome, train_and_evaluate
 
@@ -104,6 +106,8 @@ class Grader(CheckSession):
         probes, groups = probes_of(checks), groups_of_probes(checks)
         with timed(timings, "make the probes' inputs"):
             inputs, kwargs = self.inputs_for(probes)
+            if data_cell.needed(plan, [Wanted(p.name, groups[p.name], p.function) for p in probes]):
+                inputs.update(data_cell.as_inputs(self.data_cell_stand_ins()))
         with timed(timings, "run the submission in a child process (start-up, the notebook's cells, calls)"):
             run = run_submission(plan, groups, probes, inputs, kwargs, workdir, self.config.limits,
                                  seed=self.config.grading.seed, load_models=False)
