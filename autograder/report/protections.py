@@ -16,8 +16,10 @@ _PROTECTIONS = (
      _("hiding the course's private files")),
     (lambda r: bool(r.get("cgroups")), _("memory and process limits by cgroup"), _("cgroup limits")),
     (lambda r: bool(r.get("capabilities_dropped")), _("no capabilities"), _("dropping capabilities")),
+    (lambda r: bool(r.get("pid_namespace")), _("no other process in sight"), _("a process namespace of its own")),
+    (lambda r: type(r.get("uid")) is int and r.get("uid") != 0, _("not run as root"), _("an unprivileged user")),
 )
-_JAIL_KEYS = ("network", "hidden", "cgroups", "capabilities_dropped")
+_JAIL_KEYS = ("network", "hidden", "cgroups", "capabilities_dropped", "pid_namespace", "uid")
 
 
 def _applied(report: dict, t: Translator) -> tuple[list[str], list[str]]:
