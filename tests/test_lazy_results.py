@@ -16,7 +16,8 @@ from autograder.report.text import result_text
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
 
 EN, KO = Translator("en"), Translator("ko")
-FULL = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabilities_dropped": True}
+FULL = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabilities_dropped": True,
+        "pid_namespace": True, "uid": 64190}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,8 @@ def relabel_graded_once(sample_grader, probe_call):
         printed=2_000_000, kept=1_000_000)]
     # As the grader records them: the jail's report for each process.
     result.isolation = {"submission": FULL, "models": {"memory_limit_mb": 2048, "hidden": True, "cgroups": [],
-                                                      "network": "off", "capabilities_dropped": True}}
+                                                      "network": "off", "capabilities_dropped": True,
+                                                      "pid_namespace": True, "uid": 64191}}
     return result
 
 
@@ -61,9 +63,9 @@ def test_the_result_records_the_protections_and_every_rendering_says_them(relabe
     assert text.endswith(protections_text(result.isolation, EN)), text[-600:]
     assert protections_text(result.isolation, EN).splitlines() == [
         "Protections in force: memory, file-size, time and output limits, no network, the course's private files "
-        "hidden, memory and process limits by cgroup, no capabilities.",
+        "hidden, memory and process limits by cgroup, no capabilities, no other process in sight, not run as root.",
         "Your models were loaded and trained in a bounded process of the grader's own: a memory limit of 2,048 MB, "
-        "no network, the course's private files hidden, no capabilities.",
+        "no network, the course's private files hidden, no capabilities, no other process in sight, not run as root.",
         "Not available to that process on this machine: cgroup limits."]
     assert "채점기 자신의 제한된 프로세스" in protections_text(result.isolation, KO)
 
