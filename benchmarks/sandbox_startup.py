@@ -44,7 +44,7 @@ def main() -> int:
     if problem:
         print(f"no sandbox here: {problem}")
         return 1
-    limits = jail._ProbeLimits()
+    limits = jail.ProbeLimits()
     jailed_once(limits)  # warm the file cache
     jailed = [jailed_once(limits) for _ in range(args.repeats)]
     plain = [plain_once() for _ in range(args.repeats)]

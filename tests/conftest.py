@@ -287,3 +287,17 @@ def cgroup_writable(controller: str) -> bool:
         return True
     except OSError:
         return False
+
+
+def processes_with(marker: str) -> dict[int, bytes]:
+    """Every living process on the machine whose command line holds ``marker``: pid → its command line. From the
+    host's /proc, so that what a sandbox started is seen from outside it."""
+    found = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue  # it ended while being read
+        if marker.encode() in command:
+            found[int(entry.name)] = command
+    return found

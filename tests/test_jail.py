@@ -24,6 +24,7 @@ import pytest
 
 from autograder.isolation import jail
 from autograder.isolation.bubblewrap import SandboxUnavailable
+from conftest import processes_with
 from repo_paths import ROOT
 
 PROBE = r'''
@@ -84,7 +85,7 @@ def listener():
 
 
 def probe_in(role: jail.Role, listener: int) -> dict:
-    limits = jail._ProbeLimits()
+    limits = jail.ProbeLimits()
     with tempfile.TemporaryDirectory(prefix="autograder-jail-test-") as work:
         work = Path(work)
         (work / "out").mkdir()
@@ -142,7 +143,7 @@ if problem:
 with tempfile.TemporaryDirectory() as work:
     work = Path(work); (work / "out").mkdir()
     j = jail.start_jailed(jail.SUBMISSION, [sys.executable, "-c", sys.argv[1], str(work / "out"), *sys.argv[2:]],
-                          work, jail._ProbeLimits(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                          work, jail.ProbeLimits(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     out, err = j.proc.communicate(timeout=60); p = j.protections(); j.end()
 print(json.dumps({**json.loads(out or b"{}"), "protections": p, "err": err.decode()[-500:], "grader_uid": os.getuid()}))
 '''
@@ -178,21 +179,10 @@ if os.fork() == 0:
     os.setsid()
     ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)  # PR_SET_PDEATHSIG 0: no signal when its parent dies
     if os.fork() == 0:
-        os.execv("/bin/sleep", ["/bin/sleep", "300", marker])
+        os.execv("/bin/sleep", [marker, "300"])  # the marker as its name: sleep reads its arguments
     os._exit(0)
 time.sleep(300)
 '''
-
-
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            if marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
 
 
 def test_nothing_the_jailed_process_started_outlives_it():
@@ -200,16 +190,18 @@ def test_nothing_the_jailed_process_started_outlives_it():
     marker = f"leaver-{uuid.uuid4().hex}"
     with tempfile.TemporaryDirectory(prefix="autograder-jail-test-") as work:
         jailed = jail.start_jailed(jail.SUBMISSION, [sys.executable, "-c", LEAVER, marker], Path(work),
-                                   jail._ProbeLimits(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                   jail.ProbeLimits(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
-        while len(processes_with(marker)) < 2 and time.monotonic() < deadline:
+        # The double-forked sleep, named by the marker, in a session of its own with no parent-death signal.
+        planted = lambda: [c for c in processes_with(marker).values() if c.startswith(marker.encode())]  # noqa: E731
+        while not planted() and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert len(processes_with(marker)) >= 2, "the planted processes did not start"
+        assert planted(), "the planted process did not start"
         jailed.end()
     deadline = time.monotonic() + 5
     while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert processes_with(marker) == [], "a process of the jailed one outlived it"
+    assert processes_with(marker) == {}, "a process of the jailed one outlived it"
     if jailed.cgroup_name:
         assert not (jail.CGROUP_ROOT / "pids" / jailed.cgroup_name).exists(), "its cgroup was left behind"
 
@@ -217,14 +209,14 @@ def test_nothing_the_jailed_process_started_outlives_it():
 def test_the_grader_refuses_untrusted_code_without_a_sandbox_unless_told(monkeypatch):
     monkeypatch.setattr(jail, "sandbox_problem", lambda: "no bubblewrap (bwrap) was found")
     with pytest.raises(SandboxUnavailable, match="will not run a student's code without its sandbox: no bubblewrap"):
-        jail.require_sandbox(jail._ProbeLimits())
+        jail.require_sandbox(jail.ProbeLimits())
     assert "limits.isolation: best_effort" in str(pytest.raises(SandboxUnavailable, jail.require_sandbox,
-                                                                    jail._ProbeLimits()).value)
-    assert jail.require_sandbox(jail._ProbeLimits(isolation="best_effort")) == "no bubblewrap (bwrap) was found"
+                                                                    jail.ProbeLimits()).value)
+    assert jail.require_sandbox(jail.ProbeLimits(isolation="best_effort")) == "no bubblewrap (bwrap) was found"
 
 
 def test_best_effort_without_a_sandbox_still_runs_as_an_unprivileged_uid_and_says_what_was_missing():
-    limits = jail._ProbeLimits(isolation="best_effort")
+    limits = jail.ProbeLimits(isolation="best_effort")
     # As root the process becomes an unprivileged uid before it execs: the system's Python, which that uid can reach
     # (this venv's may live under /root).
     python = "/usr/bin/python3" if os.geteuid() == 0 and os.path.exists("/usr/bin/python3") else sys.executable

@@ -203,6 +203,18 @@ def test_the_reason_names_a_cell_that_was_stopped_before_the_definition():
         "build_mlp is defined in cell 1, which was stopped after 0 s, before it reached the definition (line 3).")
 
 
+def recording_into(results: dict):
+    """A ``call`` for run_notebook that keeps what each probe's function returned, or its NameError's text."""
+
+    def call(w, function):
+        try:
+            results[w.probe] = function()
+        except NameError as exc:
+            results[w.probe] = str(exc)
+
+    return call
+
+
 def test_each_group_calls_its_functions_where_its_own_check_cell_runs():
     # build_mlp is fixed below test_mlp, and its helper defined only then: nbgrader's test_mlp fails, its
     # accuracy cell at the end passes. The calls are made at each group's check cell, with the state there.
@@ -212,12 +224,7 @@ def test_each_group_calls_its_functions_where_its_own_check_cell_runs():
     plan = plan_notebook(nb)
     assert call_checkpoints(plan, wanted) == {"build_mlp": 2, "build_mlp_for_accuracy": 4}
     results = {}
-
-    def call(w, function):
-        try:
-            results[w.probe] = function()
-        except NameError as exc:
-            results[w.probe] = str(exc)
+    call = recording_into(results)
 
     _run(nb, wanted, call=call)
     assert results == {"build_mlp": "name 'width' is not defined", "build_mlp_for_accuracy": 784}
@@ -235,12 +242,7 @@ def test_the_data_cells_names_are_bound_where_it_stands_so_the_accuracy_cells_se
     assert [c.kind for c in plan] == [STUDENT, CHECK, PROVIDED_NOT_RUN, CHECK]
     assert data_cell.needed(plan, wanted) and not data_cell.needed(plan, wanted[:1])
     results = {}
-
-    def call(w, function):
-        try:
-            results[w.probe] = function()
-        except NameError as exc:
-            results[w.probe] = str(exc)
+    call = recording_into(results)
 
     stand_ins = {"x_train_cnn": np.zeros((3, 28, 28, 1), np.float32), "EPOCHS": 30, "x_train": np.zeros((3, 28, 28))}
     run = run_notebook(plan, wanted, 30.0, call=call, stand_ins=stand_ins)

@@ -199,7 +199,7 @@ def sandbox_problem() -> str | None:
     with tempfile.TemporaryDirectory(prefix="autograder-probe-") as work:
         work = Path(work)
         try:
-            jailed = start_jailed(SUBMISSION, [sys.executable, "-I", "-S", "-c", "pass"], work, _ProbeLimits(),
+            jailed = start_jailed(SUBMISSION, [sys.executable, "-I", "-S", "-c", "pass"], work, ProbeLimits(),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, use_sandbox=True)
         except OSError as exc:
             return f"the sandbox could not start ({exc})"
@@ -217,8 +217,9 @@ def sandbox_problem() -> str | None:
 
 
 @dataclass(frozen=True)
-class _ProbeLimits:
-    # The limits the probe runs under: small, and independent of any course.
+class ProbeLimits:
+    """Small limits of the kit's own, independent of any course: for the probe that checks the sandbox builds here
+    (and the tests and the benchmark that start a jailed process outside a grading)."""
     memory_limit_mb: int = 1024
     file_size_limit_mb: int = 16
     max_processes: int = 64
@@ -290,7 +291,6 @@ class JailedProcess:
     cgroup_name: str | None
     status: SandboxStatus
     network_off: bool
-    memory_bytes: int
     _reader: threading.Thread | None = None
 
     def protections(self, timeout: float = 10.0) -> dict:
@@ -404,5 +404,5 @@ def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin
     status = SandboxStatus()
     reader = threading.Thread(target=status.read, args=(read_end,), daemon=True)
     reader.start()
-    return JailedProcess(proc, role, cgroup_name, status, network_off, memory_bytes, reader)
+    return JailedProcess(proc, role, cgroup_name, status, network_off, reader)
 

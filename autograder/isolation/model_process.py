@@ -89,8 +89,6 @@ class ModelProcess:
         self._request_id: str | None = None
         self._ready = False
         self._lines: queue.Queue = queue.Queue()
-        # The jail's cgroups, named by the grader and kept here: nothing is read back from the work folder.
-        self._cgroup_name: str | None = None
         # The process's stderr: an unnamed file, read back through this handle only (bounded).
         self._log = None
         self._feeder: threading.Thread | None = None
@@ -206,7 +204,6 @@ class ModelProcess:
                                     work, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
                                     memory_bytes=self.memory_limit_mb * 2**20, readable=(self.root,))
         self._proc = self._jailed.proc
-        self._cgroup_name = self._jailed.cgroup_name
         self._ready = False
         self._lines = queue.Queue()
         threading.Thread(target=_read_lines, args=(self._proc.stdout, self._lines), daemon=True).start()
@@ -279,9 +276,10 @@ class ModelProcess:
 
     def _cgroup_file(self, name: str, write: str | None = None) -> str | None:
         """Read (or write) one file of the process's memory cgroup; None where it has none."""
-        if self._cgroup_name is None:
+        # The cgroup the grader named for the running process: nothing is read back from its work folder.
+        if self._jailed is None or self._jailed.cgroup_name is None:
             return None
-        path = Path("/sys/fs/cgroup/memory") / self._cgroup_name / name
+        path = Path("/sys/fs/cgroup/memory") / self._jailed.cgroup_name / name
         try:
             if write is not None:
                 path.write_text(write)

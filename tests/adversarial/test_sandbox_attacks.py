@@ -21,6 +21,7 @@ from autograder.grader.grading import Grader
 from autograder.isolation.jail import sandbox_problem
 from autograder.report.text import result_text
 from autograder.support.config import load_config
+from conftest import processes_with
 from repo_paths import ROOT
 from submissions import ARRAYS, IMPORTS, PREPARE, RELABEL_LOST, SPLIT, relabel_doing
 
@@ -105,17 +106,6 @@ for top in ("/kit", "/work", "/usr/lib", "/opt"):
 '''
 
 
-def processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").glob("[0-9]*"):
-        try:
-            if marker.encode() in (entry / "cmdline").read_bytes():
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-
-
 @pytest.fixture
 def course(tmp_path):
     root = tmp_path / "course"
@@ -151,7 +141,7 @@ def test_an_attack_on_every_mechanism_gains_nothing_touches_nothing_and_leaves_n
     deadline = time.monotonic() + 5
     while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert processes_with(marker) == [], "a process the submission started outlived its grading"
+    assert processes_with(marker) == {}, "a process the submission started outlived its grading"
     # What the result says was in force comes from the jail, not from the rewritten report.
     submission = result.isolation["submission"]
     assert submission["hidden"] and submission["network"] == "off" and submission["pid_namespace"], submission
