@@ -8,7 +8,10 @@ tries to outlive its grading. The test then looks for all of them from outside t
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -119,13 +122,30 @@ def course(tmp_path):
     return root
 
 
-def test_an_attack_on_every_mechanism_gains_nothing_touches_nothing_and_leaves_nothing(course, tmp_path):
-    problem = sandbox_problem()
-    if problem:
+def attack_for(marker: str) -> str:
+    """relabel_odd_even with every attack in it: right only if one of them worked."""
+    return relabel_doing(ATTACK.replace("MARKER", marker).replace("TARGETS", repr(WRITE_TARGETS)))
+
+
+def assert_nothing_reached_the_machine(marker: str) -> None:
+    planted = [str(Path(folder) / marker) for folder in WRITE_TARGETS if (Path(folder) / marker).exists()]
+    assert planted == [], f"writes from the sandbox reached the machine: {planted}"
+    assert not any(Path("/sys/fs/cgroup", c, marker).exists() for c in ("pids", "memory", "unified"))
+    deadline = time.monotonic() + 5
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert processes_with(marker) == {}, "a process the submission started outlived its grading"
+
+
+@pytest.fixture
+def marker():
+    if problem := sandbox_problem():
         pytest.skip(f"no sandbox on this machine: {problem}")
-    marker = f"planted-{uuid.uuid4().hex[:12]}"
-    attack = ATTACK.replace("MARKER", marker).replace("TARGETS", repr(WRITE_TARGETS))
-    cells = [IMPORTS, relabel_doing(attack), SPLIT, PREPARE]
+    return f"planted-{uuid.uuid4().hex[:12]}"
+
+
+def test_an_attack_on_every_mechanism_gains_nothing_touches_nothing_and_leaves_nothing(course, tmp_path, marker):
+    cells = [IMPORTS, attack_for(marker), SPLIT, PREPARE]
     notebook = tmp_path / "binary_mnist.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), notebook)
     course_before = {p: p.read_bytes() for p in course.rglob("*") if p.is_file()}
@@ -135,13 +155,45 @@ def test_an_attack_on_every_mechanism_gains_nothing_touches_nothing_and_leaves_n
 
     assert {g.name: g.score for g in result.groups} == RELABEL_LOST, result_text(result)
     assert {p: p.read_bytes() for p in course.rglob("*") if p.is_file()} == course_before, "the course folder changed"
-    planted = [str(Path(folder) / marker) for folder in WRITE_TARGETS if (Path(folder) / marker).exists()]
-    assert planted == [], f"writes from the sandbox reached the machine: {planted}"
-    assert not any(Path("/sys/fs/cgroup", c, marker).exists() for c in ("pids", "memory", "unified"))
-    deadline = time.monotonic() + 5
-    while processes_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert processes_with(marker) == {}, "a process the submission started outlived its grading"
+    assert_nothing_reached_the_machine(marker)
     # What the result says was in force comes from the jail, not from the rewritten report.
     submission = result.isolation["submission"]
     assert submission["hidden"] and submission["network"] == "off" and submission["pid_namespace"], submission
+
+
+def complete_notebook_but(replacements: dict[str, str]) -> nbformat.NotebookNode:
+    from autograder.course.examples import filled_release
+
+    return filled_release(nbformat.read(ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb", as_version=4),
+                          replacements)
+
+
+@pytest.mark.slow  # a class of two graded in full by grade-all, one worker: about a minute
+def test_the_same_attack_graded_first_by_grade_all_costs_the_next_student_nothing(course, marker):
+    # The attacker is graded first on the one worker; the honest student after it, by the same worker.
+    for student, nb in (("aaa_attacker", complete_notebook_but({"relabel_odd_even": attack_for(marker)})),
+                        ("zed_honest", complete_notebook_but({}))):
+        folder = course / "submitted" / student / "binary_mnist"
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / "binary_mnist.ipynb")
+    run = subprocess.run([sys.executable, "-m", "autograder", "--config", str(course / "course.yml"), "grade-all",
+                          "--quiet", "--workers", "1"], cwd=course, capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stdout + run.stderr
+    ledger = [json.loads(line) for line in (course / "grades" / "binary_mnist.jsonl").read_text().splitlines()]
+    scores = {entry["student"]: entry["score"] for entry in ledger}
+    assert scores == {"aaa_attacker": 12.0, "zed_honest": 13.0}, ledger
+    assert_nothing_reached_the_machine(marker)
+
+
+@pytest.mark.slow  # one upload graded in full by run_autograder: about half a minute
+def test_the_same_attack_under_gradescope_gains_nothing_and_results_json_stays_the_grader_s(tmp_path, marker):
+    from tests.gradescope_helpers import build, run_autograder
+
+    bundle = build(tmp_path / "bundle", gradescope={"html_report": False})
+    upload = nbformat.writes(complete_notebook_but({"relabel_odd_even": attack_for(marker)})).encode()
+    run = run_autograder(bundle, tmp_path / "root", {"nb.ipynb": upload})
+    assert run.results["score"] == 12.0, run.results["output"]
+    assert_nothing_reached_the_machine(marker)
+    # Read again after run_autograder returned: nothing of the upload is left to rewrite it.
+    time.sleep(1)
+    assert json.loads((tmp_path / "root" / "results" / "results.json").read_text())["score"] == 12.0
