@@ -209,6 +209,8 @@ def test_setup_sh_installs_the_pinned_requirements_and_the_kit_into_a_venv_then_
     assert f"-m pip install --no-cache-dir -r {source}/requirements.txt {source}/kit" in log
     assert not (source / "kit").exists()  # the reference solution is gone from the readable source
     assert (source / "course" / "course.yml").is_file()
+    # Closed to all but the grader (root): a submission without a sandbox runs as another uid.
+    assert not source.stat().st_mode & 0o077 and not (source / "course" / "course.yml").stat().st_mode & 0o077
 
 
 def test_setup_sh_stops_on_a_bundled_mnist_whose_sha256_does_not_match(tmp_path):

@@ -215,19 +215,31 @@ def test_the_grader_refuses_untrusted_code_without_a_sandbox_unless_told(monkeyp
     assert jail.require_sandbox(jail.ProbeLimits(isolation="best_effort")) == "no bubblewrap (bwrap) was found"
 
 
+BEST_EFFORT_PROBE = """
+import importlib.util, json, os
+import autograder
+print(json.dumps({"uid": os.getuid(), "kit": autograder.__file__,
+                  "runner": importlib.util.find_spec("autograder.isolation.child") is not None,
+                  "hidden": importlib.util.find_spec("autograder.hidden") is not None}))
+"""
+
+
 def test_best_effort_without_a_sandbox_still_runs_as_an_unprivileged_uid_and_says_what_was_missing():
     limits = jail.ProbeLimits(isolation="best_effort")
     # As root the process becomes an unprivileged uid before it execs: the system's Python, which that uid can reach
     # (this venv's may live under /root).
     python = "/usr/bin/python3" if os.geteuid() == 0 and os.path.exists("/usr/bin/python3") else sys.executable
     with tempfile.TemporaryDirectory(prefix="autograder-jail-test-") as work:
-        jailed = jail.start_jailed(jail.SUBMISSION, [python, "-c", "import os; print(os.getuid())"],
+        jailed = jail.start_jailed(jail.SUBMISSION, [python, "-c", BEST_EFFORT_PROBE],
                                    Path(work), limits, stdout=subprocess.PIPE, stderr=subprocess.PIPE, use_sandbox=False)
         out, err = jailed.proc.communicate(timeout=60)
         protections = jailed.protections()
         jailed.end()
     assert jailed.proc.returncode == 0, err.decode()
     expected = jail.SUBMISSION_UID if os.geteuid() == 0 else os.geteuid()
-    assert int(out) == expected
+    seen = json.loads(out)
+    assert seen["uid"] == expected
+    # Its own part of the kit, from the grader's copy: the runner is there, the hidden probes are not.
+    assert seen["runner"] and not seen["hidden"] and seen["kit"].startswith(str(jail.kit_copy(jail.SUBMISSION))), seen
     assert protections["sandbox"] is None and protections["network"] == "on" and not protections["hidden"]
     assert protections["uid"] == expected

@@ -74,17 +74,15 @@ class Role:
 
     name: str
     uid: int
-    kit: tuple[tuple[str, str], ...]  # (path in the package, path under /kit/autograder)
+    kit: tuple[str, ...]  # paths in the package
 
 
-def _submission_kit() -> tuple[tuple[str, str], ...]:
-    paths = [*STUDENT_WING_FOLDERS, *STUDENT_WING_FILES, *SUBMISSION_RUNNER]
-    return tuple((p, p) for p in paths if (PACKAGE / p).exists())
+def _submission_kit() -> tuple[str, ...]:
+    return tuple(p for p in (*STUDENT_WING_FOLDERS, *STUDENT_WING_FILES, *SUBMISSION_RUNNER) if (PACKAGE / p).exists())
 
 
-def _models_kit() -> tuple[tuple[str, str], ...]:
-    paths = [*STUDENT_WING_FOLDERS, *STUDENT_WING_FILES, *MODELS_KIT_FOLDERS]
-    return tuple((p, p) for p in paths if (PACKAGE / p).exists())
+def _models_kit() -> tuple[str, ...]:
+    return tuple(p for p in (*STUDENT_WING_FOLDERS, *STUDENT_WING_FILES, *MODELS_KIT_FOLDERS) if (PACKAGE / p).exists())
 
 
 SUBMISSION = Role("submission", SUBMISSION_UID, _submission_kit())
@@ -93,6 +91,31 @@ MODELS = Role("models", MODELS_UID, _models_kit())
 
 def grader_is_root() -> bool:
     return os.geteuid() == 0
+
+
+@functools.lru_cache(maxsize=None)
+def kit_copy(role: Role) -> Path:
+    """The role's part of the kit, copied once per grader process into a folder only the role's uid can read: what
+    its sandbox mounts as /kit, and, where no sandbox can be built (best effort), its PYTHONPATH. So the installed
+    kit (with the reference solution) may be closed to everyone but the grader: Gradescope's setup.sh closes it,
+    since without namespaces a submission would otherwise read it. Compiled files come along (same mtimes)."""
+    import atexit
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix=f"autograder-kit-{role.name}-"))
+    atexit.register(shutil.rmtree, folder, True)
+    for path in role.kit:
+        source, target = PACKAGE / path, folder / "autograder" / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if source.is_dir():
+            shutil.copytree(source, target, copy_function=shutil.copy2)
+        else:
+            shutil.copy2(source, target)
+    for inside in [folder, *folder.rglob("*")]:
+        os.chmod(inside, 0o700 if inside == folder else 0o755 if inside.is_dir() else 0o644)
+        if grader_is_root():
+            os.chown(inside, role.uid, role.uid)
+    return folder
 
 
 def child_environment(workdir: Path, limits) -> dict[str, str]:
@@ -140,8 +163,7 @@ def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...], network_off: 
     # the sandbox sees its own copy under /kit only.
     if any(p == PACKAGE or p in PACKAGE.parents for p in pythons):
         mounts.append(["--tmpfs", str(PACKAGE)])
-    for inside, kit_path in role.kit:
-        mounts.append(["ro-bind", str(PACKAGE / inside), f"{KIT_IN_SANDBOX}/autograder/{kit_path}".rstrip("/")])
+    mounts.append(["ro-bind", str(kit_copy(role) / "autograder"), f"{KIT_IN_SANDBOX}/autograder"])
     if grader_is_root():
         mounts.append(["ro-bind", str(LAUNCHER), f"{KIT_IN_SANDBOX}/jail_launcher.py"])
     mounts += [["--proc", "/proc"], ["--dev", "/dev"], ["--size", str(PRIVATE_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]]
@@ -382,8 +404,12 @@ def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin
     network_off = limits.network == "off" and use_sandbox
     cgroup_name = f"autograder-{uuid.uuid4().hex[:12]}" if grader_is_root() else None
     memory_bytes = memory_bytes or limits.memory_limit_mb * 2**20
+    environment = child_environment(workdir, limits)
+    if not use_sandbox:  # no /kit without a sandbox: the role's own copy of the kit instead
+        environment["PYTHONPATH"] = str(kit_copy(role))
     spec = {
-        "workdir": str(workdir), "command": _sandboxed_command(role, command) if use_sandbox else command, "env": child_environment(workdir, limits),
+        "workdir": str(workdir), "command": _sandboxed_command(role, command) if use_sandbox else command,
+        "env": environment,
         "uid": role.uid if grader_is_root() else None,
         "cgroup": {"name": cgroup_name, "memory_bytes": memory_bytes, "max_processes": limits.max_processes}
         if cgroup_name else None,
