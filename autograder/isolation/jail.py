@@ -273,6 +273,9 @@ class SandboxStatus:
     launcher: dict = field(default_factory=dict)
     namespaces: dict = field(default_factory=dict)
     exit_code: int | None = None
+    # When the grader started the launcher, and when bubblewrap said the jailed command was started (monotonic).
+    launched_at: float = field(default_factory=time.monotonic)
+    sandboxed_at: float | None = None
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
     _started: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -293,6 +296,7 @@ class SandboxStatus:
                     if not self.launcher.get("sandbox"):
                         self._started.set()
                 elif "child-pid" in document:
+                    self.sandboxed_at = time.monotonic()
                     self.namespaces = {k.removesuffix("-namespace"): v for k, v in document.items()
                                        if k.endswith("-namespace")}
                     self._started.set()
@@ -304,6 +308,11 @@ class SandboxStatus:
 
     def wait_started(self, timeout: float) -> None:
         self._started.wait(timeout)
+
+    @property
+    def startup_s(self) -> float | None:
+        """Seconds from starting the launcher to the jailed command's start in its sandbox (None without one)."""
+        return None if self.sandboxed_at is None else self.sandboxed_at - self.launched_at
 
 
 @dataclass
@@ -420,6 +429,7 @@ def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin
         "mounts": _mounts(role, workdir, tuple(readable), network_off) if use_sandbox else [],
     }
     read_end, write_end = os.pipe()
+    status = SandboxStatus()
     try:
         spec["status_fd"] = write_end
         proc = subprocess.Popen([sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec)], cwd="/",
@@ -427,7 +437,6 @@ def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin
                                 pass_fds=(write_end,), start_new_session=True)
     finally:
         os.close(write_end)
-    status = SandboxStatus()
     reader = threading.Thread(target=status.read, args=(read_end,), daemon=True)
     reader.start()
     return JailedProcess(proc, role, cgroup_name, status, network_off, reader)

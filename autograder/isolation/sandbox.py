@@ -78,6 +78,7 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
     np.savez(workdir / "inputs.npz", **flat)
 
     run = SubmissionRun(calls={})
+    sandbox_timings: dict[str, float] = {}
     pending = [p for p in probes]
     kinds = {c.cell: c.kind for c in cells}
     ended_in: dict[int, Message] = {}  # student cells that ended a process: not run again
@@ -106,7 +107,7 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
             (outdir / "current.json").unlink(missing_ok=True)
             (outdir / "notebook.json").unlink(missing_ok=True)
             run.processes += 1
-            ending, run.isolation = _run_child(workdir, output, limits, deadline, kinds)
+            ending, run.isolation = _run_child(workdir, output, limits, deadline, kinds, sandbox_timings)
             finished = [p for p in pending if os.path.lexists(outdir / f"{p.name}.json")]
             for p in finished:
                 run.calls[p.name] = load_call(p, inputs.get(p.name, {}), kwargs.get(p.name, {}), outdir,
@@ -141,7 +142,7 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
             run.calls[culprit.name] = Call(culprit, inputs.get(culprit.name, {}), kwargs.get(culprit.name, {}),
                                            ending.status, {"message": ending.message})
             pending.remove(culprit)
-    run.timings = _child_timings(outdir)
+    run.timings = {**sandbox_timings, **_child_timings(outdir)}
     try:
         run.cells = outcomes_from_data(_read_json(outdir / "notebook.json", untrusted_files.MiB), kinds)
     except ValueError as exc:
@@ -260,14 +261,18 @@ class Ending:
 
 
 def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, deadline: float,
-               kinds: dict[int, str]) -> tuple[Ending, dict]:
+               kinds: dict[int, str], timings: dict[str, float]) -> tuple[Ending, dict]:
     """Run the submission's process until it exits or a limit is hit; say how it ended, and what was in force
-    (the jail's own record)."""
+    (the jail's own record). Adds the sandbox's start-up to ``timings``."""
     jailed = start_jailed(SUBMISSION, [sys.executable, "-m", "autograder.isolation.child", str(workdir)], workdir,
                           limits, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     reader = output.drain(jailed.proc.stdout)
     try:
-        return _watch(jailed.proc, workdir, limits, deadline, kinds), jailed.protections()
+        ending, protections = _watch(jailed.proc, workdir, limits, deadline, kinds), jailed.protections()
+        if jailed.status.startup_s is not None:
+            phase = "sandbox: start-up (the launcher and bubblewrap, until the process starts)"
+            timings[phase] = timings.get(phase, 0.0) + jailed.status.startup_s
+        return ending, protections
     finally:
         jailed.end()  # bubblewrap, its PID namespace and every process in it, and its cgroups
         reader.join(timeout=5)
