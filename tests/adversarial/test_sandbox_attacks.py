@@ -169,7 +169,11 @@ def complete_notebook_but(replacements: dict[str, str]) -> nbformat.NotebookNode
 
 
 @pytest.mark.slow  # a class of two graded in full by grade-all, one worker: about a minute
-def test_the_same_attack_graded_first_by_grade_all_costs_the_next_student_nothing(course, marker):
+@pytest.mark.parametrize("executor", [
+    ["--workers", "1"],
+    # The same through Dask: a LocalCluster of one worker (a second path over the same sandbox; its start costs CI).
+    pytest.param(["--dask-local", "1"], marks=pytest.mark.extended)], ids=["local_pool", "dask_local"])
+def test_the_same_attack_graded_first_by_grade_all_costs_the_next_student_nothing(course, marker, executor):
     # The attacker is graded first on the one worker; the honest student after it, by the same worker.
     for student, nb in (("aaa_attacker", complete_notebook_but({"relabel_odd_even": attack_for(marker)})),
                         ("zed_honest", complete_notebook_but({}))):
@@ -177,7 +181,7 @@ def test_the_same_attack_graded_first_by_grade_all_costs_the_next_student_nothin
         folder.mkdir(parents=True)
         nbformat.write(nb, folder / "binary_mnist.ipynb")
     run = subprocess.run([sys.executable, "-m", "autograder", "--config", str(course / "course.yml"), "grade-all",
-                          "--quiet", "--workers", "1"], cwd=course, capture_output=True, text=True, timeout=900)
+                          "--quiet", *executor], cwd=course, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     ledger = [json.loads(line) for line in (course / "grades" / "binary_mnist.jsonl").read_text().splitlines()]
     scores = {entry["student"]: entry["score"] for entry in ledger}
