@@ -10,10 +10,12 @@ then ``bwrap`` (``isolation.bubblewrap``), which gives the process
     the only writable places;
   - no network (a network namespace with loopback only), no capabilities, ``no_new_privs``, a new session,
     no ``/sys`` (so no cgroup filesystem), and no further user namespaces;
-  - uid 65534 inside. Where the grader runs as root, the launcher first becomes an unprivileged uid of its own
-    outside too, one for the submission's process and another for the model process
-    (``SUBMISSION_UID``, ``MODELS_UID``), so neither could open the other's ``/proc`` even if a namespace
-    failed. As a normal user, separate PID namespaces carry that alone.
+  - never root. Where the grader runs as root, bubblewrap runs as root too (no user namespace) and the jailed
+    command's first step, the launcher's ``--become``, gives root up for a uid of the kit's own, the same inside
+    and outside: one for the submission's process and another for the model process (``SUBMISSION_UID``,
+    ``MODELS_UID``), so neither could open the other's ``/proc`` even if a namespace failed. As a normal user,
+    bubblewrap makes a user namespace in which the process is uid 65534 (the instructor's uid outside), and
+    separate PID namespaces keep processes apart.
 
 The grader learns what was in force from the status pipe that the launcher and bubblewrap write to (an fd
 closed inside the sandbox), never from a file the jailed process could write. ``JailedProcess.end`` ends
@@ -55,8 +57,8 @@ SANDBOX_UID = 65534
 SUBMISSION_UID, MODELS_UID = 64190, 64191
 # The system's folders every jailed process needs (read-only); a symlink (merged /usr) is kept a symlink.
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
-# The submission's runner: what its process imports outside the student wing (tests/test_jail.py checks that
-# this is its whole closure).
+# The submission's runner: what its process imports outside the student wing (every grading in the tests runs
+# the child from these alone, so a missing one fails them all).
 SUBMISSION_RUNNER = ("isolation/__init__.py", "isolation/child.py", "isolation/recording.py",
                      "isolation/untrusted_files.py")
 # The student wing, as the student kit ships it: the package's entry points and its student subpackages.
@@ -149,7 +151,7 @@ def python_folders() -> list[Path]:
     return _outermost(kept)
 
 
-def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...], network_off: bool) -> list[list[str]]:
+def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...]) -> list[list[str]]:
     """bubblewrap's mounts, in order: each later one lies on top of the earlier ones."""
     mounts: list[list[str]] = []
     for folder in SYSTEM_FOLDERS:
@@ -233,9 +235,11 @@ def sandbox_problem() -> str | None:
     if jailed.proc.returncode == 0 and jailed.status.namespaces:
         return None
     said = (error or b"").decode("utf-8", "replace").strip().splitlines()
+    needs = ("as root, mount and PID namespaces (CAP_SYS_ADMIN: a container needs --cap-add SYS_ADMIN, or "
+             "--privileged)" if grader_is_root() else "unprivileged user namespaces (sysctl "
+             "kernel.unprivileged_userns_clone=1 and user.max_user_namespaces > 0; a container must allow them)")
     return (f"{tool.path} ({tool.version}) could not build a sandbox here: {said[-1] if said else 'no reason given'}. "
-            "It needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1 and "
-            "user.max_user_namespaces > 0; in a container, run it with them allowed, or with --privileged)")
+            f"It needs {needs}")
 
 
 @dataclass(frozen=True)
@@ -426,7 +430,7 @@ def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin
                     "processes": limits.max_processes},
         "bwrap": str(bubblewrap().path) if use_sandbox else None,
         "bwrap_options": _bwrap_options(workdir, network_off) if use_sandbox else [],
-        "mounts": _mounts(role, workdir, tuple(readable), network_off) if use_sandbox else [],
+        "mounts": _mounts(role, workdir, tuple(readable)) if use_sandbox else [],
     }
     read_end, write_end = os.pipe()
     status = SandboxStatus()
