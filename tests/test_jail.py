@@ -243,3 +243,33 @@ def test_best_effort_without_a_sandbox_still_runs_as_an_unprivileged_uid_and_say
     assert seen["runner"] and not seen["hidden"] and seen["kit"].startswith(str(jail.kit_copy(jail.SUBMISSION))), seen
     assert protections["sandbox"] is None and protections["network"] == "on" and not protections["hidden"]
     assert protections["uid"] == expected
+
+
+def test_the_next_grader_sweeps_what_a_killed_one_left_and_nothing_of_a_living_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(jail.tempfile, "gettempdir", lambda: str(tmp_path))
+    cgroups = tmp_path / "cgroup"
+    monkeypatch.setattr(jail, "CGROUP_ROOT", cgroups)
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid is free now: a grader that was killed
+    left_by_the_dead = [tmp_path / f"autograder-kit-submission-{dead.pid}-abc", tmp_path / f"autograder-models-{dead.pid}-x"]
+    of_the_living = [tmp_path / f"autograder-kit-models-{os.getpid()}-def", tmp_path / "autograder-unrelated"]
+    for folder in left_by_the_dead + of_the_living:
+        (folder / "autograder").mkdir(parents=True)
+    # Cgroups as the launcher leaves them (a folder of control files): an old empty one, a young empty one (a
+    # launcher about to join it), and an old one with a process in it.
+    old_empty, young_empty, busy = (cgroups / "pids" / f"autograder-{n}" for n in ("old", "young", "busy"))
+    for group, procs in ((old_empty, ""), (young_empty, ""), (busy, "12345\n")):
+        group.mkdir(parents=True)
+        (group / "cgroup.procs").write_text(procs)
+    an_hour_ago = time.time() - 3600
+    for group in (old_empty, busy):
+        os.utime(group, (an_hour_ago, an_hour_ago))
+    # A fake cgroup folder holds a file that a real one does not (cgroupfs removes its control files with it).
+    monkeypatch.setattr(Path, "rmdir", lambda self: shutil.rmtree(self))
+    jail.sweep_leftovers.cache_clear()
+
+    removed = jail.sweep_leftovers()
+
+    assert sorted(removed) == sorted(map(str, [*left_by_the_dead, old_empty]))
+    assert all(p.exists() for p in [*of_the_living, young_empty, busy])
+    jail.sweep_leftovers.cache_clear()

@@ -104,7 +104,8 @@ def kit_copy(role: Role) -> Path:
     import atexit
     import shutil
 
-    folder = Path(tempfile.mkdtemp(prefix=f"autograder-kit-{role.name}-"))
+    sweep_leftovers()
+    folder = Path(tempfile.mkdtemp(prefix=owned_prefix(f"kit-{role.name}")))
     atexit.register(shutil.rmtree, folder, True)
     for path in role.kit:
         source, target = PACKAGE / path, folder / "autograder" / path
@@ -118,6 +119,53 @@ def kit_copy(role: Role) -> Path:
         if grader_is_root():
             os.chown(inside, role.uid, role.uid)
     return folder
+
+
+# ---------------------------------------------------------------- what a killed grader leaves, swept by the next
+
+# An empty cgroup of the kit's younger than this may be one a launcher made and is about to join.
+CGROUP_SWEEP_AGE_S = 60.0
+
+
+def owned_prefix(kind: str) -> str:
+    """The prefix of a temp folder of the grader's that outlives this process only if it is killed: it names the
+    process, so that the next grader can tell a dead one's folder (``sweep_leftovers``)."""
+    return f"autograder-{kind}-{os.getpid()}-"
+
+
+@functools.lru_cache(maxsize=1)
+def sweep_leftovers() -> list[str]:
+    """Remove what killed graders left (once per process, before its first jailed process): the temp folders whose
+    owner (``owned_prefix``) is no longer alive, and the kit's empty cgroups older than a minute. Returns them."""
+    import re
+    import shutil
+
+    removed = []
+    pattern = re.compile(r"autograder-(?:kit-\w+|models)-(\d+)-")
+    for folder in Path(tempfile.gettempdir()).glob("autograder-*"):
+        match = pattern.match(folder.name)
+        if match and folder.is_dir() and not folder.is_symlink() and not _alive(int(match.group(1))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(str(folder))
+    for group in CGROUP_ROOT.glob("*/autograder-*"):
+        try:
+            if (group / "cgroup.procs").read_text().strip() or time.time() - group.stat().st_mtime < CGROUP_SWEEP_AGE_S:
+                continue
+            group.rmdir()
+            removed.append(str(group))
+        except OSError:
+            continue  # not ours to remove, or in use after all
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def child_environment(workdir: Path, limits) -> dict[str, str]:

@@ -36,7 +36,7 @@ from autograder.checks import Check
 from autograder.support.config import CourseConfig
 from autograder.messages.i18n import _
 from autograder.isolation.in_model_process import call_error_to_data, grading_arrays, send_grading_input
-from autograder.isolation.jail import MODELS, JailedProcess, grader_is_root, start_jailed
+from autograder.isolation.jail import MODELS, JailedProcess, grader_is_root, owned_prefix, start_jailed
 from autograder.engine.results import CheckResult
 from autograder.engine.training import GradingData, TrainingOutcome
 
@@ -78,7 +78,7 @@ class ModelProcess:
 
     def __init__(self, config: CourseConfig, data: GradingData):
         self.config, self.data = config, data
-        self.root = Path(tempfile.mkdtemp(prefix="autograder-models-"))
+        self.root = Path(tempfile.mkdtemp(prefix=owned_prefix("models")))
         self.starts = 0
         # What the jail applied to the last process that became ready (cgroups, namespaces, capabilities, network).
         self.protections: dict = {}
