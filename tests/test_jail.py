@@ -273,3 +273,14 @@ def test_the_next_grader_sweeps_what_a_killed_one_left_and_nothing_of_a_living_o
     assert sorted(removed) == sorted(map(str, [*left_by_the_dead, old_empty]))
     assert all(p.exists() for p in [*of_the_living, young_empty, busy])
     jail.sweep_leftovers.cache_clear()
+
+
+def test_python_or_the_kit_under_tmp_is_bound_over_the_private_tmp_not_hidden_by_it(monkeypatch, tmp_path):
+    # A clone in /tmp (CI's may be one): its venv must be bound after the private /tmp is mounted, or the
+    # sandbox finds no Python ("execvp …/.venv/bin/python: No such file or directory").
+    venv = Path(tempfile.gettempdir()) / "a-clone" / ".venv"
+    monkeypatch.setattr(jail, "python_folders", lambda: [venv])
+    mounts = jail._mounts(jail.SUBMISSION, tmp_path, ())
+    private_tmp = next(i for i, m in enumerate(mounts) if m[-2:] == ["--tmpfs", "/tmp"])
+    binds_under_tmp = [i for i, m in enumerate(mounts) if m[0] in ("ro-bind", "bind") and m[-1].startswith("/tmp/")]
+    assert binds_under_tmp and all(i > private_tmp for i in binds_under_tmp), mounts

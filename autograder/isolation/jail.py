@@ -200,8 +200,10 @@ def python_folders() -> list[Path]:
 
 
 def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...]) -> list[list[str]]:
-    """bubblewrap's mounts, in order: each later one lies on top of the earlier ones."""
-    mounts: list[list[str]] = []
+    """bubblewrap's mounts, in order: each later one lies on top of the earlier ones. The private /tmp comes first,
+    so that Python or the kit installed under /tmp (a clone in /tmp, as CI's may be) is bound on top of it."""
+    mounts: list[list[str]] = [["--proc", "/proc"], ["--dev", "/dev"],
+                               ["--size", str(PRIVATE_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]]
     for folder in SYSTEM_FOLDERS:
         if os.path.islink(folder):
             mounts.append(["--symlink", os.readlink(folder), folder])
@@ -216,7 +218,6 @@ def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...]) -> list[list[
     mounts.append(["ro-bind", str(kit_copy(role) / "autograder"), f"{KIT_IN_SANDBOX}/autograder"])
     if grader_is_root():
         mounts.append(["ro-bind", str(LAUNCHER), f"{KIT_IN_SANDBOX}/jail_launcher.py"])
-    mounts += [["--proc", "/proc"], ["--dev", "/dev"], ["--size", str(PRIVATE_TMP_BYTES), "--perms", "1777", "--tmpfs", "/tmp"]]
     mounts += [["ro-bind", str(p), str(p)] for p in readable]
     mounts += [["bind", str(workdir), str(workdir)], ["--remount-ro", "/"]]
     return _with_open_parents(mounts)
