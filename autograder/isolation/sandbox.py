@@ -33,7 +33,7 @@ from autograder.messages.cell_stderr import is_framework_line
 from autograder.support.config import Limits
 from autograder.messages.i18n import Message, _
 from autograder.isolation import untrusted_files
-from autograder.isolation.jail import SUBMISSION, start_jailed
+from autograder.isolation.jail import SUBMISSION, sandbox_problem, start_jailed
 from autograder.isolation.recording import load_call, probe_to_data
 from autograder.engine.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
 from autograder.engine.calls import Call
@@ -102,6 +102,8 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
                 "calls": [Wanted(p.name, groups[p.name], p.function).to_data() for p in pending],
                 "cell_timeout_s": limits.cell_timeout_s, "skip_cells": sorted(ended_in),
                 "probes": [probe_to_data(p) for p in pending], "seed": seed,
+                # The sandbox gives the process a PID namespace of its own (start_jailed decides the same way).
+                "own_pid_namespace": sandbox_problem() is None,
                 "kwargs": {p.name: kwargs.get(p.name, {}) for p in pending},
             }).encode())
             (outdir / "current.json").unlink(missing_ok=True)
