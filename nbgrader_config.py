@@ -11,8 +11,10 @@ import os
 import sys
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades
 
+from autograder.course.sandboxed_kernel import SandboxedExecute
 from autograder.course.scrub_hidden_tracebacks import ScrubHiddenTestTracebacks
 
 c = get_config()  # noqa: F821 -- injected by traitlets when nbgrader loads this file
@@ -54,6 +56,13 @@ c.Execute.kernel_name = "python3"
 # Once the last cell has run, its outputs are in: kill the kernel rather than ask it to exit. An orderly exit
 # of a kernel holding TensorFlow takes about 1.6 s a notebook (interpreter teardown); nothing is lost.
 c.Execute.shutdown_kernel = "immediate"
+# Each student's kernel runs in the kit's sandbox (autograder/course/sandboxed_kernel.py): its own PID namespace,
+# no network, a read-only root without the course folder, never the instructor's uid. nbgrader's own process
+# stays outside and writes the gradebook. nbgrader's pipeline otherwise as it ships.
+c.Autograde.autograde_preprocessors = [
+    SandboxedExecute if step is Execute else step
+    for step in Autograde.class_traits()["autograde_preprocessors"].default()
+]
 
 # --- generate_feedback ------------------------------------------------------
 # Feedback is rendered from autograded notebooks, which hold the hidden tests;

@@ -54,7 +54,7 @@ KIT_IN_SANDBOX = "/kit"
 SANDBOX_UID = 65534
 # Outside the sandbox, where the grader runs as root: unprivileged uids of the kit's own, not in /etc/passwd,
 # owning nothing on the machine but the work folders the grader hands to them.
-SUBMISSION_UID, MODELS_UID = 64190, 64191
+SUBMISSION_UID, MODELS_UID, KERNEL_UID = 64190, 64191, 64192
 # The system's folders every jailed process needs (read-only); a symlink (merged /usr) is kept a symlink.
 SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 # The submission's runner: what its process imports outside the student wing (every grading in the tests runs
@@ -67,6 +67,11 @@ STUDENT_WING_FILES = ("__init__.py", "notebook.py", "fit_summary.py", "pytest_op
 # The model process runs the grader's own checks: the student wing, the hidden checks and its own runner; never
 # the grader's pipeline, the reference solution (grader/) or the lecture-style answers (course/).
 MODELS_KIT_FOLDERS = ("hidden", "isolation")
+# nbgrader's kernel runs the student's code and the course's test cells, visible and hidden, in one process (that
+# is nbgrader's design): the student wing, the hidden checks and the in-kernel grader they call, which reads the
+# calibration's thresholds; never the reference solution (grader/reference.py) or the lecture-style answers.
+KERNEL_KIT = ("hidden", "isolation", "grader/__init__.py", "grader/in_kernel.py", "grader/grading.py",
+              "grader/calibration.py")
 PRIVATE_TMP_BYTES = 64 * 2**20
 
 
@@ -87,8 +92,13 @@ def _models_kit() -> tuple[str, ...]:
     return tuple(p for p in (*STUDENT_WING_FOLDERS, *STUDENT_WING_FILES, *MODELS_KIT_FOLDERS) if (PACKAGE / p).exists())
 
 
+def _kernel_kit() -> tuple[str, ...]:
+    return tuple(p for p in (*STUDENT_WING_FOLDERS, *STUDENT_WING_FILES, *KERNEL_KIT) if (PACKAGE / p).exists())
+
+
 SUBMISSION = Role("submission", SUBMISSION_UID, _submission_kit())
 MODELS = Role("models", MODELS_UID, _models_kit())
+KERNEL = Role("kernel", KERNEL_UID, _kernel_kit())
 
 
 def grader_is_root() -> bool:
@@ -141,7 +151,7 @@ def sweep_leftovers() -> list[str]:
     import shutil
 
     removed = []
-    pattern = re.compile(r"autograder-(?:kit-\w+|models)-(\d+)-")
+    pattern = re.compile(r"autograder-(?:kit-\w+|models|kernel)-(\d+)-")
     for folder in Path(tempfile.gettempdir()).glob("autograder-*"):
         match = pattern.match(folder.name)
         if match and folder.is_dir() and not folder.is_symlink() and not _alive(int(match.group(1))):
@@ -199,7 +209,8 @@ def python_folders() -> list[Path]:
     return _outermost(kept)
 
 
-def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...]) -> list[list[str]]:
+def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...],
+            writable: tuple[Path, ...] = ()) -> list[list[str]]:
     """bubblewrap's mounts, in order: each later one lies on top of the earlier ones. The private /tmp comes first,
     so that Python or the kit installed under /tmp (a clone in /tmp, as CI's may be) is bound on top of it."""
     mounts: list[list[str]] = [["--proc", "/proc"], ["--dev", "/dev"],
@@ -218,9 +229,14 @@ def _mounts(role: Role, workdir: Path, readable: tuple[Path, ...]) -> list[list[
     mounts.append(["ro-bind", str(kit_copy(role) / "autograder"), f"{KIT_IN_SANDBOX}/autograder"])
     if grader_is_root():
         mounts.append(["ro-bind", str(LAUNCHER), f"{KIT_IN_SANDBOX}/jail_launcher.py"])
-    mounts += [["ro-bind", str(p), str(p)] for p in readable]
-    mounts += [["bind", str(workdir), str(workdir)], ["--remount-ro", "/"]]
+    mounts += [["ro-bind", str(source), str(inside)] for source, inside in map(_bound_at, readable)]
+    mounts += [["bind", str(p), str(p)] for p in (*writable, workdir)] + [["--remount-ro", "/"]]
     return _with_open_parents(mounts)
+
+
+def _bound_at(path) -> tuple[Path, Path]:
+    """A readable path and where the sandbox sees it: the same path, unless given as a pair (source, inside)."""
+    return (Path(path[0]), Path(path[1])) if isinstance(path, tuple) else (Path(path), Path(path))
 
 
 def _with_open_parents(mounts: list[list[str]]) -> list[list[str]]:
@@ -451,12 +467,42 @@ def hand_over(workdir: Path, role: Role, readable_by_others: bool = False) -> No
         os.chmod(folder, 0o755 if readable_by_others else 0o700, follow_symlinks=False)
 
 
-def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin=subprocess.DEVNULL,
-                 stdout=None, stderr=None, memory_bytes: int | None = None, readable: tuple[Path, ...] = (),
-                 use_sandbox: bool | None = None) -> JailedProcess:
-    """Start ``command`` in ``workdir`` inside the jail, as ``role``. ``readable``: folders it may read besides its
-    own (the model process reads the submissions' saved models). ``memory_bytes``: its memory cgroup's limit
-    (default: ``limits.memory_limit_mb``), its address space always ``limits.memory_limit_mb``."""
+@dataclass
+class JailLaunch:
+    """A jailed process ready to start: the launcher's command line, and the status pipe whose write end it must
+    inherit. ``start_jailed`` starts it with Popen; nbgrader's kernels start it through Jupyter's own launcher
+    (``course.sandboxed_kernel``). Either way, ``started`` must follow at once."""
+
+    argv: list[str]
+    status_fd: int  # the write end, for the launcher only (Popen's pass_fds)
+    role: Role
+    cgroup_name: str | None
+    network_off: bool
+    status: SandboxStatus = field(default_factory=SandboxStatus)
+    _read_end: int = -1
+
+    def started(self, proc: subprocess.Popen) -> JailedProcess:
+        """The grader's end of the status pipe, once the launcher holds its own copy of the write end."""
+        os.close(self.status_fd)
+        reader = threading.Thread(target=self.status.read, args=(self._read_end,), daemon=True)
+        reader.start()
+        return JailedProcess(proc, self.role, self.cgroup_name, self.status, self.network_off, reader)
+
+    def abandoned(self) -> None:
+        """The launcher never started: close both ends of the status pipe."""
+        for fd in (self.status_fd, self._read_end):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def prepare_jailed(role: Role, command: list[str], workdir: Path, limits, *, memory_bytes: int | None = None,
+                   readable: tuple = (), writable: tuple[Path, ...] = (), use_sandbox: bool | None = None,
+                   environment: dict[str, str] | None = None) -> JailLaunch:
+    """Everything ``start_jailed`` does before it starts the launcher (see there). ``readable`` may also hold
+    (path, path inside the sandbox) pairs; ``writable``: folders it may write besides its work folder (nbgrader's
+    kernel: its ZeroMQ sockets); ``environment``: variables on top of ``child_environment``'s."""
     workdir = Path(workdir).resolve()
     (workdir / "tmp").mkdir(exist_ok=True)
     # The submission's saved models are read by the model process, which runs as another uid.
@@ -466,12 +512,12 @@ def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin
     network_off = limits.network == "off" and use_sandbox
     cgroup_name = f"autograder-{uuid.uuid4().hex[:12]}" if grader_is_root() else None
     memory_bytes = memory_bytes or limits.memory_limit_mb * 2**20
-    environment = child_environment(workdir, limits)
+    env = {**child_environment(workdir, limits), **(environment or {})}
     if not use_sandbox:  # no /kit without a sandbox: the role's own copy of the kit instead
-        environment["PYTHONPATH"] = str(kit_copy(role))
+        env["PYTHONPATH"] = str(kit_copy(role))
     spec = {
         "workdir": str(workdir), "command": _sandboxed_command(role, command) if use_sandbox else command,
-        "env": environment,
+        "env": env,
         "uid": role.uid if grader_is_root() else None,
         "cgroup": {"name": cgroup_name, "memory_bytes": memory_bytes, "max_processes": limits.max_processes}
         if cgroup_name else None,
@@ -479,18 +525,26 @@ def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin
                     "processes": limits.max_processes},
         "bwrap": str(bubblewrap().path) if use_sandbox else None,
         "bwrap_options": _bwrap_options(workdir, network_off) if use_sandbox else [],
-        "mounts": _mounts(role, workdir, tuple(readable)) if use_sandbox else [],
+        "mounts": _mounts(role, workdir, tuple(readable), tuple(writable)) if use_sandbox else [],
     }
     read_end, write_end = os.pipe()
-    status = SandboxStatus()
-    try:
-        spec["status_fd"] = write_end
-        proc = subprocess.Popen([sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec)], cwd="/",
-                                stdin=stdin, stdout=stdout, stderr=stderr, env={"LANG": "C.UTF-8"},
-                                pass_fds=(write_end,), start_new_session=True)
-    finally:
-        os.close(write_end)
-    reader = threading.Thread(target=status.read, args=(read_end,), daemon=True)
-    reader.start()
-    return JailedProcess(proc, role, cgroup_name, status, network_off, reader)
+    spec["status_fd"] = write_end
+    return JailLaunch([sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec)], write_end, role, cgroup_name,
+                      network_off, _read_end=read_end)
 
+
+def start_jailed(role: Role, command: list[str], workdir: Path, limits, *, stdin=subprocess.DEVNULL,
+                 stdout=None, stderr=None, memory_bytes: int | None = None, readable: tuple[Path, ...] = (),
+                 use_sandbox: bool | None = None) -> JailedProcess:
+    """Start ``command`` in ``workdir`` inside the jail, as ``role``. ``readable``: folders it may read besides its
+    own (the model process reads the submissions' saved models). ``memory_bytes``: its memory cgroup's limit
+    (default: ``limits.memory_limit_mb``), its address space always ``limits.memory_limit_mb``."""
+    launch = prepare_jailed(role, command, workdir, limits, memory_bytes=memory_bytes, readable=readable,
+                            use_sandbox=use_sandbox)
+    try:
+        proc = subprocess.Popen(launch.argv, cwd="/", stdin=stdin, stdout=stdout, stderr=stderr,
+                                env={"LANG": "C.UTF-8"}, pass_fds=(launch.status_fd,), start_new_session=True)
+    except BaseException:
+        launch.abandoned()
+        raise
+    return launch.started(proc)
