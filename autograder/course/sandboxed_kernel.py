@@ -34,7 +34,8 @@ from jupyter_client.manager import AsyncKernelManager
 from nbgrader.preprocessors import Execute
 from traitlets import default
 
-from autograder.isolation.jail import KERNEL, JailedProcess, grader_is_root, kill_cgroup, owned_prefix, prepare_jailed
+from autograder.isolation.jail import (KERNEL, JailedProcess, grader_is_root, owned_prefix, prepare_jailed,
+                                      require_sandbox)
 from autograder.support.config import CONFIG_ENV, find_config, load_config
 
 # Where the kernel finds what the test cells read.
@@ -59,6 +60,7 @@ class SandboxedKernelManager(AsyncKernelManager):
 
     async def _async_pre_start_kernel(self, **kw):
         self._folder = Path(tempfile.mkdtemp(prefix=owned_prefix("kernel")))
+        os.chmod(self._folder, 0o711)  # the kernel's uid passes through to its own folders (without a sandbox too)
         sockets = self._folder / "zmq"
         sockets.mkdir()
         self.transport = "ipc"
@@ -71,16 +73,24 @@ class SandboxedKernelManager(AsyncKernelManager):
         return kernel_cmd, kw
 
     async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        try:
+            await self._launch_in_the_sandbox(kernel_cmd, **kw)
+        except BaseException:
+            self._forget_the_folder()  # a kernel that never started leaves nothing either
+            raise
+
+    async def _launch_in_the_sandbox(self, kernel_cmd: list[str], **kw) -> None:
         assert self._folder is not None
         notebook_folder = Path(kw.get("cwd") or os.getcwd()).resolve()
         config = load_config(find_config(notebook_folder))
+        sandboxed = require_sandbox(config.limits) is None  # or refuse, unless the course accepts less
         work = self._folder / "work"
         copy_regular_files(notebook_folder, work)
-        readable, environment = course_settings_for_the_kernel(config, self._folder / "settings")
+        readable, environment = course_settings_for_the_kernel(config, self._folder / "settings", sandboxed)
         environment.update({k: os.environ[k] for k in KEPT_VARIABLES if k in os.environ})
         environment.update({k: v for k, v in (kw.get("env") or {}).items() if k in KEPT_VARIABLES})
         launch = prepare_jailed(KERNEL, kernel_cmd, work, config.limits, readable=readable,
-                                writable=(self._folder / "zmq",), environment=environment)
+                                writable=(self._folder / "zmq",), environment=environment, use_sandbox=sandboxed)
         # The kernel's own stdout before its first cell is ipykernel's banner: not for nbgrader's console.
         kw = {**kw, "cwd": "/", "env": {"LANG": "C.UTF-8"}, "pass_fds": (launch.status_fd,),
               "stdout": subprocess.DEVNULL}
@@ -92,6 +102,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         assert self.provisioner is not None
         self._jailed = launch.started(self.provisioner.process)  # type: ignore[attr-defined]
 
+    def _forget_the_folder(self) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
     def sandbox_protections(self) -> dict:
         """What was in force for this kernel, from the sandbox's status pipe (empty before it started)."""
         return self._jailed.protections() if self._jailed else {}
@@ -101,9 +116,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         if self._jailed is not None:
             self._jailed.end()  # the kernel's PID namespace, then whatever is left in its cgroups
             self._jailed = None
-        if self._folder is not None and not restart:
-            shutil.rmtree(self._folder, ignore_errors=True)
-            self._folder = None
+        if not restart:
+            self._forget_the_folder()
 
 
 def copy_regular_files(source: Path, target: Path) -> None:
@@ -127,10 +141,10 @@ def copy_regular_files(source: Path, target: Path) -> None:
         folders[:] = [f for f in folders if not (Path(root) / f).is_symlink()]
 
 
-def course_settings_for_the_kernel(config, folder: Path) -> tuple[tuple, dict[str, str]]:
+def course_settings_for_the_kernel(config, folder: Path, sandboxed: bool = True) -> tuple[tuple, dict[str, str]]:
     """What the test cells read, outside the course folder: course.yml with the calibration files of the
     course's data (``$COURSE_CONFIG``), and the data set file (``$MNIST_PATH``). Returns (read-only binds,
-    environment)."""
+    environment), the environment's paths as the kernel sees them: inside the sandbox, or where they are."""
     folder.mkdir()
     calibration = folder / "calibration"
     calibration.mkdir()
@@ -144,12 +158,13 @@ def course_settings_for_the_kernel(config, folder: Path) -> tuple[tuple, dict[st
     (folder / "course.yml").write_text(yaml.safe_dump(raw), encoding="utf-8")
     for inside in [folder, *folder.rglob("*")]:
         os.chmod(inside, 0o755 if inside.is_dir() else 0o644)
+    os.chmod(folder, 0o755)
     readable: list = [(folder, COURSE_IN_SANDBOX)]
-    environment = {CONFIG_ENV: str(COURSE_IN_SANDBOX / "course.yml")}
+    environment = {CONFIG_ENV: str((COURSE_IN_SANDBOX if sandboxed else folder) / "course.yml")}
     data = data_set_file(config)
     if data is not None:
         readable.append((data, DATA_IN_SANDBOX))
-        environment["MNIST_PATH"] = str(DATA_IN_SANDBOX)
+        environment["MNIST_PATH"] = str(DATA_IN_SANDBOX if sandboxed else data)
     return tuple(readable), environment
 
 
