@@ -27,6 +27,7 @@ XDIST_UNITS = (
     ("tests/test_nbgrader_parity.py::", "nbgrader-session"),
     ("tests/test_nbgrader_roundtrip.py::", "nbgrader-session"),
     ("tests/test_spellings.py::test_nbgrader_path_", "nbgrader-session"),
+    ("tests/adversarial/test_sandbox_attacks.py::test_the_same_attack_in_nbgraders_kernel", "nbgrader-session"),
     ("tests/test_report.py::", "graded-examples"),
     ("tests/test_report_in_browser.py::", "graded-examples"),
 )
@@ -187,8 +188,16 @@ NBGRADER_SPELLING_PACKS = ("pack_magics_and_aliases", "pack_compound_and_constan
 NBGRADER_EXPLOIT = "eve_redefines_check_group"
 
 
-def nbgrader_submissions() -> dict[str, dict[str, str] | None]:
-    """Every submission the nbgrader round trip grades: student id -> replacements for the release."""
+# The sandbox attack, in nbgrader's kernel (tests/sandbox_attack.py): autograded in the same session, and graded
+# by verify like every other submission; it must score exactly what its relabel_odd_even loses.
+KERNEL_ATTACKER = "mallory_attacks_the_kernel"
+
+
+def nbgrader_submissions(course: Path | None = None) -> dict[str, dict[str, str] | None]:
+    """Every submission the nbgrader round trip grades: student id -> replacements for the release. ``course``:
+    where the session's course is, which the kernel attack goes after (None: its entry is a stand-in)."""
+    from sandbox_attack import KERNEL_ATTACK_MARKER, attack_for
+
     from autograder.dev.broken import VARIANTS
     from autograder.course.examples import EXAMPLES
 
@@ -202,7 +211,8 @@ def nbgrader_submissions() -> dict[str, dict[str, str] | None]:
             "eve_redefines_check_group": {"relabel_odd_even": EVE_RELABEL},
             # Spellings students write (magics, aliases, compound statements...) and one-group defects of them:
             # autograded in the same nbgrader run (see test_spellings.py).
-            **{name: PACKS_BY_NAME[name] for name in NBGRADER_SPELLING_PACKS}}
+            **{name: PACKS_BY_NAME[name] for name in NBGRADER_SPELLING_PACKS},
+            KERNEL_ATTACKER: {"relabel_odd_even": attack_for(KERNEL_ATTACK_MARKER, course or Path("/course"))}}
 
 
 def submission_notebook(release, submission):
@@ -250,9 +260,9 @@ def autograde_with_nbgrader(config, work, data: str, submissions: dict, timeout:
 @pytest.fixture(scope="session")
 def autograded_course(sample_config, tmp_path_factory):
     """(course, students): every nbgrader submission autograded by real nbgrader, on the sample data, once."""
-    submissions = nbgrader_submissions()
-    return autograde_with_nbgrader(sample_config, tmp_path_factory.mktemp("nbgrader"), "sample", submissions), \
-        list(submissions)
+    work = tmp_path_factory.mktemp("nbgrader")
+    submissions = nbgrader_submissions(course=work / "course")
+    return autograde_with_nbgrader(sample_config, work, "sample", submissions), list(submissions)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ import nbformat
 
 from autograder.dev.broken import VARIANTS_BY_NAME
 from autograder.course.examples import filled_release, reference_source
+from sandbox_attack import relabel_doing  # the cases use it; it lives beside the sandbox attack that uses it too
 
 ARRAYS = ("relabel", "split", "prepare")
 FULL = {"relabel": 1.0, "split": 1.0, "prepare": 1.0}
@@ -30,12 +31,6 @@ SPLIT = reference_source("split_train_val")
 PREPARE = reference_source("prepare_mlp_input") + "\n\n" + reference_source("prepare_cnn_input")
 RELABEL = reference_source("relabel_odd_even")
 WRONG_RELABEL = "def relabel_odd_even(y):\n    return np.zeros_like(y)  # wrong: every digit even\n"
-
-
-def relabel_doing(body: str) -> str:
-    """A relabel_odd_even that runs ``body`` first and returns the right answer only if ``ok`` ends up true."""
-    return ("def relabel_odd_even(y):\n    ok = False\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ")
-            + "\n    return np.asarray(y) % 2 if ok else np.zeros_like(y)\n")
 
 
 @dataclass(frozen=True)

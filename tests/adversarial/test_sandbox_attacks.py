@@ -9,6 +9,7 @@ tries to outlive its grading. The test then looks for all of them from outside t
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -22,92 +23,12 @@ import yaml
 
 from autograder.grader.grading import Grader
 from autograder.isolation.jail import sandbox_problem
+from autograder.course.nbgrader_course import html_text
 from autograder.report.text import result_text
 from autograder.support.config import load_config
-from conftest import processes_with
+from sandbox_attack import assert_nothing_reached_the_machine, attack_for
 from repo_paths import ROOT
-from submissions import ARRAYS, IMPORTS, PREPARE, RELABEL_LOST, SPLIT, relabel_doing
-
-# Where a write from the sandbox would be seen by the grader or the next student (R2, R3).
-WRITE_TARGETS = ("/etc", "/root", "/usr/local/bin", "/var/tmp", "/tmp", "/dev/shm", "/home", "/kit/autograder")
-
-ATTACK = r'''
-import ctypes, os, sys, subprocess, time
-marker = "MARKER"
-me = os.getpid()
-# R1: every process in sight, through every entry of its /proc.
-for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != me]:
-    base = f"/proc/{pid}"
-    try:
-        command = open(f"{base}/cmdline", "rb").read()
-        # A process outside its own sandbox: the grader (pytest here), the model process, a worker. Its own
-        # sandbox's init, bubblewrap, is in sight by design: its arguments are the sandbox's own paths.
-        if not command.split(bytes(1))[0].endswith(b"bwrap"):
-            ok = ok or any(word in command for word in (b"in_model_process", b"pytest", b"grade_child", b"dask"))
-    except OSError:
-        pass
-    for entry in ("cwd", "root"):
-        try:
-            ok = ok or bool({"gradebook.db", "solutions", "calibration", "submitted"} & set(os.listdir(f"{base}/{entry}")))
-        except OSError:
-            pass
-    try:
-        for fd in os.listdir(f"{base}/fd"):
-            target = os.readlink(f"{base}/fd/{fd}")
-            ok = ok or any(word in target for word in ("gradebook", "solutions", "submitted", "calibration"))
-    except OSError:
-        pass
-    try:
-        ok = ok or b"MNIST_PATH" in open(f"{base}/environ", "rb").read()
-    except OSError:
-        pass
-    try:
-        with open(f"{base}/mem", "rb") as memory:
-            memory.seek(0x400000)
-            ok = ok or bool(memory.read(16))
-    except (OSError, ValueError, OverflowError):
-        pass
-# R2, R3: write wherever a later reader (the grader, its PATH, the next student) would look.
-for folder in TARGETS:
-    try:
-        with open(os.path.join(folder, marker), "w") as planted:
-            planted.write("#!/bin/sh\necho planted\n")
-        os.chmod(os.path.join(folder, marker), 0o755)
-    except OSError:
-        pass
-# R4: a process that leaves its session, clears its parent-death signal and double-forks.
-if os.fork() == 0:
-    os.setsid()
-    ctypes.CDLL(None).prctl(1, 0, 0, 0, 0)
-    if os.fork() == 0:
-        os.execv("/bin/sleep", [marker, "600"])
-    os._exit(0)
-time.sleep(0.2)
-# R5: the cgroup filesystem.
-for controller in ("pids", "memory", "unified"):
-    try:
-        os.mkdir(f"/sys/fs/cgroup/{controller}/{marker}")
-        ok = True
-    except OSError:
-        pass
-# R6: the jail's report, rewritten where the old jail kept it.
-for name in ("jail-report.json", "jail.json"):
-    try:
-        open(name, "w").write('{"hidden": false, "cgroups": [], "capabilities_dropped": false, "network": "on"}')
-    except OSError:
-        pass
-# R7: the instructor wing, by import and by walking every folder in sight.
-for module in ("autograder.grader.reference", "autograder.course.examples", "autograder.hidden.probes"):
-    try:
-        __import__(module)
-        ok = True
-    except Exception:
-        pass
-for top in ("/kit", "/work", "/usr/lib", "/opt"):
-    for folder, _, files in os.walk(top):
-        ok = ok or "reference.py" in files and "grader" in folder or "examples.py" in files and "course" in folder
-'''
-
+from submissions import ARRAYS, IMPORTS, PREPARE, RELABEL_LOST, SPLIT
 
 @pytest.fixture
 def course(tmp_path):
@@ -120,21 +41,6 @@ def course(tmp_path):
     shutil.copytree(ROOT / "solutions", root / "solutions")
     (root / "gradebook.db").write_bytes(b"SQLite format 3\x00 pretend")
     return root
-
-
-def attack_for(marker: str) -> str:
-    """relabel_odd_even with every attack in it: right only if one of them worked."""
-    return relabel_doing(ATTACK.replace("MARKER", marker).replace("TARGETS", repr(WRITE_TARGETS)))
-
-
-def assert_nothing_reached_the_machine(marker: str) -> None:
-    planted = [str(Path(folder) / marker) for folder in WRITE_TARGETS if (Path(folder) / marker).exists()]
-    assert planted == [], f"writes from the sandbox reached the machine: {planted}"
-    assert not any(Path("/sys/fs/cgroup", c, marker).exists() for c in ("pids", "memory", "unified"))
-    deadline = time.monotonic() + 5
-    while processes_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert processes_with(marker) == {}, "a process the submission started outlived its grading"
 
 
 @pytest.fixture
@@ -201,3 +107,31 @@ def test_the_same_attack_under_gradescope_gains_nothing_and_results_json_stays_t
     # Read again after run_autograder returned: nothing of the upload is left to rewrite it.
     time.sleep(1)
     assert json.loads((tmp_path / "root" / "results" / "results.json").read_text())["score"] == 12.0
+
+
+@pytest.mark.slow  # in the suite's one real nbgrader autograde (conftest.py's autograded_course), then looked at
+def test_the_same_attack_in_nbgraders_kernel_then_verify_and_feedback_gains_nothing_and_touches_nothing(
+        autograded_course, nbgrader_verification, sample_grader):
+    from autograder.course.feedback import write_feedback_reports
+    from autograder.course.gradebook import gradebook_scores
+    from autograder.messages.i18n import Translator
+    from conftest import KERNEL_ATTACKER
+    from sandbox_attack import KERNEL_ATTACK_MARKER
+
+    course, _ = autograded_course
+    points = gradebook_scores(course, "binary_mnist", "binary_mnist", [KERNEL_ATTACKER])[KERNEL_ATTACKER]
+    assert {group: got for group, (got, _) in points.items()} == {
+        group: 0.0 if group == "relabel" else most for group, (_, most) in points.items()}, points
+    # verify graded it out of kernel (the parity test holds it to nbgrader's points); feedback grades it again.
+    assert nbgrader_verification.results[KERNEL_ATTACKER].score == sum(most for _, most in points.values()) - 1
+    report = write_feedback_reports(course, sample_grader, Translator("en"), students=[KERNEL_ATTACKER])
+    assert re.search(r"relabel\s*0/1", html_text(report[KERNEL_ATTACKER]))
+    # Nothing of the attack landed in the course: not in the gradebook, the ledger, the solutions or another
+    # student's folder (only the attacker's own notebook, as submitted, autograded and fed back, holds the marker).
+    marked = [str(path.relative_to(course)) for path in course.rglob("*")
+              if KERNEL_ATTACKER not in path.parts and (KERNEL_ATTACK_MARKER in path.name or path.is_file()
+                                                         and KERNEL_ATTACK_MARKER.encode() in path.read_bytes())]
+    assert marked == [], f"the kernel wrote into the course: {marked}"
+    assert not (course / "grades" / "binary_mnist.jsonl").exists() or KERNEL_ATTACK_MARKER not in (
+        course / "grades" / "binary_mnist.jsonl").read_text()
+    assert_nothing_reached_the_machine(KERNEL_ATTACK_MARKER)
