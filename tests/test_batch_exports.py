@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,21 @@ def test_in_a_course_root_the_class_is_its_submissions_as_grade_all_finds_them(t
     assert export(tmp_path, "--format", "csv", "--allow-missing") == 0
     assert rows(tmp_path / "grades" / "binary_mnist-csv.csv")[1:] == [["ada", "4", "1", "3"]]
     assert "note: gone: in the ledger, but no submission of theirs is in submitted/ now" in capsys.readouterr().err
+
+
+def test_export_on_a_full_disk_exits_1_naming_the_file_and_keeps_the_last_export(course, monkeypatch):
+    from tests.batch_helpers import fill_the_disk, temporaries
+
+    output = course / "grades" / "binary_mnist-csv.csv"
+    assert export(course, "--format", "csv", "--allow-missing") == 0
+    before = output.read_bytes()
+    with_ben = course / "grades" / "binary_mnist.jsonl"
+    line = json.loads(with_ben.read_text().splitlines()[0])
+    with_ben.write_text(with_ben.read_text() + json.dumps({**line, "student": "ben", "score": 1.0}) + "\n")
+    fill_the_disk(monkeypatch)
+    with pytest.raises(SystemExit) as failed:
+        export(course, "--format", "csv", "--allow-missing")
+    message = str(failed.value.code)
+    assert message.startswith(f"error: could not write {output}: No space left on device (ENOSPC); the previous "
+                              f"file is kept as it was"), message
+    assert output.read_bytes() == before and temporaries(output.parent) == []

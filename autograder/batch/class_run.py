@@ -16,6 +16,7 @@ from pathlib import Path
 from autograder.batch.ledger import LedgerWriter, each_line, read_ledger
 from autograder.batch.progress import ClassProgress
 from autograder.submissions import Refused, Submission
+from autograder.support.atomic_files import write_atomically
 
 ATTEMPTS = 2  # a grading that crashes, or whose worker dies, is tried once more before it is "not graded"
 
@@ -166,9 +167,9 @@ HTML_NOT_IN_LEDGER = ("already in the ledger, not graded now: an HTML report is 
 def _write_json(path: Path, result: dict) -> str:
     """One Gradescope-style results.json; a failure to write it is returned, not raised (the ledger has the result)."""
     try:
-        path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    except OSError as exc:
-        return f"could not write {path}: {exc.strerror or exc}"
+        write_atomically(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:  # OutputNotWritten: which file, why, and that an earlier one is kept
+        return str(exc)
     return ""
 
 

@@ -140,7 +140,7 @@ def _write_regrade_diff(config, ledger: Path, key: str, current: dict[str, str],
     try:
         write_regrade_csv(diff, path)
     except OSError as exc:  # the grades are in the ledger; the diff can be written by running again
-        print(f"\nwarning: could not write the regrade diff {path}: {exc.strerror or exc}")
+        print(f"\nwarning: the regrade diff: {exc}")
         return diff, None
     print(f"\n{diff.summary_line(path)}")
     return diff, path
@@ -160,8 +160,8 @@ def _write_similarity_beside(args, config, submissions, refused) -> dict | None:
                                        config.assignment, config.similarity.threshold,
                                        config.similarity.common_code_share)
         page, _ = write_similarity(page, similarity, Translator(args.lang or config.language))
-    except (SimilarityError, OSError) as exc:
-        print(f"warning: no similarity report: {getattr(exc, 'strerror', None) or exc}")
+    except (SimilarityError, OSError) as exc:  # OutputNotWritten names the file and whether the old one is kept
+        print(f"warning: no similarity report: {exc}")
         return None
     print(f"wrote {page}")
     return class_report_section(similarity, page.name)
@@ -181,8 +181,8 @@ def _write_class_report(args, config, ledger: Path, report, students: set[str], 
         path = write_class_report(Path(args.class_report), config.assignment, graded, not_graded,
                                   Translator(args.lang or config.language), regrade=regrade[0] if regrade else None,
                                   regrade_csv=str(regrade[1] or "") if regrade else "", similarity=similarity)
-    except OSError as exc:
-        sys.exit(f"error: could not write {args.class_report}: {exc.strerror or exc}")
+    except OSError as exc:  # OutputNotWritten: which file, why, and whether the previous one is kept
+        sys.exit(f"error: the class report: {exc}")
     print(f"wrote {path}")
 
 
@@ -238,8 +238,8 @@ def cmd_export(args, config) -> int:
             _print_unmatched(unmatched)
     except exports.ExportError as exc:
         sys.exit(f"error: {exc}")
-    except OSError as exc:
-        sys.exit(f"error: could not write {output}: {exc.strerror or exc}")
+    except OSError as exc:  # OutputNotWritten: which file, why, and whether the previous export is kept
+        sys.exit(f"error: {exc}")
     missing = f"; {len(grades.missing)} without a current grade, not exported (named above)" if grades.missing else ""
     print(f"wrote {output} ({len(grades.scores)} graded student(s){missing})")
     return 0

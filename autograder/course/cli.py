@@ -129,11 +129,16 @@ def cmd_verify(args) -> int:
     if args.write_back and verification.discrepancies:
         print("wrote the verified points into the gradebook as manual scores")
     if args.json:
-        Path(args.json).write_text(json.dumps({"discrepancies": as_dicts(verification.discrepancies),
-                                               "not_autograded": verification.not_autograded,
-                                               "not_graded": verification.not_graded,
-                                               "from_ledger": verification.from_ledger,
-                                               "graded_now": verification.graded_now}, indent=2) + "\n")
+        from autograder.support.atomic_files import write_atomically
+
+        try:
+            write_atomically(args.json, json.dumps({"discrepancies": as_dicts(verification.discrepancies),
+                                                    "not_autograded": verification.not_autograded,
+                                                    "not_graded": verification.not_graded,
+                                                    "from_ledger": verification.from_ledger,
+                                                    "graded_now": verification.graded_now}, indent=2) + "\n")
+        except OSError as exc:  # the verification was printed above; only its JSON copy is lost
+            sys.exit(f"error: {exc}")
     if verification.not_graded:
         return EXIT_NOT_GRADED
     unresolved = verification.discrepancies and not args.write_back
