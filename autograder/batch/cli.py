@@ -76,11 +76,8 @@ def _executor_factory(args, config, settings):
 
 
 def cmd_grade_all(args, config) -> int:
-    from autograder.batch.class_run import grade_class
-    from autograder.batch.grading_key import grading_key
-    from autograder.batch.ledger import LedgerError, ledger_path, read_ledger
+    from autograder.batch.ledger import ledger_path
     from autograder.submissions import NothingToGrade, find_submissions
-    from autograder.batch.summary import summary_text
 
     if args.workers is not None and args.workers < 1:
         sys.exit("error: --workers must be at least 1")
@@ -95,6 +92,32 @@ def cmd_grade_all(args, config) -> int:
     except NothingToGrade as exc:
         sys.exit(f"error: {exc}")
     ledger = ledger_path(config.root, config.assignment)
+    with _one_run_per_course(ledger):
+        return _grade_and_report(args, config, submissions, refused, ledger)
+
+
+def _one_run_per_course(ledger: Path):
+    """The course's lock (``course_lock``), held for the whole run; a second run is refused, naming the first."""
+    from autograder.batch.course_lock import CourseBusy, CourseLock
+
+    try:
+        lock = CourseLock.take(ledger)
+    except CourseBusy as exc:
+        sys.exit(f"error: {exc}")
+    except OSError as exc:
+        sys.exit(f"error: cannot create the lock file beside the ledger {ledger}: {exc.strerror or exc}; "
+                 f"nothing was graded")
+    if lock.took_over:
+        print(f"note: {lock.took_over}", file=sys.stderr)
+    return lock
+
+
+def _grade_and_report(args, config, submissions, refused, ledger: Path) -> int:
+    from autograder.batch.class_run import grade_class
+    from autograder.batch.grading_key import grading_key
+    from autograder.batch.ledger import LedgerError, read_ledger
+    from autograder.batch.summary import summary_text
+
     key = grading_key(config)
     settings = _settings(args, config)
     try:
