@@ -189,3 +189,31 @@ def test_export_on_a_full_disk_exits_1_naming_the_file_and_keeps_the_last_export
     assert message.startswith(f"error: could not write {output}: No space left on device (ENOSPC); the previous "
                               f"file is kept as it was"), message
     assert output.read_bytes() == before and temporaries(output.parent) == []
+
+
+def test_a_student_whose_notebook_is_misplaced_or_too_large_is_named_by_the_export_not_left_out(tmp_path):
+    import hashlib
+
+    raw = yaml.safe_load((ROOT / "course.yml").read_text())
+    raw["limits"]["notebook_size_limit_mb"] = 1
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(raw))
+    ada = tmp_path / "submitted" / "ada" / "binary_mnist" / "binary_mnist.ipynb"
+    ada.parent.mkdir(parents=True)
+    ada.write_text("ada's notebook", encoding="utf-8")
+    (tmp_path / "submitted" / "emma").mkdir()
+    (tmp_path / "submitted" / "emma" / "binary_mnist.ipynb").write_text("emma's notebook", encoding="utf-8")
+    big = tmp_path / "submitted" / "hal" / "binary_mnist" / "binary_mnist.ipynb"
+    big.parent.mkdir(parents=True)
+    big.write_bytes(b" " * (10**6 + 1))  # course.yml's cap, 1 MB, plus one byte
+    base = {"assignment": "binary_mnist", "key": grading_key(load_config(tmp_path / "course.yml")), "reason": "",
+            "attempts": 1, "status": "graded", "max_score": 4.0, "groups": groups(1.0, 3.0), "score": 4.0}
+    with LedgerWriter(tmp_path / "grades" / "binary_mnist.jsonl") as ledger:
+        ledger.append({**base, "student": "ada", "sha256": hashlib.sha256(ada.read_bytes()).hexdigest()})
+    with pytest.raises(SystemExit, match="have no current grade, so this export would be partial") as refused:
+        export(tmp_path, "--format", "csv")
+    message = str(refused.value.code)
+    assert (f"  emma: not graded: its submission cannot be graded ({tmp_path / 'submitted' / 'emma' / 'binary_mnist.ipynb'} "
+            f"is not in nbgrader's layout") in message, message
+    assert f"move it to {tmp_path / 'submitted' / 'emma' / 'binary_mnist' / 'binary_mnist.ipynb'}" in message, message
+    assert f"  hal: not graded: its submission cannot be graded ({big} is 1,000,001 bytes, above " \
+           f"limits.notebook_size_limit_mb (1 MB)" in message, message

@@ -88,7 +88,7 @@ def cmd_grade_all(args, config) -> int:
     require_sandbox(config.limits)  # fail closed before any student is tried
     path = Path(args.path) if args.path else config.root
     try:
-        submissions, refused = find_submissions(path, config.assignment)
+        submissions, refused = find_submissions(path, config.assignment, _size_limit(config))
     except NothingToGrade as exc:
         sys.exit(f"error: {exc}")
     ledger = ledger_path(config.root, config.assignment)
@@ -276,10 +276,16 @@ def _class_submissions(config) -> tuple[dict[str, str] | None, dict[str, str] | 
     if not is_course_root(config.root):
         return None, None
     try:
-        submissions, refused = find_submissions(config.root, config.assignment)
+        submissions, refused = find_submissions(config.root, config.assignment, _size_limit(config))
     except NothingToGrade:
         return None, None
     return {s.student: s.sha256 for s in submissions}, {r.student: r.reason for r in refused}
+
+
+def _size_limit(config) -> int:
+    from autograder.submissions.reading import MB
+
+    return config.limits.notebook_size_limit_mb * MB
 
 
 def _missing_text(missing: dict[str, str]) -> str:
