@@ -54,7 +54,7 @@ def test_a_second_run_is_refused_naming_the_first_runs_pid_host_and_start(tmp_pa
         first.stdin.close()
         first.wait(10)
     message = str(refused.value.code)
-    assert message.startswith("error: another grade-all is grading this assignment of the course: "
+    assert message.startswith("error: another run is grading this assignment of the course: "
                               f"pid {first.pid} on host {socket.gethostname()}, started 20"), message
     assert "two runs would grade the same students twice" in message and str(lock_path(ledger_of(course))) in message
     assert executor.graded == [] and not ledger_of(course).exists()
@@ -123,6 +123,20 @@ def test_two_runs_started_together_grade_each_student_once(tmp_path):
     out, err = first.communicate(timeout=60)
     assert first.returncode == 0, (out, err)
     assert second.returncode == 1, (second.stdout, second.stderr)
-    assert f"another grade-all is grading this assignment of the course: pid {first.pid}" in second.stderr
+    assert f"another run is grading this assignment of the course: pid {first.pid}" in second.stderr
     lines = [json.loads(line) for line in ledger_of(course).read_text().splitlines()]
     assert sorted(line["student"] for line in lines) == list(STUDENTS), "each student graded exactly once"
+
+
+def test_verify_which_grades_into_the_same_ledger_is_refused_too(tmp_path):
+    course = make_course(tmp_path / "course", STUDENTS)
+    (course / "gradebook.db").touch()  # verify needs one to start; the lock refuses it before it is read
+    first = holder(ledger_of(course))
+    try:
+        with pytest.raises(SystemExit) as refused:
+            main(["--config", str(course / "course.yml"), "verify", str(course), "--quiet"])
+    finally:
+        first.stdin.close()
+        first.wait(10)
+    assert f"another run is grading this assignment of the course: pid {first.pid}" in str(refused.value.code)
+    assert not ledger_of(course).exists()

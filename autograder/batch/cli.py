@@ -92,12 +92,13 @@ def cmd_grade_all(args, config) -> int:
     except NothingToGrade as exc:
         sys.exit(f"error: {exc}")
     ledger = ledger_path(config.root, config.assignment)
-    with _one_run_per_course(ledger):
+    with hold_the_course(ledger):
         return _grade_and_report(args, config, submissions, refused, ledger)
 
 
-def _one_run_per_course(ledger: Path):
-    """The course's lock (``course_lock``), held for the whole run; a second run is refused, naming the first."""
+def hold_the_course(ledger: Path):
+    """The course's lock (``course_lock``), for a with-block around a run that appends to ``ledger`` (grade-all,
+    verify); a second run is refused, naming the first, and a dead run's lock is taken over, with a note."""
     from autograder.batch.course_lock import CourseBusy, CourseLock
 
     try:

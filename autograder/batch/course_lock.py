@@ -1,4 +1,4 @@
-"""One ``grade-all`` per course and assignment at a time: an ``flock`` on ``grades/<assignment>.lock``.
+"""One writer of a course's ledger at a time (``grade-all``, ``verify``): an ``flock`` on ``grades/<assignment>.lock``.
 
 Two teaching assistants starting ``grade-all`` on the same course would both grade every student and append
 both gradings to the ledger. The second run is refused (it does not wait: a class takes an hour, and the
@@ -50,7 +50,7 @@ class CourseLock:
         except BlockingIOError:
             holder = _holder(fd)
             os.close(fd)
-            raise CourseBusy(f"another grade-all is grading this assignment of the course: {_describe(holder)} "
+            raise CourseBusy(f"another run is grading this assignment of the course: {_describe(holder)} "
                              f"(its lock: {path}); two runs would grade the same students twice. Wait for it "
                              f"to finish (its summary lists the class), or stop it and run this command again: "
                              f"it resumes where that one stopped") from None
