@@ -120,3 +120,23 @@ def test_a_really_full_disk_keeps_the_previous_file(tiny_disk):
         write_atomically(output, "x" * 200_000)
     assert failed.value.errno == errno.ENOSPC, failed.value
     assert output.read_bytes() == OLD and temporaries(tiny_disk) == []
+
+
+def test_grade_all_json_dir_on_a_full_disk_keeps_the_old_files_and_exits_4(tmp_path, monkeypatch, capsys):
+    from autograder.__main__ import main
+    from tests.batch_helpers import StandInExecutor, make_course
+
+    course, results = make_course(tmp_path / "course", ["ada", "ben"]), tmp_path / "results"
+    checks = {"relabel: check_relabel[relabel_odd_even]": True}
+    monkeypatch.setattr("autograder.batch.cli._executor_factory",
+                        lambda args, config, settings: lambda: StandInExecutor(lambda student: checks))
+    command = ["--config", str(course / "course.yml"), "grade-all", str(course), "--quiet", "--json-dir", str(results)]
+    assert main(command) == 0
+    before = {p.name: p.read_bytes() for p in results.iterdir()}
+    checks = {"relabel: check_relabel[relabel_odd_even]": False}  # a regrade that would change every file
+    fill_the_disk(monkeypatch)
+    assert main([*command, "--force"]) == 4
+    assert {p.name: p.read_bytes() for p in results.iterdir()} == before, "each earlier file kept, no temporary left"
+    out, err = capsys.readouterr()
+    assert f"could not write {results / 'ada.json'}: No space left on device (ENOSPC); the previous file is kept" in out
+    assert "error: 2 file(s) asked for could not be written (named above; the grades are in" in err, err

@@ -39,6 +39,8 @@ class ClassRunReport:
     html_dir: Path | None = None
     html_written: list[str] = field(default_factory=list)
     html_missing: dict[str, str] = field(default_factory=dict)
+    # Files the run was asked for and could not write (a full disk): each sentence names the file and why.
+    outputs_not_written: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -130,6 +132,7 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
                 if outcome.get("report_error"):
                     progress.write(f"warning: {entry['student']}: {outcome['report_error']}")
                     report.html_missing[entry["student"]] = outcome["report_error"]
+                    report.outputs_not_written.append(f"{entry['student']}: {outcome['report_error']}")
                 elif html_dir is not None:
                     report.html_written.append(entry["student"])
                 if json_dir is not None:
@@ -178,6 +181,7 @@ def _record_json(report: ClassRunReport, student: str, error: str, progress: Cla
         report.json_written.append(student)
         return
     report.json_missing[student] = error
+    report.outputs_not_written.append(error)
     if progress is not None:
         progress.write(f"warning: {error}")
 

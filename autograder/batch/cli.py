@@ -1,7 +1,9 @@
 """``python -m autograder grade-all`` and ``python -m autograder export``: arguments and what they print.
 
 Instructor-facing, so in English. Exit codes of grade-all: 0 every submission graded (now or before),
-3 some submission is not graded (listed at the end), 1 the run could not start or had to stop. export exits 1
+3 some submission is not graded (listed at the end), 4 all graded but a file asked for (--json-dir,
+--html-dir, the regrade diff, the similarity report) could not be written (each named, with why), 1 the run
+could not start or had to stop. export exits 1
 and writes nothing when a student of the class has no current grade (each named, with why), unless
 ``--allow-missing``.
 """
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 EXIT_NOT_GRADED = 3
+EXIT_OUTPUT_NOT_WRITTEN = 4
 
 
 def add_grade_all(sub, load_config) -> None:
@@ -143,10 +146,17 @@ def _grade_and_report(args, config, submissions, refused, ledger: Path) -> int:
     print(f"\nledger: {ledger}")
     if args.class_report:
         _write_class_report(args, config, ledger, report, {e["student"] for e in class_entries}, regrade,
-                            similarity=_write_similarity_beside(args, config, submissions, refused))
+                            similarity=_write_similarity_beside(args, config, submissions, refused, report))
     if args.write_gradebook:
         _write_gradebook(config, ledger, {e["student"] for e in class_entries})
-    return EXIT_NOT_GRADED if not report.complete else 0
+    if report.outputs_not_written:
+        print(f"\nerror: {len(report.outputs_not_written)} file(s) asked for could not be written (named above; "
+              f"the grades are in {ledger}). Free space, then run the same command again: it grades nothing "
+              f"again and writes them (an HTML report needs --force, or `grade NOTEBOOK --html FILE`)",
+              file=sys.stderr)
+    if not report.complete:
+        return EXIT_NOT_GRADED
+    return EXIT_OUTPUT_NOT_WRITTEN if report.outputs_not_written else 0
 
 
 def _write_regrade_diff(config, ledger: Path, key: str, current: dict[str, str], report):
@@ -165,12 +175,13 @@ def _write_regrade_diff(config, ledger: Path, key: str, current: dict[str, str],
         write_regrade_csv(diff, path)
     except OSError as exc:  # the grades are in the ledger; the diff can be written by running again
         print(f"\nwarning: the regrade diff: {exc}")
+        report.outputs_not_written.append(f"the regrade diff: {exc}")
         return diff, None
     print(f"\n{diff.summary_line(path)}")
     return diff, path
 
 
-def _write_similarity_beside(args, config, submissions, refused) -> dict | None:
+def _write_similarity_beside(args, config, submissions, refused, report) -> dict | None:
     """The similarity page beside the class report (<report>-similarity.html and .csv), from the same notebooks;
     what the class report shows of it, or None (with a warning) when it cannot be made: grading went well."""
     from autograder.messages.i18n import Translator
@@ -186,6 +197,8 @@ def _write_similarity_beside(args, config, submissions, refused) -> dict | None:
         page, _ = write_similarity(page, similarity, Translator(args.lang or config.language))
     except (SimilarityError, OSError) as exc:  # OutputNotWritten names the file and whether the old one is kept
         print(f"warning: no similarity report: {exc}")
+        if isinstance(exc, OSError):
+            report.outputs_not_written.append(f"the similarity report: {exc}")
         return None
     print(f"wrote {page}")
     return class_report_section(similarity, page.name)

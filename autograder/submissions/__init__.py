@@ -6,7 +6,11 @@ Two layouts:
     (``ada.ipynb`` → ``ada``); a sub-folder holding notebooks counts as one student named by the folder.
 
 Bad input never stops the run and never reaches the ledger: it is returned as a ``Refused`` with a
-sentence the instructor can act on, and the command lists it at the end.
+sentence the instructor can act on, and the command lists it at the end (and ``export`` names it as a student
+without a grade). Refused: a notebook outside the layout (directly in ``submitted/<student>/``), a symlink
+that leads out of the folder given, anything not a regular file, a file above
+``limits.notebook_size_limit_mb`` (``reading.py``), and two ids equal once Unicode-normalised (NFC) and
+case-folded, as a pair.
 
 Instructor wing, below both grade-all (``autograder.batch``) and the similarity report
 (``autograder.integrity``), which read a class through it: it imports neither (``tests/test_wings.py``).
