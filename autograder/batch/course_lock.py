@@ -8,8 +8,9 @@ time, which the lock file holds for that purpose.
 The kernel releases an ``flock`` when its process ends, however it ends, so a run killed with SIGKILL leaves
 no lock behind: its lock file still names it, and the next run takes the lock over and says so. The file's
 content only informs; the lock is the ``flock``. The file is never removed (removing it would let a third
-run lock a new file while the second still holds the old one). On NFS, Linux maps ``flock`` to a POSIX lock
-that the server keeps, so runs on two machines that share the course folder exclude each other too.
+run lock a new file while the second still holds the old one). On NFS, Linux emulates ``flock`` with the
+server's byte-range locks, which should make runs on two machines that share the course folder exclude each
+other too; only runs on one machine are tested.
 """
 
 from __future__ import annotations
