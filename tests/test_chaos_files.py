@@ -74,7 +74,16 @@ WRITERS = {
                                                     Translator("en")),
     "similarity csv": lambda path: write_similarity_csv(path, _similarity()),
     "gradescope results.json": lambda path: write_results(path, {"score": 1.0, "tests": []}),
+    "gradescope bundle": lambda path: _bundle(path),
 }
+
+
+def _bundle(path: Path) -> None:
+    from autograder.gradescope.bundle import build_bundle
+    from autograder.support.config import load_config
+
+    build_bundle(load_config(Path(__file__).resolve().parent.parent / "course.yml",
+                             data={"source": "sample"}), path, None)
 
 
 @pytest.mark.parametrize("writer", WRITERS)
