@@ -125,6 +125,16 @@ def test_a_notebook_directly_in_the_students_folder_is_refused_saying_where_it_g
     assert f"move it to {tmp_path / 'submitted' / 'fay' / 'binary_mnist' / 'binary_mnist.ipynb'}" in refused[1].reason
 
 
+def test_a_scratch_notebook_beside_other_assignments_folders_is_not_taken_for_this_one(tmp_path):
+    nbgrader_notebook(tmp_path, "ada")
+    notebook(tmp_path / "submitted" / "ben" / "other_hw" / "other_hw.ipynb")
+    notebook(tmp_path / "submitted" / "ben" / "scratch.ipynb")  # ben has not submitted binary_mnist
+    notebook(tmp_path / "submitted" / "cal" / "other_hw" / "other_hw.ipynb")
+    notebook(tmp_path / "submitted" / "cal" / "binary_mnist.ipynb")  # named after it: cal meant this one
+    found, refused = find_submissions(tmp_path, "binary_mnist")
+    assert [s.student for s in found] == ["ada"] and [r.student for r in refused] == ["cal"]
+
+
 def test_a_stray_notebook_beside_a_submission_in_the_right_place_does_not_refuse_it(tmp_path):
     right = nbgrader_notebook(tmp_path, "ada")
     notebook(tmp_path / "submitted" / "ada.ipynb")

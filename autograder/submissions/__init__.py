@@ -161,11 +161,23 @@ def _nbgrader_layout(root: Path, assignment: str) -> list[tuple[str, Path | Refu
             found.append((entry.name, _one_notebook(entry.name, folder, f"{assignment}.ipynb")))
         elif folder.is_dir():
             found.append((entry.name, Refused(entry.name, f"{folder} holds no notebook")))
-        elif stray := _notebooks_in(entry):
+        elif stray := _strays_of_this_assignment(entry, assignment):
             misplaced.append((entry.name, _misplaced(entry.name, stray, root, assignment)))
     # A notebook in the wrong place speaks for its student only when they have none in the right place.
     placed = {same_student(student) for student, _ in found}
     return found + [(student, refusal) for student, refusal in misplaced if same_student(student) not in placed]
+
+
+def _strays_of_this_assignment(student_dir: Path, assignment: str) -> list[Path]:
+    """Notebooks directly in a student's folder that were meant for this assignment: one named after it, or any
+    when the folder has no sub-folder at all (everything put flat). A student with other assignments' folders
+    and a scratch notebook beside them has not submitted this one: left out, as before."""
+    notebooks = _notebooks_in(student_dir)
+    if any(p.name == f"{assignment}.ipynb" for p in notebooks):
+        return notebooks
+    if notebooks and not any(p.is_dir() for p in student_dir.iterdir()):
+        return notebooks
+    return []
 
 
 def _misplaced(student: str, notebooks: list[Path], root: Path, assignment: str) -> Refused:
