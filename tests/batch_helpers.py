@@ -3,6 +3,8 @@ outcomes in the worker's layout (autograder/batch/worker_task.py grade_submissio
 
 from __future__ import annotations
 
+import errno
+import os
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -69,3 +71,25 @@ def make_course(root: Path, students) -> Path:
         notebook.parent.mkdir(parents=True, exist_ok=True)
         notebook.write_text(f'{{"cells": [], "student": "{student}"}}', encoding="utf-8")
     return root
+
+
+def fill_the_disk(monkeypatch) -> list[str]:
+    """From now on a write to a temporary output file writes 10 bytes, then fails as a full disk does; returns
+    the temporary files it was asked to write, to show that the writer did go through the helper."""
+    real_write, written_to = os.write, []
+
+    def write(fd, data):
+        name = os.readlink(f"/proc/self/fd/{fd}")
+        if not name.endswith(".partial"):
+            return real_write(fd, data)
+        written_to.append(name)
+        if len(data) > 10:
+            return real_write(fd, bytes(data[:10]))
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "write", write)
+    return written_to
+
+
+def temporaries(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.endswith(".partial")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import pytest
@@ -170,3 +171,49 @@ def test_in_a_course_root_the_class_is_its_submissions_as_grade_all_finds_them(t
     assert export(tmp_path, "--format", "csv", "--allow-missing") == 0
     assert rows(tmp_path / "grades" / "binary_mnist-csv.csv")[1:] == [["ada", "4", "1", "3"]]
     assert "note: gone: in the ledger, but no submission of theirs is in submitted/ now" in capsys.readouterr().err
+
+
+def test_export_on_a_full_disk_exits_1_naming_the_file_and_keeps_the_last_export(course, monkeypatch):
+    from tests.batch_helpers import fill_the_disk, temporaries
+
+    output = course / "grades" / "binary_mnist-csv.csv"
+    assert export(course, "--format", "csv", "--allow-missing") == 0
+    before = output.read_bytes()
+    with_ben = course / "grades" / "binary_mnist.jsonl"
+    line = json.loads(with_ben.read_text().splitlines()[0])
+    with_ben.write_text(with_ben.read_text() + json.dumps({**line, "student": "ben", "score": 1.0}) + "\n")
+    fill_the_disk(monkeypatch)
+    with pytest.raises(SystemExit) as failed:
+        export(course, "--format", "csv", "--allow-missing")
+    message = str(failed.value.code)
+    assert message.startswith(f"error: could not write {output}: No space left on device (ENOSPC); the previous "
+                              f"file is kept as it was"), message
+    assert output.read_bytes() == before and temporaries(output.parent) == []
+
+
+def test_a_student_whose_notebook_is_misplaced_or_too_large_is_named_by_the_export_not_left_out(tmp_path):
+    import hashlib
+
+    raw = yaml.safe_load((ROOT / "course.yml").read_text())
+    raw["limits"]["notebook_size_limit_mb"] = 1
+    (tmp_path / "course.yml").write_text(yaml.safe_dump(raw))
+    ada = tmp_path / "submitted" / "ada" / "binary_mnist" / "binary_mnist.ipynb"
+    ada.parent.mkdir(parents=True)
+    ada.write_text("ada's notebook", encoding="utf-8")
+    (tmp_path / "submitted" / "emma").mkdir()
+    (tmp_path / "submitted" / "emma" / "binary_mnist.ipynb").write_text("emma's notebook", encoding="utf-8")
+    big = tmp_path / "submitted" / "hal" / "binary_mnist" / "binary_mnist.ipynb"
+    big.parent.mkdir(parents=True)
+    big.write_bytes(b" " * (10**6 + 1))  # course.yml's cap, 1 MB, plus one byte
+    base = {"assignment": "binary_mnist", "key": grading_key(load_config(tmp_path / "course.yml")), "reason": "",
+            "attempts": 1, "status": "graded", "max_score": 4.0, "groups": groups(1.0, 3.0), "score": 4.0}
+    with LedgerWriter(tmp_path / "grades" / "binary_mnist.jsonl") as ledger:
+        ledger.append({**base, "student": "ada", "sha256": hashlib.sha256(ada.read_bytes()).hexdigest()})
+    with pytest.raises(SystemExit, match="have no current grade, so this export would be partial") as refused:
+        export(tmp_path, "--format", "csv")
+    message = str(refused.value.code)
+    assert (f"  emma: not graded: its submission cannot be graded ({tmp_path / 'submitted' / 'emma' / 'binary_mnist.ipynb'} "
+            f"is not in nbgrader's layout") in message, message
+    assert f"move it to {tmp_path / 'submitted' / 'emma' / 'binary_mnist' / 'binary_mnist.ipynb'}" in message, message
+    assert f"  hal: not graded: its submission cannot be graded ({big} is 1,000,001 bytes, above " \
+           f"limits.notebook_size_limit_mb (1 MB)" in message, message

@@ -8,6 +8,7 @@ the workers do the grading, each with one ``Grader`` built once and reused for e
 One unit per file:
   grading_key.py   what identifies a grading (config, calibration files, kit version)
   ledger.py        grades/<assignment>.jsonl: append-only, fsynced, read back tolerating torn lines
+  course_lock.py   grades/<assignment>.lock: one run writing the ledger at a time
   worker_task.py   what runs in a worker: build the Grader once, grade one submission
   worker_count.py  how many local workers fit this machine
   local_pool.py    the default executor: one single-worker process pool per slot

@@ -16,6 +16,7 @@ from pathlib import Path
 import jinja2
 
 from autograder.messages.i18n import Translator
+from autograder.support.atomic_files import write_atomically
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 MOST_COMMON = 15
@@ -88,6 +89,4 @@ def write_class_report(path: Path, assignment: str, graded: list[dict], not_grad
     context = class_report_context(assignment, graded, not_graded, translator, regrade=regrade, regrade_csv=regrade_csv,
                                    similarity=similarity)
     html = env.get_template("class_report.html.j2").render(**context)
-    path = Path(path)
-    path.write_text(html, encoding="utf-8")
-    return path
+    return write_atomically(path, html)

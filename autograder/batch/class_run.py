@@ -16,6 +16,7 @@ from pathlib import Path
 from autograder.batch.ledger import LedgerWriter, each_line, read_ledger
 from autograder.batch.progress import ClassProgress
 from autograder.submissions import Refused, Submission
+from autograder.support.atomic_files import write_atomically
 
 ATTEMPTS = 2  # a grading that crashes, or whose worker dies, is tried once more before it is "not graded"
 
@@ -38,6 +39,8 @@ class ClassRunReport:
     html_dir: Path | None = None
     html_written: list[str] = field(default_factory=list)
     html_missing: dict[str, str] = field(default_factory=dict)
+    # Files the run was asked for and could not write (a full disk): each sentence names the file and why.
+    outputs_not_written: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
@@ -129,6 +132,7 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
                 if outcome.get("report_error"):
                     progress.write(f"warning: {entry['student']}: {outcome['report_error']}")
                     report.html_missing[entry["student"]] = outcome["report_error"]
+                    report.outputs_not_written.append(f"{entry['student']}: {outcome['report_error']}")
                 elif html_dir is not None:
                     report.html_written.append(entry["student"])
                 if json_dir is not None:
@@ -166,9 +170,9 @@ HTML_NOT_IN_LEDGER = ("already in the ledger, not graded now: an HTML report is 
 def _write_json(path: Path, result: dict) -> str:
     """One Gradescope-style results.json; a failure to write it is returned, not raised (the ledger has the result)."""
     try:
-        path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    except OSError as exc:
-        return f"could not write {path}: {exc.strerror or exc}"
+        write_atomically(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:  # OutputNotWritten: which file, why, and that an earlier one is kept
+        return str(exc)
     return ""
 
 
@@ -177,6 +181,7 @@ def _record_json(report: ClassRunReport, student: str, error: str, progress: Cla
         report.json_written.append(student)
         return
     report.json_missing[student] = error
+    report.outputs_not_written.append(error)
     if progress is not None:
         progress.write(f"warning: {error}")
 

@@ -1,7 +1,9 @@
 """``python -m autograder grade-all`` and ``python -m autograder export``: arguments and what they print.
 
 Instructor-facing, so in English. Exit codes of grade-all: 0 every submission graded (now or before),
-3 some submission is not graded (listed at the end), 1 the run could not start or had to stop. export exits 1
+3 some submission is not graded (listed at the end), 4 all graded but a file asked for (--json-dir,
+--html-dir, the regrade diff, the similarity report) could not be written (each named, with why), 1 the run
+could not start or had to stop. export exits 1
 and writes nothing when a student of the class has no current grade (each named, with why), unless
 ``--allow-missing``.
 """
@@ -12,6 +14,7 @@ import sys
 from pathlib import Path
 
 EXIT_NOT_GRADED = 3
+EXIT_OUTPUT_NOT_WRITTEN = 4
 
 
 def add_grade_all(sub, load_config) -> None:
@@ -76,11 +79,8 @@ def _executor_factory(args, config, settings):
 
 
 def cmd_grade_all(args, config) -> int:
-    from autograder.batch.class_run import grade_class
-    from autograder.batch.grading_key import grading_key
-    from autograder.batch.ledger import LedgerError, ledger_path, read_ledger
+    from autograder.batch.ledger import ledger_path
     from autograder.submissions import NothingToGrade, find_submissions
-    from autograder.batch.summary import summary_text
 
     if args.workers is not None and args.workers < 1:
         sys.exit("error: --workers must be at least 1")
@@ -91,10 +91,37 @@ def cmd_grade_all(args, config) -> int:
     require_sandbox(config.limits)  # fail closed before any student is tried
     path = Path(args.path) if args.path else config.root
     try:
-        submissions, refused = find_submissions(path, config.assignment)
+        submissions, refused = find_submissions(path, config.assignment, _size_limit(config))
     except NothingToGrade as exc:
         sys.exit(f"error: {exc}")
     ledger = ledger_path(config.root, config.assignment)
+    with hold_the_course(ledger):
+        return _grade_and_report(args, config, submissions, refused, ledger)
+
+
+def hold_the_course(ledger: Path):
+    """The course's lock (``course_lock``), for a with-block around a run that appends to ``ledger`` (grade-all,
+    verify); a second run is refused, naming the first, and a dead run's lock is taken over, with a note."""
+    from autograder.batch.course_lock import CourseBusy, CourseLock
+
+    try:
+        lock = CourseLock.take(ledger)
+    except CourseBusy as exc:
+        sys.exit(f"error: {exc}")
+    except OSError as exc:
+        sys.exit(f"error: cannot create the lock file beside the ledger {ledger}: {exc.strerror or exc}; "
+                 f"nothing was graded")
+    if lock.took_over:
+        print(f"note: {lock.took_over}", file=sys.stderr)
+    return lock
+
+
+def _grade_and_report(args, config, submissions, refused, ledger: Path) -> int:
+    from autograder.batch.class_run import grade_class
+    from autograder.batch.grading_key import grading_key
+    from autograder.batch.ledger import LedgerError, read_ledger
+    from autograder.batch.summary import summary_text
+
     key = grading_key(config)
     settings = _settings(args, config)
     try:
@@ -119,10 +146,17 @@ def cmd_grade_all(args, config) -> int:
     print(f"\nledger: {ledger}")
     if args.class_report:
         _write_class_report(args, config, ledger, report, {e["student"] for e in class_entries}, regrade,
-                            similarity=_write_similarity_beside(args, config, submissions, refused))
+                            similarity=_write_similarity_beside(args, config, submissions, refused, report))
     if args.write_gradebook:
         _write_gradebook(config, ledger, {e["student"] for e in class_entries})
-    return EXIT_NOT_GRADED if not report.complete else 0
+    if report.outputs_not_written:
+        print(f"\nerror: {len(report.outputs_not_written)} file(s) asked for could not be written (named above; "
+              f"the grades are in {ledger}). Free space, then run the same command again: it grades nothing "
+              f"again and writes them (an HTML report needs --force, or `grade NOTEBOOK --html FILE`)",
+              file=sys.stderr)
+    if not report.complete:
+        return EXIT_NOT_GRADED
+    return EXIT_OUTPUT_NOT_WRITTEN if report.outputs_not_written else 0
 
 
 def _write_regrade_diff(config, ledger: Path, key: str, current: dict[str, str], report):
@@ -140,13 +174,14 @@ def _write_regrade_diff(config, ledger: Path, key: str, current: dict[str, str],
     try:
         write_regrade_csv(diff, path)
     except OSError as exc:  # the grades are in the ledger; the diff can be written by running again
-        print(f"\nwarning: could not write the regrade diff {path}: {exc.strerror or exc}")
+        print(f"\nwarning: the regrade diff: {exc}")
+        report.outputs_not_written.append(f"the regrade diff: {exc}")
         return diff, None
     print(f"\n{diff.summary_line(path)}")
     return diff, path
 
 
-def _write_similarity_beside(args, config, submissions, refused) -> dict | None:
+def _write_similarity_beside(args, config, submissions, refused, report) -> dict | None:
     """The similarity page beside the class report (<report>-similarity.html and .csv), from the same notebooks;
     what the class report shows of it, or None (with a warning) when it cannot be made: grading went well."""
     from autograder.messages.i18n import Translator
@@ -160,8 +195,10 @@ def _write_similarity_beside(args, config, submissions, refused) -> dict | None:
                                        config.assignment, config.similarity.threshold,
                                        config.similarity.common_code_share)
         page, _ = write_similarity(page, similarity, Translator(args.lang or config.language))
-    except (SimilarityError, OSError) as exc:
-        print(f"warning: no similarity report: {getattr(exc, 'strerror', None) or exc}")
+    except (SimilarityError, OSError) as exc:  # OutputNotWritten names the file and whether the old one is kept
+        print(f"warning: no similarity report: {exc}")
+        if isinstance(exc, OSError):
+            report.outputs_not_written.append(f"the similarity report: {exc}")
         return None
     print(f"wrote {page}")
     return class_report_section(similarity, page.name)
@@ -181,8 +218,8 @@ def _write_class_report(args, config, ledger: Path, report, students: set[str], 
         path = write_class_report(Path(args.class_report), config.assignment, graded, not_graded,
                                   Translator(args.lang or config.language), regrade=regrade[0] if regrade else None,
                                   regrade_csv=str(regrade[1] or "") if regrade else "", similarity=similarity)
-    except OSError as exc:
-        sys.exit(f"error: could not write {args.class_report}: {exc.strerror or exc}")
+    except OSError as exc:  # OutputNotWritten: which file, why, and whether the previous one is kept
+        sys.exit(f"error: the class report: {exc}")
     print(f"wrote {path}")
 
 
@@ -238,8 +275,8 @@ def cmd_export(args, config) -> int:
             _print_unmatched(unmatched)
     except exports.ExportError as exc:
         sys.exit(f"error: {exc}")
-    except OSError as exc:
-        sys.exit(f"error: could not write {output}: {exc.strerror or exc}")
+    except OSError as exc:  # OutputNotWritten: which file, why, and whether the previous export is kept
+        sys.exit(f"error: {exc}")
     missing = f"; {len(grades.missing)} without a current grade, not exported (named above)" if grades.missing else ""
     print(f"wrote {output} ({len(grades.scores)} graded student(s){missing})")
     return 0
@@ -253,10 +290,16 @@ def _class_submissions(config) -> tuple[dict[str, str] | None, dict[str, str] | 
     if not is_course_root(config.root):
         return None, None
     try:
-        submissions, refused = find_submissions(config.root, config.assignment)
+        submissions, refused = find_submissions(config.root, config.assignment, _size_limit(config))
     except NothingToGrade:
         return None, None
     return {s.student: s.sha256 for s in submissions}, {r.student: r.reason for r in refused}
+
+
+def _size_limit(config) -> int:
+    from autograder.submissions.reading import MB
+
+    return config.limits.notebook_size_limit_mb * MB
 
 
 def _missing_text(missing: dict[str, str]) -> str:

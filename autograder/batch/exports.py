@@ -10,8 +10,11 @@ exported with a silent 0, and the command refuses a partial export unless told `
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from autograder.support.atomic_files import write_atomically
 
 # Canvas' gradebook export: identity columns, then one column per assignment named "<title> (<id>)".
 CANVAS_POINTS_ROW = "Points Possible"
@@ -82,13 +85,18 @@ def _number(value: float) -> str:
 
 def write_csv(grades: CurrentGrades, output: Path) -> None:
     """student, total, then one column per group."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "total", *grades.groups])
-        for student, entry in grades.scores.items():
-            writer.writerow([student, _number(entry["score"]),
-                             *(_number(entry["groups"][g]["score"]) if g in entry["groups"] else "" for g in grades.groups)])
+    rows = [["student", "total", *grades.groups]]
+    for student, entry in grades.scores.items():
+        rows.append([student, _number(entry["score"]),
+                     *(_number(entry["groups"][g]["score"]) if g in entry["groups"] else "" for g in grades.groups)])
+    _write_rows(output, rows)
+
+
+def _write_rows(output: Path, rows: list[list[str]]) -> None:
+    """The CSV, whole or not at all: a full disk leaves the previous export as it was (``OutputNotWritten``)."""
+    text = io.StringIO(newline="")
+    csv.writer(text).writerows(rows)
+    write_atomically(output, text.getvalue())
 
 
 def _read_csv(path: Path) -> list[list[str]]:
@@ -135,9 +143,7 @@ def fill_canvas_gradebook(grades: CurrentGrades, gradebook: Path, output: Path, 
             continue
         row[target] = _number(remaining.pop(student)["score"])
     unmatched.in_ledger = sorted(remaining)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
+    _write_rows(output, rows)
     return unmatched
 
 
@@ -157,11 +163,6 @@ def write_moodle(grades: CurrentGrades, roster: Path, output: Path, identity: st
     unmatched = Unmatched(in_ledger=sorted(s for s in grades.scores if not by_student.get(s)),
                           in_file=sorted(s for s in by_student if s not in grades.scores))
     title = {"email": "Email address", "idnumber": "ID number"}[identity]
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow([title, assignment])
-        for student, entry in grades.scores.items():
-            if by_student.get(student):
-                writer.writerow([by_student[student], _number(entry["score"])])
+    _write_rows(output, [[title, assignment]] + [[by_student[student], _number(entry["score"])]
+                                                 for student, entry in grades.scores.items() if by_student.get(student)])
     return unmatched

@@ -69,15 +69,58 @@ def cell_points(grade_id: str, max_score: float, entry: dict) -> float:
     return max_score if scores["score"] >= scores["max_score"] - 1e-9 else 0.0
 
 
-def write_gradebook(course: Path, assignment: str, notebook: str, entries: dict[str, dict]) -> int:
-    """Write each student's ledger line (``entries``: student → line with its result) into the gradebook."""
-    from nbgrader.api import Gradebook, MissingEntry
+# How long one attempt waits for another program's lock on gradebook.db (SQLite's busy timeout), and how many
+# attempts: formgrader or `nbgrader autograde` hold it for a moment per write, so 3 × 5 s outlasts them; a lock
+# held longer (a sqlite3 shell in a transaction, a hung process) is reported, not waited on.
+GRADEBOOK_BUSY_TIMEOUT_S = 5.0
+GRADEBOOK_ATTEMPTS = 3
 
+
+def write_gradebook(course: Path, assignment: str, notebook: str, entries: dict[str, dict],
+                    busy_timeout_s: float | None = None, attempts: int | None = None) -> int:
+    """Write each student's ledger line (``entries``: student → line with its result) into the gradebook, all
+    students in one SQLite transaction: either every grade is written or none (a lock, a full disk).
+
+    A gradebook locked by another program is tried ``attempts`` times, each waiting ``busy_timeout_s``; then
+    ``GradebookError`` says so. Nothing is half written: the transaction is rolled back."""
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+    busy_timeout_s = GRADEBOOK_BUSY_TIMEOUT_S if busy_timeout_s is None else busy_timeout_s
+    attempts = GRADEBOOK_ATTEMPTS if attempts is None else attempts
     path = Path(course) / "gradebook.db"
     if not path.is_file():
         raise GradebookError(f"{path} does not exist; run `nbgrader generate_assignment {assignment}` in {course}")
+    for attempt in range(1, attempts + 1):
+        try:
+            return _write_in_one_transaction(path, assignment, notebook, entries, busy_timeout_s)
+        except OperationalError as exc:
+            if "locked" not in str(exc.orig) and "busy" not in str(exc.orig):
+                raise GradebookError(f"{path} could not be written ({exc.orig}); nothing was written to it") from None
+            if attempt == attempts:
+                raise GradebookError(
+                    f"{path} is locked by another program (formgrader, `nbgrader autograde`, a sqlite3 shell...): "
+                    f"tried {attempts} times, waiting {busy_timeout_s:g} s each; nothing was written to it. Close "
+                    f"that program and run the same grade-all command with --write-gradebook again (what the "
+                    f"ledger holds is not graded again)") from None
+        except SQLAlchemyError as exc:
+            raise GradebookError(f"{path} could not be written ({type(exc).__name__}: {exc}); nothing was written "
+                                 f"to it") from None
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _write_in_one_transaction(path: Path, assignment: str, notebook: str, entries: dict[str, dict],
+                              busy_timeout_s: float) -> int:
+    from nbgrader.api import Gradebook, MissingEntry
+    from sqlalchemy import text
+
     written = 0
-    with Gradebook(f"sqlite:///{path}") as gb:
+    with Gradebook(f"sqlite:///{path}?timeout={busy_timeout_s:g}") as gb:
+        # nbgrader commits inside update_or_create_student and add_submission: flush there instead, so that the
+        # whole class is one transaction, committed below or rolled back when the session is removed.
+        commit, gb.db.commit = gb.db.commit, gb.db.flush
+        # Take SQLite's write lock now (a write that changes nothing), waiting here for another program's, so
+        # that a lock meets this function and not one of nbgrader's methods, which would log it as a traceback.
+        gb.db.execute(text("DELETE FROM alembic_version WHERE 0 = 1"))
         try:
             gb.find_notebook(notebook, assignment)
         except MissingEntry:
@@ -95,5 +138,5 @@ def write_gradebook(course: Path, assignment: str, notebook: str, entries: dict[
                     grade.auto_score = cell_points(grade.name, grade.max_score, entry)
                     grade.needs_manual_grade = False
             written += 1
-        gb.db.commit()
+        commit()
     return written

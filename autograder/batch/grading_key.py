@@ -14,6 +14,8 @@ import json
 import autograder
 from autograder.support.config import CourseConfig
 
+GRADE_NEUTRAL = {"similarity": True, "limits": {"notebook_size_limit_mb"}}
+
 
 def calibration_files_digest(config: CourseConfig) -> dict[str, str]:
     """sha256 of each calibration file that may apply to this config's data source, by file name."""
@@ -26,7 +28,8 @@ def calibration_files_digest(config: CourseConfig) -> dict[str, str]:
 
 def grading_key(config: CourseConfig) -> str:
     """Short hash of the whole course config, the calibration files and the kit's version."""
-    # The similarity report's settings change no grade: changing them must not regrade the class.
-    blob = json.dumps({"config": config.model_dump(mode="json", exclude={"similarity"}), "calibration": calibration_files_digest(config),
+    # The similarity report's settings and the cap on a submitted notebook's size change no grade (a notebook
+    # over the cap is refused, not graded): changing them must not regrade the class.
+    blob = json.dumps({"config": config.model_dump(mode="json", exclude=GRADE_NEUTRAL), "calibration": calibration_files_digest(config),
                        "kit": autograder.__version__}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -17,10 +17,12 @@ under another key: a first grading, or a run with nothing to regrade, writes non
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.batch.ledger import each_line
+from autograder.support.atomic_files import write_atomically
 
 SAME_SCORE = 1e-6  # the ledger rounds scores to 4 decimals: below this, two scores are the same
 
@@ -152,12 +154,10 @@ def _number(value: float) -> str:
 
 def write_regrade_csv(diff: RegradeDiff, path: Path) -> Path:
     """One row per student whose score changed; the flipped checks in one cell, separated by "; "."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
-        for c in diff.changes:
-            writer.writerow([c.student, _number(c.old_score), _number(c.new_score), f"{c.change:+g}",
-                             _number(c.max_score), c.old_key, c.new_key, "; ".join(flip.text() for flip in c.flips)])
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(CSV_COLUMNS)
+    for c in diff.changes:
+        writer.writerow([c.student, _number(c.old_score), _number(c.new_score), f"{c.change:+g}",
+                         _number(c.max_score), c.old_key, c.new_key, "; ".join(flip.text() for flip in c.flips)])
+    return write_atomically(path, text.getvalue())  # a full disk keeps the last diff whole

@@ -121,6 +121,8 @@ def _write_report(grader, result, student: str, html_dir: str | None) -> str:
     try:
         write_report(Path(html_dir) / f"{student}.html", attach_report_data(grader, result), grader.translator,
                      show_hidden=True)
+    except OSError as exc:  # OutputNotWritten: which file, why, and whether an earlier report is kept
+        return f"the HTML report: {exc}"
     except Exception as exc:  # the report is extra; losing it must not cost the grade
         return f"could not write the HTML report: {type(exc).__name__}: {exc}"
     return ""

@@ -94,7 +94,7 @@ def cmd_feedback(args, config) -> int:
 def cmd_verify(args) -> int:
     import json
 
-    from autograder.batch.cli import EXIT_NOT_GRADED
+    from autograder.batch.cli import EXIT_NOT_GRADED, hold_the_course
     from autograder.batch.ledger import LedgerError, ledger_path
     from autograder.support.config import CourseConfigError, load_config
     from autograder.course.verify import as_dicts, verify_course
@@ -117,9 +117,10 @@ def cmd_verify(args) -> int:
     print(f"comparing nbgrader's points for {assignment} in {course} with the out-of-kernel grades in {ledger} "
           f"(grading first what it lacks) ...")
     try:
-        verification = verify_course(course, config, assignment, args.notebook or assignment,
-                                     write_back=args.write_back, students=args.student, workers=args.workers,
-                                     show_progress=not args.quiet)
+        with hold_the_course(ledger):  # verify appends what it grades to the ledger: one writer at a time
+            verification = verify_course(course, config, assignment, args.notebook or assignment,
+                                         write_back=args.write_back, students=args.student, workers=args.workers,
+                                         show_progress=not args.quiet)
     except LedgerError as exc:
         sys.exit(f"error: {exc}; nothing already in the ledger was changed")
     except KeyboardInterrupt:
@@ -129,11 +130,16 @@ def cmd_verify(args) -> int:
     if args.write_back and verification.discrepancies:
         print("wrote the verified points into the gradebook as manual scores")
     if args.json:
-        Path(args.json).write_text(json.dumps({"discrepancies": as_dicts(verification.discrepancies),
-                                               "not_autograded": verification.not_autograded,
-                                               "not_graded": verification.not_graded,
-                                               "from_ledger": verification.from_ledger,
-                                               "graded_now": verification.graded_now}, indent=2) + "\n")
+        from autograder.support.atomic_files import write_atomically
+
+        try:
+            write_atomically(args.json, json.dumps({"discrepancies": as_dicts(verification.discrepancies),
+                                                    "not_autograded": verification.not_autograded,
+                                                    "not_graded": verification.not_graded,
+                                                    "from_ledger": verification.from_ledger,
+                                                    "graded_now": verification.graded_now}, indent=2) + "\n")
+        except OSError as exc:  # the verification was printed above; only its JSON copy is lost
+            sys.exit(f"error: {exc}")
     if verification.not_graded:
         return EXIT_NOT_GRADED
     unresolved = verification.discrepancies and not args.write_back

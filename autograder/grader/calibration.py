@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+from autograder.support.atomic_files import write_atomically
 from autograder.support.config import CourseConfig
 from autograder.engine.training import BUILDERS, GradingData, grading_data, train_and_evaluate
 
@@ -193,9 +194,7 @@ def _versions_warning(calibration: Calibration) -> str | None:
 
 
 def save_calibration(calibration: Calibration, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(calibration.to_dict(), indent=2) + "\n")
-    return path
+    return write_atomically(path, json.dumps(calibration.to_dict(), indent=2) + "\n")
 
 
 def load_or_calibrate(dataset, config: CourseConfig, n_val: int, data: GradingData | None = None,

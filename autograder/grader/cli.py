@@ -49,7 +49,12 @@ def cmd_grade(args, config) -> int:
         sys.exit(f"error: grading could not start: {type(exc).__name__}: {exc}")
     print(result_text(result, show_hidden=not args.no_hidden, translator=grader.translator))
     if args.json:
-        Path(args.json).write_text(gradescope_json(result, grader.translator) + "\n", encoding="utf-8")
+        from autograder.support.atomic_files import write_atomically
+
+        try:
+            write_atomically(args.json, gradescope_json(result, grader.translator) + "\n")
+        except OSError as exc:  # which file, why, and whether an earlier one is kept
+            sys.exit(f"error: {exc}")
         print(f"\nwrote {args.json}")
     if args.html:
         from autograder.report import attach_report_data, write_report
@@ -58,8 +63,8 @@ def cmd_grade(args, config) -> int:
         attach_report_data(grader, result)
         try:
             write_report(args.html, result, grader.translator, show_hidden=not args.no_hidden)
-        except OSError as exc:
-            sys.exit(f"error: could not write {args.html}: {exc}")
+        except OSError as exc:  # OutputNotWritten: which file, why, and whether an earlier one is kept
+            sys.exit(f"error: {exc}")
         print(f"\nwrote {args.html}")
     return 0
 

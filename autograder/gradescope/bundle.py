@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import io
 import os
 import sys
 import zipfile
@@ -22,6 +23,7 @@ from pathlib import Path
 import yaml
 
 import autograder
+from autograder.support.atomic_files import write_atomically
 from autograder.support.config import CourseConfig
 from autograder.gradescope.layout import COURSE_DIR, DATA_FILE, DEFAULT_ROOT, KIT_DIR
 
@@ -132,9 +134,10 @@ def build_bundle(config: CourseConfig, output: Path, mnist_path: Path | None = N
                "mnist_sha256": mnist_sha256, "mnist_url": MNIST_URL,
                "python_version": f"{sys.version_info.major}.{sys.version_info.minor}"}
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
     members = []
-    with zipfile.ZipFile(output, "w") as archive:
+    # Built in memory (tens of MB with MNIST bundled), then written whole: a full disk keeps the last bundle.
+    built = io.BytesIO()
+    with zipfile.ZipFile(built, "w") as archive:
         for name, template in (("setup.sh", "setup.sh.j2"), ("run_autograder", "run_autograder.j2")):
             _add(archive, name, _render(template, **context).encode(), executable=True)
             members.append(name)
@@ -157,6 +160,7 @@ def build_bundle(config: CourseConfig, output: Path, mnist_path: Path | None = N
         if mnist == "bundled":
             _add(archive, DATA_FILE, path=mnist_path)
             members.append(DATA_FILE)
+    write_atomically(output, built.getvalue())
     return Bundle(output, tuple(members), mnist, mnist_sha256)
 
 

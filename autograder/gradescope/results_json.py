@@ -12,9 +12,9 @@ totals move to ``extra_data``.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from autograder.support.atomic_files import write_atomically
 from autograder.support.config import GradescopeSettings
 
 
@@ -49,7 +49,4 @@ def not_graded(what: str, reason: str, max_score: float, settings: GradescopeSet
 
 def write_results(path: Path, results: dict) -> None:
     """Write results.json whole or not at all: Gradescope must never read half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".part")
-    partial.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    write_atomically(path, json.dumps(results, indent=2, ensure_ascii=False) + "\n")

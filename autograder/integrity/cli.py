@@ -35,8 +35,8 @@ def cmd_similarity(args, config) -> int:
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         page, table = write_similarity(output, report, Translator(args.lang or config.language))
-    except OSError as exc:
-        sys.exit(f"error: could not write {output}: {exc.strerror or exc}")
+    except OSError as exc:  # OutputNotWritten: which file, why, and whether the previous one is kept
+        sys.exit(f"error: {exc}")
     print(similarity_summary(report))
     print(f"wrote {page}\nwrote {table}")
     return 0

@@ -45,6 +45,7 @@ from copydetect.utils import filter_code, hashed_kgrams, highlight_overlap
 from autograder.support.notebook_file import NotebookError, read_notebook
 from autograder.engine.notebook_runner import STUDENT, plan_notebook
 from autograder.submissions import NothingToGrade, Refused, Submission, find_submissions
+from autograder.submissions.reading import MB
 
 # copydetect's own default: a fingerprint spans 25 characters of normalised code (about one statement); every one
 # is kept (no winnowing), since the class's notebooks are small.
@@ -476,7 +477,8 @@ def similarity_report(submissions: list[Submission], refused: list[Refused], rel
 def class_similarity(path: Path, config) -> SimilarityReport:
     """The similarity report of the class under ``path`` (a course root or a folder of notebooks)."""
     try:
-        submissions, refused = find_submissions(Path(path), config.assignment)
+        submissions, refused = find_submissions(Path(path), config.assignment,
+                                                config.limits.notebook_size_limit_mb * MB)
     except NothingToGrade as exc:
         raise SimilarityError(str(exc)) from None
     return similarity_report(submissions, refused, release_notebook_path(config.assignment, config.root),

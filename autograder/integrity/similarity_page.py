@@ -7,12 +7,14 @@ in it is escaped (copydetect's highlighter escapes it; ``<mark>`` is the only ma
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import jinja2
 from markupsafe import Markup
 
 from autograder.messages.i18n import Translator
+from autograder.support.atomic_files import write_atomically
 from autograder.integrity.similarity import FULL_FRAGMENT, SimilarityReport, side_by_side
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -43,24 +45,21 @@ def _environment() -> jinja2.Environment:
 
 def write_similarity_page(path: Path, report: SimilarityReport, translator: Translator, csv_name: str = "") -> Path:
     html = _environment().get_template("similarity.html.j2").render(**page_context(report, translator, csv_name))
-    path = Path(path)
-    path.write_text(html, encoding="utf-8")
-    return path
+    return write_atomically(path, html)
 
 
 def write_similarity_csv(path: Path, report: SimilarityReport) -> Path:
     """Every pair, highest score first (exact duplicates marked), one row each."""
     duplicated = report.duplicated_pairs
-    path = Path(path)
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(CSV_COLUMNS)
-        for rank, p in enumerate(report.pairs, start=1):
-            writer.writerow([rank, p.first, p.second, f"{p.score:.4f}", f"{p.similarity:.4f}", p.longest_fragment,
-                             f"{p.share_of_first:.4f}",
-                             f"{p.share_of_second:.4f}", p.shared_characters, int(p.score >= report.threshold),
-                             int(frozenset(p.students) in duplicated)])
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(CSV_COLUMNS)
+    for rank, p in enumerate(report.pairs, start=1):
+        writer.writerow([rank, p.first, p.second, f"{p.score:.4f}", f"{p.similarity:.4f}", p.longest_fragment,
+                         f"{p.share_of_first:.4f}",
+                         f"{p.share_of_second:.4f}", p.shared_characters, int(p.score >= report.threshold),
+                         int(frozenset(p.students) in duplicated)])
+    return write_atomically(path, text.getvalue())
 
 
 def write_similarity(html_path: Path, report: SimilarityReport, translator: Translator) -> tuple[Path, Path]:

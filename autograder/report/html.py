@@ -20,6 +20,7 @@ from autograder.report.protections import protections_text
 from autograder.report.text import failure_blocks
 from autograder.engine.results import GradeResult, ReportData
 from autograder.engine.training import BUILDERS
+from autograder.support.atomic_files import write_atomically
 
 TITLES = {"build_mlp": _("MLP"), "build_cnn": _("CNN"), "build_deep_cnn": _("Deep CNN with Dropout")}
 _COLUMNS = ("type", "output_shape", "params", "settings")
@@ -105,10 +106,7 @@ def render_report(result: GradeResult, translator: Translator, show_hidden: bool
 
 def write_report(path: Path | str, result: GradeResult, translator: Translator, show_hidden: bool = False) -> Path:
     """Write the report to ``path`` (UTF-8) and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, translator, show_hidden=show_hidden), encoding="utf-8")
-    return path
+    return write_atomically(path, render_report(result, translator, show_hidden=show_hidden))
 
 
 def _environment():

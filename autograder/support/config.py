@@ -114,6 +114,11 @@ class Limits(_Section):
     cpu_threads: int = Field(2, ge=1, description="Threads TensorFlow and BLAS may use in the submission's process.")
     file_size_limit_mb: int = Field(512, ge=1, description="Largest file the submission's process may write.")
     output_limit_bytes: int = Field(1_000_000, ge=1000, description="Bytes of the submission's printed output kept (the rest is counted and dropped).")
+    notebook_size_limit_mb: int = Field(
+        50, ge=1, description="Largest submitted notebook (MB) that grade-all, export and the similarity report read; "
+        "a larger one is refused unread, with the reason. The exercise's notebook is 32 KB, a few MB with its "
+        "outputs and plots: 50 only stops a file that is not a notebook (a video, a dataset, a device).",
+    )
     network: Literal["off", "on"] = Field(
         "off", description="'off' runs the submission in its own network namespace with no interfaces, where the machine allows it."
     )
