@@ -104,12 +104,22 @@ for top in ("/kit", "/work", "/usr/lib", "/opt"):
 # read the instructor's README would guess it.
 KERNEL_ATTACK = r'''
 course = "COURSE"
-for target in ("gradebook.db", "grades/binary_mnist.jsonl", "source/" + marker, "submitted/" + marker):
+# Appending only where the file is (no O_CREAT): the sandbox's private /tmp takes any new file under /tmp, as the
+# course of a test lies, and a write there reaches nothing.
+for target in ("gradebook.db", "grades/binary_mnist.jsonl"):
+    try:
+        descriptor = os.open(os.path.join(course, target), os.O_WRONLY | os.O_APPEND)
+        os.write(descriptor, marker.encode())
+        os.close(descriptor)
+        ok = True
+    except OSError:
+        pass
+# Planted, and looked for from outside.
+for target in ("grades/" + marker, "source/" + marker, "submitted/" + marker):
     try:
         os.makedirs(os.path.dirname(os.path.join(course, target)), exist_ok=True)
-        with open(os.path.join(course, target), "a") as written:
-            written.write(marker)
-        ok = True
+        with open(os.path.join(course, target), "w") as planted:
+            planted.write(marker)
     except OSError:
         pass
 for readable in ("solutions/binary_mnist/binary_mnist.ipynb", "source/binary_mnist/binary_mnist.ipynb",
