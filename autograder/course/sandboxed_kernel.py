@@ -107,10 +107,6 @@ class SandboxedKernelManager(AsyncKernelManager):
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
 
-    def sandbox_protections(self) -> dict:
-        """What was in force for this kernel, from the sandbox's status pipe (empty before it started)."""
-        return self._jailed.protections() if self._jailed else {}
-
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart)
         if self._jailed is not None:
