@@ -80,7 +80,7 @@ def cmd_grade_all(args, config) -> int:
     from autograder.batch.grading_key import grading_key
     from autograder.batch.ledger import LedgerError, ledger_path, read_ledger
     from autograder.submissions import NothingToGrade, find_submissions
-    from autograder.batch.summary import summary_text
+    from autograder.batch.summary import refuse_impossible, summary_text
 
     if args.workers is not None and args.workers < 1:
         sys.exit("error: --workers must be at least 1")
@@ -114,6 +114,7 @@ def cmd_grade_all(args, config) -> int:
     current = {s.student: s.sha256 for s in submissions}
     class_entries = [e for e in read_ledger(ledger, config.assignment).latest_by_student().values()
                      if e["status"] == "graded" and e["key"] == key and current.get(e["student"]) == e["sha256"]]
+    class_entries = refuse_impossible(class_entries, report.warnings)
     print(summary_text(report, class_entries))
     regrade = _write_regrade_diff(config, ledger, key, current, report)
     print(f"\nledger: {ledger}")

@@ -3,8 +3,9 @@
 Only the coordinator writes it, and only by appending: each line is written whole, flushed and
 fsynced before the next submission is recorded, so a killed run loses at most the submissions in
 flight. Nothing is ever rewritten. Reading it back tolerates damage: a torn last line (the run was
-killed while writing) or a line that is not a ledger entry is reported as a warning and skipped, and
-stays in the file. Before appending after a torn line, a newline is written first, so the new line
+killed while writing), or a line that is not a ledger entry (checked by ``ledger_schema.LedgerLine``:
+wrong types, a NaN) is reported as a warning with its line number and skipped, and stays in the file;
+a byte-order mark an editor put before line 1 is not part of it. Before appending after a torn line, a newline is written first, so the new line
 stays whole.
 
 A student's current grade is their last line: regrading appends, it never replaces.
@@ -12,17 +13,21 @@ A student's current grade is their last line: regrading appends, it never replac
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.batch.ledger_schema import ledger_line_problem
 from autograder.engine.results import CheckResult, GradeResult, GroupResult, split_check_name
 
 # The fields the coordinator needs to decide what to skip; the rest of a line (the full result) is
 # dropped when reading for a resume, so that a class of 1,000 costs little memory.
+# ``line`` is not written: it is the line's number in the file, added when reading, so that whoever refuses a
+# line (``ledger_schema.impossible_values``) can name it.
 SUMMARY_FIELDS = ("student", "assignment", "sha256", "key", "status", "score", "max_score", "groups", "reason",
-                  "seconds", "attempts", "calibration", "worker", "isolated")
+                  "seconds", "attempts", "calibration", "worker", "isolated", "line")
 
 
 class LedgerError(OSError):
@@ -83,12 +88,15 @@ def _valid_lines(path: Path, assignment: str, warnings: list[str]):
         return
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)  # an editor's byte-order mark: not part of line 1
             if not raw.strip():
                 continue
             problem, entry = _parse(raw, assignment)
             if problem:
                 warnings.append(f"{path}, line {number}: {problem}; ignored (left in the file)")
                 continue
+            entry["line"] = number
             yield entry
 
 
@@ -98,11 +106,14 @@ def _parse(raw: bytes, assignment: str) -> tuple[str, dict]:
     except (UnicodeDecodeError, json.JSONDecodeError):
         torn = "" if raw.endswith(b"\n") else " (a line cut short: a run was killed while writing it?)"
         return f"not a JSON line{torn}", {}
+    except RecursionError:
+        return "not a JSON line (nested too deep)", {}
     if not isinstance(entry, dict) or not {"student", "sha256", "key", "status"} <= entry.keys():
         return "not a ledger entry (student, sha256, key, status missing)", {}
     if entry.get("assignment") != assignment:
         return f"an entry of assignment {entry.get('assignment')!r}, not {assignment!r}", {}
-    return "", entry
+    problem = ledger_line_problem(entry)
+    return (problem, {}) if problem else ("", entry)
 
 
 class LedgerWriter:
