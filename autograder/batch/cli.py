@@ -102,7 +102,7 @@ def cmd_grade_all(args, config) -> int:
                              executor_factory=_executor_factory(args, config, settings), force=args.force,
                              json_dir=Path(args.json_dir) if args.json_dir else None,
                              html_dir=Path(settings.html_dir) if settings.html_dir else None,
-                             show_progress=not args.quiet)
+                             show_progress=not args.quiet, partial_credit=config.partial_credit)
     except LedgerError as exc:
         sys.exit(f"error: {exc}; nothing more was graded, and nothing already in the ledger was changed")
     except KeyboardInterrupt:
@@ -174,13 +174,15 @@ def _write_class_report(args, config, ledger: Path, report, students: set[str], 
     from autograder.batch.ledger import latest_lines
     from autograder.messages.i18n import Translator
 
-    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students, slim=failures_only).entries}
+    translator = Translator(args.lang or config.language)
+    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students,
+                                                    slim=lambda e: failures_only(e, translator)).entries}
     graded = [latest[s] for s in sorted(students)]
     not_graded = [{"student": e["student"], "reason": e["reason"]} for e in report.not_graded]
     not_graded += [{"student": r.student, "reason": r.reason} for r in report.refused]
     try:
         path = write_class_report(Path(args.class_report), config.assignment, graded, not_graded,
-                                  Translator(args.lang or config.language), regrade=regrade[0] if regrade else None,
+                                  translator, regrade=regrade[0] if regrade else None,
                                   regrade_csv=str(regrade[1] or "") if regrade else "", similarity=similarity)
     except OSError as exc:
         sys.exit(f"error: could not write {args.class_report}: {exc.strerror or exc}")

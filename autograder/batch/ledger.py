@@ -164,14 +164,55 @@ class UnreadableResult(ValueError):
     """A graded ledger line whose full result cannot be rebuilt (damaged, or in another layout)."""
 
 
-def recorded_result(entry: dict, partial_credit) -> GradeResult:
-    """The ``GradeResult`` a graded ledger line records, rebuilt from its Gradescope-style result: each
-    check's group, name, outcome, message and visibility, and each group's points from the line's groups.
+def recorded_result(entry: dict, partial_credit=frozenset()) -> GradeResult:
+    """The ``GradeResult`` a graded ledger line records: its record (``GradeResult.from_dict``), or for a line
+    written before the kit stored records, the result rebuilt from its Gradescope-style dict
+    (``_result_from_gradescope_style``; ``partial_credit``: the course's groups that score per check).
 
-    A failed check's rule is not in that layout (its message is), so it comes back empty; the result's
-    problems and notes come back as notes. Raises ``UnreadableResult`` when the rebuilt scores are not the
-    ones the line records: a line that cannot be trusted is never compared as if it could.
+    Raises ``UnreadableResult`` when the result cannot be read, or its scores are not the ones the line
+    records: a line that cannot be trusted is never compared or rendered as if it could.
     """
+    data = entry.get("result")
+    if not isinstance(data, dict):
+        raise UnreadableResult("its line holds no full result (only its scores)")
+    if "format" in data:
+        try:
+            result = GradeResult.from_dict(data)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise UnreadableResult(f"its result cannot be read back ({exc})") from None
+    else:
+        result = _result_from_gradescope_style(entry, partial_credit)
+    groups = entry.get("groups") or {}
+    for group in result.groups:
+        recorded = (groups.get(group.name) or {}).get("score")
+        if recorded is None or abs(group.score - recorded) > 1e-3:
+            raise UnreadableResult(f"its checks give {group.name} {group.score:g} points, its line says "
+                                   f"{'nothing' if recorded is None else format(recorded, 'g')}")
+    return result
+
+
+def recorded_checks(entry: dict) -> list[CheckResult]:
+    """Each check result a graded line records, group by group, from its record or (a line written before the
+    kit stored records) its Gradescope-style dict; what the class report, the gradebook and the regrade diff
+    read of a line. Raises ``UnreadableResult`` when the line's result cannot be read."""
+    data = entry.get("result")
+    if not isinstance(data, dict):
+        raise UnreadableResult("its line holds no full result (only its scores)")
+    if "format" in data:
+        try:
+            result = GradeResult.from_dict(data)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise UnreadableResult(f"its result cannot be read back ({exc})") from None
+    else:
+        result = _result_from_gradescope_style(entry, frozenset())
+    return [check for group in result.groups for check in group.checks]
+
+
+def _result_from_gradescope_style(entry: dict, partial_credit) -> GradeResult:
+    """A line written before the kit stored records held a Gradescope-style dict (``report.gradescope_style``),
+    text in one language: each check's group, name, outcome, message and visibility come back from it, and each
+    group's points from the line's groups. A failed check's rule is not in that layout (its message is), so it
+    comes back empty; the result's problems and notes come back as notes, in the language they were written in."""
     try:
         tests = entry["result"]["tests"]
         groups = []
@@ -180,19 +221,15 @@ def recorded_result(entry: dict, partial_credit) -> GradeResult:
             for test in (t for t in tests if t["group"] == name):
                 passed = test["status"] == "passed"
                 check, probe = split_check_name(test["name"].removeprefix(f"{name}: "))
+                output = test.get("output") or ""
                 checks.append(CheckResult(check=check, probe=probe, group=name,
-                                          rule=test["output"].removeprefix("passed: ") if passed else "",
+                                          rule=output.removeprefix("passed: ") if passed else "",
                                           hidden=test.get("visibility") == "hidden", passed=passed,
-                                          message="" if passed else test["output"]))
+                                          message="" if passed else output))
             groups.append(GroupResult(name, float(points["max_score"]), checks, partial_credit=name in partial_credit))
         output = entry["result"].get("output") or ""
-        result = GradeResult(str(entry.get("notebook") or entry["student"]), groups,
-                             notes=[line for line in output.splitlines() if line.strip()],
-                             execution_time=float(entry["result"].get("execution_time") or 0.0))
+        return GradeResult(str(entry.get("notebook") or entry.get("student") or ""), groups,
+                           notes=[line for line in output.splitlines() if line.strip()],
+                           execution_time=float(entry["result"].get("execution_time") or 0.0))
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise UnreadableResult(f"its result cannot be read back ({type(exc).__name__}: {exc})") from None
-    for group in result.groups:
-        if abs(group.score - entry["groups"][group.name]["score"]) > 1e-3:
-            raise UnreadableResult(f"its checks give {group.name} {group.score:g} points, its line says "
-                                   f"{entry['groups'][group.name]['score']:g}")
-    return result

@@ -103,13 +103,15 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
         raise outcome["error"]
     result = outcome["result"]
     from autograder.isolation.jail import sandbox_problem
-    from autograder.report.gradescope_style import gradescope_results
 
-    return {"student": student, "isolated": sandbox_problem() is None, "report_error": _write_report(grader, result, student,
-                                                                                                  settings.html_dir), "score": round(result.score, 4), "max_score": round(result.max_score, 4),
+    # The result is the grade's language-free record (``GradeResult.to_dict``): every rendering of it (text,
+    # HTML, Gradescope's, the class report, the exports) is made from it when read, in the reader's language.
+    return {"student": student, "isolated": sandbox_problem() is None,
+            "report_error": _write_report(grader, result, student, settings.html_dir),
+            "score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
             "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,
-            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": gradescope_results(result, grader.translator)}
+            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": result.to_dict()}
 
 
 def _write_report(grader, result, student: str, html_dir: str | None) -> str:
@@ -137,9 +139,13 @@ def sleep_instead_of_grading(settings: GradingSettings, student: str, path: str)
         outcomes = settings.extra["outcomes"]
         outcome = outcomes[sum(student.encode()) % len(outcomes)]
         return {**outcome, "student": student, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    from autograder.engine.results import CheckResult, GradeResult, GroupResult
+
+    check = CheckResult(check="check_stand_in", probe="", group="stand_in", rule="stands in", hidden=False, passed=True)
+    record = GradeResult(path, [GroupResult("stand_in", 1.0, [check])]).to_dict()
     return {"student": student, "score": 1.0, "max_score": 1.0, "groups": {"stand_in": {"score": 1.0, "max_score": 1.0}},
             "seconds": settings.extra.get("sleep_s", 0.0), "calibration": "none",
-            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": {"score": 1.0, "max_score": 1.0, "tests": []}}
+            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": record}
 
 
 def no_warm_up(settings: GradingSettings) -> None:
