@@ -161,7 +161,7 @@ def _entry(submission: Submission, assignment: str, key: str, attempts: int, out
 
 
 HTML_NOT_IN_LEDGER = ("already in the ledger, not graded now: an HTML report is drawn while grading, from the "
-                      "models' layers, trainings and predictions, which the ledger does not keep; run again with "
+                      "models' predictions on the test digits, which the ledger does not keep; run again with "
                       "--force to regrade and draw them, or `python -m autograder grade NOTEBOOK --html FILE` for one")
 
 

@@ -104,13 +104,18 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     result = outcome["result"]
     from autograder.isolation.jail import sandbox_problem
 
-    # The result is the grade's language-free record (``GradeResult.to_dict``): every rendering of it (text,
-    # HTML, Gradescope's, the class report, the exports) is made from it when read, in the reader's language.
     return {"student": student, "isolated": sandbox_problem() is None,
             "report_error": _write_report(grader, result, student, settings.html_dir),
-            "score": round(result.score, 4), "max_score": round(result.max_score, 4),
+            **outcome_of(result, grader.calibration.key)}
+
+
+def outcome_of(result, calibration: str) -> dict:
+    """What the ledger line of ``result`` (a ``GradeResult``) records of it: its scores by group, and as its full
+    result the grade's language-free record (``GradeResult.to_dict``), from which every rendering (text, HTML,
+    Gradescope's, the class report, the exports) is made when it is read, in the reader's language."""
+    return {"score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
-            "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,
+            "seconds": round(result.execution_time, 2), "calibration": calibration,
             "worker": f"{socket.gethostname()}:{os.getpid()}", "result": result.to_dict()}
 
 
