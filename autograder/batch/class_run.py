@@ -62,9 +62,9 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
     ``json_dir`` gets every current student's ``<student>.json``, the record of their grade
     (``GradeResult.to_dict``): the ones graded now from their outcome, the ones already in the ledger from
     their line (a line written before the kit stored records is read as ``ledger.recorded_result`` reads it,
-    ``partial_credit`` naming the course's groups that score per check). ``html_dir`` is where the executor's workers draw each graded student's HTML report (set
-    in their settings); only accounted for here: a report is drawn while grading, so the students already in
-    the ledger get none, and the report says so.
+    ``partial_credit`` naming the course's groups that score per check). ``html_dir`` is where the executor's
+    workers draw each graded student's HTML report (set in their settings); only accounted for here: a report
+    is drawn while grading, so the students already in the ledger get none, and the report says so.
     """
     started = time.perf_counter()
     report = ClassRunReport(assignment, total=len(submissions), refused=list(refused), json_dir=json_dir,

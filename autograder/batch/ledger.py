@@ -5,8 +5,11 @@ fsynced before the next submission is recorded, so a killed run loses at most th
 flight. Nothing is ever rewritten. Reading it back tolerates damage: a torn last line (the run was
 killed while writing), or a line that is not a ledger entry (checked by ``ledger_schema.LedgerLine``:
 wrong types, a NaN) is reported as a warning with its line number and skipped, and stays in the file;
-a byte-order mark an editor put before line 1 is not part of it. Before appending after a torn line, a newline is written first, so the new line
-stays whole.
+a byte-order mark an editor put before line 1 is not part of it. Before appending after a torn line, a
+newline is written first, so the new line stays whole.
+
+A line's ``result`` is the grade's record (``GradeResult.to_dict``); lines written before the kit stored
+records hold a Gradescope-style dict instead, and still read (``stored_result``).
 
 A student's current grade is their last line: regrading appends, it never replaces.
 """
@@ -165,23 +168,10 @@ class UnreadableResult(ValueError):
 
 
 def recorded_result(entry: dict, partial_credit=frozenset()) -> GradeResult:
-    """The ``GradeResult`` a graded ledger line records: its record (``GradeResult.from_dict``), or for a line
-    written before the kit stored records, the result rebuilt from its Gradescope-style dict
-    (``_result_from_gradescope_style``; ``partial_credit``: the course's groups that score per check).
-
-    Raises ``UnreadableResult`` when the result cannot be read, or its scores are not the ones the line
-    records: a line that cannot be trusted is never compared or rendered as if it could.
-    """
-    data = entry.get("result")
-    if not isinstance(data, dict):
-        raise UnreadableResult("its line holds no full result (only its scores)")
-    if "format" in data:
-        try:
-            result = GradeResult.from_dict(data)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise UnreadableResult(f"its result cannot be read back ({exc})") from None
-    else:
-        result = _result_from_gradescope_style(entry, partial_credit)
+    """The ``GradeResult`` a graded ledger line records (``stored_result``), whose group scores must be the ones
+    the line states: a line that cannot be trusted is never compared or rendered as if it could. Raises
+    ``UnreadableResult`` otherwise."""
+    result = stored_result(entry, partial_credit)
     groups = entry.get("groups") or {}
     for group in result.groups:
         recorded = (groups.get(group.name) or {}).get("score")
@@ -192,20 +182,24 @@ def recorded_result(entry: dict, partial_credit=frozenset()) -> GradeResult:
 
 
 def recorded_checks(entry: dict) -> list[CheckResult]:
-    """Each check result a graded line records, group by group, from its record or (a line written before the
-    kit stored records) its Gradescope-style dict; what the class report, the gradebook and the regrade diff
-    read of a line. Raises ``UnreadableResult`` when the line's result cannot be read."""
+    """Each check result a graded line records, group by group (``stored_result``): what the class report, the
+    gradebook and the regrade diff read of a line, none of which needs the groups' scoring."""
+    return [check for group in stored_result(entry).groups for check in group.checks]
+
+
+def stored_result(entry: dict, partial_credit=frozenset()) -> GradeResult:
+    """The result in a ledger line: its record (``GradeResult.from_dict``), or for a line written before the kit
+    stored records, the result rebuilt from its Gradescope-style dict (``partial_credit``: the course's groups
+    that score per check, which that layout does not say). Raises ``UnreadableResult`` when it cannot be read."""
     data = entry.get("result")
     if not isinstance(data, dict):
         raise UnreadableResult("its line holds no full result (only its scores)")
-    if "format" in data:
-        try:
-            result = GradeResult.from_dict(data)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise UnreadableResult(f"its result cannot be read back ({exc})") from None
-    else:
-        result = _result_from_gradescope_style(entry, frozenset())
-    return [check for group in result.groups for check in group.checks]
+    if "format" not in data:
+        return _result_from_gradescope_style(entry, partial_credit)
+    try:
+        return GradeResult.from_dict(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise UnreadableResult(f"its result cannot be read back ({exc})") from None
 
 
 def _result_from_gradescope_style(entry: dict, partial_credit) -> GradeResult:
