@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
+from autograder.checks._compare import table
 from autograder.checks.architecture import LayerRow
 from autograder.engine.results import RECORD_FORMAT, CheckResult, GradeResult, GroupResult
 from autograder.engine.training import TrainingOutcome
@@ -20,12 +22,18 @@ EN, KO = Translator("en"), Translator("ko")
 def graded() -> GradeResult:
     inverted = _("{call} has the classes inverted: odd digits must be 1, even digits 0.").format(
         call="relabel_odd_even(y_train[:5])")
+    # A message whose argument is a table (headers translated, widths fitted when rendered), as checks write them.
+    differ = _("{what}: {n_diff} of {size} elements differ{largest}; first at index {first}.\n{table}").format(
+        what="relabel_odd_even(y) compared with y % 2", n_diff=np.int64(20), size=20, largest="", first=0,
+        table=table((_("index"), _("expected"), _("actual")), [(0, np.uint8(0), 1), (1, 1, 0)], marker_row=0))
     relabel = GroupResult("relabel", 1.0, [
         CheckResult(check="check_relabel_maps_odd_to_1", probe="relabel_digits", group="relabel",
                     rule=_("relabel_odd_even(y) is 1 exactly where the digit is odd."), hidden=False, passed=False,
                     message=inverted, subject="relabel_odd_even(y_train[:5])"),
         CheckResult(check="check_relabel_maps_odd_to_1", probe="relabel_all_labels", group="relabel",
-                    rule="a plain rule", hidden=True, passed=True)])
+                    rule="a plain rule", hidden=True, passed=True),
+        CheckResult(check="check_relabel_values", probe="relabel_digits", group="relabel", rule="values rule",
+                    hidden=False, passed=False, message=differ)])
     accuracy = GroupResult("accuracy", 3.0, [
         CheckResult(check="check_accuracy", probe=f"{b}_for_accuracy", group="accuracy", rule="accuracy rule",
                     hidden=True, passed=b != "build_cnn") for b in ("build_mlp", "build_cnn", "build_deep_cnn")],
@@ -49,6 +57,7 @@ def test_the_record_reads_back_as_the_same_result_and_renders_the_same_in_both_l
         "kwargs": {"call": "relabel_odd_even(y_train[:5])"}}
     back = GradeResult.from_dict(record)
     assert back == result
+    assert "인덱스" in result_text(back, translator=KO) and "expected" in result_text(back, translator=EN)
     for t in (EN, KO):
         assert result_text(back, translator=t) == result_text(result, translator=t)
         assert gradescope_results(back, t) == gradescope_results(result, t)
@@ -66,8 +75,12 @@ def test_the_record_reads_back_as_the_same_result_and_renders_the_same_in_both_l
     (lambda r: r["trainings"]["build_mlp"].update(history={"accuracy": ["high"]}), "history"),
     (lambda r: r["layers"].update(build_mlp=[["Dense", "64", 1, ""]]), "layer row"),
     (lambda r: r.update(execution_time=float("nan")), "execution_time"),
+    (lambda r: r["groups"][0]["checks"][2]["message"]["kwargs"]["table"]["table"]["rows"].append(["1"]),
+     "one cell per header"),
+    (lambda r: r["groups"][0]["checks"][2]["message"]["kwargs"]["table"]["table"]["rows"].append(["x" * 30_000] * 3),
+     "characters"),
 ], ids=["future-format", "no-format", "groups-null", "total-disagrees", "group-disagrees", "check-type",
-        "unsafe-message", "history-type", "layer-type", "nan-time"])
+        "unsafe-message", "history-type", "layer-type", "nan-time", "table-row-short", "table-cell-long"])
 def test_a_record_that_is_not_one_is_refused_with_the_reason(damage, said):
     record = json.loads(json.dumps(graded().to_dict()))
     damage(record)
