@@ -130,14 +130,18 @@ def throughput(size: int, ways: list[str], data: str = "sample", naive_epoch: bo
 
 
 def phases_from_ledger(course: Path) -> list[tuple[str, float]]:
-    """The mean seconds of each top-level phase over the graded lines grade-all just wrote (each result's
-    ``extra_data.timings``, as ``grade --json`` writes them)."""
+    """The mean seconds of each top-level phase over the graded lines grade-all just wrote (each record's
+    ``timings``; a line written before records held them as ``extra_data.timings``)."""
     from grading_benchmark import wall_time_by_phase
 
     lines = [json.loads(line) for path in (course / "grades").glob("*.jsonl")
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    graded = [{"seconds": e["seconds"], "timings": e["result"]["extra_data"]["timings"]}
-              for e in lines if e.get("status") == "graded" and (e.get("result") or {}).get("extra_data", {}).get("timings")]
+    def timings(result) -> dict:
+        result = result or {}
+        return result.get("timings") or (result.get("extra_data") or {}).get("timings") or {}
+
+    graded = [{"seconds": e["seconds"], "timings": timings(e.get("result"))}
+              for e in lines if e.get("status") == "graded" and timings(e.get("result"))]
     return wall_time_by_phase(graded) if graded else []
 
 

@@ -14,20 +14,22 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def outcome(checks: dict[str, bool]) -> dict:
-    """What a worker returns for a grading whose checks (full name → passed) are ``checks``, one point each."""
-    tests = [{"name": name, "group": name.split(": ")[0], "score": float(ok), "max_score": 1.0,
-              "status": "passed" if ok else "failed", "output": "passed: the rule" if ok else f"{name} failed",
-              "visibility": "visible"} for name, ok in checks.items()]
-    groups: dict[str, dict] = {}
-    for t in tests:
-        group = groups.setdefault(t["group"], {"score": 0.0, "max_score": 0.0})
-        group["score"] += t["score"]
-        group["max_score"] += 1.0
-    score = sum(t["score"] for t in tests)
-    return {"isolated": True, "score": score, "max_score": float(len(tests)), "groups": groups, "seconds": 0.1,
-            "calibration": "sample-test", "worker": "here:1",
-            "result": {"score": score, "max_score": float(len(tests)), "execution_time": 0.1, "output": "",
-                       "tests": tests, "extra_data": {}}}
+    """What a worker returns for a grading whose checks (full name ``group: check[probe]`` → passed) are ``checks``,
+    one point each: the grade's record (``GradeResult.to_dict``), as the worker stores it."""
+    from autograder.engine.results import CheckResult, GradeResult, GroupResult, split_check_name
+
+    groups: dict[str, GroupResult] = {}
+    for name, ok in checks.items():
+        group, _, full = name.partition(": ")
+        check, probe = split_check_name(full)
+        scored = groups.setdefault(group, GroupResult(group, 0.0, [], partial_credit=True))  # a point per check
+        scored.checks.append(CheckResult(check=check, probe=probe, group=group, rule="the rule", hidden=False,
+                                         passed=ok, message="" if ok else f"{name} failed"))
+        scored.max_score += 1.0
+    result = GradeResult("stand-in.ipynb", list(groups.values()), execution_time=0.1)
+    return {"isolated": True, "score": result.score, "max_score": result.max_score,
+            "groups": {g.name: {"score": g.score, "max_score": g.max_score} for g in result.groups}, "seconds": 0.1,
+            "calibration": "sample-test", "worker": "here:1", "result": result.to_dict()}
 
 
 class StandInExecutor:

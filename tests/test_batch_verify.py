@@ -52,12 +52,13 @@ def grade(config, failing=(), accuracy_failing=()) -> GradeResult:
     return GradeResult("submission.ipynb", groups, notes=["graded on the sample data"], execution_time=12.5)
 
 
-def outcome(result: GradeResult) -> dict:
-    """What a worker returns for ``result`` (autograder/batch/worker_task.py grade_submission)."""
+def outcome(result: GradeResult, stored=GradeResult.to_dict) -> dict:
+    """What a worker returns for ``result`` (autograder/batch/worker_task.py grade_submission): its record; with
+    ``stored=gradescope_results``, what a worker returned before the kit stored records."""
     return {"isolated": True, "score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
             "seconds": result.execution_time, "calibration": "sample-test", "worker": "here:1",
-            "result": gradescope_results(result)}
+            "result": stored(result)}
 
 
 @pytest.fixture
@@ -169,10 +170,18 @@ def ledger_lines(course: Path) -> list[dict]:
     return [json.loads(line) for line in ledger_path(course, "binary_mnist").read_text(encoding="utf-8").splitlines()]
 
 
-def test_a_ledger_line_gives_back_the_result_it_recorded(course):
+def test_a_ledger_line_gives_back_the_record_it_stored_whole(course):
     _, config = course
     original = grade(config, failing=("relabel", "cnn"), accuracy_failing=("build_cnn",))
-    entry = {"student": "ada", "notebook": "ada.ipynb", **outcome(original)}
+    rebuilt = recorded_result({"student": "ada", "notebook": "ada.ipynb", **outcome(original)}, config.partial_credit)
+    assert rebuilt == original  # every check, probe, rule and message, the failed checks' rules included
+    assert rebuilt.group("cnn").first_failure.rule == "cnn rule"
+
+
+def test_a_ledger_line_written_before_records_gives_back_the_result_it_recorded(course):
+    _, config = course
+    original = grade(config, failing=("relabel", "cnn"), accuracy_failing=("build_cnn",))
+    entry = {"student": "ada", "notebook": "ada.ipynb", **outcome(original, stored=gradescope_results)}
     rebuilt = recorded_result(entry, config.partial_credit)
     assert gradescope_results(rebuilt)["tests"] == gradescope_results(original)["tests"]
     assert [(g.name, g.score, g.max_score, g.partial_credit) for g in rebuilt.groups] == \
@@ -182,7 +191,7 @@ def test_a_ledger_line_gives_back_the_result_it_recorded(course):
 
 def test_a_ledger_line_whose_checks_disagree_with_its_scores_is_refused(course):
     _, config = course
-    entry = {"student": "ada", "notebook": "ada.ipynb", **outcome(grade(config))}
+    entry = {"student": "ada", "notebook": "ada.ipynb", **outcome(grade(config), stored=gradescope_results)}
     entry["groups"]["relabel"]["score"] = 0.0  # damaged, or edited by hand
     with pytest.raises(UnreadableResult, match="relabel"):
         recorded_result(entry, config.partial_credit)

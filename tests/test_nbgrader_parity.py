@@ -13,6 +13,8 @@ import re
 import nbformat
 import pytest
 
+from autograder.engine.results import GradeResult
+
 from autograder.course import nbgrader_course
 from autograder.support.config import load_config
 from autograder.course.gradebook import gradebook_scores
@@ -75,7 +77,7 @@ def test_training_cells_under_autograde_show_the_very_training_grade_judges(auto
     nb = nbformat.read(course / "autograded" / "ada_complete" / "binary_mnist" / "binary_mnist.ipynb", as_version=4)
     # What `grade` measured (verify graded every submission into the course's ledger).
     line = latest_lines(ledger_path(course, "binary_mnist"), "binary_mnist", {"ada_complete"}).entries[0]
-    graded = line["result"]["extra_data"]["accuracies"]
+    graded = {b: o.accuracy for b, o in GradeResult.from_dict(line["result"]).trainings.items()}
     for builder in ("build_mlp", "build_cnn", "build_deep_cnn"):
         cell = next(c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"train_{builder}")
         text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")

@@ -160,3 +160,40 @@ def test_the_report_renders_a_result_alone_in_either_language_without_a_grader()
 def test_a_result_without_report_data_is_refused_with_how_to_attach_it():
     with pytest.raises(ValueError, match=r"carries no report data: attach it with autograder.report.data.attach_report_data"):
         render_report(_graded(np.ones(40, "float32")), Translator("en"))
+
+
+@pytest.mark.slow  # grades an example and trains the reference models for the curves (shared with the tests above)
+def test_a_grade_stored_in_the_ledger_renders_everywhere_as_the_fresh_grading_does(cleo, cleo_html, sample_config,
+                                                                                    tmp_path):
+    """The record in a real ledger line, read back, gives every rendering of the fresh grading, in both languages."""
+    import json
+
+    from autograder.batch.class_run import _entry
+    from autograder.batch.ledger import LedgerWriter, read_ledger, recorded_result
+    from autograder.batch.worker_task import outcome_of
+    from autograder.report.gradescope_style import gradescope_results
+    from autograder.report.text import result_text
+    from autograder.submissions import Submission
+
+    path = tmp_path / "binary_mnist.jsonl"
+    with LedgerWriter(path) as ledger:
+        ledger.append(_entry(Submission("cleo", tmp_path / "cleo.ipynb", "c" * 64), "binary_mnist", "k", 1,
+                             outcome_of(cleo, "sample-test")))
+    line = path.read_text(encoding="utf-8")
+    failed = next(c for g in cleo.groups for c in g.checks if not c.passed)
+    assert failed.message_text(Translator("ko")).splitlines()[0] not in line, "the ledger stores no rendered text"
+    stored = read_ledger(path, "binary_mnist", keep_results=True).entries[0]
+    assert stored["result"]["format"] == 1
+    read_back = recorded_result(stored, sample_config.partial_credit)
+    # What the HTML report draws besides the grade (the reference's curves, the test digits) is the grader's,
+    # attached when a report is drawn: the same here, so that only the grade's part can differ.
+    read_back.report_data = cleo.report_data
+    assert not all(c.passed for g in cleo.groups for c in g.checks), "the example fails some check: messages to render"
+    for lang in ("en", "ko"):
+        t = Translator(lang)
+        for show_hidden in (True, False):
+            assert result_text(read_back, show_hidden, t) == result_text(cleo, show_hidden, t), (lang, show_hidden)
+        assert json.dumps(gradescope_results(read_back, t)) == json.dumps(gradescope_results(cleo, t)), lang
+        fresh_html = cleo_html if lang == "en" else render_report(cleo, t)
+        assert render_report(read_back, t) == fresh_html, lang
+    assert result_text(read_back, translator=Translator("ko")) != result_text(read_back), "Korean is not English"

@@ -6,8 +6,9 @@ Dask cluster), and appends each finished submission to the ledger at once. It ne
 the workers do the grading, each with one ``Grader`` built once and reused for every submission it grades.
 
 One unit per file:
-  grading_key.py   what identifies a grading (config, calibration files, kit version)
+  grading_key.py   what identifies a grading (config, calibration, checks, grading code)
   ledger.py        grades/<assignment>.jsonl: append-only, fsynced, read back tolerating torn lines
+  ledger_schema.py what a ledger line must hold (pydantic), and which scores cannot be a grade
   course_lock.py   grades/<assignment>.lock: one run writing the ledger at a time
   worker_task.py   what runs in a worker: build the Grader once, grade one submission
   worker_count.py  how many local workers fit this machine

@@ -2,8 +2,8 @@
 reads before the next lecture: the score distribution, each group's failure rate, the most common failures
 (grouped by check and cause, with counts and one example message each), and what was not graded, and why.
 
-Made from the ledger alone (each student's current line with its full result), so it never needs TensorFlow;
-the histogram is inline SVG.
+Made from the ledger alone (each student's current line with its grade's record, rendered in the report's
+language when it is written), so it never needs TensorFlow; the histogram is inline SVG.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import jinja2
 
-from autograder.messages.i18n import Translator
+from autograder.batch.ledger import UnreadableResult, recorded_checks
+from autograder.messages.i18n import ENGLISH, Translator
 from autograder.support.atomic_files import write_atomically
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -36,28 +37,30 @@ def histogram(totals: list[float], max_score: float) -> list[dict]:
     return [{"label": str(s), "count": counts.get(s, 0), "height": counts.get(s, 0) / tallest} for s in range(top + 1)]
 
 
-def failures_only(entry: dict) -> dict:
-    """What the class report needs of a ledger line: its scores, and of each failed check its name, group and
-    message. The texts are interned, so that a message many students share is held once: 1,000 students failing
-    every check with the same messages cost 64 MB held as read, 17 MB this way."""
-    result = entry.get("result") or {}
-    failed = [{k: sys.intern(t[k]) if isinstance(t.get(k), str) else t.get(k) for k in ("name", "group", "status", "output")}
-              for t in result.get("tests", []) if t.get("status") == "failed"]
-    return {**entry, "result": {"tests": failed}}
+def failures_only(entry: dict, translator: Translator = ENGLISH) -> dict:
+    """What the class report needs of a ledger line: its scores, and of each failed check its group, check and
+    message, rendered in ``translator``'s language from the line's record (``ledger.recorded_checks``). The texts
+    are interned, so that a message many students share is held once: 1,000 students failing every check with
+    the same messages cost 64 MB held as read, 17 MB this way. A line whose result cannot be read lists none."""
+    try:
+        checks = recorded_checks(entry)
+    except UnreadableResult:
+        checks = []
+    failures = [{"group": sys.intern(c.group), "check": sys.intern(c.check),
+                 "output": sys.intern(c.message_text(translator))} for c in checks if not c.passed]
+    return {**{k: v for k, v in entry.items() if k != "result"}, "failures": failures}
 
 
-def common_failures(graded: list[dict]) -> list[dict]:
-    """Failures grouped by check and cause, most students first, each with one example message."""
+def common_failures(graded: list[dict], translator: Translator = ENGLISH) -> list[dict]:
+    """Failures grouped by check and cause, most students first, each with one example message, in
+    ``translator``'s language; ``graded``: ledger lines, whole or as ``failures_only`` keeps them."""
     students: dict[tuple[str, str, str], set[str]] = {}
     examples: dict[tuple[str, str, str], str] = {}
     for entry in graded:
-        for test in (entry.get("result") or {}).get("tests", []):
-            if test.get("status") != "failed":
-                continue
-            check = test["name"].split(": ", 1)[-1].split("[", 1)[0]
-            key = (test["group"], check, failure_cause(test.get("output", "")))
+        for failure in entry["failures"] if "failures" in entry else failures_only(entry, translator)["failures"]:
+            key = (failure["group"], failure["check"], failure_cause(failure["output"]))
             students.setdefault(key, set()).add(entry["student"])
-            examples.setdefault(key, test.get("output", ""))
+            examples.setdefault(key, failure["output"])
     ranked = sorted(students, key=lambda k: (-len(students[k]), k))[:MOST_COMMON]
     return [{"group": k[0], "check": k[1], "count": len(students[k]), "example": examples[k],
              "students": sorted(students[k])} for k in ranked]
@@ -77,7 +80,7 @@ def class_report_context(assignment: str, graded: list[dict], not_graded: list[d
     return {"lang": translator.lang, "_": translator, "assignment": assignment, "n_graded": len(graded),
             "max_score": max_score, "mean": sum(totals) / len(totals) if totals else 0.0,
             "histogram": histogram(totals, max_score) if graded else [], "groups": rates,
-            "failures": common_failures(graded), "not_graded": not_graded, "regrade": regrade,
+            "failures": common_failures(graded, translator), "not_graded": not_graded, "regrade": regrade,
             "regrade_csv": regrade_csv, "similarity": similarity}
 
 

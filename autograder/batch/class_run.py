@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from autograder.batch.ledger import LedgerWriter, each_line, read_ledger
+from autograder.batch.ledger import LedgerWriter, UnreadableResult, each_line, read_ledger, recorded_result
 from autograder.batch.progress import ClassProgress
 from autograder.submissions import Refused, Submission
 from autograder.support.atomic_files import write_atomically
@@ -58,14 +58,16 @@ def already_graded(submissions: list[Submission], ledger_entries: list[dict], ke
 
 def grade_class(submissions: list[Submission], refused: list[Refused], *, assignment: str, key: str,
                 ledger: Path, executor_factory, force: bool = False, json_dir: Path | None = None,
-                html_dir: Path | None = None, show_progress: bool = True) -> ClassRunReport:
+                html_dir: Path | None = None, show_progress: bool = True,
+                partial_credit=frozenset()) -> ClassRunReport:
     """Grade ``submissions`` not yet in ``ledger`` under ``key``; the executor is started only when needed.
 
-    ``json_dir`` gets every current student's ``<student>.json``: the ones graded now from their outcome, the
-    ones already in the ledger from their line's full result (the same Gradescope-style result, written when
-    they were graded). ``html_dir`` is where the executor's workers draw each graded student's HTML report (set
-    in their settings); only accounted for here: a report is drawn while grading, so the students already in
-    the ledger get none, and the report says so.
+    ``json_dir`` gets every current student's ``<student>.json``, the record of their grade
+    (``GradeResult.to_dict``): the ones graded now from their outcome, the ones already in the ledger from
+    their line (a line written before the kit stored records is read as ``ledger.recorded_result`` reads it,
+    ``partial_credit`` naming the course's groups that score per check). ``html_dir`` is where the executor's
+    workers draw each graded student's HTML report (set in their settings); only accounted for here: a report
+    is drawn while grading, so the students already in the ledger get none, and the report says so.
     """
     started = time.perf_counter()
     report = ClassRunReport(assignment, total=len(submissions), refused=list(refused), json_dir=json_dir,
@@ -81,7 +83,7 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
     del contents
     if json_dir is not None:
         json_dir.mkdir(parents=True, exist_ok=True)
-        _json_from_ledger(ledger, assignment, {last_line[s]: s for s in done}, json_dir, report)
+        _json_from_ledger(ledger, assignment, {last_line[s]: s for s in done}, json_dir, report, partial_credit)
     if html_dir is not None:
         for student in report.already_in_ledger:
             report.html_missing[student] = HTML_NOT_IN_LEDGER
@@ -163,12 +165,12 @@ def _entry(submission: Submission, assignment: str, key: str, attempts: int, out
 
 
 HTML_NOT_IN_LEDGER = ("already in the ledger, not graded now: an HTML report is drawn while grading, from the "
-                      "models' layers, trainings and predictions, which the ledger does not keep; run again with "
+                      "models' predictions on the test digits, which the ledger does not keep; run again with "
                       "--force to regrade and draw them, or `python -m autograder grade NOTEBOOK --html FILE` for one")
 
 
 def _write_json(path: Path, result: dict) -> str:
-    """One Gradescope-style results.json; a failure to write it is returned, not raised (the ledger has the result)."""
+    """One grade's record as JSON; a failure to write it is returned, not raised (the ledger has the result)."""
     try:
         write_atomically(path, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:  # OutputNotWritten: which file, why, and that an earlier one is kept
@@ -187,7 +189,7 @@ def _record_json(report: ClassRunReport, student: str, error: str, progress: Cla
 
 
 def _json_from_ledger(ledger: Path, assignment: str, wanted: dict[int, str], json_dir: Path,
-                      report: ClassRunReport) -> None:
+                      report: ClassRunReport, partial_credit=frozenset()) -> None:
     """``<student>.json`` of each student already in the ledger, from their last line (``wanted``: its position
     among the valid lines → the student), rereading the ledger one line at a time: a line is 20 to 30 KB."""
     for index, entry in enumerate(each_line(ledger, assignment, [])):  # its warnings were reported already
@@ -200,7 +202,12 @@ def _json_from_ledger(ledger: Path, assignment: str, wanted: dict[int, str], jso
             report.json_missing[student] = ("its ledger line holds no full result (only its scores); "
                                             "run again with --force to regrade it")
         else:
-            _record_json(report, student, _write_json(json_dir / f"{student}.json", entry["result"]))
+            try:  # a line written before the kit stored records is migrated to one
+                record = recorded_result(entry, partial_credit).to_dict()
+            except UnreadableResult as exc:
+                report.json_missing[student] = f"its ledger line (line {entry['line']}): {exc}; run again with --force"
+            else:
+                _record_json(report, student, _write_json(json_dir / f"{student}.json", record))
         if not wanted:
             break
     for student in wanted.values():

@@ -120,7 +120,7 @@ def _grade_and_report(args, config, submissions, refused, ledger: Path) -> int:
     from autograder.batch.class_run import grade_class
     from autograder.batch.grading_key import grading_key
     from autograder.batch.ledger import LedgerError, read_ledger
-    from autograder.batch.summary import summary_text
+    from autograder.batch.summary import refuse_impossible, summary_text
 
     key = grading_key(config)
     settings = _settings(args, config)
@@ -129,7 +129,7 @@ def _grade_and_report(args, config, submissions, refused, ledger: Path) -> int:
                              executor_factory=_executor_factory(args, config, settings), force=args.force,
                              json_dir=Path(args.json_dir) if args.json_dir else None,
                              html_dir=Path(settings.html_dir) if settings.html_dir else None,
-                             show_progress=not args.quiet)
+                             show_progress=not args.quiet, partial_credit=config.partial_credit)
     except LedgerError as exc:
         sys.exit(f"error: {exc}; nothing more was graded, and nothing already in the ledger was changed")
     except KeyboardInterrupt:
@@ -141,6 +141,7 @@ def _grade_and_report(args, config, submissions, refused, ledger: Path) -> int:
     current = {s.student: s.sha256 for s in submissions}
     class_entries = [e for e in read_ledger(ledger, config.assignment).latest_by_student().values()
                      if e["status"] == "graded" and e["key"] == key and current.get(e["student"]) == e["sha256"]]
+    class_entries = refuse_impossible(class_entries, report.warnings)
     print(summary_text(report, class_entries))
     regrade = _write_regrade_diff(config, ledger, key, current, report)
     print(f"\nledger: {ledger}")
@@ -210,13 +211,15 @@ def _write_class_report(args, config, ledger: Path, report, students: set[str], 
     from autograder.batch.ledger import latest_lines
     from autograder.messages.i18n import Translator
 
-    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students, slim=failures_only).entries}
+    translator = Translator(args.lang or config.language)
+    latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students,
+                                                    slim=lambda e: failures_only(e, translator)).entries}
     graded = [latest[s] for s in sorted(students)]
     not_graded = [{"student": e["student"], "reason": e["reason"]} for e in report.not_graded]
     not_graded += [{"student": r.student, "reason": r.reason} for r in report.refused]
     try:
         path = write_class_report(Path(args.class_report), config.assignment, graded, not_graded,
-                                  Translator(args.lang or config.language), regrade=regrade[0] if regrade else None,
+                                  translator, regrade=regrade[0] if regrade else None,
                                   regrade_csv=str(regrade[1] or "") if regrade else "", similarity=similarity)
     except OSError as exc:  # OutputNotWritten: which file, why, and whether the previous one is kept
         sys.exit(f"error: the class report: {exc}")

@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.batch.ledger_schema import impossible_line, impossible_values
 from autograder.support.atomic_files import write_atomically
 
 # Canvas' gradebook export: identity columns, then one column per assignment named "<title> (<id>)".
@@ -71,6 +72,8 @@ def current_grades(entries: list[dict], key: str, submissions: dict[str, str] | 
                                        f"course.yml, the calibration or the kit changed); run grade-all")
         elif submissions is not None and entry["sha256"] != submissions[student]:
             grades.missing[student] = "graded, but their notebook changed since; run grade-all"
+        elif problem := impossible_values(entry):
+            grades.missing[student] = f"not exported: {impossible_line(entry, problem)}"
         else:
             grades.scores[student] = entry
             for group in entry["groups"]:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from autograder.support.config import GROUPS
 from autograder.hidden.probes import function_called_by
-from autograder.engine.results import split_check_name
+from autograder.batch.ledger import UnreadableResult, recorded_checks
 
 # ---------------------------------------------------------------- the course's test-cell id convention
 
@@ -49,9 +49,15 @@ class GradebookError(ValueError):
 
 
 def check_outcomes_only(entry: dict) -> dict:
-    """What ``cell_points`` needs of a ledger line: its group scores and each check's group, name and status."""
-    tests = (entry.get("result") or {}).get("tests", [])
-    return {**entry, "result": {"tests": [{k: t.get(k) for k in ("name", "group", "status")} for t in tests]}}
+    """What ``cell_points`` needs of a ledger line: its group scores and each check's group, probe and outcome
+    (from its record, or a line's older Gradescope-style dict: ``ledger.recorded_checks``)."""
+    if "checks" in entry:
+        return entry
+    try:
+        checks = [[c.group, c.probe, c.passed] for c in recorded_checks(entry)]
+    except UnreadableResult:
+        checks = []
+    return {**{k: v for k, v in entry.items() if k != "result"}, "checks": checks}
 
 
 def cell_points(grade_id: str, max_score: float, entry: dict) -> float:
@@ -63,9 +69,9 @@ def cell_points(grade_id: str, max_score: float, entry: dict) -> float:
         return 0.0
     builder = grade_id.removeprefix(f"test_{group}_")
     if builder != grade_id and builder.startswith("build_"):
-        tests = [t for t in (entry.get("result") or {}).get("tests", []) if t["group"] == group
-                 and function_called_by(split_check_name(t["name"].removeprefix(f"{group}: "))[1]) == builder]
-        return max_score * sum(t["status"] == "passed" for t in tests) / len(tests) if tests else 0.0
+        passed = [ok for check_group, probe, ok in check_outcomes_only(entry)["checks"]
+                  if check_group == group and function_called_by(probe) == builder]
+        return max_score * sum(passed) / len(passed) if passed else 0.0
     return max_score if scores["score"] >= scores["max_score"] - 1e-9 else 0.0
 
 

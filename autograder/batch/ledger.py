@@ -3,26 +3,34 @@
 Only the coordinator writes it, and only by appending: each line is written whole, flushed and
 fsynced before the next submission is recorded, so a killed run loses at most the submissions in
 flight. Nothing is ever rewritten. Reading it back tolerates damage: a torn last line (the run was
-killed while writing) or a line that is not a ledger entry is reported as a warning and skipped, and
-stays in the file. Before appending after a torn line, a newline is written first, so the new line
-stays whole.
+killed while writing), or a line that is not a ledger entry (checked by ``ledger_schema.LedgerLine``:
+wrong types, a NaN) is reported as a warning with its line number and skipped, and stays in the file;
+a byte-order mark an editor put before line 1 is not part of it. Before appending after a torn line, a
+newline is written first, so the new line stays whole.
+
+A line's ``result`` is the grade's record (``GradeResult.to_dict``); lines written before the kit stored
+records hold a Gradescope-style dict instead, and still read (``stored_result``).
 
 A student's current grade is their last line: regrading appends, it never replaces.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.batch.ledger_schema import ledger_line_problem
 from autograder.engine.results import CheckResult, GradeResult, GroupResult, split_check_name
 
 # The fields the coordinator needs to decide what to skip; the rest of a line (the full result) is
 # dropped when reading for a resume, so that a class of 1,000 costs little memory.
+# ``line`` is not written: it is the line's number in the file, added when reading, so that whoever refuses a
+# line (``ledger_schema.impossible_values``) can name it.
 SUMMARY_FIELDS = ("student", "assignment", "sha256", "key", "status", "score", "max_score", "groups", "reason",
-                  "seconds", "attempts", "calibration", "worker", "isolated")
+                  "seconds", "attempts", "calibration", "worker", "isolated", "line")
 
 
 class LedgerError(OSError):
@@ -83,12 +91,15 @@ def _valid_lines(path: Path, assignment: str, warnings: list[str]):
         return
     with path.open("rb") as f:
         for number, raw in enumerate(f, start=1):
+            if number == 1:
+                raw = raw.removeprefix(codecs.BOM_UTF8)  # an editor's byte-order mark: not part of line 1
             if not raw.strip():
                 continue
             problem, entry = _parse(raw, assignment)
             if problem:
                 warnings.append(f"{path}, line {number}: {problem}; ignored (left in the file)")
                 continue
+            entry["line"] = number
             yield entry
 
 
@@ -98,11 +109,14 @@ def _parse(raw: bytes, assignment: str) -> tuple[str, dict]:
     except (UnicodeDecodeError, json.JSONDecodeError):
         torn = "" if raw.endswith(b"\n") else " (a line cut short: a run was killed while writing it?)"
         return f"not a JSON line{torn}", {}
+    except RecursionError:
+        return "not a JSON line (nested too deep)", {}
     if not isinstance(entry, dict) or not {"student", "sha256", "key", "status"} <= entry.keys():
         return "not a ledger entry (student, sha256, key, status missing)", {}
     if entry.get("assignment") != assignment:
         return f"an entry of assignment {entry.get('assignment')!r}, not {assignment!r}", {}
-    return "", entry
+    problem = ledger_line_problem(entry)
+    return (problem, {}) if problem else ("", entry)
 
 
 class LedgerWriter:
@@ -153,14 +167,46 @@ class UnreadableResult(ValueError):
     """A graded ledger line whose full result cannot be rebuilt (damaged, or in another layout)."""
 
 
-def recorded_result(entry: dict, partial_credit) -> GradeResult:
-    """The ``GradeResult`` a graded ledger line records, rebuilt from its Gradescope-style result: each
-    check's group, name, outcome, message and visibility, and each group's points from the line's groups.
+def recorded_result(entry: dict, partial_credit=frozenset()) -> GradeResult:
+    """The ``GradeResult`` a graded ledger line records (``stored_result``), whose group scores must be the ones
+    the line states: a line that cannot be trusted is never compared or rendered as if it could. Raises
+    ``UnreadableResult`` otherwise."""
+    result = stored_result(entry, partial_credit)
+    groups = entry.get("groups") or {}
+    for group in result.groups:
+        recorded = (groups.get(group.name) or {}).get("score")
+        if recorded is None or abs(group.score - recorded) > 1e-3:
+            raise UnreadableResult(f"its checks give {group.name} {group.score:g} points, its line says "
+                                   f"{'nothing' if recorded is None else format(recorded, 'g')}")
+    return result
 
-    A failed check's rule is not in that layout (its message is), so it comes back empty; the result's
-    problems and notes come back as notes. Raises ``UnreadableResult`` when the rebuilt scores are not the
-    ones the line records: a line that cannot be trusted is never compared as if it could.
-    """
+
+def recorded_checks(entry: dict) -> list[CheckResult]:
+    """Each check result a graded line records, group by group (``stored_result``): what the class report, the
+    gradebook and the regrade diff read of a line, none of which needs the groups' scoring."""
+    return [check for group in stored_result(entry).groups for check in group.checks]
+
+
+def stored_result(entry: dict, partial_credit=frozenset()) -> GradeResult:
+    """The result in a ledger line: its record (``GradeResult.from_dict``), or for a line written before the kit
+    stored records, the result rebuilt from its Gradescope-style dict (``partial_credit``: the course's groups
+    that score per check, which that layout does not say). Raises ``UnreadableResult`` when it cannot be read."""
+    data = entry.get("result")
+    if not isinstance(data, dict):
+        raise UnreadableResult("its line holds no full result (only its scores)")
+    if "format" not in data:
+        return _result_from_gradescope_style(entry, partial_credit)
+    try:
+        return GradeResult.from_dict(data)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise UnreadableResult(f"its result cannot be read back ({exc})") from None
+
+
+def _result_from_gradescope_style(entry: dict, partial_credit) -> GradeResult:
+    """A line written before the kit stored records held a Gradescope-style dict (``report.gradescope_style``),
+    text in one language: each check's group, name, outcome, message and visibility come back from it, and each
+    group's points from the line's groups. A failed check's rule is not in that layout (its message is), so it
+    comes back empty; the result's problems and notes come back as notes, in the language they were written in."""
     try:
         tests = entry["result"]["tests"]
         groups = []
@@ -169,19 +215,15 @@ def recorded_result(entry: dict, partial_credit) -> GradeResult:
             for test in (t for t in tests if t["group"] == name):
                 passed = test["status"] == "passed"
                 check, probe = split_check_name(test["name"].removeprefix(f"{name}: "))
+                output = test.get("output") or ""
                 checks.append(CheckResult(check=check, probe=probe, group=name,
-                                          rule=test["output"].removeprefix("passed: ") if passed else "",
+                                          rule=output.removeprefix("passed: ") if passed else "",
                                           hidden=test.get("visibility") == "hidden", passed=passed,
-                                          message="" if passed else test["output"]))
+                                          message="" if passed else output))
             groups.append(GroupResult(name, float(points["max_score"]), checks, partial_credit=name in partial_credit))
         output = entry["result"].get("output") or ""
-        result = GradeResult(str(entry.get("notebook") or entry["student"]), groups,
-                             notes=[line for line in output.splitlines() if line.strip()],
-                             execution_time=float(entry["result"].get("execution_time") or 0.0))
+        return GradeResult(str(entry.get("notebook") or entry.get("student") or ""), groups,
+                           notes=[line for line in output.splitlines() if line.strip()],
+                           execution_time=float(entry["result"].get("execution_time") or 0.0))
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise UnreadableResult(f"its result cannot be read back ({type(exc).__name__}: {exc})") from None
-    for group in result.groups:
-        if abs(group.score - entry["groups"][group.name]["score"]) > 1e-3:
-            raise UnreadableResult(f"its checks give {group.name} {group.score:g} points, its line says "
-                                   f"{entry['groups'][group.name]['score']:g}")
-    return result

@@ -21,7 +21,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.batch.ledger import each_line
+from autograder.batch.ledger import UnreadableResult, each_line, recorded_checks
 from autograder.support.atomic_files import write_atomically
 
 SAME_SCORE = 1e-6  # the ledger rounds scores to 4 decimals: below this, two scores are the same
@@ -109,12 +109,15 @@ def regrade_diff_path(ledger: Path, assignment: str) -> Path:
 
 
 def _outcomes(entry: dict) -> dict:
-    """What the diff keeps of a ledger line: its identity, its score and each check's status by full name."""
-    result = entry.get("result")
-    tests = (result.get("tests") or []) if isinstance(result, dict) else []
+    """What the diff keeps of a ledger line: its identity, its score and each check's status by full name
+    (``group: check[probe]``), read from its record (``ledger.recorded_checks``); none when it cannot be read."""
+    try:
+        checks = recorded_checks(entry) if entry["status"] == "graded" else []
+    except UnreadableResult:
+        checks = []
     return {"key": entry["key"], "sha256": entry["sha256"], "status": entry["status"], "score": entry.get("score"),
             "max_score": entry.get("max_score"),
-            "tests": {t["name"]: t.get("status") for t in tests if isinstance(t, dict) and "name" in t}}
+            "tests": {f"{c.group}: {c.name}": "passed" if c.passed else "failed" for c in checks}}
 
 
 def flips(old: dict[str, str], new: dict[str, str]) -> list[Flip]:

@@ -4,10 +4,24 @@ the slowest submissions, and every submission that was not graded, with the reas
 from __future__ import annotations
 
 from autograder.batch.class_run import ClassRunReport
+from autograder.batch.ledger_schema import impossible_line, impossible_values
 
 
 def _minutes(seconds: float) -> str:
     return f"{int(seconds // 60)}m{seconds % 60:04.1f}s"
+
+
+def refuse_impossible(entries: list[dict], warnings: list[str]) -> list[dict]:
+    """``entries`` without the lines whose scores cannot be a grade (above the maximum, negative), each named in
+    ``warnings``: the summary, the class report and the gradebook count none of them."""
+    kept = []
+    for entry in entries:
+        problem = impossible_values(entry)
+        if problem:
+            warnings.append(impossible_line(entry, problem))
+        else:
+            kept.append(entry)
+    return kept
 
 
 def group_table(entries: list[dict]) -> list[str]:

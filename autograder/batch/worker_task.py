@@ -103,13 +103,20 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
         raise outcome["error"]
     result = outcome["result"]
     from autograder.isolation.jail import sandbox_problem
-    from autograder.report.gradescope_style import gradescope_results
 
-    return {"student": student, "isolated": sandbox_problem() is None, "report_error": _write_report(grader, result, student,
-                                                                                                  settings.html_dir), "score": round(result.score, 4), "max_score": round(result.max_score, 4),
+    return {"student": student, "isolated": sandbox_problem() is None,
+            "report_error": _write_report(grader, result, student, settings.html_dir),
+            **outcome_of(result, grader.calibration.key)}
+
+
+def outcome_of(result, calibration: str) -> dict:
+    """What the ledger line of ``result`` (a ``GradeResult``) records of it: its scores by group, and as its full
+    result the grade's language-free record (``GradeResult.to_dict``), from which every rendering (text, HTML,
+    Gradescope's, the class report, the exports) is made when it is read, in the reader's language."""
+    return {"score": round(result.score, 4), "max_score": round(result.max_score, 4),
             "groups": {g.name: {"score": round(g.score, 4), "max_score": round(g.max_score, 4)} for g in result.groups},
-            "seconds": round(result.execution_time, 2), "calibration": grader.calibration.key,
-            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": gradescope_results(result, grader.translator)}
+            "seconds": round(result.execution_time, 2), "calibration": calibration,
+            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": result.to_dict()}
 
 
 def _write_report(grader, result, student: str, html_dir: str | None) -> str:
@@ -139,9 +146,13 @@ def sleep_instead_of_grading(settings: GradingSettings, student: str, path: str)
         outcomes = settings.extra["outcomes"]
         outcome = outcomes[sum(student.encode()) % len(outcomes)]
         return {**outcome, "student": student, "worker": f"{socket.gethostname()}:{os.getpid()}"}
+    from autograder.engine.results import CheckResult, GradeResult, GroupResult
+
+    check = CheckResult(check="check_stand_in", probe="", group="stand_in", rule="stands in", hidden=False, passed=True)
+    record = GradeResult(path, [GroupResult("stand_in", 1.0, [check])]).to_dict()
     return {"student": student, "score": 1.0, "max_score": 1.0, "groups": {"stand_in": {"score": 1.0, "max_score": 1.0}},
             "seconds": settings.extra.get("sleep_s", 0.0), "calibration": "none",
-            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": {"score": 1.0, "max_score": 1.0, "tests": []}}
+            "worker": f"{socket.gethostname()}:{os.getpid()}", "result": record}
 
 
 def no_warm_up(settings: GradingSettings) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.engine.calls import Call
-from autograder.messages.i18n import Message, _, render
+from autograder.messages.i18n import Message, _
+from autograder.messages.table import Table
 
 
 def returned_arrays(call: Call, count: int) -> tuple[np.ndarray, ...]:
@@ -44,35 +45,9 @@ def see_check(call: Call, what, check) -> SeeCheck:
         call=call.text, what=what, check=name), name)
 
 
-class Table(Message):
-    """A fixed-width text table whose headers are rendered in the reader's language."""
-
-    __slots__ = ("headers", "rows", "marker_row")
-
-    def __init__(self, headers: tuple, rows: list[tuple], marker_row: int | None = None):
-        super().__init__("")
-        self.headers, self.rows, self.marker_row = headers, rows, marker_row
-
-    def render(self, translator) -> str:
-        """The table's lines, headers translated."""
-        return _layout(tuple(render(h, translator) for h in self.headers), self.rows, self.marker_row)
-
-
 def table(headers: tuple, rows: list[tuple], marker_row: int | None = None) -> Table:
     """A small fixed-width text table; the row ``marker_row`` is flagged with '>>'."""
     return Table(headers, rows, marker_row)
-
-
-def _layout(headers: tuple[str, ...], rows: list[tuple], marker_row: int | None) -> str:
-    cells = [tuple(str(c) for c in headers)] + [tuple(str(c) for c in r) for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    lines = []
-    for n, row in enumerate(cells):
-        flag = ">> " if marker_row is not None and n - 1 == marker_row else "   "
-        lines.append(flag + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
-        if n == 0:
-            lines.append("   " + "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
 
 
 def describe_difference(actual: np.ndarray, expected: np.ndarray, what, atol: float = 0.0,

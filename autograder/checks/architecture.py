@@ -33,6 +33,20 @@ class LayerRow:
     def cells(self) -> tuple[str, str, str, str]:
         return self.type, str(self.output_shape), f"{self.params:,}", self.settings
 
+    def to_dict(self) -> list:
+        """Plain JSON data: ``[type, output_shape as a list, params, settings]``."""
+        return [self.type, list(self.output_shape), self.params, self.settings]
+
+    @classmethod
+    def from_dict(cls, data) -> "LayerRow":
+        """A row from ``to_dict``'s data; ValueError for anything else (a record may have been edited)."""
+        if not (isinstance(data, list) and len(data) == 4 and isinstance(data[0], str) and isinstance(data[1], list)
+                and type(data[2]) is int and isinstance(data[3], str)
+                and all(d is None or type(d) is int for d in data[1])):
+            raise ValueError("a layer row must be [type, output shape as a list of whole numbers, parameter count, "
+                             "settings]")
+        return cls(data[0], tuple(data[1]), data[2], data[3])
+
 
 def _settings(layer) -> str:
     cfg = layer.get_config()

@@ -15,7 +15,7 @@ VERIFY_DESCRIPTION = """\
 Compare each autograded submission's points in nbgrader's gradebook.db, group by group, with its
 out-of-kernel grade in grade-all's ledger, grades/<assignment>.jsonl.
 
-A submission the ledger already holds under the current grading key (course.yml, calibration, kit
+A submission the ledger already holds under the current grading key (course.yml, calibration, checks, kit
 version) and the same notebook (sha256) is compared straight from it: nothing is graded again. One
 the ledger lacks (never graded, or changed since) is first graded the way grade-all grades it, in
 parallel, and appended to the ledger.

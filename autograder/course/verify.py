@@ -25,6 +25,7 @@ from autograder.support.config import CourseConfig
 from autograder.course.gradebook import builder_of, gradebook_scores, group_of, submitted_students
 from autograder.hidden.probes import function_called_by
 from autograder.engine.results import GradeResult
+from autograder.messages.i18n import ENGLISH, Translator
 from autograder.submissions import Refused, Submission
 
 
@@ -43,14 +44,17 @@ class Discrepancy:
                 f"{self.verified_points:>5g}  {self.reason}")
 
 
-def compare(student: str, nbgrader: dict[str, tuple[float, float]], verified: GradeResult) -> list[Discrepancy]:
-    """The groups where the gradebook and the verified grade disagree (by more than rounding)."""
+def compare(student: str, nbgrader: dict[str, tuple[float, float]], verified: GradeResult,
+            translator: Translator = ENGLISH) -> list[Discrepancy]:
+    """The groups where the gradebook and the verified grade disagree (by more than rounding); each reason is the
+    group's first failure, rendered in ``translator``'s language from the grade's record."""
     found = []
     for group in verified.groups:
         got = nbgrader.get(group.name, (0.0, group.max_score))[0]
         if abs(got - group.score) > 1e-6:
             failure = group.first_failure
-            reason = failure.message.splitlines()[0][:160] if failure else "all checks pass out of kernel"
+            reason = (failure.message_text(translator).splitlines() or [""])[0][:160] if failure \
+                else "all checks pass out of kernel"
             found.append(Discrepancy(student, group.name, got, round(group.score, 6), reason))
     return found
 
@@ -133,7 +137,8 @@ def verify_course(course: Path, config: CourseConfig, assignment: str, notebook:
 
         executor_factory = local_pool_factory(config, settings_for(config), workers)
     run = grade_class(submissions, unreadable, assignment=assignment, key=key, ledger=ledger,
-                      executor_factory=executor_factory, show_progress=show_progress)
+                      executor_factory=executor_factory, show_progress=show_progress,
+                      partial_credit=config.partial_credit)
     for warning in run.warnings:
         log(f"warning: {warning}")
     graded_now = {e["student"] for e in run.graded}
@@ -153,7 +158,7 @@ def verify_course(course: Path, config: CourseConfig, assignment: str, notebook:
             continue
         (verification.graded_now if student in graded_now else verification.from_ledger).append(student)
         verification.results[student] = result
-        found = compare(student, nbgrader[student], result)
+        found = compare(student, nbgrader[student], result, Translator(config.language))
         log(f"  {student:<24} nbgrader {sum(v[0] for v in nbgrader[student].values()):>5g}  verified "
             f"{result.score:>5g}/{result.max_score:g}  {'DIFFERS' if found else 'ok'}"
             f"  ({'graded now' if student in graded_now else 'from the ledger'})")

@@ -1,13 +1,18 @@
 """Grading results: the result of one grading, by group and check, as data.
 
-Scores are computed properties, never stored: a group scores its points when all its checks pass
+Scores are computed properties, never trusted from storage: a group scores its points when all its checks pass
 (or its share per passed check, for partial-credit groups). The renderings are the instructor's:
 the text table (``autograder.report.text``), the Gradescope-style results
 (``autograder.report.gradescope_style``) and the HTML report (``autograder.report.html``).
+
+``GradeResult.to_dict`` is the one record of a grade that is stored (the class's ledger, ``--json-dir``,
+Gradescope's grading process): ids, outcomes and lazy messages, no text, so that every rendering can be
+made from it later, in any language; each type reads its own part back (``from_dict``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -23,6 +28,8 @@ if TYPE_CHECKING:
 
 # Bounds on a check result read back from data that may be untrusted (``CheckResult.from_dict``).
 MAX_FIELD_CHARS = 2_000
+# The layout of ``GradeResult.to_dict``'s record; a reader refuses another (``from_dict``) rather than guess.
+RECORD_FORMAT = 1
 
 
 # The fields a check result's data holds (``CheckResult.to_dict``); data written before the check and its
@@ -148,6 +155,33 @@ class GroupResult:
     def first_failure(self) -> CheckResult | None:
         return next((c for c in self.checks if not c.passed), None)
 
+    def to_dict(self) -> dict:
+        """Plain JSON data: the group, its points, how it scores, its checks; ``score`` is what they give."""
+        return {"name": self.name, "score": round(self.score, 4), "max_score": self.max_score,
+                "partial_credit": self.partial_credit, "checks": [c.to_dict() for c in self.checks]}
+
+    @classmethod
+    def from_dict(cls, data) -> "GroupResult":
+        """A group from ``to_dict``'s data; ValueError for anything else, or when its checks do not give the
+        score it records (a record that cannot be trusted is never rendered as if it could)."""
+        if not isinstance(data, dict) or not isinstance(data.get("name"), str) or not _is_number(data.get("max_score")) \
+                or not isinstance(data.get("partial_credit"), bool) or not isinstance(data.get("checks"), list):
+            raise ValueError("a group must be a mapping with a name, max_score, partial_credit and a list of checks")
+        group = cls(data["name"], float(data["max_score"]), [CheckResult.from_dict(c) for c in data["checks"]],
+                    partial_credit=data["partial_credit"])
+        _same_score(f"group {group.name}", group.score, data.get("score"))
+        return group
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _same_score(what: str, computed: float, recorded) -> None:
+    """Raise ValueError when a record's ``recorded`` score (rounded to 4 decimals) is not what its checks give."""
+    if recorded is not None and (not _is_number(recorded) or abs(computed - recorded) > 1e-3):
+        raise ValueError(f"its checks give {what} {computed:g} points, the record says {recorded!r}")
+
 
 @dataclass
 class Digits:
@@ -204,3 +238,46 @@ class GradeResult:
 
     def group(self, name: str) -> GroupResult:
         return next(g for g in self.groups if g.name == name)
+
+    def to_dict(self) -> dict:
+        """The grade as one language-free record (``RECORD_FORMAT``): each group and check with its ids, outcome
+        and messages as msgid and arguments, never text, so that it renders in any language at any time.
+        The totals are there for whoever reads the file; ``from_dict`` recomputes them and checks they agree.
+        ``report_data`` (the reference's curves, the test digits) is the HTML report's, not the grade's."""
+        return {"format": RECORD_FORMAT, "submission": self.submission, "score": round(self.score, 4),
+                "max_score": round(self.max_score, 4), "groups": [g.to_dict() for g in self.groups],
+                "problems": [text_to_data(p) for p in self.problems], "notes": [text_to_data(n) for n in self.notes],
+                "execution_time": self.execution_time, "timings": dict(self.timings),
+                "trainings": {b: o.to_dict() for b, o in self.trainings.items()},
+                "layers": {b: [row.to_dict() for row in rows] for b, rows in self.layers.items()},
+                "isolation": self.isolation}
+
+    @classmethod
+    def from_dict(cls, data) -> "GradeResult":
+        """The grade ``to_dict`` recorded; ValueError for anything else (another format, wrong types, scores its
+        checks do not give): the record may have been edited by hand."""
+        from autograder.checks.architecture import LayerRow
+        from autograder.engine.training import TrainingOutcome
+
+        if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
+            found = data.get("format") if isinstance(data, dict) else type(data).__name__
+            raise ValueError(f"a grade record must be a mapping of format {RECORD_FORMAT}, not {found!r}")
+        for name, kind in (("submission", str), ("groups", list), ("problems", list), ("notes", list),
+                           ("timings", dict), ("trainings", dict), ("layers", dict), ("isolation", dict)):
+            if not isinstance(data.get(name), kind):
+                raise ValueError(f"a grade record's {name} must be a {kind.__name__}")
+        if not _is_number(data.get("execution_time")) or not all(_is_number(v) for v in data["timings"].values()):
+            raise ValueError("a grade record's execution_time and timings must be numbers")
+        layers = {}
+        for builder, rows in data["layers"].items():
+            if not isinstance(rows, list):
+                raise ValueError(f"a grade record's layers of {builder[:40]!r} must be a list of rows")
+            layers[builder] = [LayerRow.from_dict(row) for row in rows]
+        result = cls(data["submission"], [GroupResult.from_dict(g) for g in data["groups"]],
+                     problems=[text_from_data(p) for p in data["problems"]],
+                     notes=[text_from_data(n) for n in data["notes"]], execution_time=float(data["execution_time"]),
+                     timings={str(k): float(v) for k, v in data["timings"].items()},
+                     trainings={b: TrainingOutcome.from_dict(o) for b, o in data["trainings"].items()},
+                     layers=layers, isolation=data["isolation"])
+        _same_score("the submission", result.score, data.get("score"))
+        return result

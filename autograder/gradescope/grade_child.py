@@ -2,8 +2,8 @@
 
 ``run`` starts this process so that whatever happens to it (TensorFlow aborting, the kernel's
 OOM killer, a hang) leaves ``run`` alive to write a results.json that says so. It writes
-``OUTCOME.json``: the graded result (``report.gradescope_style``), the protections in force
-(``GradeResult.isolation``), the rendered text and report; or ``unreadable`` with the reason.
+``OUTCOME.json``: the grade's record (``GradeResult.to_dict``: the checks, the protections in force, messages
+as msgid and arguments), which ``run`` renders, and the report's path; or ``unreadable`` with the reason.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ def grade(request: dict) -> dict:
     from autograder.support.config import load_config
     from autograder.grader.grading import Grader
     from autograder.support.notebook_file import NotebookError, read_notebook
-    from autograder.report.gradescope_style import gradescope_results
-    from autograder.report.text import result_text
-
     from autograder.isolation.bubblewrap import SandboxUnavailable
     from autograder.isolation.jail import require_sandbox
 
@@ -38,8 +35,8 @@ def grade(request: dict) -> dict:
     grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr, flush=True))
     result = grader.grade_notebook(request["notebook"], include_hidden=True)
     result.submission = request["title"]
-    outcome = {"graded": gradescope_results(result, grader.translator), "isolation": result.isolation,
-               "text": result_text(result, show_hidden=False, translator=grader.translator), "report": ""}
+    # The grade's language-free record: ``run`` renders it (results.json, the text) in the course's language.
+    outcome = {"record": result.to_dict(), "report": ""}
     if request.get("report"):
         from autograder.report import attach_report_data, write_report
 

@@ -25,7 +25,10 @@ from autograder.gradescope.layout import GradescopeRoot
 from autograder.gradescope.results_json import from_graded, not_graded, write_results
 from autograder.gradescope.schema import validate_results
 from autograder.messages.i18n import Translator, _
+from autograder.engine.results import GradeResult
+from autograder.report.gradescope_style import gradescope_results
 from autograder.report.protections import protections_text
+from autograder.report.text import result_text
 
 # Folders that upload tools add and that never hold the student's notebook.
 _NOT_SUBMITTED = (".ipynb_checkpoints", "__MACOSX")
@@ -137,11 +140,13 @@ def grade_upload(root: GradescopeRoot, config: CourseConfig, started: float) -> 
     if "unreadable" in outcome:
         reason = t(_("Your notebook could not be read, so nothing in it was graded: {reason}"), reason=outcome["unreadable"])
         return not_graded(t(_("Reading your notebook")), reason, config.max_score, settings, elapsed())
+    result = GradeResult.from_dict(outcome["record"])  # a record that does not read is the grader's failure
     # The text says which protections were in force when the result records them; otherwise, that they were not.
-    output = [outcome["text"]] + ([] if outcome["isolation"] else ["", protections_text({}, t)])
+    output = [result_text(result, show_hidden=False, translator=t)]
+    output += [] if result.isolation else ["", protections_text({}, t)]
     if outcome.get("report"):
         output.append(t(_("HTML report with plots: {path}"), path=Path(outcome["report"]).name))
-    results = from_graded(outcome["graded"], settings, "\n".join(output))
+    results = from_graded(gradescope_results(result, t), settings, "\n".join(output))
     results["execution_time"] = round(elapsed(), 2)
     return results
 

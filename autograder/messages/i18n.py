@@ -120,6 +120,8 @@ def _text_from_data(data, depth: int, budget: list[int]):
         if len(data) > MAX_TEXT_CHARS:
             raise ValueError(f"a message's text has {len(data):,} characters; at most {MAX_TEXT_CHARS:,} are accepted")
         return data
+    if isinstance(data, dict) and set(data) == {"table"}:
+        return _table_from_data(data["table"], depth, budget)
     if not isinstance(data, dict) or set(data) != {"msgid", "kwargs"}:
         raise ValueError("a message must be a string or a mapping with exactly the keys msgid and kwargs, not "
                          f"{type(data).__name__} {sorted(data) if isinstance(data, dict) else ''}".rstrip())
@@ -140,6 +142,26 @@ def _text_from_data(data, depth: int, budget: list[int]):
                              "strings, numbers or null")
     _check_placeholders(msgid, args)
     return Message(msgid, args)
+
+
+def _table_from_data(data, depth: int, budget: list[int]):
+    """A table (``messages.table.Table.to_data``): headers are messages, cells their text, each one bounded."""
+    from autograder.messages.table import Table
+
+    if not isinstance(data, dict) or set(data) != {"headers", "rows", "marker_row"} \
+            or not isinstance(data["headers"], list) or not isinstance(data["rows"], list) \
+            or not (data["marker_row"] is None or type(data["marker_row"]) is int):
+        raise ValueError("a table must be a mapping of headers (a list), rows (a list) and marker_row (a whole number "
+                         "or null)")
+    headers = tuple(_text_from_data(h, depth + 1, budget) for h in data["headers"])
+    for row in data["rows"]:
+        budget[0] -= len(row) if isinstance(row, list) else 1
+        if budget[0] < 0:
+            raise ValueError(f"a message has more than {MAX_MESSAGE_NODES} parts")
+        if not isinstance(row, list) or len(row) != len(headers) or not all(isinstance(c, str) for c in row):
+            raise ValueError("a table's rows must be lists of text, one cell per header")
+        _text_from_data("".join(row), depth + 1, budget)  # the length bound of any text
+    return Table(headers, data["rows"], data["marker_row"])
 
 
 def _check_placeholders(msgid: str, args: dict) -> None:
