@@ -33,6 +33,7 @@ from autograder.messages.cell_stderr import is_framework_line
 from autograder.support.config import Limits
 from autograder.messages.i18n import Message, _
 from autograder.isolation import untrusted_files
+from autograder.isolation.infrastructure_fault import InfrastructureFault
 from autograder.isolation.jail import SUBMISSION, sandbox_problem, start_jailed
 from autograder.isolation.recording import load_call, probe_to_data
 from autograder.engine.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
@@ -265,12 +266,16 @@ class Ending:
 def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, deadline: float,
                kinds: dict[int, str], timings: dict[str, float]) -> tuple[Ending, dict]:
     """Run the submission's process until it exits or a limit is hit; say how it ended, and what was in force
-    (the jail's own record). Adds the sandbox's start-up to ``timings``."""
+    (the jail's own record). Adds the sandbox's start-up to ``timings``. Raises ``InfrastructureFault`` where it
+    was killed from outside the grader (``JailedProcess.killed_from_outside``)."""
     jailed = start_jailed(SUBMISSION, [sys.executable, "-m", "autograder.isolation.child", str(workdir)], workdir,
                           limits, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     reader = output.drain(jailed.proc.stdout)
     try:
         ending, protections = _watch(jailed.proc, workdir, limits, deadline, kinds), jailed.protections()
+        outside = jailed.killed_from_outside() if ending.how is Ended.EXITED else None
+        if outside:  # not the submission's doing: no check may fail for it
+            raise InfrastructureFault(f"the submission's process was killed by {outside}; grade it again")
         if jailed.status.startup_s is not None:
             phase = "sandbox: start-up (the launcher and bubblewrap, until the process starts)"
             timings[phase] = timings.get(phase, 0.0) + jailed.status.startup_s

@@ -1,0 +1,167 @@
+"""A jailed process killed from outside the grader is the machine's fault, never the student's (issue 31, item 1).
+
+Each case kills a real jailed process from outside, by its host pid, as an operator or the host's OOM killer
+would: the jail tells it from an end of the process's own (an exit, its own memory cgroup's OOM kill), the
+submission's run and the model checks raise ``InfrastructureFault`` instead of failing checks, and ``grade``
+says "not graded … run again" with its own exit code. That a model too big for its own memory limit still costs
+its checks is test_model_process.py's
+test_a_model_that_exhausts_the_model_memory_costs_its_checks_and_the_next_submission_is_graded_normally.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.isolation import jail
+from autograder.isolation.infrastructure_fault import EXIT_RUN_AGAIN, InfrastructureFault
+from conftest import cgroup_writable, processes_with
+from repo_paths import ROOT
+
+SOLUTION = ROOT / "solutions" / "binary_mnist" / "binary_mnist.ipynb"
+
+
+def wait_for(condition, seconds: float, what: str):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = condition()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not happen within {seconds:g} s")
+
+
+def kill_from_outside(marker: str, sig: int = signal.SIGKILL) -> int:
+    """SIGKILL the process whose command line holds ``marker``, from the host's /proc: the jailed process itself,
+    not bubblewrap (as the host's OOM killer picks the process that holds the memory)."""
+    pid = wait_for(lambda: next((p for p, c in processes_with(marker).items() if b"bwrap" not in c
+                                 and b"jail_launcher" not in c), None), 60, f"a process with {marker}")
+    os.kill(pid, sig)
+    return pid
+
+
+def jailed(command: list[str], work: Path, **kwargs) -> jail.JailedProcess:
+    return jail.start_jailed(jail.SUBMISSION, command, work, jail.ProbeLimits(), stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, **kwargs)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_a_jailed_process_killed_from_outside_is_told_from_its_own_end(tmp_path, sig):
+    marker = f"outside-{uuid.uuid4().hex}"
+    process = jailed([sys.executable, "-c", "import time, sys; time.sleep(60)", marker], tmp_path)
+    try:
+        kill_from_outside(marker, sig)
+        process.proc.wait(timeout=30)
+        why = process.killed_from_outside()
+    finally:
+        process.end()
+    assert why and why.startswith(f"{signal.Signals(sig).name} from outside the grader"), why
+
+
+def test_a_jailed_process_that_exits_or_aborts_by_itself_was_not_killed_from_outside(tmp_path):
+    for code in ("import sys; sys.exit(3)", "import os, signal; os.kill(os.getpid(), signal.SIGABRT)"):
+        process = jailed([sys.executable, "-c", code], tmp_path)
+        try:
+            process.proc.wait(timeout=30)
+            assert process.proc.returncode != 0
+            assert process.killed_from_outside() is None, code
+        finally:
+            process.end()
+
+
+@pytest.mark.skipif(not cgroup_writable("memory"), reason="no writable memory cgroup here: no limit of its own kills")
+def test_a_jailed_process_killed_by_its_own_memory_limit_was_not_killed_from_outside(tmp_path):
+    # 64 MB for its cgroup, far below the 1 GB of address space: the cgroup's OOM killer ends it with SIGKILL.
+    process = jailed([sys.executable, "-c", "x = [bytearray(2**20) for _ in range(400)]"], tmp_path,
+                     memory_bytes=64 * 2**20)
+    try:
+        process.proc.wait(timeout=60)
+        assert process.status.exit_code == 128 + signal.SIGKILL or process.proc.returncode == 128 + signal.SIGKILL
+        assert process.ran_out_of_its_memory()
+        assert process.killed_from_outside() is None
+    finally:
+        process.end()
+
+
+SLEEPING_CELL = "open('asleep', 'w').close()\nimport time\ntime.sleep(120)"
+
+
+def test_the_submission_s_process_killed_from_outside_during_its_cells_is_no_grade(sample_grader, tmp_path):
+    from autograder.hidden.every_check import checks_for
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("def relabel_odd_even(y):\n    return y % 2"), nbformat.v4.new_code_cell(SLEEPING_CELL)])
+    path = tmp_path / "sleeper.ipynb"
+    nbformat.write(notebook, path)
+    work = tmp_path / f"work-{uuid.uuid4().hex}"
+    work.mkdir()
+    raised: dict = {}
+
+    def collect():
+        try:
+            raised["run"] = sample_grader.collect_calls(path, checks_for(("relabel",), include_hidden=False), work)
+        except BaseException as exc:  # handed to the test's thread
+            raised["error"] = exc
+
+    thread = threading.Thread(target=collect)
+    thread.start()
+    wait_for(lambda: (work / "asleep").exists(), 120, "the sleeping cell")
+    kill_from_outside(f"autograder.isolation.child\x00{work.resolve()}")
+    thread.join(60)
+    assert not thread.is_alive()
+    assert isinstance(raised.get("error"), InfrastructureFault), raised
+    assert "the submission's process was killed by SIGKILL from outside the grader" in str(raised["error"])
+
+
+@pytest.mark.slow  # one notebook graded up to its model checks: the submission's process and the model process
+def test_the_model_process_killed_from_outside_mid_checks_costs_no_check_and_the_next_grading_is_whole(
+        sample_config, monkeypatch, tmp_path):
+    from autograder.grader.grading import Grader
+    from autograder.isolation import model_process
+
+    grader = Grader(sample_config, log=lambda m: None)
+    real_send = model_process.ModelProcess._send
+    killed = []
+
+    def send_then_kill(self, request):
+        # The request is on its way: the process is loading and training the first model when it is killed.
+        real_send(self, request)
+        if not killed:
+            killed.append(kill_from_outside(f"autograder.isolation.in_model_process\x00{self.root}"))
+
+    monkeypatch.setattr(model_process.ModelProcess, "_send", send_then_kill)
+    try:
+        with pytest.raises(InfrastructureFault, match="the grader's process for the models was killed by SIGKILL "
+                                                      "from outside the grader"):
+            grader.grade_notebook(SOLUTION, groups=("mlp", "accuracy"))
+        assert killed
+        again = grader.grade_notebook(SOLUTION, groups=("mlp",))  # a worker's retry, on the same grader
+        assert {g.name: g.score for g in again.groups} == {"mlp": 2.0} and grader.model_process.starts == 2
+    finally:
+        grader.model_process.close()
+
+
+def test_grade_says_not_graded_and_exits_with_its_own_code_on_an_outside_kill(monkeypatch, capsys):
+    from autograder.__main__ import main
+    from autograder.grader.grading import Grader
+
+    def killed(self, path, include_hidden=True, groups=None):
+        raise InfrastructureFault("the submission's process was killed by SIGKILL from outside the grader, not "
+                                  "from the process's own limits; grade it again")
+
+    monkeypatch.setattr(Grader, "grade_notebook", killed)
+    code = main(["--config", str(ROOT / "course.yml"), "grade", str(SOLUTION), "--data", "sample", "--quiet"])
+    captured = capsys.readouterr()
+    assert code == EXIT_RUN_AGAIN and EXIT_RUN_AGAIN not in (0, 1, 2, 3)
+    assert "not graded: the submission's process was killed by SIGKILL from outside the grader" in captured.err
+    assert "run the same command again" in captured.err and "score" not in captured.out.lower()
