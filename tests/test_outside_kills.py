@@ -25,6 +25,7 @@ import pytest
 
 from autograder.isolation import jail
 from autograder.isolation.infrastructure_fault import EXIT_RUN_AGAIN, InfrastructureFault
+from autograder.messages.i18n import Translator
 from conftest import cgroup_writable, processes_with
 from repo_paths import ROOT
 
@@ -93,34 +94,84 @@ def test_a_jailed_process_killed_by_its_own_memory_limit_was_not_killed_from_out
         process.end()
 
 
-SLEEPING_CELL = "open('asleep', 'w').close()\nimport time\ntime.sleep(120)"
+def sleeping_once(name: str) -> str:
+    """A cell that sleeps the first time it runs only: its process is killed there once from outside."""
+    return (f"import os, time\nif not os.path.exists({name!r}):\n    open({name!r}, 'w').close()\n"
+            "    time.sleep(120)")
 
 
-def test_the_submission_s_process_killed_from_outside_during_its_cells_is_no_grade(sample_grader, tmp_path):
+RELABEL = "def relabel_odd_even(y):\n    return y % 2"
+
+
+def collect_in_a_thread(sample_grader, notebook, tmp_path):
+    """Start grading ``notebook``'s relabel calls in a thread; return (its work folder, thread, its outcome)."""
     from autograder.hidden.every_check import checks_for
 
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_code_cell("def relabel_odd_even(y):\n    return y % 2"), nbformat.v4.new_code_cell(SLEEPING_CELL)])
-    path = tmp_path / "sleeper.ipynb"
+    path = tmp_path / "notebook.ipynb"
     nbformat.write(notebook, path)
     work = tmp_path / f"work-{uuid.uuid4().hex}"
     work.mkdir()
-    raised: dict = {}
+    outcome: dict = {}
 
     def collect():
         try:
-            raised["run"] = sample_grader.collect_calls(path, checks_for(("relabel",), include_hidden=False), work)
+            outcome["run"] = sample_grader.collect_calls(path, checks_for(("relabel",), include_hidden=False), work)[1]
         except BaseException as exc:  # handed to the test's thread
-            raised["error"] = exc
+            outcome["error"] = exc
 
     thread = threading.Thread(target=collect)
     thread.start()
+    return work, thread, outcome
+
+
+def the_child_of(work: Path) -> str:
+    return f"autograder.isolation.child\x00{work.resolve()}"
+
+
+def test_the_submission_s_process_killed_from_outside_during_a_cell_is_run_again_and_costs_nothing(
+        sample_grader, tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RELABEL),
+                                               nbformat.v4.new_code_cell(sleeping_once("asleep"))])
+    work, thread, outcome = collect_in_a_thread(sample_grader, notebook, tmp_path)
     wait_for(lambda: (work / "asleep").exists(), 120, "the sleeping cell")
-    kill_from_outside(f"autograder.isolation.child\x00{work.resolve()}")
+    kill_from_outside(the_child_of(work))
+    thread.join(120)
+    run = outcome["run"]
+    assert run.processes == 2 and run.calls["relabel_digits"].status == "ok"
+    assert [c.status for c in run.cells] == ["ok", "ok"], run.cells
+    english = [Translator("en")(p) for p in run.problems]
+    assert ("the submission's process was killed by SIGKILL, a signal the grader did not send, during cell 2; the "
+            "grader ran the notebook again") in english, english
+
+
+def test_a_submission_that_kills_itself_is_charged_for_it_after_one_more_try(sample_grader, tmp_path):
+    # The same signal at the same place twice is the submission's own doing (the adversarial case sigkill_self).
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "import os, signal\ndef relabel_odd_even(y):\n    os.kill(os.getpid(), signal.SIGKILL)")])
+    work, thread, outcome = collect_in_a_thread(sample_grader, notebook, tmp_path)
+    thread.join(120)
+    run = outcome["run"]
+    assert run.calls["relabel_digits"].status == "crashed" and run.processes == 2
+    assert "exited with code 137" in str(run.calls["relabel_digits"].error["message"])
+
+
+def test_a_machine_that_keeps_killing_the_submission_s_process_gives_no_grade(sample_grader, tmp_path):
+    from autograder.isolation.sandbox import MAX_OUTSIDE_KILLS
+
+    cells = [nbformat.v4.new_code_cell(RELABEL)] + [nbformat.v4.new_code_cell(sleeping_once(f"asleep-{n}"))
+                                                    for n in range(MAX_OUTSIDE_KILLS + 1)]
+    work, thread, outcome = collect_in_a_thread(sample_grader, nbformat.v4.new_notebook(cells=cells), tmp_path)
+    for n in range(MAX_OUTSIDE_KILLS + 1):  # killed once in each sleeping cell: each time at another place
+        wait_for(lambda: (work / f"asleep-{n}").exists(), 120, f"sleeping cell {n + 1}")
+        kill_from_outside(the_child_of(work))
+        wait_for(lambda: not any(b"bwrap" not in c and b"jail_launcher" not in c
+                                 for c in processes_with(the_child_of(work)).values()) or not thread.is_alive(),
+                 30, "the killed process's end")
     thread.join(60)
     assert not thread.is_alive()
-    assert isinstance(raised.get("error"), InfrastructureFault), raised
-    assert "the submission's process was killed by SIGKILL from outside the grader" in str(raised["error"])
+    assert isinstance(outcome.get("error"), InfrastructureFault), outcome
+    assert "the submission's process was killed by SIGKILL from outside the grader" in str(outcome["error"])
+    assert "4 times, each at another place (cell 2, cell 3, cell 4, cell 5)" in str(outcome["error"])
 
 
 @pytest.mark.slow  # one notebook graded up to its model checks: the submission's process and the model process
