@@ -332,6 +332,7 @@ def test_on_dask_a_lost_scheduler_stops_the_run_and_charges_no_student_an_attemp
 
         def outcome(self, future):
             result = super().outcome(future)
+            self.watching = self._client.run(watching_its_coordinator)
             self._cluster.sync(self._cluster.scheduler.close)
             return result
 
@@ -346,6 +347,14 @@ def test_on_dask_a_lost_scheduler_stops_the_run_and_charges_no_student_an_attemp
     # What finished is recorded; the two in flight are not, so a rerun grades them on a first attempt.
     assert [(e["student"], e["status"]) for e in read_ledger(ledger, "binary_mnist").entries] == [("quick", "graded")]
     assert time.monotonic() - started < 60  # the run ends at once, not after the two gradings' 20 s or retries
+    # Each LocalCluster worker watches its coordinator (the worker plugin), to end itself and its jails if it dies.
+    assert len(pools[0].watching) == 2 and all(pools[0].watching.values()), pools[0].watching
+
+
+def watching_its_coordinator() -> bool:
+    from autograder.batch import worker_task
+
+    return bool(worker_task._watching) and worker_task._watching[0] == os.getppid()
 
 
 def test_sigterm_stops_grade_all_as_ctrl_c_does_with_its_own_exit_code_and_a_resume(stand_in, capsys):

@@ -1,10 +1,12 @@
 """A jailed process killed from outside the grader is the machine's fault, never the student's (issue 31, item 1).
 
 Each case kills a real jailed process from outside, by its host pid, as an operator or the host's OOM killer
-would: the jail tells it from an end of the process's own (an exit, its own memory cgroup's OOM kill), the
-submission's run and the model checks raise ``InfrastructureFault`` instead of failing checks, and ``grade``
-says "not graded … run again" with its own exit code. That a model too big for its own memory limit still costs
-its checks is test_model_process.py's
+would. The jail tells such a kill from an end of the process's own (an exit, an abort, its own memory cgroup's OOM
+kill). The submission's process is run again (a second kill at the same place is its own doing: it may SIGKILL
+itself), and the machine killing it at more than a few places, or killing the model process, raises
+``InfrastructureFault`` instead of failing checks; ``grade`` then says "not graded … run again" with its own exit
+code, ``feedback`` names the student and goes on. That a model too big for its own memory limit still costs its
+checks is test_model_process.py's
 test_a_model_that_exhausts_the_model_memory_costs_its_checks_and_the_next_submission_is_graded_normally.
 """
 
@@ -216,3 +218,25 @@ def test_grade_says_not_graded_and_exits_with_its_own_code_on_an_outside_kill(mo
     assert code == EXIT_RUN_AGAIN and EXIT_RUN_AGAIN not in (0, 1, 2, 3)
     assert "not graded: the submission's process was killed by SIGKILL from outside the grader" in captured.err
     assert "run the same command again" in captured.err and "score" not in captured.out.lower()
+
+
+def test_feedback_names_each_student_the_machine_could_not_grade_and_goes_on(tmp_path):
+    from types import SimpleNamespace
+
+    from autograder.course.feedback import write_feedback_reports
+    from autograder.support.config import load_config
+    from tests.batch_helpers import make_course
+
+    course = make_course(tmp_path / "course", ("ada", "ben"))
+    tried = []
+
+    def grade_notebook(notebook, include_hidden=True):
+        tried.append(Path(notebook).parts[-3])
+        raise InfrastructureFault("the grader's process for the models was killed by SIGKILL from outside the grader")
+
+    grader = SimpleNamespace(config=load_config(course / "course.yml"), grade_notebook=grade_notebook)
+    not_graded: dict[str, str] = {}
+    assert write_feedback_reports(course, grader, Translator("en"), not_graded=not_graded) == {}
+    assert tried == ["ada", "ben"] and sorted(not_graded) == ["ada", "ben"]
+    assert "killed by SIGKILL from outside the grader" in not_graded["ben"]
+    assert not (course / "feedback").exists()

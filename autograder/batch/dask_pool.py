@@ -15,6 +15,8 @@ from __future__ import annotations
 import os
 import time
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
 from autograder.batch.class_run import ExecutorLost
 from autograder.batch.worker_task import GradingSettings, grade_submission
 
@@ -29,6 +31,17 @@ LOST_CLOSE_TIMEOUT_S = 5
 QUIET_LOCAL_CLUSTER = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.gil.enabled": False,
                        "distributed.admin.system-monitor.interval": "2s", "distributed.admin.tick.interval": "500ms",
                        "distributed.scheduler.work-stealing": False, "distributed.worker.memory.monitor-interval": "1s"}
+
+
+class WatchTheCoordinator(WorkerPlugin):
+    """A worker plugin: ``worker_task.watch_the_coordinator`` in each worker, and in each one a nanny restarts."""
+
+    name = "autograder-watch-the-coordinator"
+
+    def setup(self, worker) -> None:
+        from autograder.batch.worker_task import watch_the_coordinator
+
+        watch_the_coordinator()
 
 
 class DaskPool:
@@ -60,6 +73,9 @@ class DaskPool:
             self._cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
                                          dashboard_address=":0")
             self._client = Client(self._cluster)
+            # Its workers are this process's children (through the nannies it hosts): each, and each one a nanny
+            # restarts, ends itself and its jails if this process is killed outright.
+            self._client.register_plugin(WatchTheCoordinator())
         self.address = address or self._cluster.scheduler_address
         # The LocalCluster's worker processes, whose jailed processes close() ends.
         self._worker_pids = set(self._client.run(os.getpid).values()) if self._cluster is not None else set()

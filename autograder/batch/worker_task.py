@@ -76,7 +76,9 @@ _watching: list[int] = []
 def watch_the_coordinator() -> None:
     """Start, once per worker process, a thread that ends this worker when its parent dies (a coordinator killed
     with SIGKILL cannot end its workers): its jailed processes through their cgroups and its temp folders first
-    (``jail.end_jails_of``), then itself. The parent's death is seen as this process's parent pid changing."""
+    (``jail.end_jails_of``), then itself. The parent's death is seen as this process's parent pid changing.
+    Started by the local pool's initializers and the LocalCluster's worker plugin (``dask_pool``), whose workers
+    are the coordinator's children; never in a cluster's own workers (``--scheduler``), which outlive any run."""
     if _watching:
         return
     _watching.append(os.getppid())
@@ -113,7 +115,6 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     timeout, a jailed process killed from outside: ``InfrastructureFault``): the coordinator retries once, then
     records the submission as not graded with this reason.
     """
-    watch_the_coordinator()
     grader = grader_for(settings)
     outcome: dict = {}
 
