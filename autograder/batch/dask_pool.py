@@ -96,7 +96,11 @@ class DaskPool:
         scheduler, and the scheduler holds a few dozen tasks rather than the whole class. Re-read now and then: a
         cluster's workers may come and go."""
         if time.monotonic() - self._threads_checked > THREADS_REFRESH_S:
-            self._threads = sum(self._client.nthreads().values()) or self._threads
+            try:
+                self._threads = sum(self._client.nthreads().values()) or self._threads
+            except (OSError, TimeoutError):  # CommClosedError is an OSError
+                raise ExecutorLost(f"the scheduler at {self.address} went away; run the same command again to "
+                                   "resume") from None
             self._threads_checked = time.monotonic()
         return IN_FLIGHT_PER_THREAD * self._threads
 
