@@ -169,10 +169,16 @@ def test_a_full_disk_stops_the_run_with_a_clear_error_and_keeps_what_was_recorde
 def test_on_dask_a_dying_worker_and_a_crash_are_retried_once_then_not_graded(tmp_path):
     from autograder.batch.dask_pool import DaskPool
 
+    class OneAtATime(DaskPool):
+        """One submission in flight: Dask hands a task to a worker before that worker is free, so a submission
+        waiting behind die_hard on its worker would die with it (and, under load, on both attempts): this test is
+        about the dying submission and the crash, not about that (README, "On a Dask cluster")."""
+        capacity = 1
+
     ledger = tmp_path / "grades" / "binary_mnist.jsonl"
     report = grade_class(submissions(tmp_path, ["ada", "die_hard", "crash_bang", "ben"]), [], assignment="binary_mnist",
                          key="k", ledger=ledger, show_progress=False,
-                         executor_factory=lambda: DaskPool(GradingSettings(None), local_workers=2, task=misbehaving_task))
+                         executor_factory=lambda: OneAtATime(GradingSettings(None), local_workers=2, task=misbehaving_task))
     by_student = {e["student"]: e for e in read_ledger(ledger, "binary_mnist").entries}
     assert {s: e["status"] for s, e in by_student.items()} == {
         "ada": "graded", "die_hard": "not graded", "crash_bang": "not graded", "ben": "graded"}
@@ -180,6 +186,7 @@ def test_on_dask_a_dying_worker_and_a_crash_are_retried_once_then_not_graded(tmp
     assert "KilledWorker" in by_student["die_hard"]["reason"]
     assert by_student["crash_bang"]["reason"] == "RuntimeError: grader bug on crash_bang"
     assert sorted(e["student"] for e in report.not_graded) == ["crash_bang", "die_hard"]
+    assert by_student["ada"]["attempts"] == 1 and by_student["ben"]["attempts"] == 1
 
 
 @pytest.mark.slow  # a Dask LocalCluster starts in about 10 s on 2 cores
@@ -257,13 +264,15 @@ def test_json_dir_after_a_resume_gets_one_file_per_student_from_the_ledger(stand
 
 
 def test_json_dir_of_a_run_killed_and_resumed_gets_the_graded_and_the_recorded_alike(stand_in, tmp_path, capsys):
+    from autograder.batch.cli import EXIT_INTERRUPTED
+
     from tests.batch_helpers import StandInExecutor
 
     stand_in.executor = StandInExecutor(lambda student: CHECKS, interrupt="cal")  # ada and ben recorded, then Ctrl-C
-    with pytest.raises(SystemExit, match="interrupted"):
-        grade_all_here(stand_in, str(stand_in.root))
+    assert grade_all_here(stand_in, str(stand_in.root)) == EXIT_INTERRUPTED
+    assert "interrupted: the workers and the students' processes were stopped; what finished is in " in (
+        capsys.readouterr().err)
     stand_in.executor = StandInExecutor(lambda student: CHECKS)
-    capsys.readouterr()
     assert grade_all_here(stand_in, str(stand_in.root), "--json-dir", str(tmp_path / "new")) == 0
     assert sorted(p.stem for p in (tmp_path / "new").glob("*.json")) == list(CLASS)
     assert "5 of 5 submission(s) have their <student>.json (3 graded now, 2 from the ledger" in capsys.readouterr().out
@@ -304,3 +313,99 @@ def test_html_dir_after_a_resume_says_which_reports_are_missing_and_why(stand_in
     assert "0 of 5 submission(s) have their <student>.html" in out, out
     assert "  ada, ben, cal, dan, eve: already in the ledger, not graded now: an HTML report is drawn while grading" in out
     assert "--force" in out and "grade NOTEBOOK --html FILE" in out
+
+
+def sleepy_task(settings, student, path):
+    """Stand-in for a grading that takes a while: 'quick*' returns at once, the others after 20 s."""
+    if not student.startswith("quick"):
+        time.sleep(20)
+    return misbehaving_task(settings, student, path)
+
+
+@pytest.mark.slow  # a Dask LocalCluster starts in about 10 s on 2 cores
+def test_on_dask_a_lost_scheduler_stops_the_run_and_charges_no_student_an_attempt(tmp_path):
+    from autograder.batch.class_run import ExecutorLost
+    from autograder.batch.dask_pool import DaskPool
+
+    class LosesItsScheduler(DaskPool):
+        """Its scheduler goes away once the first submission is collected, the others still running."""
+
+        def outcome(self, future):
+            result = super().outcome(future)
+            self.watching = self._client.run(watching_its_coordinator)
+            self._cluster.sync(self._cluster.scheduler.close)
+            return result
+
+    pools = []
+    ledger = tmp_path / "grades" / "binary_mnist.jsonl"
+    started = time.monotonic()
+    with pytest.raises(ExecutorLost) as lost:
+        grade_class(submissions(tmp_path, ["quick", "ada", "ben"]), [], assignment="binary_mnist", key="k",
+                    ledger=ledger, show_progress=False, executor_factory=lambda: pools.append(
+                        LosesItsScheduler(GradingSettings(None), local_workers=2, task=sleepy_task)) or pools[0])
+    assert str(lost.value) == f"the scheduler at {pools[0].address} went away; run the same command again to resume"
+    # What finished is recorded; the two in flight are not, so a rerun grades them on a first attempt.
+    assert [(e["student"], e["status"]) for e in read_ledger(ledger, "binary_mnist").entries] == [("quick", "graded")]
+    assert time.monotonic() - started < 60  # the run ends at once, not after the two gradings' 20 s or retries
+    # Each LocalCluster worker watches its coordinator (the worker plugin), to end itself and its jails if it dies.
+    assert len(pools[0].watching) == 2 and all(pools[0].watching.values()), pools[0].watching
+
+
+def watching_its_coordinator() -> bool:
+    from autograder.batch import worker_task
+
+    return bool(worker_task._watching) and worker_task._watching[0] == os.getppid()
+
+
+def test_sigterm_stops_grade_all_as_ctrl_c_does_with_its_own_exit_code_and_a_resume(stand_in, capsys):
+    import signal
+
+    from autograder.batch.cli import EXIT_INTERRUPTED, EXIT_TERMINATED
+    from tests.batch_helpers import StandInExecutor
+
+    class TerminatedAt(StandInExecutor):
+        def submit(self, student, path):
+            if student == "cal":  # a real SIGTERM to this process, as `kill PID` sends it
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises in this thread at once
+            return super().submit(student, path)
+
+    stand_in.executor = TerminatedAt(lambda student: CHECKS)
+    assert grade_all_here(stand_in, str(stand_in.root)) == EXIT_TERMINATED
+    assert EXIT_TERMINATED not in (0, 1, 2, 3, EXIT_INTERRUPTED)
+    assert "terminated (SIGTERM): the workers and the students' processes were stopped; what finished is in " in (
+        capsys.readouterr().err)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is grade-all's only while it runs
+    assert sorted(ledger_results(stand_in)) == ["ada", "ben"]
+    stand_in.executor = StandInExecutor(lambda student: CHECKS)
+    assert grade_all_here(stand_in, str(stand_in.root)) == 0
+    assert stand_in.executor.graded == ["cal", "dan", "eve"]
+
+
+def test_a_lost_executor_stops_grade_all_with_its_own_exit_code_and_records_no_one_in_flight(stand_in, capsys):
+    from concurrent.futures import Future
+
+    from autograder.batch.class_run import ExecutorLost
+    from autograder.batch.cli import EXIT_EXECUTOR_LOST
+    from tests.batch_helpers import StandInExecutor
+
+    class LosesItsSchedulerAt(StandInExecutor):
+        def outcome(self, future: Future) -> dict:
+            if future.result()["student"] == "cal":
+                raise ExecutorLost("the scheduler at tcp://10.0.0.5:8786 went away; run the same command again to resume")
+            return super().outcome(future)
+
+        def submit(self, student, path):
+            future = super().submit(student, path)
+            future.result()["student"] = student
+            return future
+
+    stand_in.executor = LosesItsSchedulerAt(lambda student: CHECKS)
+    assert grade_all_here(stand_in, str(stand_in.root)) == EXIT_EXECUTOR_LOST
+    err = capsys.readouterr().err
+    assert "stopped: the scheduler at tcp://10.0.0.5:8786 went away; run the same command again to resume" in err
+    assert "no student's attempt was spent" in err
+    recorded = read_ledger(stand_in.root / "grades" / "binary_mnist.jsonl", "binary_mnist").entries
+    # cal, in flight when the scheduler went away, is not recorded (no attempt spent); dan, finished in the same
+    # batch, is; eve was never handed out.
+    assert sorted((e["student"], e["status"]) for e in recorded) == [("ada", "graded"), ("ben", "graded"), ("dan", "graded")]

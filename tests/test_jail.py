@@ -284,3 +284,25 @@ def test_python_or_the_kit_under_tmp_is_bound_over_the_private_tmp_not_hidden_by
     private_tmp = next(i for i, m in enumerate(mounts) if m[-2:] == ["--tmpfs", "/tmp"])
     binds_under_tmp = [i for i, m in enumerate(mounts) if m[0] in ("ro-bind", "bind") and m[-1].startswith("/tmp/")]
     assert binds_under_tmp and all(i > private_tmp for i in binds_under_tmp), mounts
+
+
+def test_the_next_grader_ends_what_still_runs_in_a_dead_grader_s_cgroups():
+    from conftest import cgroup_writable
+
+    if not cgroup_writable("pids"):
+        pytest.skip("no writable pids cgroup here: the grader makes none, so none is left")
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid is free now: a grader killed with its jailed process still running
+    group = jail.CGROUP_ROOT / "pids" / f"{jail.cgroup_prefix(dead.pid)}{uuid.uuid4().hex[:12]}"
+    group.mkdir()
+    left_running = subprocess.Popen(["sleep", "300"])
+    try:
+        (group / "cgroup.procs").write_text(str(left_running.pid))
+        jail.sweep_leftovers.cache_clear()
+        removed = jail.sweep_leftovers()
+        assert left_running.wait(timeout=10) == -9, "the process left in the dead grader's cgroup still runs"
+        assert str(group) in removed and not group.exists()
+    finally:
+        left_running.kill()
+        jail.kill_cgroup(group.name)
+        jail.sweep_leftovers.cache_clear()

@@ -21,6 +21,11 @@ from autograder.support.atomic_files import write_atomically
 ATTEMPTS = 2  # a grading that crashes, or whose worker dies, is tried once more before it is "not graded"
 
 
+class ExecutorLost(ConnectionError):
+    """The executor as a whole went away (the Dask scheduler): the run stops, and no submission in flight is charged
+    an attempt or written to the ledger; the same command resumes."""
+
+
 @dataclass
 class ClassRunReport:
     assignment: str
@@ -105,10 +110,14 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
                 attempts[submission.student] = attempts.get(submission.student, 0) + 1
                 in_flight[executor.submit(submission.student, str(submission.path))] = submission
             finished = []  # (entry, outcome) of this batch: recorded together, with one fsync
+            lost = None
             for future in executor.finished(in_flight.keys()):
                 submission = in_flight.pop(future)
                 try:
                     outcome = executor.outcome(future)
+                except ExecutorLost as exc:
+                    lost = exc  # nobody's grading failed: the run stops once what did finish is recorded
+                    continue
                 except Exception as exc:
                     if attempts[submission.student] < ATTEMPTS:
                         queue.append(submission)
@@ -143,6 +152,8 @@ def grade_class(submissions: list[Submission], refused: list[Refused], *, assign
                 del entry["result"]  # kept in the ledger, not in the coordinator's memory
                 report.graded.append(entry)
                 progress.finished(failed=False)
+            if lost is not None:
+                raise lost
         finished_cleanly = True
     finally:
         progress.close()

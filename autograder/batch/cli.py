@@ -3,18 +3,37 @@
 Instructor-facing, so in English. Exit codes of grade-all: 0 every submission graded (now or before),
 3 some submission is not graded (listed at the end), 4 all graded but a file asked for (--json-dir,
 --html-dir, the regrade diff, the similarity report) could not be written (each named, with why), 1 the run
-could not start or had to stop. export exits 1
-and writes nothing when a student of the class has no current grade (each named, with why), unless
-``--allow-missing``.
+could not start or had to stop, 75 the Dask scheduler went away, 130 interrupted (Ctrl-C, SIGINT), 143
+terminated (SIGTERM); after the last three, the same command resumes. export exits 1 and writes nothing when a
+student of the class has no current grade (each named, with why), unless ``--allow-missing``.
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
+
+from autograder.isolation.infrastructure_fault import EXIT_RUN_AGAIN
 
 EXIT_NOT_GRADED = 3
 EXIT_OUTPUT_NOT_WRITTEN = 4
+# Stopped by the operator, as a shell reports a command ended by the signal (128 + its number).
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_TERMINATED = 128 + signal.SIGTERM
+# The executor went away (the Dask scheduler): no student's fault, nothing recorded for them.
+EXIT_EXECUTOR_LOST = EXIT_RUN_AGAIN
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM to grade-all, raised where the coordinator is, so that it stops as on Ctrl-C: its workers and their
+    jailed processes are ended, what finished stays in the ledger."""
+
+
+def _raise_terminated(signum, frame) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM must not cut the cleanup short
+    raise Terminated()
 
 
 def add_grade_all(sub, load_config) -> None:
@@ -117,13 +136,17 @@ def hold_the_course(ledger: Path):
 
 
 def _grade_and_report(args, config, submissions, refused, ledger: Path) -> int:
-    from autograder.batch.class_run import grade_class
+    from autograder.batch.class_run import ExecutorLost, grade_class
     from autograder.batch.grading_key import grading_key
     from autograder.batch.ledger import LedgerError, read_ledger
+    from autograder.isolation.jail import sweep_leftovers
     from autograder.batch.summary import refuse_impossible, summary_text
 
     key = grading_key(config)
     settings = _settings(args, config)
+    sweep_leftovers()  # what a killed run left: its jailed processes, cgroups and temp folders
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
         report = grade_class(submissions, refused, assignment=config.assignment, key=key, ledger=ledger,
                              executor_factory=_executor_factory(args, config, settings), force=args.force,
@@ -132,12 +155,21 @@ def _grade_and_report(args, config, submissions, refused, ledger: Path) -> int:
                              show_progress=not args.quiet, partial_credit=config.partial_credit)
     except LedgerError as exc:
         sys.exit(f"error: {exc}; nothing more was graded, and nothing already in the ledger was changed")
-    except KeyboardInterrupt:
-        sys.exit(f"interrupted: what finished is in {ledger}; run the same command again to resume")
+    except KeyboardInterrupt as exc:
+        how = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"{how}: the workers and the students' processes were stopped; what finished is in {ledger}; run the "
+              "same command again to resume", file=sys.stderr)
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+    except ExecutorLost as exc:
+        print(f"stopped: {exc}; what finished is in {ledger}, and no student's attempt was spent", file=sys.stderr)
+        return EXIT_EXECUTOR_LOST
     except ConnectionError as exc:
         sys.exit(f"error: {exc}")
     except OSError as exc:  # e.g. --json-dir cannot be created
         sys.exit(f"error: {exc.strerror or exc}: {exc.filename or ''}")
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
     current = {s.student: s.sha256 for s in submissions}
     class_entries = [e for e in read_ledger(ledger, config.assignment).latest_by_student().values()
                      if e["status"] == "graded" and e["key"] == key and current.get(e["student"]) == e["sha256"]]

@@ -5,23 +5,43 @@ Workers must have the kit installed and see the course folder at the same path (
 they read course.yml, the calibration and the notebooks themselves. Each worker keeps one Grader, built on
 its first submission (``worker_task.grader_for``). Tasks are collected with ``as_completed``; the per-submission
 timeout lives inside the task, since Dask has none, and retries are the coordinator's (one, as for the local pool).
+A scheduler that goes away cancels every task in flight: that is ``ExecutorLost``, which stops the run and
+charges no student an attempt.
 Only a few tasks per worker are in flight at a time (see ``capacity``).
 """
 
 from __future__ import annotations
 
+import os
 import time
 
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from autograder.batch.class_run import ExecutorLost
 from autograder.batch.worker_task import GradingSettings, grade_submission
 
 CONNECT_TIMEOUT_S = 10
 IN_FLIGHT_PER_THREAD = 2
 THREADS_REFRESH_S = 30.0
+# Seconds a cancelled task's client is given to say whether it lost its scheduler, and a lost one to close.
+SCHEDULER_LOSS_GRACE_S = 5.0
+LOST_CLOSE_TIMEOUT_S = 5
 # Dask's own monitoring, which a grading cluster has no use for, and whose periodic wake-ups in every worker
 # process and in the coordinator (which hosts the LocalCluster's scheduler) compete with grading for the cores.
 QUIET_LOCAL_CLUSTER = {"distributed.worker.profile.enabled": False, "distributed.admin.system-monitor.gil.enabled": False,
                        "distributed.admin.system-monitor.interval": "2s", "distributed.admin.tick.interval": "500ms",
                        "distributed.scheduler.work-stealing": False, "distributed.worker.memory.monitor-interval": "1s"}
+
+
+class WatchTheCoordinator(WorkerPlugin):
+    """A worker plugin: ``worker_task.watch_the_coordinator`` in each worker, and in each one a nanny restarts."""
+
+    name = "autograder-watch-the-coordinator"
+
+    def setup(self, worker) -> None:
+        from autograder.batch.worker_task import watch_the_coordinator
+
+        watch_the_coordinator()
 
 
 class DaskPool:
@@ -45,12 +65,20 @@ class DaskPool:
             self.description = f"Dask LocalCluster of {local_workers} worker processes"
             # A task that kills its worker is failed at once and retried by the coordinator, not by Dask three times;
             # and a worker holds only the task it runs, so that its death costs no other submission an attempt.
+            # (Only where Dask queues the tasks at the scheduler: each task here is a group of its own, which Dask
+            # assigns to a worker at once, so a task waiting behind a dying one on its worker dies with it.)
             # (A running cluster, --scheduler, keeps its own settings: Dask retries on other workers first.)
             dask.config.set({"distributed.scheduler.allowed-failures": 0, "distributed.scheduler.worker-saturation": 1.0,
                              **QUIET_LOCAL_CLUSTER})
             self._cluster = LocalCluster(n_workers=local_workers, threads_per_worker=1, processes=True,
                                          dashboard_address=":0")
             self._client = Client(self._cluster)
+            # Its workers are this process's children (through the nannies it hosts): each, and each one a nanny
+            # restarts, ends itself and its jails if this process is killed outright.
+            self._client.register_plugin(WatchTheCoordinator())
+        self.address = address or self._cluster.scheduler_address
+        # The LocalCluster's worker processes, whose jailed processes close() ends.
+        self._worker_pids = set(self._client.run(os.getpid).values()) if self._cluster is not None else set()
         workers = self._client.nthreads()
         if not workers:
             self.close()
@@ -68,7 +96,11 @@ class DaskPool:
         scheduler, and the scheduler holds a few dozen tasks rather than the whole class. Re-read now and then: a
         cluster's workers may come and go."""
         if time.monotonic() - self._threads_checked > THREADS_REFRESH_S:
-            self._threads = sum(self._client.nthreads().values()) or self._threads
+            try:
+                self._threads = sum(self._client.nthreads().values()) or self._threads
+            except (OSError, TimeoutError):  # CommClosedError is an OSError
+                raise ExecutorLost(f"the scheduler at {self.address} went away; run the same command again to "
+                                   "resume") from None
             self._threads_checked = time.monotonic()
         return IN_FLIGHT_PER_THREAD * self._threads
 
@@ -91,12 +123,38 @@ class DaskPool:
         if status == "error":
             _, exc, tb = result
             raise exc.with_traceback(tb)
-        if isinstance(result, BaseException):  # cancelled: the scheduler or its worker went away
-            raise result
+        if status == "cancelled" or isinstance(result, BaseException):
+            if self._scheduler_went_away():
+                # Every task in flight is cancelled with it, through no fault of theirs: none is charged an attempt.
+                raise ExecutorLost(f"the scheduler at {self.address} went away; run the same command again to resume")
+            raise RuntimeError(f"Dask cancelled the grading ({type(result).__name__})")
         return result
 
+    def _scheduler_went_away(self) -> bool:
+        """Whether the client lost its scheduler: it leaves the "running" state (to reconnect, or closed) as it
+        cancels the tasks in flight; a moment is allowed for that."""
+        deadline = time.monotonic() + SCHEDULER_LOSS_GRACE_S
+        while self._client.status == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self._client.status != "running"
+
     def close(self, cancel: bool = False) -> None:
+        from dask.typing import no_default
+
+        from autograder.isolation.jail import end_jails_of
+
         self._results.clear()
-        self._client.close()
+        lost = self._client.status != "running"
+        # A lost scheduler is not waited for: the client would try to reconnect for the connect timeout.
+        try:
+            self._client.close(timeout=LOST_CLOSE_TIMEOUT_S if lost else no_default)
+        except (TimeoutError, OSError):
+            pass  # it had nothing left to say to a scheduler that is gone
         if self._cluster is not None:
-            self._cluster.close()
+            try:
+                self._cluster.close(timeout=LOST_CLOSE_TIMEOUT_S if lost else None)
+            except (TimeoutError, OSError):
+                pass  # its nannies kill what is left of their workers as they close
+            # The LocalCluster's workers are this machine's: whatever of their jails outlived them ends here.
+            for pid in self._worker_pids:
+                end_jails_of(pid)

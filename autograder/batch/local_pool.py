@@ -4,7 +4,8 @@ Each slot is a ``ProcessPoolExecutor`` with one worker, started with ``spawn`` (
 survive a fork after it was imported) and an initializer that builds the worker's Grader once. One
 pool per slot rather than one shared pool because a shared pool breaks as a whole when one worker dies
 (``BrokenProcessPool`` for every submission in flight); here only the dead worker's submission fails,
-and its slot gets a fresh worker.
+and its slot gets a fresh worker. A worker that dies or is replaced has its jailed processes ended through their
+cgroups (``jail.end_jails_of``); a worker whose coordinator died ends them itself (``worker_task``).
 """
 
 from __future__ import annotations
@@ -64,17 +65,26 @@ class LocalPool:
     def _replace(self, slot: int) -> None:
         old = self._slots[slot]
         # A worker left with a stuck grading thread would keep its CPU: end it, not only its pool.
-        for process in list(getattr(old, "_processes", {}).values()):
-            process.kill()
+        _end_workers(old)
         old.shutdown(wait=False, cancel_futures=True)
         self._slots[slot] = self._new_slot()
 
     def close(self, cancel: bool = False) -> None:
         for slot in self._slots:
             if cancel:
-                for process in list(getattr(slot, "_processes", {}).values()):
-                    process.kill()
+                _end_workers(slot)
             slot.shutdown(wait=not cancel, cancel_futures=True)
+
+
+def _end_workers(slot: ProcessPoolExecutor) -> None:
+    """Kill the slot's worker, then every jailed process it started, through their cgroups: a student's process
+    left its process group long ago, and one that ignores its parent's death would outlive the worker."""
+    from autograder.isolation.jail import end_jails_of
+
+    for process in list(getattr(slot, "_processes", {}).values()):
+        process.kill()
+        process.join(timeout=10)
+        end_jails_of(process.pid)
 
 
 def local_pool_factory(config, settings: GradingSettings, workers: int | None = None):

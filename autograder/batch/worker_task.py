@@ -68,9 +68,40 @@ def grader_for(settings: GradingSettings):
     return _graders[key]
 
 
+# How often a worker looks whether its coordinator (its parent: the grade-all process, or a Dask nanny) is alive.
+COORDINATOR_CHECK_S = 0.5
+_watching: list[int] = []
+
+
+def watch_the_coordinator() -> None:
+    """Start, once per worker process, a thread that ends this worker when its parent dies (a coordinator killed
+    with SIGKILL cannot end its workers): its jailed processes through their cgroups and its temp folders first
+    (``jail.end_jails_of``), then itself. The parent's death is seen as this process's parent pid changing.
+    Started by the local pool's initializers and the LocalCluster's worker plugin (``dask_pool``), whose workers
+    are the coordinator's children; never in a cluster's own workers (``--scheduler``), which outlive any run."""
+    if _watching:
+        return
+    _watching.append(os.getppid())
+
+    def watch() -> None:
+        import time
+
+        while os.getppid() == _watching[0]:
+            time.sleep(COORDINATOR_CHECK_S)
+        from autograder.isolation.jail import end_jails_of
+
+        try:
+            end_jails_of(os.getpid())
+        finally:
+            os._exit(1)
+
+    threading.Thread(target=watch, name="watch the coordinator", daemon=True).start()
+
+
 def warm_up(settings: GradingSettings) -> None:
     """Pool initializer: build the Grader before the first submission arrives. A failure here is not
     raised (it would break the pool without a reason); the first submission raises it instead."""
+    watch_the_coordinator()
     try:
         grader_for(settings)
     except Exception:
@@ -81,7 +112,8 @@ def grade_submission(settings: GradingSettings, student: str, path: str) -> dict
     """Grade one notebook exactly as ``python -m autograder grade`` does; return plain data for the ledger.
 
     Raises when grading itself fails (the grader's data or calibration is unavailable, a grader bug, the
-    timeout): the coordinator retries once, then records the submission as not graded with this reason.
+    timeout, a jailed process killed from outside: ``InfrastructureFault``): the coordinator retries once, then
+    records the submission as not graded with this reason.
     """
     grader = grader_for(settings)
     outcome: dict = {}
@@ -156,4 +188,5 @@ def sleep_instead_of_grading(settings: GradingSettings, student: str, path: str)
 
 
 def no_warm_up(settings: GradingSettings) -> None:
-    """Initializer for stand-in tasks: nothing to load."""
+    """Initializer for stand-in tasks: nothing to load; the coordinator is watched as by a real worker."""
+    watch_the_coordinator()

@@ -78,17 +78,23 @@ def add_demo(sub, load_config) -> None:
 def cmd_feedback(args, config) -> int:
     from autograder.course.feedback import write_feedback_reports
     from autograder.grader.grading import Grader
+    from autograder.isolation.infrastructure_fault import EXIT_RUN_AGAIN
     from autograder.isolation.jail import require_sandbox
 
     require_sandbox(config.limits)
     grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr), lang=args.lang)
     course = Path(args.course)
-    written = write_feedback_reports(course, grader, grader.translator, students=args.student or None)
-    if not written:
+    not_graded: dict[str, str] = {}
+    written = write_feedback_reports(course, grader, grader.translator, students=args.student or None,
+                                     not_graded=not_graded)
+    if not written and not not_graded:
         sys.exit(f"error: no submissions found under {course / 'submitted'}/*/{config.assignment}/")
     for student, path in written.items():
         print(f"{student}: wrote {path}")
-    return 0
+    for student, reason in not_graded.items():
+        print(f"{student}: not graded, no report written: {reason}; run the same command again "
+              f"(--student {student})", file=sys.stderr)
+    return EXIT_RUN_AGAIN if not_graded else 0
 
 
 def cmd_verify(args) -> int:

@@ -18,12 +18,21 @@ REPORT_NAME = "report.html"
 
 
 def write_feedback_reports(course: Path | str, grader, translator: Translator,
-                           students: list[str] | None = None) -> dict[str, Path]:
-    """Grade each submission and write its student report into nbgrader's feedback folder; {student: report}."""
+                           students: list[str] | None = None, not_graded: dict[str, str] | None = None) -> dict[str, Path]:
+    """Grade each submission and write its student report into nbgrader's feedback folder; {student: report}.
+    A grading the machine could not finish (``InfrastructureFault``) writes no report: the student and the reason
+    go to ``not_graded``, and the others go on."""
+    from autograder.isolation.infrastructure_fault import InfrastructureFault
+
     course, config = Path(course), grader.config
     written = {}
     for student, notebook in submitted_notebooks(course, config.assignment, config.notebook_name, students).items():
-        result = grader.grade_notebook(notebook, include_hidden=True)
+        try:
+            result = grader.grade_notebook(notebook, include_hidden=True)
+        except InfrastructureFault as exc:
+            if not_graded is not None:
+                not_graded[student] = str(exc)
+            continue
         result.submission = f"{student}/{config.assignment}"
         written[student] = write_report(course / "feedback" / student / config.assignment / REPORT_NAME,
                                         attach_report_data(grader, result), translator, show_hidden=False)

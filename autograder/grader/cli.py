@@ -38,6 +38,7 @@ def cmd_grade(args, config) -> int:
     from autograder.report.gradescope_style import gradescope_json
     from autograder.report.text import result_text
 
+    from autograder.isolation.infrastructure_fault import EXIT_RUN_AGAIN, InfrastructureFault
     from autograder.isolation.jail import require_sandbox
 
     require_sandbox(config.limits)
@@ -45,6 +46,10 @@ def cmd_grade(args, config) -> int:
     grader = Grader(config, log=log, lang=args.lang)
     try:
         result = grader.grade_notebook(args.path, include_hidden=not args.no_hidden)
+    except InfrastructureFault as exc:  # the machine's fault, not the notebook's: no score at all
+        print(f"not graded: {exc}; this says nothing about the notebook: run the same command again",
+              file=sys.stderr)
+        return EXIT_RUN_AGAIN
     except Exception as exc:  # data or calibration unavailable: say so plainly, no traceback
         sys.exit(f"error: grading could not start: {type(exc).__name__}: {exc}")
     print(result_text(result, show_hidden=not args.no_hidden, translator=grader.translator))

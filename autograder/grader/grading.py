@@ -30,6 +30,7 @@ from autograder.support.config import GROUPS
 from autograder.grader.calibration import Calibration, load_or_calibrate
 from autograder.hidden.every_check import checks_for
 from autograder.messages.i18n import _
+from autograder.isolation.jail import owned_prefix
 from autograder.isolation.model_process import ModelProcess, needs_models
 from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.sandbox import SubmissionRun, run_submission
@@ -117,7 +118,8 @@ class Grader(CheckSession):
 
     def grade_notebook(self, path: Path | str, include_hidden: bool = True,
                        groups: tuple[str, ...] | None = None) -> GradeResult:
-        """Grade a notebook file (or the notebook in a folder); always returns a complete result."""
+        """Grade a notebook file (or the notebook in a folder); always returns a complete result, or raises
+        ``InfrastructureFault`` where a jailed process was killed from outside the grader (no grade at all)."""
         started = time.perf_counter()
         checks = checks_for(groups, include_hidden)
         timings: dict[str, float] = {}
@@ -129,7 +131,7 @@ class Grader(CheckSession):
             with timed(timings, "launch the model process (not waiting for it)"):
                 models.launch()
         # With models to check, the work folder lies where the model process, in its own jail, can read them.
-        with models.submission_folder() if models else tempfile.TemporaryDirectory(prefix="autograder-") as work:
+        with models.submission_folder() if models else tempfile.TemporaryDirectory(prefix=owned_prefix("work")) as work:
             try:
                 notebook, run, problems = self.collect_calls(path, checks, Path(work), timings)
             except NotebookError as exc:

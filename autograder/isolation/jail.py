@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -135,6 +136,8 @@ def kit_copy(role: Role) -> Path:
 
 # An empty cgroup of the kit's younger than this may be one a launcher made and is about to join.
 CGROUP_SWEEP_AGE_S = 60.0
+# The controllers the launcher puts each jailed process in (jail_launcher.join_cgroups).
+CGROUP_CONTROLLERS = ("pids", "memory")
 
 
 def owned_prefix(kind: str) -> str:
@@ -143,21 +146,54 @@ def owned_prefix(kind: str) -> str:
     return f"autograder-{kind}-{os.getpid()}-"
 
 
-@functools.lru_cache(maxsize=1)
-def sweep_leftovers() -> list[str]:
-    """Remove what killed graders left (once per process, before its first jailed process): the temp folders whose
-    owner (``owned_prefix``) is no longer alive, and the kit's empty cgroups older than a minute. Returns them."""
-    import re
+def cgroup_prefix(owner: int | None = None) -> str:
+    """The prefix of the cgroups of the jailed processes that grader process ``owner`` (default: this one) started:
+    whoever ends that process (a pool replacing its worker, the next run) ends its jails by this name."""
+    return f"autograder-{os.getpid() if owner is None else owner}-"
+
+
+_OWNED_FOLDER = re.compile(r"autograder-(?:kit-\w+|models|work|kernel)-(\d+)-")
+_OWNED_CGROUP = re.compile(r"autograder-(\d+)-[0-9a-f]+$")
+
+
+def end_jails_of(owner: int) -> list[str]:
+    """Kill every jailed process that grader process ``owner`` started, through their cgroups (whatever became of
+    their process groups and sessions), and remove those cgroups and its temp folders. For a grader process that
+    is dead or about to die: a pool's worker it kills, a worker whose coordinator died, or a killed run's leftovers.
+    Returns what it removed."""
     import shutil
 
     removed = []
-    pattern = re.compile(r"autograder-(?:kit-\w+|models|kernel)-(\d+)-")
+    for name in sorted({g.name for c in CGROUP_CONTROLLERS for g in (CGROUP_ROOT / c).glob(cgroup_prefix(owner) + "*")}):
+        kill_cgroup(name)
+        removed.append(name)
     for folder in Path(tempfile.gettempdir()).glob("autograder-*"):
-        match = pattern.match(folder.name)
+        match = _OWNED_FOLDER.match(folder.name)
+        if match and int(match.group(1)) == owner and folder.is_dir() and not folder.is_symlink():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(str(folder))
+    return removed
+
+
+@functools.lru_cache(maxsize=1)
+def sweep_leftovers() -> list[str]:
+    """Remove what killed graders left (once per process, before its first jailed process): the temp folders and
+    cgroups whose owner (``owned_prefix``, ``cgroup_prefix``) is no longer alive, with every process still in those
+    cgroups, and the kit's other empty cgroups older than a minute. Returns them."""
+    import shutil
+
+    removed = []
+    for folder in Path(tempfile.gettempdir()).glob("autograder-*"):
+        match = _OWNED_FOLDER.match(folder.name)
         if match and folder.is_dir() and not folder.is_symlink() and not _alive(int(match.group(1))):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(str(folder))
     for group in CGROUP_ROOT.glob("*/autograder-*"):
+        owner = _OWNED_CGROUP.match(group.name)
+        if owner and not _alive(int(owner.group(1))):
+            kill_cgroup(group.name)  # a dead grader's jail: nothing of the grader waits for what runs in it
+            removed.append(str(group))
+            continue
         try:
             if (group / "cgroup.procs").read_text().strip() or time.time() - group.stat().st_mtime < CGROUP_SWEEP_AGE_S:
                 continue
@@ -384,6 +420,11 @@ class SandboxStatus:
         return None if self.sandboxed_at is None else self.sandboxed_at - self.launched_at
 
 
+# Signals that none of a jailed process's own limits sends (its cell interrupt is SIGALRM, its file-size limit
+# SIGXFSZ, its address-space limit an abort; its memory cgroup's OOM killer's SIGKILL is told apart by the cgroup).
+SIGNALS_FROM_OUTSIDE = (signal.SIGKILL, signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
+
+
 @dataclass
 class JailedProcess:
     proc: subprocess.Popen
@@ -405,6 +446,44 @@ class JailedProcess:
                 "capabilities_dropped": sandboxed or (isinstance(uid, int) and uid != 0),
                 "uid": uid if isinstance(uid, int) else None}
 
+    def killed_from_outside(self, returncode: int | None = None) -> str | None:
+        """Why the ended process was killed from outside the grader, or None when it was not: it died of a signal
+        that none of its own limits sends (``SIGNALS_FROM_OUTSIDE``) and its memory cgroup records no out-of-memory
+        kill of its own limit. Ask before ``end``, which removes the cgroup, and only about an end the grader did not
+        cause (its own time limits kill too). bubblewrap reports a child killed by signal N as exit code 128+N (on
+        the status pipe, and as its own status); where bubblewrap itself was killed, its status is -N."""
+        code = self.proc.returncode if returncode is None else returncode
+        self.status._done.wait(2.0)  # bubblewrap writes the child's status just before it exits
+        sandboxed = bool(self.status.launcher.get("sandbox"))
+        if code is not None and code < 0:
+            number = -code
+        elif sandboxed and isinstance(self.status.exit_code, int) and self.status.exit_code > 128:
+            number = self.status.exit_code - 128
+        elif sandboxed and code is not None and code > 128:
+            number = code - 128
+        else:
+            return None
+        if number not in SIGNALS_FROM_OUTSIDE or self.ran_out_of_its_memory():
+            return None
+        name = signal.Signals(number).name
+        return (f"{name} from outside the grader, not from the process's own limits"
+                + (" (its memory cgroup records no out-of-memory kill)" if self.cgroup_name else ""))
+
+    def ran_out_of_its_memory(self) -> bool:
+        """Whether its memory cgroup's own limit killed a process of it: the kernel's OOM killer ran in it
+        (``oom_kill``) after its usage reached the limit (``failcnt``); a kill by the host's OOM killer counts in
+        ``oom_kill`` only."""
+        if not self.cgroup_name:
+            return False
+        group = CGROUP_ROOT / "memory" / self.cgroup_name
+        try:
+            control = (group / "memory.oom_control").read_text()
+            failures = int((group / "memory.failcnt").read_text().strip() or 0)
+        except (OSError, ValueError):
+            return False
+        counts = dict(line.split() for line in control.splitlines() if len(line.split()) == 2)
+        return (counts.get("oom_kill", "0") != "0" or counts.get("under_oom", "0") != "0") and failures > 0
+
     def end(self) -> None:
         """End the process and everything it started: bubblewrap (its PID namespace dies with it), then whatever
         is left in its cgroups, which are removed."""
@@ -423,7 +502,7 @@ def kill_cgroup(name: str, patience_s: float = 5.0) -> None:
     """Kill every process left in the jail's cgroups named ``name``, then remove them: the grader's own name,
     never one read back from a folder the jailed process could write."""
     deadline = time.monotonic() + patience_s
-    for controller in ("pids", "memory"):
+    for controller in CGROUP_CONTROLLERS:
         group = CGROUP_ROOT / controller / name
         while group.is_dir():
             try:
@@ -510,7 +589,7 @@ def prepare_jailed(role: Role, command: list[str], workdir: Path, limits, *, mem
     if use_sandbox is None:
         use_sandbox = require_sandbox(limits) is None
     network_off = limits.network == "off" and use_sandbox
-    cgroup_name = f"autograder-{uuid.uuid4().hex[:12]}" if grader_is_root() else None
+    cgroup_name = f"{cgroup_prefix()}{uuid.uuid4().hex[:12]}" if grader_is_root() else None
     memory_bytes = memory_bytes or limits.memory_limit_mb * 2**20
     env = {**child_environment(workdir, limits), **(environment or {})}
     if not use_sandbox:  # no /kit without a sandbox: the role's own copy of the kit instead

@@ -3,9 +3,11 @@
 The grader never builds a student's model in its own process. It hands the checks that need the
 models (architecture, compile, accuracy) to one long-lived process in the jail, capped at
 ``limits.model_memory_limit_mb`` (a memory cgroup where cgroups are writable; always an address-space
-limit), and reads back plain JSON, each line bounded. If that process dies (out of memory, killed,
-stuck past its time), the check it was on and the other checks on that model fail with the reason,
-a fresh process carries on with the rest, and the next submission is graded normally.
+limit), and reads back plain JSON, each line bounded. If that process dies (out of memory, stuck past
+its time, a crash), the check it was on and the other checks on that model fail with the reason,
+a fresh process carries on with the rest, and the next submission is graded normally. Killed from outside
+the grader (``JailedProcess.killed_from_outside``), it costs no check: the grading raises
+``InfrastructureFault`` and is not a grade.
 
 The grader launches it without waiting (``launch``) as soon as it knows a submission's models will be
 checked, so that its imports overlap with the submission's own process; ``check_models`` waits for it to
@@ -35,6 +37,7 @@ import numpy as np
 from autograder.checks import Check
 from autograder.support.config import CourseConfig
 from autograder.messages.i18n import _
+from autograder.isolation.infrastructure_fault import InfrastructureFault
 from autograder.isolation.in_model_process import call_error_to_data, grading_arrays, send_grading_input
 from autograder.isolation.jail import MODELS, JailedProcess, grader_is_root, owned_prefix, start_jailed
 from autograder.engine.results import CheckResult
@@ -252,8 +255,13 @@ class ModelProcess:
         return message
 
     def _why_it_stopped(self):
-        """Why the process ended: out of memory (its cgroup says so, or the address space ran out), or how it ended."""
+        """Why the process ended: out of memory (its cgroup says so, or the address space ran out), or how it ended.
+        Raises ``InfrastructureFault`` where it was killed from outside the grader: that costs no check."""
         code = self._proc.wait() if self._proc else None
+        outside = self._jailed.killed_from_outside() if self._jailed else None
+        if outside:  # not the submission's doing: no check of its models may fail for it
+            self.stop()
+            raise InfrastructureFault(f"the grader's process for the models was killed by {outside}; grade it again")
         out_of_memory = self._cgroup_ran_out_of_memory() or code in (-signal.SIGABRT, 134)
         if not out_of_memory and self._log is not None:
             size = os.fstat(self._log.fileno()).st_size  # up to limits.file_size_limit_mb: read its end only

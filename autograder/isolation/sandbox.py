@@ -6,7 +6,10 @@ their inputs into a work folder, starts the submission's process there (``autogr
 interrupt stops it; a cell that ignores it, or kills the process, is left out of a new run); a call
 that runs past ``limits.call_timeout_s`` or a process that dies is recorded against that one call,
 and a new process carries on with the calls that are left, until ``limits.submission_timeout_s`` is
-spent. Nothing the child writes is unpickled.
+spent. A process killed by a signal none of its limits sends (``Ended.KILLED_FROM_OUTSIDE``) is run again
+first: only a second kill at the same cell or call is the submission's own doing (it may SIGKILL itself);
+kills at more than ``MAX_OUTSIDE_KILLS`` places are the machine's (``InfrastructureFault``). Nothing the child
+writes is unpickled.
 
 Isolation (``autograder.isolation.jail``): a bubblewrap sandbox (its own PID, mount, network and IPC
 namespaces; a read-only root holding the student wing and not the course; no capabilities; an unprivileged
@@ -33,6 +36,7 @@ from autograder.messages.cell_stderr import is_framework_line
 from autograder.support.config import Limits
 from autograder.messages.i18n import Message, _
 from autograder.isolation import untrusted_files
+from autograder.isolation.infrastructure_fault import InfrastructureFault
 from autograder.isolation.jail import SUBMISSION, sandbox_problem, start_jailed
 from autograder.isolation.recording import load_call, probe_to_data
 from autograder.engine.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
@@ -41,6 +45,9 @@ from autograder.engine.probes import Probe
 
 # Seconds past limits.cell_timeout_s before the grader ends a process whose cell did not stop when interrupted.
 CELL_GRACE_S = 10.0
+# Places (a cell, a call) where the submission's process may be killed from outside and run again before the
+# grading is given up as the machine's fault (InfrastructureFault): beyond a few, the machine keeps killing it.
+MAX_OUTSIDE_KILLS = 3
 
 
 @dataclass
@@ -82,6 +89,7 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
     pending = [p for p in probes]
     kinds = {c.cell: c.kind for c in cells}
     ended_in: dict[int, Message] = {}  # student cells that ended a process: not run again
+    killed_at: list[str] = []  # where a process was killed from outside (as it seemed): each place once
     log_path = workdir / "output.log"
     deadline = time.monotonic() + limits.submission_timeout_s
     output = _CappedOutput(log_path, limits.output_limit_bytes)
@@ -119,6 +127,28 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
                 break
             current = _current(outdir)
             probe, cell = current.get("probe"), current.get("cell")
+            if ending.how is Ended.KILLED_FROM_OUTSIDE:
+                on_call = probe in {p.name for p in pending}
+                where = f"the call of {probe}" if on_call else f"cell {cell}" if cell is not None else "its start-up"
+                if where not in killed_at:
+                    # Run again from the start: a kill from outside (an operator, the host's OOM killer) will not
+                    # come back at the same place; a process that kills itself there will, and is then charged.
+                    killed_at.append(where)
+                    if len(killed_at) > MAX_OUTSIDE_KILLS:
+                        raise InfrastructureFault(
+                            f"the submission's process was killed by {ending.outside} {len(killed_at)} times, each at "
+                            f"another place ({', '.join(killed_at)}); grade it again")
+                    signal_name = ending.outside.split()[0]
+                    run.problems.append(
+                        _("the submission's process was killed by {signal}, a signal the grader did not send, during "
+                          "the call of {call}; the grader ran the notebook again").format(signal=signal_name, call=probe)
+                        if on_call else
+                        _("the submission's process was killed by {signal}, a signal the grader did not send, during "
+                          "cell {cell}; the grader ran the notebook again").format(signal=signal_name, cell=cell)
+                        if cell is not None else
+                        _("the submission's process was killed by {signal}, a signal the grader did not send, during "
+                          "its start-up; the grader ran the notebook again").format(signal=signal_name))
+                    continue
             # The student's last words, not TensorFlow's import banner.
             tail = "\n".join(line for line in output.tail(1500).splitlines() if not is_framework_line(line))
             if kinds.get(cell) == STUDENT and cell not in ended_in:
@@ -245,6 +275,9 @@ class Ended(enum.Enum):
 
     FINISHED = "finished"
     EXITED = "exited"  # it exited or was killed (a signal, the out-of-memory killer) before it finished
+    # Killed by a signal that none of its limits sends, its memory cgroup recording no OOM kill of its own: from
+    # outside the grader, or by its own code (a process may SIGKILL itself), which running it again tells apart.
+    KILLED_FROM_OUTSIDE = "killed from outside"
     CALL_TIME_LIMIT = "call time limit"  # one call (or the start-up) ran past its limit
     SUBMISSION_TIME_LIMIT = "submission time limit"  # the whole submission's time was spent
 
@@ -255,6 +288,7 @@ class Ending:
 
     how: Ended
     message: Message
+    outside: str = ""  # KILLED_FROM_OUTSIDE: which signal, and that its limits did not send it
 
     @property
     def status(self) -> str:
@@ -265,12 +299,16 @@ class Ending:
 def _run_child(workdir: Path, output: _CappedOutput, limits: Limits, deadline: float,
                kinds: dict[int, str], timings: dict[str, float]) -> tuple[Ending, dict]:
     """Run the submission's process until it exits or a limit is hit; say how it ended, and what was in force
-    (the jail's own record). Adds the sandbox's start-up to ``timings``."""
+    (the jail's own record). Adds the sandbox's start-up to ``timings``. Raises ``InfrastructureFault`` where it
+    looks killed from outside the grader (``JailedProcess.killed_from_outside``): ``Ended.KILLED_FROM_OUTSIDE``."""
     jailed = start_jailed(SUBMISSION, [sys.executable, "-m", "autograder.isolation.child", str(workdir)], workdir,
                           limits, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     reader = output.drain(jailed.proc.stdout)
     try:
         ending, protections = _watch(jailed.proc, workdir, limits, deadline, kinds), jailed.protections()
+        outside = jailed.killed_from_outside() if ending.how is Ended.EXITED else None
+        if outside:  # maybe not the submission's doing: run_submission decides by running it again
+            ending = Ending(Ended.KILLED_FROM_OUTSIDE, ending.message, outside)
         if jailed.status.startup_s is not None:
             phase = "sandbox: start-up (the launcher and bubblewrap, until the process starts)"
             timings[phase] = timings.get(phase, 0.0) + jailed.status.startup_s
