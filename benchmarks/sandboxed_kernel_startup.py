@@ -3,6 +3,10 @@ Jupyter's own kernel manager and with the kit's (``course.sandboxed_kernel``), i
 the sample data. Prints the median of each and their difference.
 
     .venv/bin/python benchmarks/sandboxed_kernel_startup.py [--repeats N]
+
+With ``--autograde N``: ``nbgrader autograde`` of a class of N of the demo's notebooks on --data (mnist from
+MNIST_PATH, or sample), with the course's nbgrader_config.py as shipped (sandboxed kernels) and with nbgrader's own
+Execute, interleaved --repeats times; prints the seconds per notebook of each.
 """
 
 from __future__ import annotations
@@ -34,10 +38,50 @@ def one_run(manager, folder: Path) -> float:
     return time.perf_counter() - started
 
 
+# The line of nbgrader_config.py that puts the sandboxed Execute in autograde's pipeline.
+SANDBOXED_PIPELINE = "c.Autograde.autograde_preprocessors = ["
+
+
+def autograde_seconds(course: Path, sandboxed: bool) -> float:
+    """One `nbgrader autograde --force` of the course, with its kernels sandboxed or as nbgrader ships."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from class_benchmark import timed
+
+    from autograder.course.nbgrader_course import nbgrader_command
+
+    config = course / "nbgrader_config.py"
+    text = config.read_text().replace("_as_shipped = [", SANDBOXED_PIPELINE)
+    config.write_text(text if sandboxed else text.replace(SANDBOXED_PIPELINE, "_as_shipped = ["))
+    return timed([*nbgrader_command(), "autograde", "binary_mnist", "--force"], course)
+
+
+def compare_autograde(notebooks: int, data: str, repeats: int) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from class_benchmark import make_class
+
+    from autograder.course.nbgrader_course import generate
+
+    with tempfile.TemporaryDirectory() as work:
+        course = make_class(Path(work), notebooks, data)
+        generate(course, env={"COURSE_CONFIG": str(course / "course.yml")})
+        seconds = {"sandboxed": [], "nbgrader's own Execute": []}
+        for _ in range(repeats):
+            for way in seconds:
+                seconds[way].append(autograde_seconds(course, way == "sandboxed") / notebooks)
+    for way, runs in seconds.items():
+        print(f"{way:>22}: {statistics.median(runs):.1f} s a notebook (median of {len(runs)}; "
+              f"{', '.join(f'{r:.1f}' for r in runs)})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--autograde", type=int, metavar="N", help="compare nbgrader autograde of N notebooks")
+    parser.add_argument("--data", choices=("sample", "mnist"), default="mnist")
     args = parser.parse_args()
+    if args.autograde:
+        compare_autograde(args.autograde, args.data, args.repeats)
+        return
     with tempfile.TemporaryDirectory() as work:
         course = Path(work)
         raw = yaml.safe_load((ROOT / "course.yml").read_text())
