@@ -150,7 +150,8 @@ def _write_similarity_beside(args, config, submissions, refused) -> dict | None:
     """The similarity page beside the class report (<report>-similarity.html and .csv), from the same notebooks;
     what the class report shows of it, or None (with a warning) when it cannot be made: grading went well."""
     from autograder.messages.i18n import Translator
-    from autograder.integrity.similarity import SimilarityError, release_notebook_path, similarity_report
+    from autograder.integrity.similarity import (SimilarityError, instructor_boilerplate, release_notebook_path,
+                                                 similarity_report)
     from autograder.integrity.similarity_page import class_report_section, write_similarity
 
     report_path = Path(args.class_report)
@@ -158,7 +159,8 @@ def _write_similarity_beside(args, config, submissions, refused) -> dict | None:
     try:
         similarity = similarity_report(submissions, refused, release_notebook_path(config.assignment, config.root),
                                        config.assignment, config.similarity.threshold,
-                                       config.similarity.common_code_share)
+                                       config.similarity.common_code_share,
+                                       instructor_boilerplate(config.similarity.boilerplate, config.root))
         page, _ = write_similarity(page, similarity, Translator(args.lang or config.language))
     except (SimilarityError, OSError) as exc:
         print(f"warning: no similarity report: {getattr(exc, 'strerror', None) or exc}")
