@@ -9,11 +9,16 @@ Throughput: one class of --size submissions on --data (sample, or mnist from MNI
 graded by each of --ways:
   serial    `python -m autograder grade NOTEBOOK --json F` once per submission, one after another
   workers1  `grade-all --workers 1`
-  default   `grade-all` (its default worker count)
+  default   `grade-all` (its default worker count; the class's training cache starts empty)
+  nocache   `grade-all --no-training-cache`
+  warm      `grade-all --force` with the training cache a `default` run left (every distinct model already trained)
   workers2  `grade-all --workers 2`
   dask2     `grade-all --dask-local 2`
   nbgrader  `nbgrader autograde` of the same class (the notebooks' own cells, in the students' kernels)
-Each prints wall seconds and submissions per minute, and the speed-ups over serial and nbgrader.
+Each prints wall seconds and submissions per minute, and the speed-ups over serial and nbgrader. With
+--naive-epoch, the naive re-run is probed before each round of ways (--rounds rounds: probe, ways, probe, ways,
+...), since the machine's state moves between them: each way's speed-up is the median of its per-round ratios,
+with their spread. --phases prints each submission's phases for the ways named (a miss and a hit side by side).
 
 Simulated scale: --scale submissions (default 10,000) of a stand-in task that sleeps --sleep seconds (no
 TensorFlow), over --scale-workers workers (default 32), through the real coordinator and ledger, on each of
@@ -83,50 +88,93 @@ def timed(command: list[str], course: Path) -> float:
     return time.perf_counter() - started
 
 
-def throughput(size: int, ways: list[str], data: str = "sample", naive_epoch: bool = False) -> None:
+GRADE_ALL_OPTIONS = {"workers1": ["--workers", "1"], "default": [], "nocache": ["--no-training-cache"],
+                     "warm": ["--force"], "workers2": ["--workers", "2"], "dask2": ["--dask-local", "2"]}
+
+
+def grade_class_once(way: str, course: Path, notebooks: list[Path], tmp: str) -> float:
+    """Wall seconds of one way over the whole class."""
     from autograder.course import nbgrader_course
 
     py = [sys.executable, "-m", "autograder"]
+    if way == "warm":  # the cache of the last `default` run stays; only the grades go
+        for path in (course / "grades").glob("*.jsonl"):
+            path.unlink()
+    else:
+        shutil.rmtree(course / "grades", ignore_errors=True)
+    if way == "serial":
+        return sum(timed(py + ["grade", str(nb), "--quiet", "--json", str(Path(tmp) / "r.json")], course)
+                   for nb in notebooks)
+    if way == "nbgrader":
+        env = {"COURSE_CONFIG": str(course / "course.yml"), "TF_CPP_MIN_LOG_LEVEL": "2"}
+        nbgrader_course.generate(course, env=env)
+        started = time.perf_counter()
+        nbgrader_course.autograde(course, env=env)
+        return time.perf_counter() - started
+    return timed(py + ["grade-all", "--quiet", *GRADE_ALL_OPTIONS[way]], course)
+
+
+def throughput(size: int, ways: list[str], data: str = "sample", naive_epoch: bool = False, rounds: int = 1,
+               phase_ways: tuple[str, ...] = ()) -> None:
+    import statistics
+
+    if "warm" in ways and ("default" not in ways or ways.index("warm") < ways.index("default")):
+        raise SystemExit("--ways: warm reuses the training cache of a default run, so it comes after default")
     with tempfile.TemporaryDirectory(prefix="class-benchmark-") as tmp:
         course = make_class(Path(tmp), size, data)
         notebooks = sorted((course / "submitted").glob("*/binary_mnist/binary_mnist.ipynb"))
-        seconds: dict[str, float] = {}
+        seconds: dict[str, list[float]] = {way: [] for way in ways}
+        naive: list[float] = []
         phases: dict[str, list[tuple[str, float]]] = {}
-        for way in ways:
-            shutil.rmtree(course / "grades", ignore_errors=True)
-            if way == "serial":
-                seconds[way] = sum(timed(py + ["grade", str(nb), "--quiet", "--json", str(Path(tmp) / "r.json")], course)
-                                   for nb in notebooks)
-            elif way == "nbgrader":
-                env = {"COURSE_CONFIG": str(course / "course.yml"), "TF_CPP_MIN_LOG_LEVEL": "2"}
-                nbgrader_course.generate(course, env=env)
-                started = time.perf_counter()
-                nbgrader_course.autograde(course, env=env)
-                seconds[way] = time.perf_counter() - started
-            else:
-                option = {"workers1": ["--workers", "1"], "default": [], "workers2": ["--workers", "2"],
-                          "dask2": ["--dask-local", "2"]}[way]
-                seconds[way] = timed(py + ["grade-all", "--quiet", *option], course)
-                phases[way] = phases_from_ledger(course)
-            print(f"  {way}: {seconds[way]:.0f} s", file=sys.stderr, flush=True)
-    naive = naive_rerun_seconds() if naive_epoch else None
-    print(f"\n### Throughput: {size} submissions on the {data} data, {os.cpu_count()} cores\n")
+        each: dict[str, dict[str, dict[str, float]]] = {}
+        for round_ in range(rounds):
+            if naive_epoch:  # probe, then the ways, round after round: each ratio pairs a probe with its grades
+                naive.append(naive_rerun_seconds())
+            for way in ways:
+                seconds[way].append(grade_class_once(way, course, notebooks, tmp))
+                if way not in ("serial", "nbgrader") and round_ == 0:
+                    phases[way] = phases_from_ledger(course)
+                    each[way] = timings_by_student(course)
+                print(f"  round {round_ + 1}, {way}: {seconds[way][-1]:.0f} s", file=sys.stderr, flush=True)
+    print(f"\n### Throughput: {size} submissions on the {data} data, {os.cpu_count()} cores, {rounds} round(s)\n")
     if naive:
-        print(f"Naive re-run of the lecture, measured in this run: 30 × one lecture epoch of the three models = "
-              f"{naive:.0f} s per submission.\n")
-    print("| way | seconds | seconds per submission | submissions/min | vs serial grade | vs nbgrader autograde "
-          "| vs the naive re-run |")
+        print(f"Naive re-run of the lecture, probed before each round: 30 × one lecture epoch of the three models = "
+              f"{', '.join(f'{n:.0f}' for n in naive)} s per submission.\n")
+    print("| way | seconds (each round) | seconds per submission (median) | submissions/min | vs serial grade "
+          "| vs nbgrader autograde | vs the naive re-run: median of the rounds' ratios (min–max) |")
     print("|---|---|---|---|---|---|---|")
-    for way, s in seconds.items():
-        vs = lambda base: f"{seconds[base] / s:.2f}×" if base in seconds else "—"
-        vs_naive = f"{naive / (s / size):.0f}×" if naive else "—"
-        print(f"| {way} | {s:.0f} | {s / size:.1f} | {size / s * 60:.1f} | {vs('serial')} | {vs('nbgrader')} "
-              f"| {vs_naive} |")
+    for way, runs in seconds.items():
+        s = statistics.median(runs)
+        vs = lambda base: f"{statistics.median(seconds[base]) / s:.2f}×" if base in seconds else "—"
+        ratios = [n / (r / size) for n, r in zip(naive, runs)]
+        vs_naive = (f"{statistics.median(ratios):.0f}× ({min(ratios):.0f}–{max(ratios):.0f}×)" if ratios else "—")
+        print(f"| {way} | {', '.join(f'{r:.0f}' for r in runs)} | {s / size:.1f} | {size / s * 60:.1f} | {vs('serial')} "
+              f"| {vs('nbgrader')} | {vs_naive} |")
     for way, rows in phases.items():
-        print(f"\nWhere a submission's seconds went in `{way}` (mean over the ledger's graded lines; a worker's "
-              f"phases add up to its submission's seconds, and the workers run side by side):\n")
+        print(f"\nWhere a submission's seconds went in `{way}` (round 1, mean over the ledger's graded lines; a "
+              f"worker's phases add up to its submission's seconds, and the workers run side by side):\n")
         print("| phase | mean s |\n|---|---|")
         print("\n".join(f"| {phase} | {mean:.2f} |" for phase, mean in rows))
+    for way in phase_ways:
+        if way in each:
+            students = sorted(each[way])
+            names = list(dict.fromkeys(p for t in each[way].values() for p in t))
+            print(f"\nEach submission's phases in `{way}` (round 1, seconds):\n")
+            print("| phase | " + " | ".join(students) + " |\n|---|" + "---|" * len(students))
+            for name in names:
+                print(f"| {name} | " + " | ".join(f"{each[way][s].get(name, 0.0):.2f}" if name in each[way][s] else ""
+                                                    for s in students) + " |")
+
+
+def timings_by_student(course: Path) -> dict[str, dict[str, float]]:
+    """Each graded line's phases (``extra_data.timings``) and its seconds, by student."""
+    out = {}
+    for path in (course / "grades").glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            entry = json.loads(line) if line.strip() else {}
+            if entry.get("status") == "graded":
+                out[entry["student"]] = {**entry["result"]["extra_data"]["timings"], "**seconds**": entry["seconds"]}
+    return out
 
 
 def phases_from_ledger(course: Path) -> list[tuple[str, float]]:
@@ -347,6 +395,9 @@ def main() -> None:
     parser.add_argument("--naive-epoch", action="store_true",
                         help="also measure one lecture epoch of each model on full MNIST (MNIST_PATH) and print each "
                              "way's speed-up over re-running the lecture (30 epochs) per submission")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the ways (each after its own naive probe "
+                        "with --naive-epoch): the speed-up is the median of the rounds' ratios, with their spread")
+    parser.add_argument("--phases", default="", help="comma-separated ways whose every submission's phases are printed")
     parser.add_argument("--scale", type=int, default=10_000, help="stand-in submissions (0: skip the simulated scale)")
     parser.add_argument("--scale-workers", type=int, default=32)
     parser.add_argument("--sleep", type=float, default=0.1, help="seconds each stand-in submission sleeps")
@@ -365,7 +416,8 @@ def main() -> None:
         return
     ways = [] if args.ways == "none" else args.ways.split(",")
     if ways:
-        throughput(args.size, ways, args.data, args.naive_epoch)
+        throughput(args.size, ways, args.data, args.naive_epoch, args.rounds,
+                   tuple(w for w in args.phases.split(",") if w))
     if args.scale:
         simulated_scale(args.scale, args.scale_workers, args.sleep, args.scale_executors.split(","))
     if args.memory:

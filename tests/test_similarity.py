@@ -190,3 +190,73 @@ def test_at_the_default_threshold_whole_notebook_copies_of_each_kind_are_found(s
 
 def test_the_synthetic_class_plants_every_kind_the_issue_names():
     assert set(COPY_KINDS) == {"renamed", "reordered", "comments", "helper", "one_function", "same_file"}
+
+
+# ---------------------------------------------------------------- the lecture's code as printed; the instructor's own
+
+
+def flagged_pairs(report) -> set:
+    return {frozenset(p.students) for p in report.flagged} | report.duplicated_pairs
+
+
+@pytest.fixture(scope="module")
+def class_with_lecture_printers(tmp_path_factory):
+    """A synthetic class of 30 and the same class with 3 students who copy the lecture as it prints it."""
+    without, with_printers = tmp_path_factory.mktemp("plain"), tmp_path_factory.mktemp("printers")
+    planted = write_synthetic_class(without, 30, seed=0)
+    assert write_synthetic_class(with_printers, 30, seed=0, lecture_text=3) == planted
+    return report_of(without), report_of(with_printers), {frozenset((p.source, p.copy)) for p in planted}
+
+
+def test_three_students_who_copy_the_lecture_as_printed_are_not_flagged(class_with_lecture_printers):
+    _, report, _ = class_with_lecture_printers
+    printers = {s.student for s in report.students if s.student.startswith("t")}
+    assert len(printers) == 3
+    among = [p for p in report.pairs if set(p.students) <= printers]
+    assert not [p for p in among if p in report.flagged], among
+    assert not [g for g in report.duplicates if set(g.students) & printers], report.duplicates
+
+
+def test_the_lecture_as_printed_is_what_they_share(class_with_lecture_printers, monkeypatch, tmp_path):
+    # Without the lecture's printed code among the boilerplate, the same three students look like copies:
+    # it is that boilerplate, not some other difference, that keeps them apart.
+    import autograder.course.lecture_code as printed
+
+    write_synthetic_class(tmp_path, 30, seed=0, lecture_text=3)
+    monkeypatch.setattr(printed, "lecture_texts", lambda: [])
+    monkeypatch.setattr(printed, "LECTURE_ANSWERS", {})
+    report = report_of(tmp_path)
+    printers = [p for p in report.pairs if all(s.startswith("t") for s in p.students)]
+    assert max(p.score for p in printers) >= DEFAULTS.threshold, printers
+
+
+def test_every_planted_copy_flagged_before_is_still_flagged_beside_them(class_with_lecture_printers):
+    plain, with_printers, planted = class_with_lecture_printers
+    before, after = flagged_pairs(plain) & planted, flagged_pairs(with_printers) & planted
+    assert before and before <= after, sorted(map(sorted, before - after))
+    assert flagged_pairs(with_printers) - planted == set(), sorted(map(sorted, flagged_pairs(with_printers) - planted))
+
+
+def test_the_instructors_own_boilerplate_files_and_folders_are_nobodys_copy(tmp_path):
+    from autograder.integrity.similarity import SimilarityError, instructor_boilerplate
+
+    last_year = dict(reference_solutions(), build_deep_cnn=OWN_DEEP_CNN, split_train_val=OWN_SPLIT)
+    folder = write_class(tmp_path / "c", {"a": notebook(last_year), "b": notebook(last_year, 4)})
+    (tmp_path / "slides").mkdir()
+    (tmp_path / "slides" / "deep.py").write_text(OWN_DEEP_CNN, encoding="utf-8")
+    (tmp_path / "slides" / "notes.txt").write_text(OWN_SPLIT, encoding="utf-8")  # not code: not read
+    (tmp_path / "split.ipynb").write_text(nbformat.writes(nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("the split"), nbformat.v4.new_code_cell(OWN_SPLIT)])), encoding="utf-8")
+    submissions, refused = find_submissions(folder, "binary_mnist")
+
+    def report(*entries):
+        return similarity_report(submissions, refused, RELEASE, "binary_mnist", DEFAULTS.threshold,
+                                 DEFAULTS.common_code_share, instructor_boilerplate(entries, tmp_path))
+
+    everything, slides, both = report().pairs[0], report("slides").pairs[0], report("slides", "split.ipynb").pairs[0]
+    assert everything.score == 1.0
+    # The folder's .py file is boilerplate (the deep CNN is nobody's own now), not its .txt (the split still is).
+    assert 0 < slides.own_characters < everything.own_characters, (slides, everything)
+    assert both.score == 0.0 and both.own_characters == 0, both  # and the notebook's code cells
+    with pytest.raises(SimilarityError, match=r"similarity.boilerplate names 'lecture/'.*neither a file nor a folder"):
+        instructor_boilerplate(["lecture/"], tmp_path)

@@ -71,3 +71,23 @@ def test_a_session_trains_each_model_config_once_and_reuses_its_outcome(sample_c
     outcomes = [session._training_for(Call(probe, {}, {}, "ok", model=m))[0] for m in (first, renamed, wider)]
     assert len(trained) == 2 and outcomes[0] is not outcomes[1]
     assert outcomes[0].accuracy == outcomes[1].accuracy and outcomes[0].history == outcomes[1].history
+    assert [o.reused for o in outcomes] == [False, True, False]  # the second was not trained for its submission
+
+
+def test_a_model_that_differs_in_anything_but_names_has_another_training_key():
+    import keras
+
+    from autograder.engine.check_session import training_key
+
+    def mlp(name="m", **dense):
+        return keras.Sequential([keras.Input((784,)), keras.layers.Dense(8, activation="relu", name=f"{name}_d", **dense),
+                                 keras.layers.Dense(1, activation="sigmoid")], name=name)
+
+    variants = {"lecture": mlp(), "initializer": mlp(kernel_initializer="he_normal"),
+                "regulariser": mlp(kernel_regularizer="l2"), "dtype": mlp(dtype="float64"),
+                "bias": mlp(use_bias=False), "constraint": mlp(kernel_constraint="non_neg")}
+    keys = {what: training_key(model, "build_mlp") for what, model in variants.items()}
+    assert len(set(keys.values())) == len(keys), keys
+    assert training_key(mlp("other"), "build_mlp") == keys["lecture"]  # names aside
+    # The input kind, not the builder: the CNN builders' models take the same input.
+    assert training_key(mlp(), "build_cnn") == training_key(mlp(), "build_deep_cnn") != keys["lecture"]

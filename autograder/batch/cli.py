@@ -56,6 +56,9 @@ def add_grade_all(sub, load_config) -> None:
                            "nbgrader's gradebook.db in the course root (as autograded scores)")
     grade_all.add_argument("--class-report", metavar="FILE", help="then write one HTML page about the class: score "
                            "distribution, failure rate by group, most common failures, what was not graded")
+    grade_all.add_argument("--no-training-cache", action="store_true", help="train every submission's models "
+                           "anew, without the class's training cache (grades/<assignment>.training-cache/, where each "
+                           "distinct model's training is kept for the next submission with the same model)")
     grade_all.add_argument("--quiet", action="store_true", help="no progress bar")
     grade_all.set_defaults(func=lambda args: cmd_grade_all(args, load_config(args)))
 
@@ -75,8 +78,12 @@ def add_export(sub, load_config) -> None:
 
 
 def _settings(args, config):
+    from autograder.batch.ledger import ledger_path
     from autograder.batch.worker_task import settings_for
+    from autograder.grader.training_cache import cache_folder
 
+    # Workers may run elsewhere (Dask, on the shared file system): an absolute path.
+    training_cache = None if args.no_training_cache else str(cache_folder(ledger_path(config.root, config.assignment)).resolve())
     html_dir = None
     if args.html_dir:
         html_dir = str(Path(args.html_dir).resolve())  # workers may run elsewhere: an absolute path
@@ -84,7 +91,7 @@ def _settings(args, config):
             Path(html_dir).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             sys.exit(f"error: cannot create {html_dir}: {exc.strerror or exc}")
-    return settings_for(config, args.data, args.lang, html_dir)
+    return settings_for(config, args.data, args.lang, html_dir, training_cache)
 
 
 def _executor_factory(args, config, settings):
@@ -218,7 +225,8 @@ def _write_similarity_beside(args, config, submissions, refused, report) -> dict
     """The similarity page beside the class report (<report>-similarity.html and .csv), from the same notebooks;
     what the class report shows of it, or None (with a warning) when it cannot be made: grading went well."""
     from autograder.messages.i18n import Translator
-    from autograder.integrity.similarity import SimilarityError, release_notebook_path, similarity_report
+    from autograder.integrity.similarity import (SimilarityError, instructor_boilerplate, release_notebook_path,
+                                                 similarity_report)
     from autograder.integrity.similarity_page import class_report_section, write_similarity
 
     report_path = Path(args.class_report)
@@ -226,7 +234,8 @@ def _write_similarity_beside(args, config, submissions, refused, report) -> dict
     try:
         similarity = similarity_report(submissions, refused, release_notebook_path(config.assignment, config.root),
                                        config.assignment, config.similarity.threshold,
-                                       config.similarity.common_code_share)
+                                       config.similarity.common_code_share,
+                                       instructor_boilerplate(config.similarity.boilerplate, config.root))
         page, _ = write_similarity(page, similarity, Translator(args.lang or config.language))
     except (SimilarityError, OSError) as exc:  # OutputNotWritten names the file and whether the old one is kept
         print(f"warning: no similarity report: {exc}")

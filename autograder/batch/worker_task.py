@@ -27,6 +27,8 @@ class GradingSettings:
     timeout_s: float = 1800.0
     # Where to write each student's HTML report (grade --html), drawn by the worker that graded it; None: none.
     html_dir: str | None = None
+    # The class's training cache folder beside the ledger (grade-all), or None (--no-training-cache).
+    training_cache: str | None = None
     extra: dict = field(default_factory=dict, hash=False, compare=False)
 
     def override_dict(self) -> dict:
@@ -37,19 +39,19 @@ class GradingSettings:
 
 
 def settings_for(config, data_source: str | None = None, lang: str | None = None,
-                 html_dir: str | None = None) -> GradingSettings:
+                 html_dir: str | None = None, training_cache: str | None = None) -> GradingSettings:
     """The settings that rebuild ``config`` (as loaded from its course.yml) in a worker, with the command's overrides."""
     overrides = (("data", "source", data_source),) if data_source else ()
     limits = config.limits
     # Far beyond what the grader's own limits allow a submission: a safety net, not a grading rule.
     timeout = limits.startup_timeout_s + limits.submission_timeout_s + 3 * limits.training_timeout_s + 600
     return GradingSettings(str(config.source_path) if config.source_path else None, overrides, lang, timeout,
-                           html_dir=html_dir)
+                           html_dir=html_dir, training_cache=training_cache)
 
 
 def grader_for(settings: GradingSettings):
     """This worker's Grader for ``settings``, built and warmed (data, calibration) on first use."""
-    key = (settings.config_path, settings.overrides, settings.lang)
+    key = (settings.config_path, settings.overrides, settings.lang, settings.training_cache)
     if key not in _graders:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         if not os.environ.get("AUTOGRADER_VERBOSE"):
@@ -62,7 +64,8 @@ def grader_for(settings: GradingSettings):
         from autograder.grader.grading import Grader
 
         grader = Grader(load_config(settings.config_path, **settings.override_dict()), log=lambda msg: None,
-                        lang=settings.lang)
+                        lang=settings.lang,
+                        training_cache_dir=Path(settings.training_cache) if settings.training_cache else None)
         grader.calibration  # load (or make) it now, so that every submission costs the same
         _graders[key] = grader
     return _graders[key]

@@ -5,6 +5,10 @@ Made from the release notebook, like the demo's examples. Two kinds of independe
 * lecture-literal ones (``lecture_share`` of the class): every answer is the lecture's code exactly as the kit holds
   it (``grader/reference.py`` or ``course/examples.py``'s lecture-style answers), with or without the release's
   docstrings, the two sources sometimes mixed function by function; that is what many real students hand in;
+  a third of them copy the lecture as it prints it (``course/lecture_code.py``: its imports and ``width = 28`` in
+  a cell of their own, its model and compile lines under the release's def lines, its reshape adapted to any
+  number of images, sometimes its training, curves and prediction grid in a cell at the end), with their own
+  small relabel and split;
 * students who write their own code: each draws a dozen habits independently (how they spell Keras and its
   imports, where the input shape goes, how activations, kernel and pool sizes are written, whether layers get
   ``name=`` or ``padding=``, list, ``add``, loops or the functional API, type hints, local variables, their own
@@ -35,6 +39,7 @@ from pathlib import Path
 
 import nbformat
 
+from autograder.course import lecture_code
 from autograder.integrity.similarity import (lecture_style_answers, reference_solutions, release_notebook_path,
                                              with_release_docstring)
 
@@ -62,6 +67,8 @@ class Student:
     uses_helper: tuple[str, ...] = ()  # the answers that call the student's helpers
     helper_code: str = ""  # the helper functions alone (what a copier of the helper takes)
     imports: list[str] = field(default_factory=list)
+    end_cells: list[str] = field(default_factory=list)  # cells added after the release's last cell
+    prints_the_lecture: bool = False  # a lecture_text_student: never the source of a planted copy
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,7 +78,7 @@ def _lecture() -> tuple[dict[str, str], dict[str, str]]:
 
 def is_lecture(function: str, code: str) -> bool:
     reference, lecture = _lecture()
-    return code in (reference[function], lecture[function])
+    return code in (reference[function], lecture[function], lecture_code.LECTURE_ANSWERS.get(function))
 
 
 # ---------------------------------------------------------------- one student's habits
@@ -400,6 +407,10 @@ def independent(name: str, rng: random.Random, lecture_literal: bool, own_share:
     if lecture_literal:
         how = rng.random()
         answers = {f: (reference if how < 0.45 or (how > 0.9 and rng.random() < 0.5) else lecture)[f] for f in FUNCTIONS}
+        # A third print the lecture instead, drawn apart: the rest of the class stays the class it was.
+        own_draw = random.Random(f"{name}-{how}")
+        if own_draw.random() < 1 / 3:
+            return lecture_text_student(name, own_draw)
         return Student(name, answers, docstrings=docstrings)
     st = Style(rng)
     helper = st.helper_name
@@ -421,6 +432,27 @@ def independent(name: str, rng: random.Random, lecture_literal: bool, own_share:
     imports = imports_of(st) if any(not is_lecture(f, a) for f, a in answers.items()) else []
     return Student(name, answers, "\n\n\n".join(filter(None, ["\n".join(imports), helpers])), docstrings=docstrings,
                    uses_helper=tuple(uses), helper_code=helpers, imports=imports)
+
+
+def lecture_text_student(name: str, rng: random.Random) -> Student:
+    """A student who copies the lecture as it prints it: its imports and sizes in a cell of their own, its model
+    and compile lines under the release's def lines, its reshape adapted to any number of images (their own way
+    of counting them), their own small relabel and split, and sometimes the lecture's training, curves and
+    prediction grid for one model in a cell at the end."""
+    st = Style(rng)
+    answers = {f: lecture_code.LECTURE_ANSWERS[f] for f in ("build_mlp", "build_cnn", "build_deep_cnn", "compile_model")}
+    count = rng.choice(["x.shape[0]", "len(x)", "-1", "x.shape[0]"])
+    for function, shape in (("prepare_mlp_input", "width*height"), ("prepare_cnn_input", "width, height, 1")):
+        answers[function] = (f"def {function}(x):\n"
+                             f"    return x.reshape({count}, {shape}).astype('float32') / {rng.choice(['255.0', '255'])}")
+    answers["relabel_odd_even"], answers["split_train_val"] = relabel(st), split(st)
+    model = rng.choice(sorted(lecture_code.MODELS))
+    end_cells = []
+    if rng.random() < 0.5:
+        end_cells.append(f"model = compile_model(build_{model}())\n" + lecture_code.FIT + "\n" + lecture_code.CURVES
+                         + "\n" + lecture_code.EVALUATE + "\n" + lecture_code.PREDICTION_GRID)
+    return Student(name, answers, lecture_code.header(rng.choice(["deep_cnn", "deep_cnn", "cnn"])).strip(),
+                   docstrings=rng.random() < 0.7, end_cells=end_cells, prints_the_lecture=True)
 
 
 def _helper_users(st: Style) -> tuple[str, ...]:
@@ -519,6 +551,7 @@ def notebook_of(student: Student, release, rng: random.Random):
     for text in (student.helpers, student.top_cell):
         if text:
             nb.cells.insert(first_answer, nbformat.v4.new_code_cell(text))
+    nb.cells += [nbformat.v4.new_code_cell(text) for text in student.end_cells]
     count = rng.randint(1, 40)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -526,18 +559,23 @@ def notebook_of(student: Student, release, rng: random.Random):
     return nb
 
 
-def build_class(n: int, seed: int = 0, lecture_share: float = 0.4) -> tuple[list[Student], list[Planted]]:
+def build_class(n: int, seed: int = 0, lecture_share: float = 0.4,
+                lecture_text: int = 0) -> tuple[list[Student], list[Planted]]:
     """``n`` students: about one in four of them a planted copy of another, the kinds in turn; of the independent
-    ones, ``lecture_share`` hand in the lecture's code literally."""
+    ones, ``lecture_share`` hand in the lecture's code literally. ``lecture_text`` more students (``t000``, ...)
+    copy the lecture as it prints it (``lecture_text_student``)."""
     rng = random.Random(seed)
     n_copies = max(len(COPY_KINDS), n // 4)
     independents = [independent(f"s{i:03d}", rng, rng.random() < lecture_share) for i in range(n - n_copies)]
+    independents += [lecture_text_student(f"t{i:03d}", random.Random(f"{seed}-t{i}")) for i in range(lecture_text)]
     students, planted, used = list(independents), [], set()
     for i in range(n_copies):
         kind = COPY_KINDS[i % len(COPY_KINDS)]
         # Each source is copied once, so that the only alike pairs are the planted ones (two copies of one
         # source would be a third, unplanted pair).
         def fits(s: Student) -> bool:
+            if s.prints_the_lecture:  # the copies are of students who write their own code
+                return False
             if kind == "helper":  # a helper that builds layers (a two-line scaling helper is anybody's)
                 return any(f.startswith("build_") for f in s.uses_helper)
             if kind == "one_function":
@@ -557,12 +595,13 @@ def build_class(n: int, seed: int = 0, lecture_share: float = 0.4) -> tuple[list
     return students, planted
 
 
-def write_class(folder: Path, n: int, seed: int = 0, release_path: Path | None = None) -> list[Planted]:
+def write_class(folder: Path, n: int, seed: int = 0, release_path: Path | None = None,
+                lecture_text: int = 0) -> list[Planted]:
     """Write the synthetic class as ``folder/<student>.ipynb``; the planted pairs are returned (the truth)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     release = nbformat.read(release_path or release_notebook_path("binary_mnist"), as_version=4)
-    students, planted = build_class(n, seed)
+    students, planted = build_class(n, seed, lecture_text=lecture_text)
     rng = random.Random(seed + 1)
     same_file = {p.copy: p.source for p in planted if p.kind == "same_file"}
     written: dict[str, bytes] = {}

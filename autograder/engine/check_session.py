@@ -236,16 +236,31 @@ class CheckSession:
         """
         key = training_key(model, builder)
         outcome = self.trained.get(key) if key else None
+        if outcome is None and key and not keep_weights:
+            outcome = self.class_training(key)
+            if outcome is not None:
+                self._remember(key, outcome)
         if outcome is None or (keep_weights and outcome.weights is None):
             self.log(f"  training {builder} under the grading protocol ...")
             outcome = train_and_evaluate(model, builder, self.data, self.config.grading, self.config.grading.seed,
                                          timeout_s=self.config.limits.training_timeout_s, keep_weights=keep_weights)
+            outcome.key = key
             if key and outcome.error is None:  # a run cut short depends on the machine's load: never reused
-                self.trained.pop(key, None)
-                self.trained[key] = outcome
-                while len(self.trained) > MAX_TRAINED:
-                    self.trained.pop(next(iter(self.trained)))
-        return outcome
+                self._remember(key, replace(outcome, reused=True))
+            return outcome
+        # The key is the input kind's, not the builder's: the same model under another builder trains alike.
+        return outcome if outcome.builder == builder else replace(outcome, builder=builder)
+
+    def class_training(self, key: str) -> TrainingOutcome | None:
+        """The class's earlier training of a model with this ``training_key`` (grade-all's training cache, which
+        the model process asks the grader for); None here: a session on its own has no class."""
+        return None
+
+    def _remember(self, key: str, outcome: TrainingOutcome) -> None:
+        self.trained.pop(key, None)
+        self.trained[key] = outcome
+        while len(self.trained) > MAX_TRAINED:
+            self.trained.pop(next(iter(self.trained)))
 
     @cached_property
     def trained(self) -> dict[str, TrainingOutcome]:
@@ -259,8 +274,11 @@ MAX_TRAINED = 64
 
 def training_key(model, builder: str) -> str | None:
     """What a training under the protocol depends on, of the model: its config without names (the protocol
-    rebuilds it from its config with fresh seeded weights, so two models of one config train alike). None
-    when the config cannot be read (the model then trains every time)."""
+    rebuilds it from its config with fresh seeded weights, so two models of one config train alike) and the
+    input its builder's models take (``INPUT_KIND``). None when the config cannot be read (the model then trains
+    every time)."""
+    from autograder.engine.training import INPUT_KIND
+
     def without_names(value):
         if isinstance(value, dict):  # names go; a dtype policy's "name" is its dtype, so dtypes stay as they are
             return {k: v if k == "dtype" else without_names(v) for k, v in value.items() if k != "name"}
@@ -269,7 +287,8 @@ def training_key(model, builder: str) -> str | None:
         return value
 
     try:
-        return json.dumps([builder, type(model).__name__, without_names(model.get_config())], sort_keys=True, default=repr)
+        return json.dumps([INPUT_KIND[builder], type(model).__name__, without_names(model.get_config())],
+                          sort_keys=True, default=repr)
     except Exception:  # a config Keras cannot give (or JSON cannot hold) is simply not reused
         return None
 

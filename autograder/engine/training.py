@@ -84,6 +84,12 @@ class TrainingOutcome:
     # The trained weights (``model.get_weights()``), kept only when asked: the notebook's training cells show
     # the graded run's model under nbgrader (``autograder.notebook.train_as_graded``).
     weights: list[np.ndarray] | None = field(default=None, repr=False)
+    # What the training depends on, of the model (``check_session.training_key``): under it the class's training
+    # cache files the outcome. None when the model's config cannot be read (it then trains every time).
+    key: str | None = field(default=None, repr=False)
+    # Not trained for this submission: an earlier training of the same model (``key``), for another submission,
+    # by this model process or from the class's training cache (grade-all); ``seconds`` is that training's.
+    reused: bool = False
 
     def to_dict(self) -> dict:
         """Plain JSON data of what a grade records of the run: builder, seed, accuracy, loss, curves, seconds,

@@ -44,6 +44,9 @@ from autograder.engine.training import TrainingOutcome, train_and_evaluate
 class Grader(CheckSession):
     """What grading needs, loaded once and shared by every submission: config, data, calibration."""
 
+    # The class's training cache folder (grade-all), or None: every model trains (``grader.training_cache``).
+    training_cache_dir: Path | None = None
+
     def in_language(self, lang: str) -> "Grader":
         """This grader writing its messages in ``lang``, sharing the data, calibration and reference runs loaded so far."""
         other = copy.copy(self)
@@ -77,7 +80,16 @@ class Grader(CheckSession):
     def model_process(self) -> ModelProcess:
         """The bounded process that loads and trains the submissions' models (launched by ``grade_notebook``
         before the submission runs, or else on first use)."""
-        return ModelProcess(self.config, self.data)
+        return ModelProcess(self.config, self.data, training_cache=self.training_cache)
+
+    @cached_property
+    def training_cache(self):
+        """The class's training cache under this grader's protocol, data and machine, or None without a folder."""
+        if self.training_cache_dir is None:
+            return None
+        from autograder.grader.training_cache import TrainingCache, training_context
+
+        return TrainingCache(self.training_cache_dir, training_context(self.config, self.data))
 
     def model_bars(self, checks: list[Check]) -> dict:
         """The accuracy thresholds the model process checks against, as plain data (or why there is none)."""
@@ -166,10 +178,17 @@ class Grader(CheckSession):
                 {"peak_mb": answer.peak_mb} if answer.peak_mb is not None else {}))
             result.trainings.update(answer.trainings)
             result.layers = answer.layers
+            if self.training_cache is not None:
+                with timed(timings, "file the fresh trainings in the class's training cache"):
+                    for outcome in answer.trainings.values():
+                        self.training_cache.store(outcome)
         for check in checks:
             result.group(check.group).checks.append(results[check.name])
         for builder, outcome in result.trainings.items():
-            timings[f"train {builder} under the grading protocol"] = outcome.seconds
+            if outcome.reused:  # trained before, for another submission: this one took none of its time
+                timings[f"train {builder} under the grading protocol: reused (trained before for the same model)"] = 0.0
+            else:
+                timings[f"train {builder} under the grading protocol"] = outcome.seconds
         return result
 
     def calls_for_functions(self, functions: dict[str, Callable], checks: list[Check]) -> dict[str, Call]:

@@ -6,9 +6,12 @@ normalised with copydetect's ``filter_code`` (names, strings, comments and layou
 copydetect's fingerprints: every run of ``NOISE_THRESHOLD`` characters of normalised code (about one statement),
 hashed. Two kinds of code are nobody's own, and their fingerprints are removed before comparing:
 
-* boilerplate: the release notebook's code (the stubs, the provided cells) and the lecture's published code, taken
-  from the kit itself (``grader/reference.py``'s solutions and ``course/examples.py``'s lecture-style answers), read
-  as text so that no TensorFlow is imported;
+* boilerplate: the release notebook's code (the stubs, the provided cells); the lecture's published code as the
+  lecture prints it (``course/lecture_code.py``: ``width = 28``, ``input_dim=width*height``, the three recipes
+  whole, and their lines as students write them into the release's functions); the kit's paraphrases of it
+  (``grader/reference.py``'s solutions and ``course/examples.py``'s lecture-style answers), read as text so that
+  no TensorFlow is imported; and the instructor's own files and folders (``similarity.boilerplate``: their
+  slides' code, last year's solution);
 * common code: a fingerprint that more than ``similarity.common_code_share`` of the class has (Dolos' common-code
   threshold): what many students write alike is the assignment's natural answer, not a copy. A fingerprint that
   only three students share (one source, two copiers) is never common, however small the class.
@@ -233,13 +236,48 @@ def with_release_docstring(answer: str, stub: str) -> str:
 
 
 def lecture_code(release=None) -> list[str]:
-    """The lecture's published code as the kit holds it: the reference solutions and the lecture-style answers
-    (these also under the release's docstrings, as students write them)."""
-    answers = lecture_style_answers()
+    """The lecture's published code as the kit holds it: the lecture's recipes as printed, its lines in the
+    release's functions, the reference solutions and the lecture-style answers (the answers also under the
+    release's docstrings, as students write them)."""
+    from autograder.course.lecture_code import LECTURE_ANSWERS, lecture_texts
+
     stubs = {(c.metadata.get("nbgrader") or {}).get("grade_id"): _cell_text(c) for c in (release.cells if release else ())
              if c.cell_type == "code" and (c.metadata.get("nbgrader") or {}).get("solution")}
-    return [*reference_solutions().values(), *answers.values(),
-            *(with_release_docstring(a, stubs[f]) for f, a in answers.items() if f in stubs)]
+    answers = [*lecture_style_answers().items(), *LECTURE_ANSWERS.items()]
+    return [*lecture_texts(), *reference_solutions().values(), *(a for _, a in answers),
+            *(with_release_docstring(a, stubs[f]) for f, a in answers if f in stubs)]
+
+
+def instructor_boilerplate(paths: tuple[str, ...] | list[str], root: Path) -> list[str]:
+    """The code of the instructor's boilerplate files and folders (``similarity.boilerplate``, relative to
+    course.yml's folder): each ``.py`` file as text, each notebook's code cells; a folder's, recursively."""
+    texts = []
+    for entry in paths:
+        path = (Path(root) / entry).resolve()
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in BOILERPLATE_SUFFIXES)
+        elif path.is_file():
+            files = [path]
+        else:
+            raise SimilarityError(f"similarity.boilerplate names {entry!r}, but {path} is neither a file nor a folder; "
+                                  f"fix the path in course.yml (relative to {Path(root).resolve()}) or remove it")
+        for file in files:
+            texts += _boilerplate_of(file, entry)
+    return texts
+
+
+# What a boilerplate folder's files are read as: Python source, or a notebook's code cells.
+BOILERPLATE_SUFFIXES = (".py", ".ipynb")
+
+
+def _boilerplate_of(file: Path, entry: str) -> list[str]:
+    try:
+        if file.suffix == ".ipynb":
+            return [_cell_text(c) for c in read_notebook(file).cells if c.cell_type == "code"]
+        return [file.read_text(encoding="utf-8")]
+    except (NotebookError, OSError, UnicodeDecodeError) as exc:
+        raise SimilarityError(f"the boilerplate file {file} (similarity.boilerplate: {entry!r}) cannot be read: "
+                              f"{getattr(exc, 'strerror', None) or exc}; fix or remove it") from None
 
 
 def _cell_text(cell) -> str:
@@ -453,15 +491,17 @@ def _highlighted(student: StudentCode, slices: list[tuple[int, int]]) -> str:
 
 
 def similarity_report(submissions: list[Submission], refused: list[Refused], release_path: Path, assignment: str,
-                      threshold: float, common_code_share: float) -> SimilarityReport:
-    """Every pair of the class compared; unreadable notebooks listed with the reason, never left out."""
+                      threshold: float, common_code_share: float, boilerplate: list[str] = ()) -> SimilarityReport:
+    """Every pair of the class compared; unreadable notebooks listed with the reason, never left out.
+    ``boilerplate``: more code that is nobody's own (the instructor's, ``instructor_boilerplate``)."""
     try:
         release = read_notebook(release_path)
         release_sha256 = hashlib.sha256(Path(release_path).read_bytes()).hexdigest()
     except NotebookError as exc:
         raise SimilarityError(f"the release notebook cannot be read: {exc}") from None
     normalise, kinds = Normaliser(), CellKinds(release)
-    boilerplate = boilerplate_fingerprints(release_code(release) + lecture_code(release), normalise)
+    boilerplate = boilerplate_fingerprints(release_code(release) + lecture_code(release) + list(boilerplate),
+                                         normalise)
     students, unreadable = [], list(refused)
     for submission in submissions:
         read = read_student(submission, kinds, boilerplate, normalise)
@@ -482,4 +522,5 @@ def class_similarity(path: Path, config) -> SimilarityReport:
     except NothingToGrade as exc:
         raise SimilarityError(str(exc)) from None
     return similarity_report(submissions, refused, release_notebook_path(config.assignment, config.root),
-                             config.assignment, config.similarity.threshold, config.similarity.common_code_share)
+                             config.assignment, config.similarity.threshold, config.similarity.common_code_share,
+                             instructor_boilerplate(config.similarity.boilerplate, config.root))

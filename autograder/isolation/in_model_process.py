@@ -14,10 +14,14 @@ settings and the grading data (test labels included) all come through stdin. Pro
   in  (stdin):  read here before anything else, {"config": ..., "arrays": [{"name", "dtype", "shape"}]} (one
                 line) followed by each array's raw bytes in that order (``send_grading_input`` writes it); then
                 one request per line: {"id": ..., "outdir": ..., "checks": [check names], "bars": {builder:
-                {...}}, "calls": {probe: {"status", "error", "returned"}} for the calls that did not return normally}
+                {...}}, "calls": {probe: {"status", "error", "returned"}} for the calls that did not return normally,
+                "class_cache": whether the grader holds a class's training cache}; with a class cache, the answer
+                {"id": ..., "training": TrainingOutcome or null} to each "wants_training" line
   out (fd 1):   {"ready": true} once, then per request, each line with the request's "id": {"loading": probe} per
-                model, {"started": name}, {"finished": name, "result": CheckResult, "training": TrainingOutcome
-                or null} per check, {"layers": ..., "done": true}. The grader takes no line without its request's id.
+                model, {"started": name}, {"wants_training": training_key} before a training (with a class cache),
+                {"finished": name, "result": CheckResult, "training": TrainingOutcome or null} per check,
+                {"layers": ..., "done": true}. The grader takes no line without its request's id.
+The class's training cache is the grader's: it reads and writes the files, this process only asks.
 Anything else this process prints goes to stderr, so that nothing but the protocol reaches the grader.
 """
 
@@ -93,7 +97,20 @@ def training_to_dict(outcome) -> dict | None:
     probabilities = outcome.test_probabilities
     return {"builder": outcome.builder, "seed": outcome.seed, "accuracy": outcome.accuracy, "loss": outcome.loss,
             "history": outcome.history, "seconds": outcome.seconds, "error": outcome.error,
-            "test_probabilities": None if probabilities is None else [round(float(p), 6) for p in probabilities]}
+            "test_probabilities": None if probabilities is None else [round(float(p), 6) for p in probabilities],
+            "key": outcome.key, "reused": outcome.reused}
+
+
+def training_from_grader(data: dict):
+    """A training from the class's cache, as the grader sent it (it read and checked the file)."""
+    import numpy as np
+
+    from autograder.engine.training import TrainingOutcome
+
+    probabilities = data.get("test_probabilities")
+    return TrainingOutcome(data["builder"], data["seed"], data["accuracy"], data["loss"], data["history"],
+                           data["seconds"], data["error"], None if probabilities is None else
+                           np.asarray(probabilities, dtype=np.float32), key=data["key"], reused=True)
 
 
 def call_error_to_data(error: dict | None) -> dict | None:
@@ -128,6 +145,11 @@ def _session(settings: dict, arrays: dict):
 
     class ModelCheckSession(CheckSession):
         bars: dict = {}
+        # Asks the grader for the class's training of a model (set per request, when the grader has a class cache).
+        ask_class_cache = None
+
+        def class_training(self, key: str):
+            return self.ask_class_cache(key) if self.ask_class_cache else None
 
         def accuracy_bar(self, builder: str) -> AccuracyBar:
             bar = self.bars[builder]
@@ -165,6 +187,8 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
         request = json.loads(line)
         answer = functools.partial(_answer, send, request.get("id"))
         session.bars = request["bars"]
+        session.ask_class_cache = (functools.partial(_ask_class_cache, answer, requests, request.get("id"))
+                                   if request.get("class_cache") is True else None)
         checks = [checks_by_name[name] for name in request["checks"]]
         calls = {}
         for probe in {c.probe_name: c.probe for c in checks}.values():
@@ -187,6 +211,15 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
 
 def _answer(send, request_id, message: dict) -> None:
     send({"id": request_id, **message})
+
+
+def _ask_class_cache(answer, requests, request_id, key: str):
+    """The grader's answer from the class's training cache for ``key``: a training, or None (train it here)."""
+    answer({"wants_training": key})
+    reply = json.loads(requests.readline(MAX_HEADER_BYTES))
+    if not isinstance(reply, dict) or reply.get("id") != request_id:
+        raise ValueError("the grader's answer about the class's training cache is not for this request")
+    return training_from_grader(reply["training"]) if reply.get("training") else None
 
 
 def main(workdir: str) -> int:

@@ -79,8 +79,10 @@ class ModelProcess:
     """One bounded process for models, launched ahead of use (or on first use), restarted after it dies,
     closed with the grader."""
 
-    def __init__(self, config: CourseConfig, data: GradingData):
+    def __init__(self, config: CourseConfig, data: GradingData, training_cache=None):
         self.config, self.data = config, data
+        # The class's training cache (``grader.training_cache.TrainingCache``), or None: what the process may ask.
+        self.training_cache = training_cache
         self.root = Path(tempfile.mkdtemp(prefix=owned_prefix("models")))
         self.starts = 0
         # What the jail applied to the last process that became ready (cgroups, namespaces, capabilities, network).
@@ -151,7 +153,8 @@ class ModelProcess:
         by_name = {c.name: c for c in pending}
         self._request_id = uuid.uuid4().hex
         self._send({"id": self._request_id, "outdir": str(outdir), "checks": list(by_name), "bars": bars,
-                    "calls": {c.probe_name: outcomes[c.probe_name] for c in pending if c.probe_name in outcomes}})
+                    "calls": {c.probe_name: outcomes[c.probe_name] for c in pending if c.probe_name in outcomes},
+                    "class_cache": self.training_cache is not None})
         on_probe = pending[0].probe_name
         timeout = self.config.limits.startup_timeout_s
         try:
@@ -163,6 +166,10 @@ class ModelProcess:
                     check = by_name.get(message.get("started"))
                     on_probe = check.probe_name if check else _probe_named(message.get("loading"), pending)
                     timeout = (self.config.limits.training_timeout_s if check and check.needs_training else 0) + CHECK_MARGIN_S
+                elif "wants_training" in message and self.training_cache is not None:
+                    # The grader reads the cache; the process gets an answer, never the files.
+                    self._send({"id": self._request_id,
+                                "training": self.training_cache.lookup(message["wants_training"])})
                 elif "finished" in message and message["finished"] in by_name:
                     name = message["finished"]
                     answer.results[name] = _own_check(CheckResult.from_dict(message["result"]), by_name[name])
@@ -383,6 +390,9 @@ def training_from_dict(data: dict) -> TrainingOutcome:
     if error is not None and not isinstance(error, str):
         raise TypeError("a training error must be text")
     outcome.error = error
+    if data.get("key") is not None and not isinstance(data["key"], str):
+        raise TypeError("a training key must be text")
+    outcome.key, outcome.reused = data.get("key"), data.get("reused") is True
     if data.get("test_probabilities") is not None:
         outcome.test_probabilities = np.asarray([_number(p, False) for p in data["test_probabilities"]], dtype=np.float32)
     return outcome

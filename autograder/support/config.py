@@ -186,6 +186,13 @@ class SimilaritySettings(_Section):
         description="Code that more than this share of the class has is common code, not a copy, and is not "
         "compared (Dolos' common-code threshold); a fragment only two students share is always compared.",
     )
+    boilerplate: tuple[str, ...] = Field(
+        (),
+        description="Your own code that is nobody's copy, as files or folders relative to course.yml (copydetect's "
+        "-b, Gradescope's starter code): your slides' code, last year's solution. A folder's .py files and notebooks "
+        "(their code cells) are read, recursively. The release notebook and the lecture's published code "
+        "(autograder/course/lecture_code.py) are always boilerplate.",
+    )
 
 
 def _default_points() -> dict[str, float]:

@@ -1,0 +1,189 @@
+"""The lecture's published code, as the lecture prints it: nobody's own code in the similarity report.
+
+The lecture ("image input, binary classification": MNIST relabelled odd/even) prints one recipe per model, each
+whole: the imports, ``width = 28`` and ``height = 28``, the data preparation (reshape with ``width*height``,
+scaling, the 50,000/10,000 split, ``% 2``), the model built with ``Sequential().add(...)`` (``input_dim=width*height``,
+``input_shape=(width, height, 1)``), the compile, the 30-epoch fit with validation, the loss and accuracy curves
+on twin axes, the evaluation and the 5×5 prediction grid. Students copy these lines as printed, into the
+release's functions or into cells of their own; two students who do so share nothing of their own.
+
+Held as text only (the similarity report must not import Keras, and nothing here is ever run); the comments are
+the kit's, since the report ignores comments. ``autograder/grader/reference.py`` and ``course/examples.py`` hold
+the kit's own paraphrases of the same code, which are boilerplate too.
+"""
+
+from __future__ import annotations
+
+_IMPORTS = """from keras.utils import np_utils
+from keras.datasets import mnist
+from keras.models import Sequential
+from keras.layers import Dense, Activation
+import numpy as np
+"""
+_CNN_IMPORTS = "from keras.layers import Conv2D, MaxPooling2D, Flatten\n"
+_DROPOUT_IMPORT = "from keras.layers import Dropout\n"
+
+_SIZE = """
+width = 28
+height = 28
+"""
+
+_LOAD = """
+# 1. the data set
+(x_train, y_train), (x_test, y_test) = mnist.load_data()
+"""
+_RESHAPE_MLP = """x_train = x_train.reshape(60000, width*height).astype('float32') / 255.0
+x_test = x_test.reshape(10000, width*height).astype('float32') / 255.0
+"""
+_RESHAPE_CNN = """x_train = x_train.reshape(60000, width, height, 1).astype('float32') / 255.0
+x_test = x_test.reshape(10000, width, height, 1).astype('float32') / 255.0
+"""
+_SPLIT_AND_RELABEL = """
+# training and validation sets
+x_val = x_train[50000:]
+y_val = y_train[50000:]
+x_train = x_train[:50000]
+y_train = y_train[:50000]
+
+# odd digits are 1, even digits 0
+y_train = y_train % 2
+y_val = y_val % 2
+y_test = y_test % 2
+"""
+
+MODELS = {
+    "mlp": """model = Sequential()
+model.add(Dense(256, input_dim=width*height, activation='relu'))
+model.add(Dense(256, activation='relu'))
+model.add(Dense(256, activation='relu'))
+model.add(Dense(1, activation='sigmoid'))
+""",
+    "cnn": """model = Sequential()
+model.add(Conv2D(32, (3, 3), activation='relu', input_shape=(width, height, 1)))
+model.add(MaxPooling2D(pool_size=(2, 2)))
+model.add(Conv2D(32, (3, 3), activation='relu'))
+model.add(MaxPooling2D(pool_size=(2, 2)))
+model.add(Flatten())
+model.add(Dense(256, activation='relu'))
+model.add(Dense(1, activation='sigmoid'))
+""",
+    "deep_cnn": """model = Sequential()
+model.add(Conv2D(32, (3, 3), activation='relu', input_shape=(width, height, 1)))
+model.add(Conv2D(32, (3, 3), activation='relu'))
+model.add(MaxPooling2D(pool_size=(2, 2)))
+model.add(Dropout(0.25))
+model.add(Conv2D(64, (3, 3), activation='relu'))
+model.add(Conv2D(64, (3, 3), activation='relu'))
+model.add(MaxPooling2D(pool_size=(2, 2)))
+model.add(Dropout(0.25))
+model.add(Flatten())
+model.add(Dense(256, activation='relu'))
+model.add(Dropout(0.5))
+model.add(Dense(1, activation='sigmoid'))
+""",
+}
+
+COMPILE = "model.compile(loss='binary_crossentropy', optimizer='sgd', metrics=['accuracy'])\n"
+FIT = "hist = model.fit(x_train, y_train, epochs=30, batch_size=32, validation_data=(x_val, y_val))\n"
+
+CURVES = """%matplotlib inline
+import matplotlib.pyplot as plt
+
+fig, loss_ax = plt.subplots()
+
+acc_ax = loss_ax.twinx()
+
+loss_ax.plot(hist.history['loss'], 'y', label='train loss')
+loss_ax.plot(hist.history['val_loss'], 'r', label='val loss')
+loss_ax.set_ylim([0.0, 0.5])
+
+acc_ax.plot(hist.history['acc'], 'b', label='train acc')
+acc_ax.plot(hist.history['val_acc'], 'g', label='val acc')
+acc_ax.set_ylim([0.8, 1.0])
+
+loss_ax.set_xlabel('epoch')
+loss_ax.set_ylabel('loss')
+acc_ax.set_ylabel('accuracy')
+
+loss_ax.legend(loc='upper left')
+acc_ax.legend(loc='lower left')
+
+plt.show()
+"""
+
+EVALUATE = """loss_and_metrics = model.evaluate(x_test, y_test, batch_size=32)
+print('')
+print('loss_and_metrics : ' + str(loss_and_metrics))
+"""
+
+PREDICTION_GRID = """yhat_test = model.predict(x_test, batch_size=32)
+
+%matplotlib inline
+import matplotlib.pyplot as plt
+
+plt_row = 5
+plt_col = 5
+
+plt.rcParams["figure.figsize"] = (10,10)
+
+f, axarr = plt.subplots(plt_row, plt_col)
+
+for i in range(plt_row*plt_col):
+    sub_plt = axarr[i/plt_row, i%plt_col]
+    sub_plt.axis('off')
+    sub_plt.imshow(x_test[i].reshape(width, height))
+
+    sub_plt_title = 'R: '
+
+    if y_test[i] :
+        sub_plt_title += 'odd '
+    else:
+        sub_plt_title += 'even '
+
+    sub_plt_title += 'P: '
+
+    if yhat_test[i] >= 0.5 :
+        sub_plt_title += 'odd '
+    else:
+        sub_plt_title += 'even '
+
+    sub_plt.set_title(sub_plt_title)
+
+plt.show()
+"""
+
+
+def header(model: str) -> str:
+    """The top of one model's recipe: its imports, then ``width = 28`` and ``height = 28``."""
+    return _IMPORTS + ("" if model == "mlp" else _CNN_IMPORTS) + (_DROPOUT_IMPORT if model == "deep_cnn" else "") + _SIZE
+
+
+def recipe(model: str) -> str:
+    """One model's whole recipe, top to bottom, as the lecture prints it."""
+    reshape = _RESHAPE_MLP if model == "mlp" else _RESHAPE_CNN
+    return "\n".join([header(model) + _LOAD + reshape + _SPLIT_AND_RELABEL, "# 2. the model\n" + MODELS[model],
+                      "# 3. compile\n" + COMPILE, "# 4. train\n" + FIT, "# 5. the training curves\n" + CURVES,
+                      "# 6. evaluate\n" + EVALUATE, "# 7. predict\n" + PREDICTION_GRID])
+
+
+RECIPES: dict[str, str] = {model: recipe(model) for model in MODELS}
+
+
+def _indented(code: str) -> str:
+    return "".join(f"    {line}\n" if line else "\n" for line in code.splitlines())
+
+
+# The lecture's lines as students write them into the release's functions: the printed lines under the def
+# line, and the ``return`` the function needs (prepare_*: the lecture's reshape, for any number of images).
+LECTURE_ANSWERS: dict[str, str] = {
+    "prepare_mlp_input": "def prepare_mlp_input(x):\n"
+                         "    return x.reshape(x.shape[0], width*height).astype('float32') / 255.0",
+    "prepare_cnn_input": "def prepare_cnn_input(x):\n"
+                         "    return x.reshape(x.shape[0], width, height, 1).astype('float32') / 255.0",
+    **{f"build_{model}": f"def build_{model}():\n{_indented(code)}    return model" for model, code in MODELS.items()},
+    "compile_model": f"def compile_model(model):\n{_indented(COMPILE)}    return model",
+}
+
+def lecture_texts() -> list[str]:
+    """Every piece of the lecture's code the similarity report treats as boilerplate."""
+    return [*RECIPES.values(), *LECTURE_ANSWERS.values()]
