@@ -9,8 +9,8 @@ import pytest
 
 from autograder.batch.gradebook import GradebookError, write_gradebook
 from autograder.support.config import CourseConfig
+from repo_paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 # The demo course's points: the declared defaults (autograder/support/check_groups.py).
 POINTS = CourseConfig().points
 

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from autograder.support.config import (GROUPS, CourseConfig, CourseConfigError, describe_schema, find_config,
                                         load_config)
+from repo_paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 COURSE_YML = ROOT / "course.yml"
 
 
