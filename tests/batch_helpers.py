@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+from repo_paths import ROOT
+
 
 
 def outcome(checks: dict[str, bool]) -> dict:

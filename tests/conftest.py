@@ -178,7 +178,7 @@ def relabel_odd_even(y):
 # lose relabel and every group). NBGRADER_PARITY=all takes all 9 variants (each graded by `grade` in
 # test_broken.py): about 10 minutes more, which CI's 90 minutes do not have.
 PARITY_VARIANTS = ("mse_loss", "frozen")
-# The packs of the spellings corpus (autograder.dev.spellings) that real nbgrader autogrades in the suite, beside
+# The packs of the spellings corpus (tests/spellings.py) that real nbgrader autogrades in the suite, beside
 # the examples: every pack but pack_riskiest, which test_nbgrader_parity.py autogrades on full MNIST. Between
 # them they hold every spelling and every one-group defect (test_spellings.py checks both).
 NBGRADER_SPELLING_PACKS = ("pack_magics_and_aliases", "pack_compound_and_constants", "pack_helpers_and_crlf",
@@ -201,7 +201,7 @@ def nbgrader_submissions(course: Path | None = None) -> dict[str, dict[str, str]
     from autograder.dev.broken import VARIANTS
     from autograder.course.examples import EXAMPLES
 
-    from autograder.dev.spellings import PACKS_BY_NAME
+    from spellings import PACKS_BY_NAME
 
     every = os.environ.get("NBGRADER_PARITY") == "all"
     return {**EXAMPLES,
@@ -220,7 +220,7 @@ def submission_notebook(release, submission):
 
     ``submission`` is one of: a dict of replacements (function name -> source) or None, as
     ``filled_release`` takes; a whole notebook (an ``nbformat.NotebookNode``); or a callable
-    ``release -> notebook`` (e.g. an ``autograder.dev.spellings`` entry).
+    ``release -> notebook`` (e.g. an entry of ``tests/spellings.py``).
     """
     import copy
 

@@ -22,8 +22,8 @@ import yaml
 from autograder.support.config import load_config
 from autograder.gradescope.bundle import build_bundle
 from autograder.gradescope.run import _descendants
+from repo_paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb"
 
 

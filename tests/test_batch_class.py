@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -19,8 +18,8 @@ import yaml
 
 from autograder.engine.results import GradeResult
 from autograder.report.gradescope_style import gradescope_results
+from repo_paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 RELEASE = ROOT / "assignments" / "binary_mnist" / "binary_mnist.ipynb"
 NO_MODELS = {f"build_{m}": f"def build_{m}():\n    raise NotImplementedError()" for m in ("mlp", "cnn", "deep_cnn")}
 INVERTED = {"relabel_odd_even": "def relabel_odd_even(y):\n    return 1 - y % 2"}

@@ -15,8 +15,8 @@ from autograder.__main__ import main
 from autograder.batch.grading_key import grading_key
 from autograder.batch.ledger import LedgerWriter
 from autograder.support.config import load_config
+from repo_paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 # Canvas' gradebook export: its header, the "Points Possible" row (first cell indented), the test student.
 CANVAS = """Student,ID,SIS User ID,SIS Login ID,Section,binary_mnist (1234567),Quiz 1 (1234568),Current Score,Final Score

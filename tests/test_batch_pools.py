@@ -18,8 +18,8 @@ from autograder.batch.worker_count import PEAK_BYTES_PER_SUBMISSION, default_wor
 from autograder.batch.worker_task import GradingSettings, no_warm_up
 from autograder.support.config import load_config
 from autograder.submissions import Submission
+from repo_paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def misbehaving_task(settings, student, path):

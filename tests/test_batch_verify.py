@@ -27,8 +27,8 @@ from autograder.course.verify import verify_course
 from autograder.report.gradescope_style import gradescope_results
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
 from autograder.submissions import Submission
+from repo_paths import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 BUILDERS = ("build_mlp", "build_cnn", "build_deep_cnn")
 INVERTED = "relabel_odd_even(y_train[:5]) has the classes inverted: odd digits must be 1"
 

@@ -22,6 +22,7 @@ from autograder.integrity.similarity import SimilarityReport
 from autograder.integrity.similarity_page import write_similarity_csv
 from autograder.messages.i18n import Translator
 from autograder.support.atomic_files import OutputNotWritten, write_atomically
+from repo_paths import ROOT
 from tests.batch_helpers import fill_the_disk, temporaries
 
 OLD = b"student,total\nada,13\nben,12\n"
@@ -82,7 +83,7 @@ def _bundle(path: Path) -> None:
     from autograder.gradescope.bundle import build_bundle
     from autograder.support.config import load_config
 
-    build_bundle(load_config(Path(__file__).resolve().parent.parent / "course.yml",
+    build_bundle(load_config(ROOT / "course.yml",
                              data={"source": "sample"}), path, None)
 
 

@@ -4,6 +4,8 @@ The lists are pinned in full: a check that moves, disappears or changes its name
 read and what a class ledger compares between gradings (flipped_checks). A new check is added here on purpose.
 """
 
+import pytest
+
 from autograder.checks import VISIBLE_CHECKS, visible_checks
 from autograder.support.config import GROUPS
 from autograder.hidden.every_check import CHECKS, HIDDEN_CHECKS, checks_for
@@ -56,6 +58,44 @@ def test_every_check_runs_group_by_group_the_visible_before_the_hidden():
 
 def test_only_the_accuracy_checks_train_a_model():
     assert {c.name for c in CHECKS if c.needs_training} == {n for g, n in VISIBLE if g == "accuracy"}
+
+
+def test_each_declared_group_checks_the_functions_its_probes_call():
+    # The declaration's functions are what its test cell passes: every function a probe of the group calls,
+    # in the order its probes call them (accuracy's cells also pass compile_model, which its training uses).
+    from autograder.support.check_groups import CHECK_GROUPS
+
+    for group in CHECK_GROUPS:
+        called = list(dict.fromkeys(c.probe.function for c in CHECKS if c.group == group.name))
+        assert called and list(group.functions[:len(called)]) == called, group.name
+        assert group.functions[len(called):] == (("compile_model",) if group.name == "accuracy" else ()), group.name
+
+
+def test_each_declared_group_has_its_rules_in_the_module_it_names():
+    from autograder.support.check_groups import CHECK_GROUPS
+
+    for group in CHECK_GROUPS:
+        assert {c.func.__module__ for c in CHECKS if c.group == group.name} == {f"autograder.checks.{group.module}"}
+
+
+def test_every_check_weighs_1_today_so_each_group_splits_its_points_evenly():
+    assert {c.weight for c in CHECKS} == {1}
+
+
+def test_a_rule_states_its_weight_where_it_is_registered(monkeypatch):
+    from autograder.checks import registry
+    from autograder.engine.probes import VISIBLE_PROBES
+
+    monkeypatch.setattr(registry, "RULES", [])
+
+    @registry.rule("relabel", weight=3)
+    def check_weighted(call):
+        """A weighted rule."""
+
+    assert [c.weight for c in registry.checks_on(VISIBLE_PROBES)] == [3]
+    for bad in (0, -1, True, "1", float("inf")):
+        with pytest.raises(ValueError, match="positive, finite weight"):
+            registry.rule("relabel", weight=bad)
 
 
 def test_each_check_shows_its_rule_the_first_line_of_its_docstring():

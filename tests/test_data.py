@@ -13,11 +13,11 @@ import pytest
 
 from autograder.support import data
 from autograder.support.data import Dataset, MnistFileError, MnistUnavailableError, load_dataset
+from repo_paths import ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 # Read before any test's monkeypatch touches the environment.
 _ENV_MNIST_PATH = os.environ.get("MNIST_PATH", "").strip()
-_SHARED_MNIST = REPO_ROOT.parent / "shared" / "data" / "mnist.npz"
+_SHARED_MNIST = ROOT.parent / "shared" / "data" / "mnist.npz"
 SAMPLE_FINGERPRINT = "86b7c463fad8efc9"
 
 
@@ -230,7 +230,7 @@ def test_n_val_follows_the_lecture_proportion():
 
 def test_importing_data_is_cheap():
     code = "import sys, autograder.support.data; print(sorted(m for m in ('keras', 'tensorflow', 'mlxtend') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 

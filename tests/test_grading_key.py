@@ -23,7 +23,7 @@ def registered_names() -> list[str]:
     """Every registered check's full name, as the ledger's records name them (``group: check[probe]``)."""
     from autograder.batch.grading_key import registered_checks
 
-    return [f"{group}: {rule}[{probe}]" for group, rule, probe, _hidden, _trains in registered_checks()]
+    return [f"{group}: {rule}[{probe}]" for group, rule, probe, *_hidden_trains_weight in registered_checks()]
 
 
 def every_registered_check_passes(student: str) -> dict[str, bool]:
@@ -94,6 +94,18 @@ def test_comments_docstrings_and_layout_do_not_move_the_key_but_code_does(tmp_pa
     assert grading_key(config, kit) == key, "the expected values' layout moved the key"
     split.write_text(original.replace("@rule(\"split\")\n", "@rule(\"split\", needs_training=True)\n", 1))
     assert grading_key(config, kit) != key, "a change to what a rule does must move the key"
+
+
+def test_a_check_weight_moves_the_key(monkeypatch):
+    """A rule's weight decides its share of its group's points: reweighting one regrades the class."""
+    from dataclasses import replace
+
+    from autograder.checks import registry
+
+    config = load_config(KIT.parent / "course.yml")
+    key = grading_key(config)
+    monkeypatch.setattr(registry, "RULES", [replace(registry.RULES[0], weight=2), *registry.RULES[1:]])
+    assert grading_key(config) != key
 
 
 def test_an_expected_value_moves_the_key(tmp_path):

@@ -120,13 +120,13 @@ def test_nbgrader_validate_passes_a_correct_lecture_style_notebook_and_fails_the
 # On full MNIST nbgrader runs each notebook's training cells too, so two notebooks stand for the rest: one
 # correct notebook, the pack of the riskiest spellings students write (a `%%time` cell, a top-level `if` choosing
 # the input shape as Keras' own example does, a constant computed by a call, a loss given as a function;
-# autograder.dev.spellings), and one broken group. Stderr does not depend on the data: the sample-data run shows it.
+# tests/spellings.py), and one broken group. Stderr does not depend on the data: the sample-data run shows it.
 FULL_MNIST_STUDENTS = ["pack_riskiest", "ben_relabel_inverted"]
 
 
 @pytest.fixture(scope="module")
 def full_mnist_verification(sample_config, tmp_path_factory):
-    from autograder.dev.spellings import PACKS_BY_NAME
+    from spellings import PACKS_BY_NAME
     from conftest import autograde_with_nbgrader, require_full_mnist
 
     require_full_mnist()

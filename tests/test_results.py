@@ -62,6 +62,43 @@ def test_a_partial_credit_group_scores_a_share_per_passed_check():
     assert not group.passed
 
 
+def test_with_every_weight_1_a_group_splits_its_points_evenly_as_before():
+    # Today's scores, exactly: the points over the number of checks, a share per passed check.
+    group = GroupResult("accuracy", 2.5, [_check(n, "accuracy", n != "c") for n in "abc"], partial_credit=True)
+
+    assert [group.check_max_score(c) for c in group.checks] == [2.5 / 3] * 3
+    assert group.score == 2.5 * 2 / 3
+    assert [group.check_score(c) for c in group.checks] == [2.5 / 3, 2.5 / 3, 0.0]
+
+
+def test_a_check_weighted_2_is_worth_twice_each_other_check_of_its_group():
+    checks = [_check("heavy", "accuracy", True), _check("light", "accuracy", False), _check("other", "accuracy", True)]
+    checks[0].weight = 2
+    partial = GroupResult("accuracy", 4, checks, partial_credit=True)
+
+    assert [partial.check_max_score(c) for c in checks] == [2.0, 1.0, 1.0]
+    assert partial.score == 3.0 and [partial.check_score(c) for c in checks] == [2.0, 0.0, 1.0]
+    whole = GroupResult("relabel", 4, checks)
+    assert whole.score == 0.0 and [whole.check_score(c) for c in checks] == [0.0, 0.0, 0.0]
+    tests = gradescope_results(GradeResult("nb", [partial]))["tests"]
+    assert [(t["score"], t["max_score"]) for t in tests] == [(2.0, 2.0), (0.0, 1.0), (1.0, 1.0)]
+
+
+def test_a_weight_is_stored_only_when_it_is_not_1_and_read_back():
+    even, heavy = _check("even", "split", True), _check("heavy", "split", True)
+    heavy.weight = 2.5
+
+    assert "weight" not in even.to_dict()  # a record of even shares is written as it always was
+    assert heavy.to_dict()["weight"] == 2.5
+    assert CheckResult.from_dict(heavy.to_dict()).weight == 2.5 and CheckResult.from_dict(even.to_dict()).weight == 1
+    group = GroupResult("split", 3, [even, heavy], partial_credit=True)
+    even.passed = False
+    assert GroupResult.from_dict(group.to_dict()).score == group.score == 3 * 2.5 / 3.5
+    for bad in (0, -1, "2", True, float("nan")):
+        with pytest.raises(ValueError, match="weight"):
+            CheckResult.from_dict({**heavy.to_dict(), "weight": bad})
+
+
 def test_a_group_without_checks_has_not_passed_and_scores_nothing():
     group = GroupResult("cnn", 2)
 

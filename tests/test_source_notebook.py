@@ -2,6 +2,7 @@
 and the solutions notebook runs top to bottom, drawing the curves and the 5×5 grid."""
 
 import re
+from dataclasses import replace
 
 import nbformat
 import pytest
@@ -9,7 +10,9 @@ import yaml
 from nbclient import NotebookClient
 
 from autograder.course import nbgrader_course
+from autograder.course.gradebook import grade_id_of
 from autograder.course.source_notebook import build_source_notebook, write_source_notebook
+from autograder.support import check_groups
 from repo_paths import RELEASE, ROOT, SOLUTION
 
 
@@ -24,6 +27,25 @@ def test_committed_source_notebook_matches_a_fresh_build(sample_config, tmp_path
 def test_committed_release_matches_a_fresh_nbgrader_generation(tmp_path):
     differences = nbgrader_course.release_diff(ROOT, tmp_path)
     assert differences == [], f"assignments/ differs from a fresh `nbgrader generate_assignment`: {differences}"
+
+
+def test_each_declared_group_has_its_test_cells_in_the_course_order(sample_config):
+    graded = [c.metadata["nbgrader"]["grade_id"] for c in build_source_notebook(sample_config).cells
+              if c.metadata["nbgrader"]["grade"]]
+    per_model = [grade_id_of(g.name, f) for g in check_groups.CHECK_GROUPS if g.test_after is None
+                 for f in g.functions if f.startswith("build_")]
+    assert graded == [grade_id_of(g.name) for g in check_groups.CHECK_GROUPS if g.test_after] + per_model
+
+
+def test_a_function_followed_by_two_groups_gets_both_test_cells(sample_config, monkeypatch):
+    # prepare's test cell declared after split_train_val: both groups follow that function, neither vanishes.
+    moved = tuple(replace(g, test_after="split_train_val") if g.name == "prepare" else g
+                  for g in check_groups.CHECK_GROUPS)
+    monkeypatch.setattr(check_groups, "CHECK_GROUPS", moved)
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in build_source_notebook(sample_config).cells]
+    after_split = ids.index("split_train_val") + 1
+    assert ids[after_split:after_split + 2] == ["test_split", "test_prepare"]
+    assert ids.count("test_prepare") == 1 and ids[ids.index("prepare_cnn_input") + 1] == "task_build_mlp"
 
 
 def test_release_has_stubs_and_no_solution_or_hidden_tests():

@@ -3,7 +3,7 @@ every grading path, and each one-group defect of them loses exactly its groups, 
 
 Paths: ``Grader.grade_notebook`` (``python -m autograder grade``), the students' self-check (``pytest
 autograder --notebook NB`` in a subprocess), and real ``nbgrader autograde`` compared group by group with
-``grade`` through ``verify_course``. The notebooks are built by ``autograder.dev.spellings``.
+``grade`` through ``verify_course``. The notebooks are built by ``tests/spellings.py``.
 
 The fast tests check every notebook (corpus, defects, packs). In the suite ``grade``, the self-check and real
 nbgrader take the 7 packs (every spelling and defect is in one), nbgrader in the session's one nbgrader run
@@ -27,7 +27,7 @@ from autograder.checks import visible_checks
 from autograder.support.config import GROUPS, load_config
 from autograder.course.examples import filled_release
 from autograder.report.text import result_text
-from autograder.dev.spellings import (CORPUS, DEFECTS, PACKS, PACKS_BY_NAME, RISKIEST, SPELLINGS_BY_NAME, Defect,
+from spellings import (CORPUS, DEFECTS, PACKS, PACKS_BY_NAME, RISKIEST, SPELLINGS_BY_NAME, Defect,
                                       Spelling, model_of)
 from conftest import NBGRADER_SPELLING_PACKS, autograde_with_nbgrader, require_full_mnist, submission_notebook
 from repo_paths import RELEASE

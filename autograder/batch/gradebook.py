@@ -54,7 +54,8 @@ def check_outcomes_only(entry: dict) -> dict:
     if "checks" in entry:
         return entry
     try:
-        checks = [[c.group, c.probe, c.passed] for c in recorded_checks(entry)]
+        # A check's weight follows its outcome only when it is not 1 (``CheckResult.to_dict`` does the same).
+        checks = [[c.group, c.probe, c.passed, *([c.weight] if c.weight != 1 else [])] for c in recorded_checks(entry)]
     except UnreadableResult:
         checks = []
     return {**{k: v for k, v in entry.items() if k != "result"}, "checks": checks}
@@ -62,16 +63,18 @@ def check_outcomes_only(entry: dict) -> dict:
 
 def cell_points(grade_id: str, max_score: float, entry: dict) -> float:
     """The points of one nbgrader test cell from a ledger line: its group's, or for a cell per model
-    (test_accuracy_build_mlp) the share of that model's checks that passed."""
+    (test_accuracy_build_mlp) the share of that model's checks that passed, by their weights."""
     group = group_of(grade_id)
     scores = entry["groups"].get(group)
     if scores is None:
         return 0.0
     builder = grade_id.removeprefix(f"test_{group}_")
     if builder != grade_id and builder.startswith("build_"):
-        passed = [ok for check_group, probe, ok in check_outcomes_only(entry)["checks"]
-                  if check_group == group and function_called_by(probe) == builder]
-        return max_score * sum(passed) / len(passed) if passed else 0.0
+        outcomes = [(ok, weight[0] if weight else 1) for check_group, probe, ok, *weight
+                    in check_outcomes_only(entry)["checks"]
+                    if check_group == group and function_called_by(probe) == builder]
+        total = sum(w for _, w in outcomes)
+        return max_score * sum(w for ok, w in outcomes if ok) / total if outcomes else 0.0
     return max_score if scores["score"] >= scores["max_score"] - 1e-9 else 0.0
 
 

@@ -77,7 +77,7 @@ def expected_values_digest(kit: Path = KIT) -> dict[str, str]:
 
 
 def registered_checks() -> list[list]:
-    """Every check the grader runs, as the registry holds it now: group, rule, probe, hidden, trains.
+    """Every check the grader runs, as the registry holds it now: group, rule, probe, hidden, trains, weight.
 
     Made from the live registry (not from a list made at import), so that a rule registered later counts.
     """
@@ -85,7 +85,7 @@ def registered_checks() -> list[list]:
     from autograder.engine.probes import VISIBLE_PROBES
     from autograder.hidden.probes import HIDDEN_PROBES
 
-    return [[c.group, c.func.__name__, c.probe_name, c.hidden, c.needs_training]
+    return [[c.group, c.func.__name__, c.probe_name, c.hidden, c.needs_training, c.weight]
             for c in checks_on(VISIBLE_PROBES + HIDDEN_PROBES)]
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from autograder.engine.calls import Call
-from autograder.support.config import GROUPS
+from autograder.support.check_groups import GROUPS
 from autograder.engine.probes import Probe
 
 
@@ -28,6 +28,8 @@ class Check:
     # Accuracy checks train the returned model under the grading protocol (``Call.train_under_protocol``):
     # the grader gives them the training time limit and the calibrated thresholds.
     needs_training: bool = False
+    # Its share of its group's points, relative to the group's other checks (``@rule(weight=...)``).
+    weight: float = 1
 
     @property
     def probe_name(self) -> str:
@@ -54,6 +56,7 @@ class Rule:
     groups: tuple[str, ...]
     applies_to: Callable[[Probe], bool] | None = None
     needs_training: bool = False
+    weight: float = 1
 
     def examines(self, probe: Probe) -> bool:
         return probe.group in self.groups and (self.applies_to is None or self.applies_to(probe))
@@ -63,21 +66,27 @@ class Rule:
 RULES: list[Rule] = []
 
 
-def rule(*groups: str, applies_to: Callable[[Probe], bool] | None = None, needs_training: bool = False):
+def rule(*groups: str, applies_to: Callable[[Probe], bool] | None = None, needs_training: bool = False,
+         weight: float = 1):
     """Register the decorated ``check_<behaviour>(call)`` as a rule of ``groups``, where it is written.
 
     ``applies_to(probe)`` narrows the probes it examines (e.g. to inputs that carry their index);
-    ``needs_training`` marks a rule that trains the returned model (``call.train_under_protocol()``).
+    ``needs_training`` marks a rule that trains the returned model (``call.train_under_protocol()``);
+    ``weight`` is each of its checks' share of its group's points, relative to the group's other checks: a
+    group's points are split over its checks in proportion to their weights, so a new rule of weight 1 takes
+    one even share and says so here, where it is written.
     """
     unknown = [g for g in groups if g not in GROUPS]
     if not groups or unknown:
         raise ValueError(f"@rule needs groups among {', '.join(GROUPS)}; got {groups}")
+    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 < weight < float("inf"):
+        raise ValueError(f"@rule needs a positive, finite weight; got {weight!r}")
 
     def register(func: Callable[[Call], None]) -> Callable[[Call], None]:
         if not func.__name__.startswith("check_") or not (func.__doc__ or "").strip():
             # The name and the docstring's first line are what students read next to each result.
             raise ValueError(f"a rule is a function check_<behaviour> with a one-line docstring: {func.__name__}")
-        RULES.append(Rule(func, groups, applies_to, needs_training))
+        RULES.append(Rule(func, groups, applies_to, needs_training, weight))
         return func
 
     return register
@@ -86,5 +95,5 @@ def rule(*groups: str, applies_to: Callable[[Probe], bool] | None = None, needs_
 def checks_on(probes: Iterable[Probe]) -> list[Check]:
     """One check per probe and rule that examines it: group by group, probe by probe, rules as written."""
     probes = list(probes)
-    return [Check(probe.group, r.func, probe, r.needs_training)
+    return [Check(probe.group, r.func, probe, r.needs_training, r.weight)
             for group in GROUPS for probe in probes if probe.group == group for r in RULES if r.examines(probe)]

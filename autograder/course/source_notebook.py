@@ -15,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.grader import reference
 from autograder.hidden.every_check import CHECKS
+from autograder.support.check_groups import CHECK_GROUPS_BY_NAME, groups_tested_after
 from autograder.support.config import CourseConfig
 from autograder.course.gradebook import grade_id_of
 
@@ -69,10 +70,6 @@ _TASKS = {
     "build_deep_cnn": "## 6. The deep CNN with Dropout\n\n`Conv2D(32)` → `Conv2D(32)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Conv2D(64)` → `Conv2D(64)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Flatten` → `Dense(256, relu)` → `Dropout(0.5)` → `Dense(1, sigmoid)`; all convolutions 3×3 with relu (327,649 parameters).\n\n**6. Dropout을 쓴 깊은 CNN.** `Conv2D(32)` → `Conv2D(32)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Conv2D(64)` → `Conv2D(64)` → `MaxPooling2D(2)` → `Dropout(0.25)` → `Flatten` → `Dense(256, relu)` → `Dropout(0.5)` → `Dense(1, sigmoid)`. 합성곱은 모두 3×3, relu입니다 (파라미터 327,649개).",
     "compile_model": "## 7. Compile\n\nCompile the model with **binary cross-entropy**, the **SGD** optimizer and the **accuracy** metric, and return it.\n\n**7. 컴파일하기.** **이진 교차 엔트로피**, **SGD** 옵티마이저, **accuracy** 지표로 모델을 컴파일하고 반환하세요.",
 }
-
-# After which function each group's test cell comes (a group is tested once all its functions exist).
-_TEST_AFTER = {"relabel": "relabel_odd_even", "split": "split_train_val", "prepare": "prepare_cnn_input",
-               "mlp": "build_mlp", "cnn": "build_cnn", "deep_cnn": "build_deep_cnn", "compile": "compile_model"}
 
 _HELPERS = '''def plot_history(history, title):
     """Training and validation loss (left axis) and accuracy (right axis), as in the lecture: by epoch, or by
@@ -149,14 +146,6 @@ def _meta(grade_id: str, *, solution=False, grade=False, locked=True, points=Non
     return {"nbgrader": meta}
 
 
-def _groups_functions(group: str, builders: tuple[str, ...] | None = None) -> list[str]:
-    functions = []
-    for c in CHECKS:
-        if c.group == group and c.probe.function not in functions and (builders is None or c.probe.function in builders):
-            functions.append(c.probe.function)
-    return functions
-
-
 def _test_source(group: str, points: float, functions: list[str]) -> str:
     args = ", ".join(f"{f}={f}" for f in functions)
     has_hidden = any(c.hidden for c in CHECKS if c.group == group and c.probe.function in functions)
@@ -168,6 +157,11 @@ def _test_source(group: str, points: float, functions: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _other_functions(group: str, per_cell: list[str]) -> list[str]:
+    """The functions every one of ``group``'s per-model cells passes besides its own model's builder."""
+    return [f for f in CHECK_GROUPS_BY_NAME[group].functions if f not in per_cell]
+
+
 def _points(x: float) -> float | int:
     return int(x) if float(x).is_integer() else round(float(x), 4)
 
@@ -176,16 +170,15 @@ def build_source_notebook(config: CourseConfig) -> nbformat.NotebookNode:
     """The nbgrader source notebook, cell by cell."""
     cells = [new_markdown_cell(_INTRO, metadata=_meta("intro")),
              new_code_cell(_IMPORTS, metadata=_meta("imports"))]
-    groups_after = {fn: g for g, fn in _TEST_AFTER.items()}
     for func in reference.STUDENT_FUNCTIONS:
         name = func.__name__
         cells.append(new_markdown_cell(_TASKS[name], metadata=_meta(f"task_{name}")))
         cells.append(new_code_cell(inspect.getsource(func).rstrip(), metadata=_meta(name, solution=True, locked=False)))
-        if name in groups_after:
-            group = groups_after[name]
-            points = config.points[group]
-            cells.append(new_code_cell(_test_source(group, points, _groups_functions(group)),
-                                       metadata=_meta(grade_id_of(group), grade=True, points=_points(points))))
+        # Every group tested after this function gets its own cell: two groups after one function both appear.
+        for group in groups_tested_after(name):
+            points = config.points[group.name]
+            cells.append(new_code_cell(_test_source(group.name, points, list(group.functions)),
+                                       metadata=_meta(grade_id_of(group.name), grade=True, points=_points(points))))
     cells.append(new_markdown_cell(
         "## 8. Reproduce the lecture\n\nThe provided cells below load the data through your functions, "
         "train the three models, draw the training curves (loss and accuracy on twin axes), evaluate on "
@@ -204,9 +197,11 @@ def build_source_notebook(config: CourseConfig) -> nbformat.NotebookNode:
     for builder, kind, title in (("build_mlp", "mlp", "MLP"), ("build_cnn", "cnn", "CNN"),
                                  ("build_deep_cnn", "cnn", "Deep CNN with Dropout")):
         cells.append(new_code_cell(_train_cell(builder, kind, title), metadata=_meta(f"train_{builder}")))
-    # Accuracy is graded per model, one cell each, so each cell carries its share of the points.
-    builders = _groups_functions("accuracy")
-    per_model = config.points["accuracy"] / len(builders)
+    # Accuracy is graded per model, one cell each, so each cell carries its share of the points: its checks'
+    # weights over the group's (with every weight 1 and one check per model, an even split).
+    accuracy = [c for c in CHECKS if c.group == "accuracy"]
+    builders = list(dict.fromkeys(c.probe.function for c in accuracy))
+    total_weight = sum(c.weight for c in accuracy)
     cells.append(new_markdown_cell(
         "## 9. Accuracy under the grading protocol\n\nThe grader retrains each of your models briefly with a "
         "fixed seed and compares its test accuracy with the reference solution's under the same protocol.\n\n"
@@ -214,8 +209,10 @@ def build_source_notebook(config: CourseConfig) -> nbformat.NotebookNode:
         "학습한 참조 답안의 테스트 정확도와 비교합니다.",
         metadata=_meta("accuracy_intro")))
     for builder in builders:
+        weight = sum(c.weight for c in accuracy if c.probe.function == builder)
+        per_model = config.points["accuracy"] * weight / total_weight
         cells.append(new_code_cell(
-            _test_source("accuracy", per_model, [builder, "compile_model"]),
+            _test_source("accuracy", per_model, [builder, *_other_functions("accuracy", builders)]),
             metadata=_meta(grade_id_of("accuracy", builder), grade=True, points=_points(per_model))))
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},

@@ -34,7 +34,7 @@ RECORD_FORMAT = 1
 
 # The fields a check result's data holds (``CheckResult.to_dict``); data written before the check and its
 # probe were stored apart names them together instead, as ``"name": "check[probe]"`` (``split_check_name``).
-_DATA_FIELDS = ("check", "probe", "group", "rule", "hidden", "passed", "message", "subject", "see")
+_DATA_FIELDS = ("check", "probe", "group", "rule", "hidden", "passed", "message", "subject", "see", "weight")
 
 
 def split_check_name(name: str) -> tuple[str, str]:
@@ -71,13 +71,15 @@ class CheckResult:
     subject: str = ""
     # The check that reports this failure's cause, when this check's own precondition failed.
     see: str = ""
+    # Its share of its group's points relative to the group's other checks (the rule's ``@rule(weight=...)``).
+    weight: float = 1
 
     @classmethod
     def of(cls, check: "Check", passed: bool, message: Message | str = "", *, subject: str = "",
            see: str = "") -> "CheckResult":
         """The result of ``check`` (a ``checks.Check``): its name, probe, group, rule and visibility."""
         return cls(check=check.func.__name__, probe=check.probe_name, group=check.group, rule=Message(check.rule),
-                   hidden=check.hidden, passed=passed, message=message, subject=subject, see=see)
+                   hidden=check.hidden, passed=passed, message=message, subject=subject, see=see, weight=check.weight)
 
     @property
     def name(self) -> str:
@@ -91,10 +93,12 @@ class CheckResult:
         return render(self.message, translator)
 
     def to_dict(self) -> dict:
-        """Plain JSON data (what crosses a process boundary; see ``from_dict``); messages stay lazy."""
-        return {"check": self.check, "probe": self.probe, "group": self.group, "rule": text_to_data(self.rule),
+        """Plain JSON data (what crosses a process boundary; see ``from_dict``); messages stay lazy. The weight
+        is written only when it is not 1, so that a record of even shares reads as it always has."""
+        data = {"check": self.check, "probe": self.probe, "group": self.group, "rule": text_to_data(self.rule),
                 "hidden": self.hidden, "passed": self.passed, "message": text_to_data(self.message),
                 "subject": self.subject, "see": self.see}
+        return data if self.weight == 1 else {**data, "weight": self.weight}
 
     @classmethod
     def from_dict(cls, data: dict) -> "CheckResult":
@@ -117,10 +121,13 @@ class CheckResult:
         too_long = [k for k, v in text.items() if len(v) > MAX_FIELD_CHARS]
         if too_long:
             raise ValueError(f"a check result's {', '.join(too_long)} has more than {MAX_FIELD_CHARS:,} characters")
+        weight = data.get("weight", 1)
+        if not _is_number(weight) or weight <= 0:
+            raise ValueError(f"a check result's weight must be a positive number, not {weight!r}"[:300])
         if "name" in text:
             text["check"], text["probe"] = split_check_name(text.pop("name"))
         return cls(**text, **flags, rule=text_from_data(data.get("rule", "")),
-                   message=text_from_data(data.get("message", "")))
+                   message=text_from_data(data.get("message", "")), weight=weight)
 
 
 @dataclass
@@ -138,9 +145,18 @@ class GroupResult:
     def n_passed(self) -> int:
         return sum(c.passed for c in self.checks)
 
+    @property
+    def total_weight(self) -> float:
+        return sum(c.weight for c in self.checks)
+
+    def check_max_score(self, check: CheckResult) -> float:
+        """The points this check is worth: the group's, split over its checks in proportion to their weights
+        (with every weight 1, an even split)."""
+        return self.max_score * check.weight / self.total_weight
+
     def check_score(self, check: CheckResult) -> float:
         """This check's share of the group's points."""
-        share = self.max_score / len(self.checks)
+        share = self.check_max_score(check)
         if self.partial_credit:
             return share if check.passed else 0.0
         return share if self.passed else 0.0
@@ -148,7 +164,8 @@ class GroupResult:
     @property
     def score(self) -> float:
         if self.partial_credit:
-            return self.max_score * self.n_passed / len(self.checks) if self.checks else 0.0
+            passed_weight = sum(c.weight for c in self.checks if c.passed)
+            return self.max_score * passed_weight / self.total_weight if self.checks else 0.0
         return self.max_score if self.passed else 0.0
 
     @property

@@ -29,7 +29,7 @@ def gradescope_results(result: GradeResult, translator: Translator = ENGLISH) ->
         for c in g.checks:
             output = c.message_text(t) if not c.passed else f"passed: {c.rule_text(t)}"
             tests.append({"name": f"{g.name}: {c.name}", "group": g.name, "score": round(g.check_score(c), 4),
-                          "max_score": round(g.max_score / len(g.checks), 4),
+                          "max_score": round(g.check_max_score(c), 4),
                           "status": "passed" if c.passed else "failed", "output": output,
                           "visibility": "hidden" if c.hidden else "visible"})
     output = [render(text, t) for text in result.problems + result.notes]

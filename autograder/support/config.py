@@ -15,7 +15,8 @@ from typing import Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-GROUPS = ("relabel", "split", "prepare", "mlp", "cnn", "deep_cnn", "compile", "accuracy")
+from autograder.support.check_groups import CHECK_GROUPS, GROUPS
+
 CONFIG_ENV = "COURSE_CONFIG"
 CONFIG_NAME = "course.yml"
 # The student kit installs its course.yml inside the package, for a notebook run where no course.yml is at or
@@ -196,7 +197,7 @@ class SimilaritySettings(_Section):
 
 
 def _default_points() -> dict[str, float]:
-    return {"relabel": 1, "split": 1, "prepare": 1, "mlp": 2, "cnn": 2, "deep_cnn": 2, "compile": 1, "accuracy": 3}
+    return {g.name: g.points for g in CHECK_GROUPS}
 
 
 class CourseConfig(_Section):

@@ -280,7 +280,7 @@ def _edited(name: str, *pairs: tuple[str, str]) -> str:
     source = _ref(name)
     for old, new in pairs:
         if old not in source:
-            raise LookupError(f"reference.{name} no longer contains {old!r}: update autograder/dev/spellings.py")
+            raise LookupError(f"reference.{name} no longer contains {old!r}: update tests/spellings.py")
         source = source.replace(old, new)
     return source
 
