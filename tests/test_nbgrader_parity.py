@@ -144,7 +144,7 @@ def test_on_full_mnist_nbgrader_records_the_points_grade_gives(full_mnist_verifi
     nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", FULL_MNIST_STUDENTS)
     for student, result in verification.results.items():
         assert {g: got for g, (got, _) in nbgrader[student].items()} == {g.name: g.score for g in result.groups}
-        assert "full MNIST" in " ".join(result.notes)
+        assert "full MNIST" in " ".join(str(note) for note in result.notes)  # notes are messages, rendered here
     lost = {s: {g.name for g in r.groups if g.score < g.max_score} for s, r in verification.results.items()}
     assert lost == {"pack_riskiest": set(), "ben_relabel_inverted": {"relabel"}}
     for student in FULL_MNIST_STUDENTS:

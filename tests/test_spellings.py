@@ -328,4 +328,4 @@ def test_full_mnist_path_the_riskiest_spellings_get_full_marks_from_grade_and_nb
         result = verification.results[name]
         assert {g: round(got, 6) for g, (got, _) in nbgrader[name].items()} == scores(result), result_text(result)
         assert scores(result) == expected_scores(name, sample_config.points), result_text(result)
-        assert "full MNIST" in " ".join(result.notes)
+        assert "full MNIST" in " ".join(str(note) for note in result.notes)  # notes are messages, rendered here
