@@ -154,7 +154,6 @@ def course_settings_for_the_kernel(config, folder: Path, sandboxed: bool = True)
     (folder / "course.yml").write_text(yaml.safe_dump(raw), encoding="utf-8")
     for inside in [folder, *folder.rglob("*")]:
         os.chmod(inside, 0o755 if inside.is_dir() else 0o644)
-    os.chmod(folder, 0o755)
     readable: list = [(folder, COURSE_IN_SANDBOX)]
     environment = {CONFIG_ENV: str((COURSE_IN_SANDBOX if sandboxed else folder) / "course.yml")}
     data = data_set_file(config)
