@@ -196,7 +196,7 @@ class Grader(CheckSession):
         probes = probes_of(checks)
         inputs, kwargs = self.inputs_for(probes)
         calls = {}
-        with tempfile.TemporaryDirectory(prefix="autograder-") as work:
+        with tempfile.TemporaryDirectory(prefix=owned_prefix("work")) as work:
             work = Path(work)
             for p in probes:
                 call_and_record(functions.get(p.function), p, inputs[p.name], kwargs[p.name], work,
