@@ -13,7 +13,7 @@ import pytest
 from autograder.course.examples import filled_release
 from autograder.gradescope.schema import validate_results
 from autograder.support.check_groups import GROUPS
-from tests.gradescope_helpers import RELEASE, build, run_autograder
+from tests.gradescope_helpers import RELEASE, build, run_autograder, sample_course
 
 MAX_SCORE = 13.0
 # Killing its own process from a graded function: only that function's call is lost.
@@ -277,3 +277,34 @@ def test_the_kit_installed_from_the_bundle_as_setup_sh_does_grades_a_complete_no
 
     if sandbox_problem() is None:  # the installed reference solution is among what the sandbox does not mount
         assert results["extra_data"]["isolation"]["submission"]["hidden"], results["extra_data"]["isolation"]
+
+
+def test_a_grading_process_killed_from_outside_is_not_graded_and_tells_the_student_to_upload_again(tmp_path,
+                                                                                                 monkeypatch):
+    # grade_child turns the grader's InfrastructureFault into its own outcome, and run renders that outcome: a
+    # visible "not graded" that is not the student's mark, not the generic "grader stopped" of a crashed child.
+    from autograder.gradescope import grade_child, run as gradescope_run
+    from autograder.gradescope.layout import GradescopeRoot
+    from autograder.grader.grading import Grader
+    from autograder.isolation.infrastructure_fault import InfrastructureFault
+
+    def killed_from_outside(self, *args, **kwargs):
+        raise InfrastructureFault("the model process was killed by SIGKILL from outside the grader")
+
+    def grade_child_here(request, timeout_s):
+        outcome = grade_child.grade(request)
+        Path(request["outcome"]).write_text(json.dumps(outcome), encoding="utf-8")
+        return "ended", 0
+
+    monkeypatch.setattr(Grader, "grade_notebook", killed_from_outside)
+    monkeypatch.setattr(gradescope_run, "_run_grading", grade_child_here)
+    root = GradescopeRoot(tmp_path / "root")
+    (root.submission).mkdir(parents=True)
+    (root.submission / "homework.ipynb").write_bytes(notebook({}))
+    results = gradescope_run.run_autograder(root, sample_course(tmp_path / "course", gradescope={"html_report": False}))
+    validate_results(results)
+    assert results["score"] == 0
+    output = _only_entry(results)["output"]
+    assert "The machine grading your upload failed before it finished" in output, output
+    assert "killed by SIGKILL from outside the grader" in output and "upload it again" in output
+    assert "grader stopped before it finished" not in output

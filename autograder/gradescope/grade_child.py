@@ -3,7 +3,8 @@
 ``run`` starts this process so that whatever happens to it (TensorFlow aborting, the kernel's
 OOM killer, a hang) leaves ``run`` alive to write a results.json that says so. It writes
 ``OUTCOME.json``: the grade's record (``GradeResult.to_dict``: the checks, the protections in force, messages
-as msgid and arguments), which ``run`` renders, and the report's path; or ``unreadable`` with the reason.
+as msgid and arguments), which ``run`` renders, and the report's path; or, with the reason, ``unreadable`` (the
+notebook), ``refused`` (no sandbox here) or ``machine_fault`` (a process of the grading killed from outside).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ def grade(request: dict) -> dict:
     from autograder.grader.grading import Grader
     from autograder.support.notebook_file import NotebookError, read_notebook
     from autograder.isolation.bubblewrap import SandboxUnavailable
+    from autograder.isolation.infrastructure_fault import InfrastructureFault
     from autograder.isolation.jail import require_sandbox
 
     config = load_config(request["config"])
@@ -33,7 +35,10 @@ def grade(request: dict) -> dict:
     except SandboxUnavailable as exc:
         return {"refused": str(exc)}
     grader = Grader(config, log=lambda msg: print(msg, file=sys.stderr, flush=True))
-    result = grader.grade_notebook(request["notebook"], include_hidden=True)
+    try:
+        result = grader.grade_notebook(request["notebook"], include_hidden=True)
+    except InfrastructureFault as exc:  # the machine's failure, not the upload's: no grade to record
+        return {"machine_fault": str(exc)}
     result.submission = request["title"]
     # The grade's language-free record: ``run`` renders it (results.json, the text) in the course's language.
     outcome = {"record": result.to_dict(), "report": ""}

@@ -137,6 +137,11 @@ def grade_upload(root: GradescopeRoot, config: CourseConfig, started: float) -> 
         reason = t(_("The grader would not run your code here: {reason} This is not your mark: tell your instructor."),
                    reason=outcome["refused"])
         return not_graded(t(_("Grading")), reason, config.max_score, settings, elapsed())
+    if "machine_fault" in outcome:  # killed from outside while grading: the same upload may grade next time
+        reason = t(_("The machine grading your upload failed before it finished ({reason}), so this upload is not "
+                     "graded. This is not your mark: upload it again, and if this happens again, tell your "
+                     "instructor."), reason=outcome["machine_fault"])
+        return not_graded(t(_("Grading")), reason, config.max_score, settings, elapsed())
     if "unreadable" in outcome:
         reason = t(_("Your notebook could not be read, so nothing in it was graded: {reason}"), reason=outcome["unreadable"])
         return not_graded(t(_("Reading your notebook")), reason, config.max_score, settings, elapsed())
