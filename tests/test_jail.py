@@ -55,6 +55,17 @@ try:
     seen["hidden_importable"] = True
 except ImportError:
     seen["hidden_importable"] = False
+def new_user_namespace():
+    # In a child, so that a namespace it did get changes nothing of this probe's.
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0 if ctypes.CDLL(None, use_errno=True).unshare(0x10000000) == 0 else 1)  # CLONE_NEWUSER
+    return os.waitpid(pid, 0)[1] == 0
+seen["new_user_namespace"] = new_user_namespace()
+import threading
+started = threading.Thread(target=lambda: None)
+started.start(); started.join()  # a thread is clone3's, refused: the C library must fall back to clone
+seen["threads"] = True
 print(json.dumps(seen))
 '''
 
@@ -114,6 +125,9 @@ def assert_sandboxed(seen: dict, expected_uid: int) -> None:
     assert not any(seen["exists"].values()), {p: e for p, e in seen["exists"].items() if e}
     assert seen["fds"] == [0, 1, 2, 3], f"fds beyond stdio reached the sandbox: {seen['fds']} (3 is listdir's own)"
     assert seen["protections"]["sandbox"] and seen["protections"]["pid_namespace"] and seen["protections"]["hidden"]
+    # No user namespace of its own, in which it would hold every capability (``isolation.syscall_filter``).
+    assert seen["new_user_namespace"] is False and seen["protections"]["user_namespaces"] == "refused", seen
+    assert seen["threads"]
 
 
 def test_the_submission_s_process_is_sandboxed_by_its_mechanisms(listener):
@@ -306,3 +320,15 @@ def test_the_next_grader_ends_what_still_runs_in_a_dead_grader_s_cgroups():
         left_running.kill()
         jail.kill_cgroup(group.name)
         jail.sweep_leftovers.cache_clear()
+
+
+def test_without_libseccomp_the_sandbox_still_runs_and_says_user_namespaces_are_not_refused(listener, monkeypatch):
+    # No filter to give (no pyseccomp or no libseccomp.so.2): the jailed process runs, and its record says what
+    # was missing instead of claiming it. As the grader's own user, bubblewrap's --disable-userns still holds.
+    sandbox_or_skip()
+    monkeypatch.setattr(jail, "_seccomp_text", lambda: None)
+    seen = probe_in(jail.SUBMISSION, listener)
+    if os.geteuid() == 0:
+        assert seen["new_user_namespace"] is True and seen["protections"]["user_namespaces"] == "allowed", seen
+    else:
+        assert seen["new_user_namespace"] is False and seen["protections"]["user_namespaces"] == "refused", seen

@@ -17,7 +17,7 @@ from autograder.engine.results import CheckResult, GradeResult, GroupResult
 
 EN, KO = Translator("en"), Translator("ko")
 FULL = {"network": "off", "hidden": True, "cgroups": ["memory", "pids"], "capabilities_dropped": True,
-        "pid_namespace": True, "uid": 64190}
+        "pid_namespace": True, "uid": 64190, "user_namespaces": "refused"}
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +33,8 @@ def relabel_graded_once(sample_grader, probe_call):
     # As the grader records them: the jail's report for each process.
     result.isolation = {"submission": FULL, "models": {"memory_limit_mb": 2048, "hidden": True, "cgroups": [],
                                                       "network": "off", "capabilities_dropped": True,
-                                                      "pid_namespace": True, "uid": 64191}}
+                                                      "pid_namespace": True, "uid": 64191,
+                                                      "user_namespaces": "refused"}}
     return result
 
 
@@ -63,10 +64,18 @@ def test_the_result_records_the_protections_and_every_rendering_says_them(relabe
     assert text.endswith(protections_text(result.isolation, EN)), text[-600:]
     assert protections_text(result.isolation, EN).splitlines() == [
         "Protections in force: memory, file-size, time and output limits, no network, the course's private files "
-        "hidden, memory and process limits by cgroup, no capabilities, no other process in sight, not run as root.",
+        "hidden, memory and process limits by cgroup, no capabilities, no other process in sight, not run as root, "
+        "no user namespaces of its own.",
         "Your models were loaded and trained in a bounded process of the grader's own: a memory limit of 2,048 MB, "
-        "no network, the course's private files hidden, no capabilities, no other process in sight, not run as root.",
+        "no network, the course's private files hidden, no capabilities, no other process in sight, not run as root, "
+        "no user namespaces of its own.",
         "Not available to that process on this machine: cgroup limits."]
+    # A result recorded before the jail reported user namespaces says nothing of them, rather than call them missing.
+    recorded_before = {role: {k: v for k, v in report.items() if k != "user_namespaces"}
+                       for role, report in result.isolation.items() if isinstance(report, dict)}
+    assert "user namespaces" not in protections_text(recorded_before, EN)
+    refused_nowhere = {role: {**report, "user_namespaces": "allowed"} for role, report in recorded_before.items()}
+    assert "refusing user namespaces of its own" in protections_text(refused_nowhere, EN)
     assert "채점기 자신의 제한된 프로세스" in protections_text(result.isolation, KO)
 
 

@@ -47,6 +47,8 @@ seen["exists"] = {p: os.path.exists(p) for p in ("COURSE/course.yml", "COURSE/gr
                                                  "/kit/autograder/course/examples.py",
                                                  "/kit/autograder/grader/in_kernel.py", "helper.txt", "linked.txt")}
 seen["environment"] = sorted(os.environ)
+# A user namespace of its own (CLONE_NEWUSER): the util-linux tool, as a student would try it.
+seen["new_user_namespace"] = subprocess.run(["unshare", "--user", "true"], capture_output=True).returncode == 0
 try:
     socket.create_connection(("127.0.0.1", PORT), timeout=2)
     seen["reached_the_host"] = True
@@ -118,6 +120,7 @@ def test_the_kernel_runs_in_a_sandbox_that_holds_and_leaves_nothing(notebook_fol
                               "/kit/autograder/course/examples.py": False, "/kit/autograder/grader/in_kernel.py": True,
                               "helper.txt": True, "linked.txt": False}, seen
     assert not seen["reached_the_host"]
+    assert seen["new_user_namespace"] is False, "the kernel can make a user namespace of its own"
     assert "MNIST_PATH" not in seen["environment"] or os.environ.get("MNIST_PATH") is None
     assert "JPY_PARENT_PID" not in seen["environment"]
     # nbclient shut the kernel down: nothing it started is alive, its folders and cgroups are gone.

@@ -306,6 +306,21 @@ def _bwrap_options(workdir: Path, network_off: bool) -> list[str]:
     return options
 
 
+def _seccomp_text() -> str | None:
+    """The syscall filter for the launcher to hand bubblewrap (``syscall_filter``), as text for its JSON spec."""
+    import base64
+
+    from autograder.isolation.syscall_filter import seccomp_program
+
+    program = seccomp_program()
+    return base64.b64encode(program).decode("ascii") if program else None
+
+
+def _disables_userns() -> bool:
+    """bubblewrap itself refuses new user namespaces inside its own (not as root: see ``_bwrap_options``)."""
+    return not grader_is_root() and bubblewrap().supports("--disable-userns")
+
+
 def _sandboxed_command(role: Role, command: list[str]) -> list[str]:
     if not grader_is_root():
         return list(command)
@@ -444,7 +459,9 @@ class JailedProcess:
                 "network": "off" if self.network_off and "net" in namespaces else "on",
                 "hidden": sandboxed, "pid_namespace": "pid" in namespaces, "cgroups": list(launcher.get("cgroups", [])),
                 "capabilities_dropped": sandboxed or (isinstance(uid, int) and uid != 0),
-                "uid": uid if isinstance(uid, int) else None}
+                "uid": uid if isinstance(uid, int) else None,
+                "user_namespaces": "refused" if sandboxed and (launcher.get("syscall_filter") or _disables_userns())
+                else "allowed"}
 
     def killed_from_outside(self, returncode: int | None = None) -> str | None:
         """Why the ended process was killed from outside the grader, or None when it was not: it died of a signal
@@ -605,6 +622,7 @@ def prepare_jailed(role: Role, command: list[str], workdir: Path, limits, *, mem
         "bwrap": str(bubblewrap().path) if use_sandbox else None,
         "bwrap_options": _bwrap_options(workdir, network_off) if use_sandbox else [],
         "mounts": _mounts(role, workdir, tuple(readable), tuple(writable)) if use_sandbox else [],
+        "seccomp": _seccomp_text() if use_sandbox else None,
     }
     read_end, write_end = os.pipe()
     spec["status_fd"] = write_end

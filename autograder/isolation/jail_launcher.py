@@ -7,8 +7,9 @@ In order, because each step needs the privileges that the next one gives up:
   4. as root without a sandbox (best effort), become the sandbox's own unprivileged uid, with no groups and no
      capabilities; with one, the same ``become`` runs inside it as the jailed command's first step;
   5. tell the grader, on the status pipe (``status_fd``) that only the grader reads, what it applied; then
-  6. exec bubblewrap, which builds the sandbox from those folders (by fd) and writes its own status (its
-     namespaces) to the same pipe, closed inside the sandbox. Where the course accepts less than a sandbox
+  6. exec bubblewrap, which builds the sandbox from those folders (by fd), loads the grader's syscall filter
+     (``isolation.syscall_filter``, by fd) and writes its own status (its namespaces) to the same pipe, closed
+     inside the sandbox. Where the course accepts less than a sandbox
      (``limits.isolation: best_effort``) and none can be built, it execs the jailed program itself.
 
 Nothing a jailed process can write decides what the grader says was in force: the pipe is the grader's.
@@ -89,6 +90,20 @@ def bwrap_arguments(spec: dict) -> list:
     return arguments
 
 
+def seccomp_arguments(spec: dict) -> list:
+    """bubblewrap's ``--seccomp FD``: the grader's syscall filter (``isolation.syscall_filter``), from a memory file
+    that bubblewrap reads and closes; none where the grader has no filter to give."""
+    if not spec.get("seccomp"):
+        return []
+    import base64
+
+    fd = os.memfd_create("autograder-seccomp", 0)
+    os.set_inheritable(fd, True)  # for bubblewrap only: it reads the program and closes it
+    os.write(fd, base64.b64decode(spec["seccomp"]))
+    os.lseek(fd, 0, os.SEEK_SET)
+    return ["--seccomp", str(fd)]
+
+
 def become_then_exec(arguments: list) -> int:
     """Inside the sandbox, where the grader is root: ``--become UID -- COMMAND...``. bubblewrap ran as root (its
     mounts need root where Python lives in /root), so the sandboxed process starts as root in the new namespaces;
@@ -106,7 +121,8 @@ def main(spec_json: str) -> int:
     if cgroup:
         report["cgroups"] = join_cgroups(cgroup["name"], cgroup["memory_bytes"], cgroup["max_processes"])
     bwrap = spec.get("bwrap")
-    arguments = bwrap_arguments(spec) if bwrap else []
+    arguments = [*bwrap_arguments(spec), *seccomp_arguments(spec)] if bwrap else []
+    report["syscall_filter"] = bool(bwrap and spec.get("seccomp"))
     limits = spec["rlimits"]
     set_rlimits(limits["address_space"], limits["file"], None if "pids" in report["cgroups"] else limits["processes"])
     if spec.get("uid") is not None and not bwrap:

@@ -18,6 +18,9 @@ _PROTECTIONS = (
     (lambda r: bool(r.get("capabilities_dropped")), _("no capabilities"), _("dropping capabilities")),
     (lambda r: bool(r.get("pid_namespace")), _("no other process in sight"), _("a process namespace of its own")),
     (lambda r: type(r.get("uid")) is int and r.get("uid") != 0, _("not run as root"), _("an unprivileged user")),
+    # None: a result recorded before the jail reported it says nothing of it, rather than call it missing.
+    (lambda r: r["user_namespaces"] == "refused" if "user_namespaces" in r else None,
+     _("no user namespaces of its own"), _("refusing user namespaces of its own")),
 )
 _JAIL_KEYS = ("network", "hidden", "cgroups", "capabilities_dropped", "pid_namespace", "uid")
 
@@ -26,7 +29,9 @@ def _applied(report: dict, t: Translator) -> tuple[list[str], list[str]]:
     """The jail's protections that were in force for one process, and those that were not, as text."""
     in_force, missing = [], []
     for applied, present, absent in _PROTECTIONS:
-        (in_force if applied(report) else missing).append(t(present if applied(report) else absent))
+        verdict = applied(report)
+        if verdict is not None:
+            (in_force if verdict else missing).append(t(present if verdict else absent))
     return in_force, missing
 
 
