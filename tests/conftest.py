@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from repo_paths import RELEASE, ROOT, SOLUTION  # noqa: F401 (fixtures below use them)
+from repo_paths import RELEASE, ROOT
 
 
 EXTENDED_ENV = "AUTOGRADER_EXTENDED_TESTS"
