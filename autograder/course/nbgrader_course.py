@@ -150,7 +150,7 @@ def autograde(course, assignment: str | None = None, notebook: str | None = None
     if student:
         args += ["--student", student]
     proc = run_nbgrader(course, *args, timeout=timeout, env=env)
-    from autograder.course.gradebook import submitted_students
+    from autograder.course.nbgrader_records import submitted_students
 
     students = [student] if student else submitted_students(course, assignment)
     return {s: _require(Path(course) / "autograded" / s / assignment / f"{notebook}.ipynb",
