@@ -35,7 +35,7 @@ def accuracy_session(request, self_check_session):
     is not available here (the only checks that need it), with a note saying which thresholds apply."""
     from autograder.engine.check_session import CheckSession
     from autograder.support.config import load_config
-    from autograder.support.data import MnistUnavailableError
+    from autograder.support.mnist import MnistUnavailableError
     from autograder.messages.i18n import _
 
     if self_check_session.config.data.source == "sample":

@@ -156,7 +156,7 @@ def course_config() -> CourseConfig:
 
 def load_course_data():
     """The course's data set (full MNIST or the offline sample, as course.yml says); prints which."""
-    from autograder.support.data import load_dataset
+    from autograder.support.mnist import load_dataset
 
     dataset = load_dataset(course_config().data.source)
     print(f"Data: {dataset.description}")
@@ -291,7 +291,7 @@ def _training_session(session):
     without full MNIST they train on the sample data, with the sample calibration's thresholds and a note
     saying so. Under nbgrader the course's data is always used (a missing data set is the grader's error).
     """
-    from autograder.support.data import MnistUnavailableError
+    from autograder.support.mnist import MnistUnavailableError
 
     if session.config.data.source == "sample" or under_nbgrader():
         return session

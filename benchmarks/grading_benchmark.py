@@ -109,7 +109,7 @@ def lecture_epoch_probe(data_source: str) -> dict[str, float]:
     import keras
 
     from autograder.grader import reference
-    from autograder.support.data import load_dataset
+    from autograder.support.mnist import load_dataset
     from autograder.engine.training import INPUT_KIND
 
     dataset = load_dataset(data_source)
@@ -182,7 +182,7 @@ def determinism_probe(data_source: str, deterministic: bool) -> dict:
     """Run in a fresh process: train the three reference models once under the protocol."""
     from autograder.grader import reference
     from autograder.support.config import load_config
-    from autograder.support.data import load_dataset
+    from autograder.support.mnist import load_dataset
     from autograder.engine.training import BUILDERS, grading_data, train_and_evaluate
 
     config = load_config(ROOT / "course.yml", data={"source": data_source}, grading={"deterministic": deterministic})

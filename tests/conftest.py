@@ -10,7 +10,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from repo_paths import RELEASE, ROOT, SOLUTION  # noqa: F401 (fixtures below use them)
+from repo_paths import RELEASE, ROOT
 
 
 EXTENDED_ENV = "AUTOGRADER_EXTENDED_TESTS"
@@ -278,7 +278,7 @@ def nbgrader_verification(autograded_course):
 
 def require_full_mnist():
     """Skip with the reason unless full MNIST is reachable through MNIST_PATH."""
-    from autograder.support.data import MnistUnavailableError, load_dataset
+    from autograder.support.mnist import MnistUnavailableError, load_dataset
 
     if not os.environ.get("MNIST_PATH"):
         pytest.skip("full MNIST unavailable: set MNIST_PATH to an .npz in Keras layout (CI uses ../shared/data/mnist.npz)")

@@ -15,8 +15,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import shutil
-
 import yaml
 
 from autograder.support.config import load_config

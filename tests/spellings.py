@@ -22,7 +22,6 @@ Used by tests/test_spellings.py (every grading path: ``grade``, the self-check, 
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Callable
 
@@ -650,7 +649,3 @@ PACKS: tuple[Spelling | Defect, ...] = (
 )
 PACKS_BY_NAME = {p.name: p for p in PACKS}
 
-
-def all_notebooks(release: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
-    """Every corpus, defect and pack notebook, by its entry's name."""
-    return {entry.name: entry.build(copy.deepcopy(release)) for entry in (*CORPUS, *DEFECTS, *PACKS)}

@@ -22,7 +22,7 @@ from autograder.batch.class_run import _entry
 from autograder.batch.grading_key import grading_key
 from autograder.batch.ledger import LedgerWriter, UnreadableResult, ledger_path, recorded_result
 from autograder.support.config import load_config
-from autograder.course.gradebook import gradebook_scores, grade_id_of
+from autograder.course.nbgrader_records import gradebook_scores, grade_id_of
 from autograder.course.verify import verify_course
 from autograder.report.gradescope_style import gradescope_results
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
@@ -106,7 +106,7 @@ def record(course: Path, config, student: str, result: GradeResult) -> None:
 
 def autograde(course: Path, student: str, result: GradeResult) -> None:
     """nbgrader's autograded points of ``result``, cell by cell (grade-all --write-gradebook's mapping)."""
-    from autograder.batch.gradebook import write_gradebook
+    from autograder.batch.gradebook_writer import write_gradebook
 
     write_gradebook(course, "binary_mnist", "binary_mnist", {student: outcome(result)})
 

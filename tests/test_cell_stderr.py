@@ -79,9 +79,6 @@ def test_a_long_stderr_is_quoted_short():
     assert quoted.splitlines()[0] == "line 0" and "(88 more line(s))" in quoted
 
 
-NOISY_RELABEL_SOURCE = "noisy"
-
-
 def noisy_relabel_odd_even(y):
     """Right answer, but it prints to stderr (both ways) and warns on every call."""
     print("debug: relabelling", file=sys.stderr)

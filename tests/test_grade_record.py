@@ -109,7 +109,7 @@ OLD_LINE = (
 
 def test_a_ledger_line_written_before_records_still_reads_everywhere(tmp_path):
     from autograder.batch.class_report import failures_only
-    from autograder.batch.gradebook import cell_points
+    from autograder.batch.gradebook_writer import cell_points
     from autograder.batch.ledger import read_ledger, recorded_result
     from autograder.batch.regrade_diff import _outcomes
 

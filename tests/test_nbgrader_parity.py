@@ -17,7 +17,7 @@ from autograder.engine.results import GradeResult
 
 from autograder.course import nbgrader_course
 from autograder.support.config import load_config
-from autograder.course.gradebook import gradebook_scores
+from autograder.course.nbgrader_records import gradebook_scores
 from autograder.course.verify import verify_course
 from autograder.batch.ledger import latest_lines, ledger_path
 from autograder.report.text import result_text

@@ -6,7 +6,7 @@ import pytest
 
 from autograder.course import nbgrader_course
 from autograder.support.config import GROUPS
-from autograder.course.gradebook import gradebook_scores
+from autograder.course.nbgrader_records import gradebook_scores
 from autograder.support.config import load_config
 from autograder.course.verify import verify_course
 

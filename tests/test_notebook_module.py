@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 import autograder.notebook as nb
-from autograder.support import data
+from autograder.support import mnist
 from autograder.grader import reference
 from repo_paths import ROOT
 
@@ -40,9 +40,9 @@ def no_mnist(tmp_path, monkeypatch):
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", no_download)
     _forget_the_course()
-    data.clear_cache()
-    with pytest.raises(data.MnistUnavailableError, match="set MNIST_PATH to an .npz in Keras layout"):
-        data.load_dataset("mnist")
+    mnist.clear_cache()
+    with pytest.raises(mnist.MnistUnavailableError, match="set MNIST_PATH to an .npz in Keras layout"):
+        mnist.load_dataset("mnist")
     yield
     _forget_the_course()
 
@@ -78,7 +78,7 @@ def test_accuracy_cell_without_mnist_trains_on_the_sample_and_says_so(no_mnist, 
 def test_accuracy_cell_under_nbgrader_keeps_the_course_data(no_mnist, monkeypatch):
     # Under nbgrader autograde the course's data is there; missing, it is an error, never the sample.
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    with pytest.raises(data.MnistUnavailableError, match="set MNIST_PATH to an .npz in Keras layout"):
+    with pytest.raises(mnist.MnistUnavailableError, match="set MNIST_PATH to an .npz in Keras layout"):
         nb.check_group("accuracy", build_mlp=reference.build_mlp, compile_model=reference.compile_model)
 
 

@@ -251,7 +251,7 @@ def test_the_data_cells_names_are_bound_where_it_stands_so_the_accuracy_cells_se
 
 
 def test_the_stand_ins_are_the_release_data_cells_names_made_as_it_makes_them(sample_config):
-    from autograder.support.data import load_dataset
+    from autograder.support.mnist import load_dataset
 
     release = nbformat.read(RELEASE, as_version=4)
     source = next(c.source for c in release.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "load_data")

@@ -13,7 +13,7 @@ import pytest
 from autograder.checks.architecture import LayerRow, expected_layers
 from autograder.messages.i18n import Translator
 from autograder.report import attach_report_data, layer_diff, render_report
-from autograder.report.data import report_data
+from autograder.report.report_data import report_data
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
 from autograder.engine.training import BUILDERS, TrainingOutcome
 
@@ -158,7 +158,7 @@ def test_the_report_renders_a_result_alone_in_either_language_without_a_grader()
 
 
 def test_a_result_without_report_data_is_refused_with_how_to_attach_it():
-    with pytest.raises(ValueError, match=r"carries no report data: attach it with autograder.report.data.attach_report_data"):
+    with pytest.raises(ValueError, match=r"carries no report data: attach it with autograder.report.report_data.attach_report_data"):
         render_report(_graded(np.ones(40, "float32")), Translator("en"))
 
 

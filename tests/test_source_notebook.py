@@ -10,7 +10,7 @@ import yaml
 from nbclient import NotebookClient
 
 from autograder.course import nbgrader_course
-from autograder.course.gradebook import grade_id_of
+from autograder.course.nbgrader_records import grade_id_of
 from autograder.course.source_notebook import build_source_notebook, write_source_notebook
 from autograder.support import check_groups
 from repo_paths import RELEASE, ROOT, SOLUTION

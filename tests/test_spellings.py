@@ -288,7 +288,7 @@ def test_nbgrader_path_autograded_and_verify_graded_every_notebook(spellings_ver
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NBGRADER_PATHS)
 def test_nbgrader_path_gives_the_points_grade_gives_group_by_group(spellings_verification, sample_config, name):
-    from autograder.course.gradebook import gradebook_scores
+    from autograder.course.nbgrader_records import gradebook_scores
 
     course, verification = spellings_verification
     nbgrader = gradebook_scores(course, "binary_mnist", "binary_mnist", [name])[name]
@@ -319,7 +319,7 @@ def full_mnist_verification(sample_config, tmp_path_factory):
 @pytest.mark.slow  # nbgrader trains each notebook's three models on 50,000 images: minutes per notebook
 def test_full_mnist_path_the_riskiest_spellings_get_full_marks_from_grade_and_nbgrader(full_mnist_verification,
                                                                                       sample_config):
-    from autograder.course.gradebook import gradebook_scores
+    from autograder.course.nbgrader_records import gradebook_scores
 
     course, verification = full_mnist_verification
     assert verification.not_autograded == [] and verification.discrepancies == [], verification.text()

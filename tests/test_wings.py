@@ -141,7 +141,7 @@ def test_trusted_pipeline_equals_the_reference_pipeline(sample_config):
     # The accuracy checks train on the student wing's own pipeline: it must be the reference's, bit for bit.
     import numpy as np
 
-    from autograder.support.data import load_dataset
+    from autograder.support.mnist import load_dataset
     from autograder.grader import reference
     from autograder.engine.training import grading_data
 

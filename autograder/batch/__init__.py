@@ -18,6 +18,7 @@ One unit per file:
   summary.py       the end-of-run tables, and what --json-dir/--html-dir hold
   regrade_diff.py  what a regrade under a new grading key changed: grades/<assignment>-regrade-diff.csv
   exports.py       csv, Canvas and Moodle files from the ledger
+  gradebook_writer.py the ledger's grades into nbgrader's gradebook (--write-gradebook)
   cli.py           the two sub-commands' arguments
 
 ``verify`` (autograder/course/verify.py) compares this ledger with nbgrader's gradebook, grading what the

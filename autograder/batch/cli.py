@@ -268,7 +268,7 @@ def _write_class_report(args, config, ledger: Path, report, students: set[str], 
 
 
 def _write_gradebook(config, ledger: Path, students: set[str]) -> None:
-    from autograder.batch.gradebook import GradebookError, check_outcomes_only, write_gradebook
+    from autograder.batch.gradebook_writer import GradebookError, check_outcomes_only, write_gradebook
     from autograder.batch.ledger import latest_lines
 
     latest = {e["student"]: e for e in latest_lines(ledger, config.assignment, students, slim=check_outcomes_only).entries}

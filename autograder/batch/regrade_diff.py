@@ -90,10 +90,6 @@ class RegradeDiff:
     def unchanged(self) -> int:
         return len(self.compared) - len(self.changes)
 
-    @property
-    def old_keys(self) -> list[str]:
-        return sorted({c.old_key for c in self.changes})
-
     def regraded_by(self, students: set[str]) -> bool:
         """Whether a run that graded ``students`` regraded some student of the diff (it is then written)."""
         return bool(set(self.compared) & set(students))

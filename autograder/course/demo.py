@@ -17,7 +17,7 @@ import yaml
 from autograder.course import nbgrader_course
 from autograder.support.config import GROUPS, CourseConfig
 from autograder.course.examples import EXAMPLES, filled_release
-from autograder.course.gradebook import gradebook_scores
+from autograder.course.nbgrader_records import gradebook_scores
 
 
 def format_table(scores: dict[str, dict[str, tuple[float, float]]]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.course.gradebook import submitted_notebooks
+from autograder.course.nbgrader_records import submitted_notebooks
 from autograder.messages.i18n import Translator
 from autograder.report import attach_report_data, write_report
 

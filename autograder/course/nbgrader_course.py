@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Iterable, Mapping
 
@@ -151,7 +150,7 @@ def autograde(course, assignment: str | None = None, notebook: str | None = None
     if student:
         args += ["--student", student]
     proc = run_nbgrader(course, *args, timeout=timeout, env=env)
-    from autograder.course.gradebook import submitted_students
+    from autograder.course.nbgrader_records import submitted_students
 
     students = [student] if student else submitted_students(course, assignment)
     return {s: _require(Path(course) / "autograded" / s / assignment / f"{notebook}.ipynb",
@@ -213,29 +212,3 @@ def release_diff(repo_root, tmpdir, assignment: str | None = None) -> list[str]:
     diff = sorted((a ^ b) | {p for p in a & b if not filecmp.cmp(fresh / p, committed / p, shallow=False)})
     return diff
 
-
-def roundtrip(repo_root, workdir, submissions: Mapping[str, os.PathLike | str],
-              assignment: str | None = None, notebook: str | None = None, log=None) -> dict:
-    """make_course → generate → submit each → autograde → export → generate_feedback.
-    Returns {"course", "grades", "feedback", "timings"}."""
-    assignment, notebook = course_names(repo_root, assignment, notebook)
-    timings, t0 = {}, time.perf_counter()
-
-    def step(name, fn, *a, **kw):
-        start = time.perf_counter()
-        result = fn(*a, **kw)
-        timings[name] = round(time.perf_counter() - start, 2)
-        if log:
-            log(f"{name}: {timings[name]} s")
-        return result
-
-    course = step("make_course", make_course, workdir, repo_root)
-    step("generate_assignment", generate, course, assignment, notebook)
-    for student, path in submissions.items():
-        submit(course, student, Path(path) if Path(path).is_absolute() else Path(repo_root) / path,
-               assignment, notebook)
-    step("autograde", autograde, course, assignment, notebook)
-    grades = step("export", export_grades, course, assignment)
-    feedback = step("generate_feedback", generate_feedback, course, assignment, notebook)
-    timings["total"] = round(time.perf_counter() - t0, 2)
-    return {"course": course, "grades": grades, "feedback": feedback, "timings": timings}

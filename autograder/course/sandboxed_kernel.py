@@ -169,7 +169,7 @@ def data_set_file(config) -> Path | None:
     so, as any notebook without the data does)."""
     if config.data.source != "mnist":
         return None
-    from autograder.support.data import keras_cache_path
+    from autograder.support.mnist import keras_cache_path
 
     raw = os.environ.get("MNIST_PATH", "").strip()
     for candidate in ([Path(raw).expanduser()] if raw else []) + [keras_cache_path()]:

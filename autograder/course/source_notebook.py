@@ -17,7 +17,7 @@ from autograder.grader import reference
 from autograder.hidden.every_check import CHECKS
 from autograder.support.check_groups import CHECK_GROUPS_BY_NAME, groups_tested_after
 from autograder.support.config import CourseConfig
-from autograder.course.gradebook import grade_id_of
+from autograder.course.nbgrader_records import grade_id_of
 
 _INTRO = """# Image input → binary classification: odd or even?
 

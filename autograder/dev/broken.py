@@ -134,10 +134,6 @@ class DiscriminationRow:
     accuracies: list[float | None]
     failed: list[bool]
 
-    @property
-    def fail_rate(self) -> float:
-        return sum(self.failed) / len(self.failed)
-
     def summary(self) -> str:
         accs = [a for a in self.accuracies if a is not None]
         span = f"{min(accs):.4f}–{max(accs):.4f}" if accs else "not trainable"

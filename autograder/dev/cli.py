@@ -37,7 +37,7 @@ def cmd_update_catalog(args) -> int:
 
 
 def cmd_reproduce(args, config) -> int:
-    from autograder.support.data import load_dataset
+    from autograder.support.mnist import load_dataset
     from autograder.dev.reproduce import LECTURE_TEST_ACCURACY, reproduce
 
     builders = tuple(f"build_{m}" for m in args.models.split(",")) if args.models else tuple(LECTURE_TEST_ACCURACY)

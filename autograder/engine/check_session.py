@@ -22,7 +22,7 @@ from autograder.engine import data_cell
 from autograder.engine.calls import Call
 from autograder.checks import Check
 from autograder.support.config import GROUPS, CourseConfig
-from autograder.support.data import MnistUnavailableError, load_dataset
+from autograder.support.mnist import MnistUnavailableError, load_dataset
 from autograder.messages.i18n import Message, Translator, _, lazy
 from autograder.engine.in_process import call_here
 from autograder.support.notebook_file import find_notebook, read_notebook

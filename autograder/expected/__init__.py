@@ -19,7 +19,6 @@ from functools import lru_cache
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent
-FILES = ("models.json", "inputs.json", "thresholds.json")
 
 
 class ExpectedValuesMissing(RuntimeError):

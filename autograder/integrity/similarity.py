@@ -173,10 +173,6 @@ class SimilarityReport:
         return len(self.students) >= 2
 
     @property
-    def n_pairs(self) -> int:
-        return len(self.students) * (len(self.students) - 1) // 2
-
-    @property
     def duplicated_pairs(self) -> set[frozenset[str]]:
         return {frozenset(p) for g in self.duplicates for p in itertools.combinations(g.students, 2)}
 
@@ -335,11 +331,6 @@ def own_cells(nb, kinds: CellKinds) -> list[tuple[int, str]]:
     """The student's solution cells and added cells (number, source), as ``plan_notebook`` tells them apart."""
     return [(number, _cell_text(cell).strip()) for number, cell in enumerate(nb.cells, start=1)
             if cell.get("cell_type") == "code" and _cell_text(cell).strip() and kinds.kind(cell) == STUDENT]
-
-
-def own_code(nb, release) -> str:
-    """The student's own cells as the page shows them, each headed by its cell number."""
-    return CELL_BREAK.join(f"# cell {n}\n{source}" for n, source in own_cells(nb, CellKinds(release)))
 
 
 def read_student(submission: Submission, kinds: CellKinds, boilerplate: set[int],

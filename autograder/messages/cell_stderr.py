@@ -59,10 +59,6 @@ class CapturedStderr:
     other_lines: list[str] = field(default_factory=list)
     warnings: list[CaughtWarning] = field(default_factory=list)
 
-    @property
-    def is_empty(self) -> bool:
-        return not (self.framework_lines or self.other_lines or self.warnings)
-
     def add_text(self, text: str) -> None:
         for line in text.splitlines():
             if not line.strip():

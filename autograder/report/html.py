@@ -15,7 +15,7 @@ import numpy as np
 from autograder.checks.architecture import LayerRow, first_difference
 from autograder.messages.i18n import Translator, _, render
 from autograder.report.plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
-from autograder.report.data import MISCLASSIFIED_DIGITS
+from autograder.report.report_data import MISCLASSIFIED_DIGITS
 from autograder.report.protections import protections_text
 from autograder.report.text import failure_blocks
 from autograder.engine.results import GradeResult, ReportData
@@ -51,13 +51,13 @@ def layer_diff(expected: list[LayerRow], actual: list[LayerRow]) -> tuple[list[L
 def report_context(result: GradeResult, translator: Translator, show_hidden: bool = False) -> dict:
     """Everything the template shows, as plain values (text already in the reader's language).
 
-    Reads the result alone: ``result.report_data`` must be attached (``report.data.attach_report_data``).
+    Reads the result alone: ``result.report_data`` must be attached (``report.report_data.attach_report_data``).
     """
     t = translator
     data = result.report_data
     if data is None:
         raise ValueError(f"the result of {result.submission} carries no report data: attach it with "
-                         "autograder.report.data.attach_report_data(grader, result) before rendering the report")
+                         "autograder.report.report_data.attach_report_data(grader, result) before rendering the report")
     groups = []
     for g in result.groups:
         visible = [c for c in g.checks if show_hidden or not c.hidden]
@@ -100,7 +100,7 @@ def _predictions(data: ReportData, t: Translator) -> dict:
 
 def render_report(result: GradeResult, translator: Translator, show_hidden: bool = False) -> str:
     """The report of ``result`` as one HTML document; the result carries its report data
-    (``report.data.attach_report_data``), so no grader is needed."""
+    (``report.report_data.attach_report_data``), so no grader is needed."""
     return _environment().get_template("report.html.j2").render(**report_context(result, translator, show_hidden))
 
 

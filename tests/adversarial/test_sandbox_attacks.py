@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -113,7 +112,7 @@ def test_the_same_attack_under_gradescope_gains_nothing_and_results_json_stays_t
 def test_the_same_attack_in_nbgraders_kernel_then_verify_and_feedback_gains_nothing_and_touches_nothing(
         autograded_course, nbgrader_verification, sample_grader):
     from autograder.course.feedback import write_feedback_reports
-    from autograder.course.gradebook import gradebook_scores
+    from autograder.course.nbgrader_records import gradebook_scores
     from autograder.messages.i18n import Translator
     from conftest import KERNEL_ATTACKER
     from sandbox_attack import KERNEL_ATTACK_MARKER

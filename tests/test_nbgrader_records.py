@@ -1,7 +1,7 @@
 """The course's gradebook conventions, owned by one module: test-cell ids and who submitted."""
 
 from autograder.support.config import GROUPS
-from autograder.course.gradebook import (builder_of, group_of, submitted_notebooks, submitted_students,
+from autograder.course.nbgrader_records import (builder_of, group_of, submitted_notebooks, submitted_students,
                                          grade_id_of)
 from autograder.course.source_notebook import build_source_notebook
 

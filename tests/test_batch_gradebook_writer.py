@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-from autograder.batch.gradebook import GradebookError, write_gradebook
+from autograder.batch.gradebook_writer import GradebookError, write_gradebook
 from autograder.support.config import CourseConfig
 from repo_paths import ROOT
 
@@ -40,7 +39,7 @@ def course(tmp_path_factory):
 def test_grades_written_read_back_through_nbgrader_group_by_group(course):
     from nbgrader.api import Gradebook
 
-    from autograder.course.gradebook import gradebook_scores
+    from autograder.course.nbgrader_records import gradebook_scores
 
     entries = {"ada": ledger_line("ada"),
                "ben": ledger_line("ben", failed_groups=("relabel", "cnn"), accuracy_passed=("build_mlp",))}
@@ -61,7 +60,7 @@ def test_a_gradebook_without_the_assignment_is_a_clear_error(tmp_path):
 
 
 def test_the_slimmed_line_the_coordinator_holds_gives_every_cell_the_same_points():
-    from autograder.batch.gradebook import cell_points, check_outcomes_only
+    from autograder.batch.gradebook_writer import cell_points, check_outcomes_only
 
     line = ledger_line("ben", failed_groups=("relabel",), accuracy_passed=("build_cnn",))
     for test in line["result"]["tests"]:
@@ -78,7 +77,7 @@ def test_the_slimmed_line_the_coordinator_holds_gives_every_cell_the_same_points
 def test_each_per_model_cell_is_scored_by_the_real_accuracy_check_of_its_model():
     """The accuracy checks' probes are named build_mlp_for_accuracy etc., not after the builder: each per-model
     cell must still find its own check, in a ledger line made from the real registry's results."""
-    from autograder.batch.gradebook import cell_points
+    from autograder.batch.gradebook_writer import cell_points
     from autograder.hidden.every_check import checks_for
     from autograder.hidden.probes import function_called_by
     from autograder.report.gradescope_style import gradescope_results
@@ -177,16 +176,16 @@ def test_a_locked_gradebook_is_retried_then_refused_with_nothing_written(small_g
 def test_a_failure_in_mid_class_leaves_the_gradebook_as_it_was(small_gradebook, monkeypatch):
     """All students in one transaction: nbgrader commits each student and submission it creates, so before
     this a failure at the second student left the first one written."""
-    from autograder.batch import gradebook
+    from autograder.batch import gradebook_writer
 
-    real_points = gradebook.cell_points
+    real_points = gradebook_writer.cell_points
 
     def fails_for_ben(grade_id, max_score, entry):
         if entry["student"] == "ben":
             raise OSError(28, "No space left on device")
         return real_points(grade_id, max_score, entry)
 
-    monkeypatch.setattr(gradebook, "cell_points", fails_for_ben)
+    monkeypatch.setattr(gradebook_writer, "cell_points", fails_for_ben)
     with pytest.raises(OSError, match="No space left"):
         write_gradebook(small_gradebook, "binary_mnist", "binary_mnist",
                         {"ada": ledger_line("ada"), "ben": ledger_line("ben")})
@@ -200,12 +199,12 @@ def test_grade_all_write_gradebook_on_a_locked_gradebook_says_so_and_keeps_the_g
     import sys
 
     from autograder.__main__ import main
-    from autograder.batch import gradebook
+    from autograder.batch import gradebook_writer
     from tests.batch_helpers import StandInExecutor, make_course
 
     course = make_course(small_gradebook / "course", ["ada", "ben"])
     shutil.move(small_gradebook / "gradebook.db", course / "gradebook.db")
-    monkeypatch.setattr(gradebook, "GRADEBOOK_BUSY_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(gradebook_writer, "GRADEBOOK_BUSY_TIMEOUT_S", 0.2)
     executor = StandInExecutor(lambda student: {"relabel: check_relabel[relabel_odd_even]": True})
     monkeypatch.setattr("autograder.batch.cli._executor_factory", lambda args, config, settings: lambda: executor)
     holder = subprocess.Popen([sys.executable, "-c", HOLD_GRADEBOOK, str(course / "gradebook.db"), "EXCLUSIVE"],

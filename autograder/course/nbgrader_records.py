@@ -1,18 +1,19 @@
-"""nbgrader's gradebook as this course uses it: the test-cell id convention, and who submitted.
+"""What nbgrader recorded, as this course reads it: who submitted, the gradebook's scores, and the test-cell
+id convention.
 
 Every module of the course tooling that reads or writes nbgrader's records asks here: the source
 notebook names its test cells with ``grade_id_of``; demo, verify, feedback and the nbgrader pipeline
 read them back with ``group_of`` and ``builder_of``, and find submissions with ``submitted_students``
 and ``submitted_notebooks``. The test-cell id convention itself is defined with the class grader's
-gradebook writer (``autograder.batch.gradebook``), which needs it too: ``batch`` is the lower layer,
-which this package (``verify``) imports, never the other way.
+gradebook writer (``autograder.batch.gradebook_writer``), which needs it too: ``batch`` is the lower
+layer, which this package (``verify``) imports, never the other way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.batch.gradebook import PREFIX, builder_of, grade_id_of, group_of  # noqa: F401 (the convention)
+from autograder.batch.gradebook_writer import PREFIX, builder_of, grade_id_of, group_of  # noqa: F401 (the convention)
 
 
 def submitted_students(course: Path | str, assignment: str) -> list[str]:
