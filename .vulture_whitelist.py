@@ -38,6 +38,3 @@ load_course_data, course_n_val, training_examples, training_verbosity, check_hid
 # Read by getattr from a table of (label, attribute, cap) rows (fit_summary._FIGURES).
 slowest_call_s, _.slowest_call_s
 
-# Dead, in folders another change of issue 32 rewrites (isolation/): delete them there, then here.
-is_regular_file  # autograder/isolation/untrusted_files.py
-output_dropped, _.output_dropped  # autograder/isolation/sandbox.py: written, never read

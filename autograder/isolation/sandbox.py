@@ -63,9 +63,8 @@ class SubmissionRun:
     cells: list[CellOutcome] = field(default_factory=list)
     # Seconds per phase inside the child processes (defining the code, each call), as they reported them.
     timings: dict[str, float] = field(default_factory=dict)
-    # Which protections were in force (from the jail's report), and bytes of output dropped.
+    # Which protections were in force (from the jail's report).
     isolation: dict = field(default_factory=dict)
-    output_dropped: int = 0
 
 
 def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: list[Probe],
@@ -183,7 +182,6 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
         CellOutcome(cell, "ended_process", error={"type": "", "message": message}) for cell, message in ended_in.items()],
         key=lambda o: o.cell)
     run.output = output.kept_text()
-    run.output_dropped = output.dropped
     if output.dropped:
         run.problems.append(_("the submission printed {printed:,} bytes; only the first {kept:,} were kept").format(
             printed=output.dropped + output.kept, kept=limits.output_limit_bytes))

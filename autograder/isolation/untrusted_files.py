@@ -116,14 +116,6 @@ def read_bytes(path: Path, limit: int) -> bytes:
     return data
 
 
-def is_regular_file(path: Path) -> bool:
-    """Whether ``path`` is a regular file itself (a symlink is not followed)."""
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
 def parse_json(data: bytes, name: str) -> Any:
     """JSON from bytes already bounded; too deep a nesting is refused like bad JSON."""
     try:
