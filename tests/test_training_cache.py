@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from autograder.engine.training import TrainingOutcome
+from autograder.evidence.training_outcome import TrainingOutcome
 from autograder.grader.training_cache import TrainingCache, cache_folder, data_fingerprint
 
 CONTEXT = {"format": 1, "protocol": {"seed": 0, "deterministic": True}, "data": "abc", "libraries": {"keras": "3"}}

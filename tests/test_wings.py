@@ -9,7 +9,7 @@ from autograder.course.student_kit import PACKAGE, STUDENT_SUBPACKAGES, instruct
 
 INSTRUCTOR_SUBPACKAGES = tuple(instructor_subpackages())
 # The student wing's top level holds only its entry points (and the instructor's command line); the rest of
-# the wing sits in its subpackages by job (checks, expected, engine, messages, support).
+# the wing sits in its subpackages by job (checks, evidence, expected, engine, messages, support).
 TOP_LEVEL = {"__init__.py", "__main__.py", "notebook.py", "conftest.py", "test_self_check.py", "pytest_options.py",
              "fit_summary.py"}
 
@@ -36,7 +36,7 @@ def test_no_student_wing_file_imports_the_instructor_wing():
     assert {"grader", "hidden", "isolation", "course", "report", "dev"} <= set(INSTRUCTOR_SUBPACKAGES)
     sources = [p for p in student_wing_files() if p.suffix == ".py"]
     assert any(p.name == "notebook.py" for p in sources)
-    assert {"checks", "engine", "messages", "support"} <= {p.parent.name for p in sources}
+    assert {"checks", "evidence", "engine", "messages", "support"} <= {p.parent.name for p in sources}
     offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sources for m in imported_modules(p)
                  for sub in INSTRUCTOR_SUBPACKAGES if m == f"autograder.{sub}" or m.startswith(f"autograder.{sub}.")}
     assert not offenders, sorted(offenders)
@@ -46,7 +46,7 @@ def test_the_student_wing_is_laid_out_by_job():
     # The top level keeps the entry points only; every subpackage is in exactly one wing.
     assert {p.name for p in PACKAGE.glob("*.py")} == TOP_LEVEL
     assert not set(STUDENT_SUBPACKAGES) & set(INSTRUCTOR_SUBPACKAGES)
-    assert {"engine", "messages", "support", "checks", "expected"} <= {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert {"engine", "evidence", "messages", "support", "checks", "expected"} <= {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
 
 
 def imports_of_a_higher_layer(folder: str, *higher: str) -> set[str]:
@@ -127,7 +127,9 @@ def test_expected_values_are_what_the_reference_gives():
     # The data the checks compare with, read back, is the reference's own layer table and prepared shape.
     import numpy as np
 
-    from autograder.checks.architecture import describe_layers, expected_layers
+    from autograder.checks.architecture import expected_layers
+
+    from autograder.evidence.layer_rows import describe_layers
     from autograder.expected import prepared_image_shape
     from autograder.grader import reference
 

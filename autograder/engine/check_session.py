@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.engine import data_cell
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.checks import Check
 from autograder.support.config import GROUPS, CourseConfig
 from autograder.support.data import MnistUnavailableError, load_dataset
@@ -28,9 +28,10 @@ from autograder.engine.in_process import call_here
 from autograder.support.notebook_file import find_notebook, read_notebook
 from autograder.engine.notebook_runner import (CellOutcome, PlannedCell, Wanted, call_checkpoints, cell_problem,
                                                plan_notebook, run_notebook, why_missing)
-from autograder.engine.probes import Probe, make_inputs, probe_kwargs
+from autograder.evidence.probes import Probe, make_inputs, probe_kwargs
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
-from autograder.engine.training import GradingData, ProtocolTraining, TrainingOutcome, grading_data, train_and_evaluate
+from autograder.engine.training import GradingData, grading_data, train_and_evaluate
+from autograder.evidence.training_outcome import ProtocolTraining, TrainingOutcome
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,8 @@ def timed(timings: dict[str, float], phase: str):
 
 def student_layers(calls: dict[str, Call]) -> dict[str, list]:
     """Each returned model's layer rows (as the architecture checks see them), by builder, for the report."""
-    from autograder.checks.architecture import describe_layers, model_as_built
+    from autograder.checks.architecture import model_as_built
+    from autograder.evidence.layer_rows import describe_layers
 
     layers = {}
     for call in calls.values():

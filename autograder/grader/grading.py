@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.engine import data_cell
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.engine.check_session import (AccuracyBar, CheckSession, explain_missing, groups_of_probes,
                                              notebook_problems, probes_of, reference_summary, timed)
 from autograder.checks import Check
@@ -37,7 +37,8 @@ from autograder.isolation.sandbox import SubmissionRun, run_submission
 from autograder.support.notebook_file import NotebookError
 from autograder.engine.notebook_runner import Wanted
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
-from autograder.engine.training import TrainingOutcome, train_and_evaluate
+from autograder.engine.training import train_and_evaluate
+from autograder.evidence.training_outcome import TrainingOutcome
 
 
 @dataclass

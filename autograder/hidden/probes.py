@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.engine.probes import VISIBLE_PROBES, Probe, _indexed
+from autograder.evidence.probes import VISIBLE_PROBES, Probe, _indexed
 
 
 def _all_labels(dataset, rng):

@@ -105,7 +105,7 @@ def training_from_grader(data: dict):
     """A training from the class's cache, as the grader sent it (it read and checked the file)."""
     import numpy as np
 
-    from autograder.engine.training import TrainingOutcome
+    from autograder.evidence.training_outcome import TrainingOutcome
 
     probabilities = data.get("test_probabilities")
     return TrainingOutcome(data["builder"], data["seed"], data["accuracy"], data["loss"], data["history"],
@@ -169,8 +169,8 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
     from autograder.engine.check_session import student_layers
     from autograder.hidden.every_check import checks_for
     from autograder.isolation.recording import load_call
-    from autograder.engine.calls import Call
-    from autograder.engine.probes import probe_kwargs
+    from autograder.evidence.call_record import Call
+    from autograder.evidence.probes import probe_kwargs
 
     session = _session(settings, arrays)
     checks_by_name = {c.name: c for c in checks_for(None, True)}

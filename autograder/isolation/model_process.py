@@ -41,7 +41,8 @@ from autograder.isolation.infrastructure_fault import InfrastructureFault
 from autograder.isolation.in_model_process import call_error_to_data, grading_arrays, send_grading_input
 from autograder.isolation.jail import MODELS, JailedProcess, grader_is_root, owned_prefix, start_jailed
 from autograder.engine.results import CheckResult
-from autograder.engine.training import GradingData, TrainingOutcome
+from autograder.engine.training import GradingData
+from autograder.evidence.training_outcome import TrainingOutcome
 
 # One protocol line: a check result with a training run's curves and 10,000 test predictions fits in well under this.
 MAX_LINE_BYTES = 4 * 2**20
@@ -400,7 +401,7 @@ def training_from_dict(data: dict) -> TrainingOutcome:
 
 def layers_from_dict(data) -> dict[str, list]:
     """Layer rows by builder from the model process's plain data."""
-    from autograder.checks.architecture import LayerRow
+    from autograder.evidence.layer_rows import LayerRow
 
     if not isinstance(data, dict):
         raise TypeError("the layer tables must be a mapping")

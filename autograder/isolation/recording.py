@@ -22,8 +22,8 @@ from autograder.engine.calling import call_for_probe
 from autograder.support import model_allowlist
 from autograder.isolation import untrusted_files
 from autograder.support.model_allowlist import ModelNotRebuildable
-from autograder.engine.calls import Call
-from autograder.engine.probes import Probe
+from autograder.evidence.call_record import Call
+from autograder.evidence.probes import Probe
 
 
 def probe_to_data(probe: Probe) -> dict:
