@@ -1,4 +1,4 @@
-"""The grader's bounded process for the students' models (autograder/isolation/model_process.py).
+"""The grader's bounded process for the students' models (autograder/isolation/model_process_client.py).
 
 What it sends back is read, not trusted: each field is checked. A model that exhausts its memory
 costs that model's checks, and the same grader grades the next submission normally.
@@ -21,8 +21,8 @@ from autograder.checks import VISIBLE_CHECKS
 from autograder.support.config import load_config
 from autograder.course.examples import reference_source
 from autograder.grader.grading import Grader
-from autograder.isolation import in_model_process, model_process, recording
-from autograder.isolation.model_process import _own_check, layers_from_dict, needs_models, training_from_dict
+from autograder.isolation import model_process_client, model_process_server, recording
+from autograder.isolation.model_process_client import _own_check, layers_from_dict, needs_models, training_from_dict
 from autograder.report.text import result_text
 from autograder.engine.results import CheckResult
 from conftest import cgroup_writable
@@ -136,7 +136,7 @@ def test_a_model_that_exhausts_the_model_memory_costs_its_checks_and_the_next_su
 
 def test_closing_the_model_process_before_it_started_removes_its_folder():
     config = load_config(ROOT / "course.yml", data={"source": "sample"})
-    process = model_process.ModelProcess(config, data=None)
+    process = model_process_client.ModelProcess(config, data=None)
     assert process.root.is_dir()
     process.close()
     assert not process.root.exists()
@@ -177,9 +177,9 @@ def test_the_grading_input_goes_through_a_pipe_as_plain_numbers():
     config = load_config(ROOT / "course.yml", data={"source": "sample"}).model_dump(mode="json")
     arrays = {"y_test": np.array([0, 1, 1], dtype=np.uint8), "x_test_mlp": np.arange(6, dtype=np.float32).reshape(3, 2)}
     pipe = io.BytesIO()
-    in_model_process.send_grading_input(pipe, config, arrays)
+    model_process_server.send_grading_input(pipe, config, arrays)
     pipe.seek(0)
-    settings, back = in_model_process.read_grading_input(io.BufferedReader(pipe))
+    settings, back = model_process_server.read_grading_input(io.BufferedReader(pipe))
     assert settings == config and list(back) == ["y_test", "x_test_mlp"]
     assert all(back[k].dtype == a.dtype and np.array_equal(back[k], a) for k, a in arrays.items())
 
@@ -194,7 +194,7 @@ def test_a_grading_input_that_is_not_plain_numbers_within_bounds_is_refused(head
     config = load_config(ROOT / "course.yml", data={"source": "sample"}).model_dump(mode="json")
     pipe = io.BufferedReader(io.BytesIO(json.dumps(dict(header, config=config)).encode() + b"\n" + body))
     with pytest.raises(ValueError, match=problem):
-        in_model_process.read_grading_input(pipe)
+        model_process_server.read_grading_input(pipe)
 
 
 def test_what_the_submissions_code_could_plant_in_the_model_process_folder_is_never_used():

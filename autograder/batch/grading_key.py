@@ -34,7 +34,7 @@ KIT = Path(autograder.__file__).resolve().parent
 # The kit's modules whose code decides a grade, relative to the package folder: the rules and their helpers,
 # the probes (visible and hidden), what a rule examines of a call, the grading protocol's training, the scoring.
 GRADING_CODE = ("checks/*.py", "evidence/*.py", "engine/training.py", "engine/results.py",
-                "hidden/probes.py")
+                "hidden/every_probe.py")
 # The expected values the checks compare answers with (``autograder.expected``).
 EXPECTED_VALUES = "expected/*.json"
 
@@ -83,7 +83,7 @@ def registered_checks() -> list[list]:
     """
     from autograder.checks.registry import checks_on
     from autograder.evidence.probes import VISIBLE_PROBES
-    from autograder.hidden.probes import HIDDEN_PROBES
+    from autograder.hidden.every_probe import HIDDEN_PROBES
 
     return [[c.group, c.func.__name__, c.probe_name, c.hidden, c.needs_training, c.weight]
             for c in checks_on(VISIBLE_PROBES + HIDDEN_PROBES)]

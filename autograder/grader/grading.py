@@ -31,7 +31,7 @@ from autograder.grader.calibration import Calibration, load_or_calibrate
 from autograder.hidden.every_check import checks_for
 from autograder.messages.i18n import _
 from autograder.isolation.jail import owned_prefix
-from autograder.isolation.model_process import ModelProcess, needs_models
+from autograder.isolation.model_process_client import ModelProcess, needs_models
 from autograder.isolation.recording import call_and_record, load_call
 from autograder.isolation.sandbox import SubmissionRun, run_submission
 from autograder.support.notebook_file import NotebookError
@@ -139,7 +139,7 @@ class Grader(CheckSession):
         models = None
         if any(needs_models(c) for c in checks):
             # First, so that its start-up (TensorFlow's import) overlaps with the submission's process; nothing
-            # it needs lies on disk meanwhile (isolation.model_process). Waiting for it is part of the model checks.
+            # it needs lies on disk meanwhile (isolation.model_process_client). Waiting for it is part of the model checks.
             models = self.model_process  # the first time, this loads the data (timed in setup_timings)
             with timed(timings, "launch the model process (not waiting for it)"):
                 models.launch()

@@ -1,10 +1,10 @@
-"""The grader's bounded process for a submission's models: ``python -m autograder.isolation.in_model_process WORKDIR``.
+"""The grader's bounded process for a submission's models: ``python -m autograder.isolation.model_process_server WORKDIR``.
 
 Loading a student's ``.keras`` file and training it under the grading protocol are the grader's own
 work, but on untrusted data: a model within every file bound (``untrusted_files``) may still need
 more memory than the grader can spare. So that work runs here, in a process the jail caps (a memory
 cgroup where cgroups are writable, its address space always, no capabilities, no network), started
-and fed by ``autograder.isolation.model_process``. When this process runs out of memory it dies
+and fed by ``autograder.isolation.model_process_client``. When this process runs out of memory it dies
 alone: the grader fails the check it was on and carries on in a fresh one.
 
 It runs the grader's own code only (no student code reaches it: models are rebuilt from a checked
@@ -91,7 +91,7 @@ def read_grading_input(pipe) -> tuple[dict, dict]:
 
 
 def training_to_dict(outcome) -> dict | None:
-    """A TrainingOutcome as plain JSON data (``model_process.training_from_dict`` reads it back)."""
+    """A TrainingOutcome as plain JSON data (``model_process_client.training_from_dict`` reads it back)."""
     if outcome is None:
         return None
     probabilities = outcome.test_probabilities

@@ -1,4 +1,4 @@
-"""The grader's side of its bounded process for a submission's models (``autograder.isolation.in_model_process``).
+"""The grader's side of its bounded process for a submission's models (``autograder.isolation.model_process_server``).
 
 The grader never builds a student's model in its own process. It hands the checks that need the
 models (architecture, compile, accuracy) to one long-lived process in the jail, capped at
@@ -12,7 +12,7 @@ the grader (``JailedProcess.killed_from_outside``), it costs no check: the gradi
 The grader launches it without waiting (``launch``) as soon as it knows a submission's models will be
 checked, so that its imports overlap with the submission's own process; ``check_models`` waits for it to
 be ready. Since the submission's code may run meanwhile, the process's spec, the course's settings and the
-grading data reach it through its stdin only, never through a file (``in_model_process`` says how).
+grading data reach it through its stdin only, never through a file (``model_process_server`` says how).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from autograder.checks import Check
 from autograder.support.config import CourseConfig
 from autograder.messages.i18n import _
 from autograder.isolation.infrastructure_fault import InfrastructureFault
-from autograder.isolation.in_model_process import call_error_to_data, grading_arrays, send_grading_input
+from autograder.isolation.model_process_server import call_error_to_data, grading_arrays, send_grading_input
 from autograder.isolation.jail import MODELS, JailedProcess, grader_is_root, owned_prefix, start_jailed
 from autograder.engine.results import CheckResult
 from autograder.engine.training import GradingData
@@ -211,7 +211,7 @@ class ModelProcess:
             os.chmod(self.root, 0o711)
         self._log = tempfile.TemporaryFile(dir=self.root)
         # It reads each submission's saved models from the folders made in this root (submission_folder).
-        self._jailed = start_jailed(MODELS, [sys.executable, "-m", "autograder.isolation.in_model_process", str(work)],
+        self._jailed = start_jailed(MODELS, [sys.executable, "-m", "autograder.isolation.model_process_server", str(work)],
                                     work, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
                                     memory_bytes=self.memory_limit_mb * 2**20, readable=(self.root,))
         self._proc = self._jailed.proc
@@ -334,7 +334,7 @@ def _end(jailed: JailedProcess | None, log=None) -> None:
 
 
 def _feed(pipe, config: dict, arrays: dict) -> None:
-    # The grading input (in_model_process reads it first).
+    # The grading input (model_process_server reads it first).
     try:
         send_grading_input(pipe, config, arrays)
     except (BrokenPipeError, OSError, ValueError):
