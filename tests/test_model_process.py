@@ -22,9 +22,11 @@ from autograder.support.config import load_config
 from autograder.course.examples import reference_source
 from autograder.grader.grading import Grader
 from autograder.isolation import model_process_client, model_process_server, recording
-from autograder.isolation.model_process_client import _own_check, layers_from_dict, needs_models, training_from_dict
+from autograder.isolation.model_process_client import _own_check, needs_models
 from autograder.report.text import result_text
 from autograder.engine.results import CheckResult
+from autograder.evidence.layer_rows import LayerRow
+from autograder.evidence.training_outcome import TrainingOutcome
 from conftest import cgroup_writable
 from repo_paths import ROOT
 
@@ -39,7 +41,7 @@ def test_only_checks_on_returned_models_go_to_the_model_process():
 
 
 def test_a_training_run_is_read_back_field_by_field():
-    outcome = training_from_dict({"builder": "build_mlp", "seed": 0, "accuracy": 0.9, "loss": 0.3,
+    outcome = TrainingOutcome.from_full_dict({"builder": "build_mlp", "seed": 0, "accuracy": 0.9, "loss": 0.3,
                                   "history": {"loss": [0.5, 0.3]}, "seconds": 2.5, "error": None,
                                   "test_probabilities": [0.1, 0.9]})
     assert (outcome.builder, outcome.accuracy, outcome.history, outcome.test_probabilities.dtype.name) == (
@@ -59,18 +61,18 @@ def test_a_training_run_is_read_back_field_by_field():
 def test_a_forged_training_run_is_refused(forged):
     with pytest.raises((ValueError, TypeError), match=r"must name one of the exercise's builders|is not a number|"
                                                        r"history must map names to lists|error must be text"):
-        training_from_dict(forged)
+        TrainingOutcome.from_full_dict(forged)
 
 
 def test_layer_tables_are_read_back_as_rows_and_malformed_ones_refused():
-    rows = layers_from_dict({"build_mlp": [["Dense", [64], 50240, "units=64"]]})
+    rows = LayerRow.tables_from_dict({"build_mlp": [["Dense", [64], 50240, "units=64"]]})
     assert rows["build_mlp"][0].cells() == ("Dense", "(64,)", "50,240", "units=64")
     with pytest.raises(TypeError, match="must be a mapping"):
-        layers_from_dict([["Dense"]])
+        LayerRow.tables_from_dict([["Dense"]])
     with pytest.raises(TypeError, match="parameter count as a whole number"):
-        layers_from_dict({"build_mlp": [["Dense", [64], "many", "units=64"]]})
+        LayerRow.tables_from_dict({"build_mlp": [["Dense", [64], "many", "units=64"]]})
     with pytest.raises(ValueError, match=r"must be rows of \[kind, shape, params, settings\]"):
-        layers_from_dict({"build_mlp": [["Dense", [64]]]})
+        LayerRow.tables_from_dict({"build_mlp": [["Dense", [64]]]})
 
 
 def test_an_answer_for_another_check_is_refused():

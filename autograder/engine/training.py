@@ -16,11 +16,7 @@ import numpy as np
 
 from autograder.expected import prepared_image_shape
 from autograder.support.config import GradingProtocol
-from autograder.evidence.training_outcome import TrainingOutcome
-
-# Which prepared input each builder's model takes (the reference pipeline's choice, not the student's).
-INPUT_KIND = {"build_mlp": "mlp", "build_cnn": "cnn", "build_deep_cnn": "cnn"}
-BUILDERS = tuple(INPUT_KIND)
+from autograder.evidence.training_outcome import BUILDERS, INPUT_KIND, TrainingOutcome  # noqa: F401 (BUILDERS: callers of the protocol take it from here)
 
 
 @dataclass(frozen=True)

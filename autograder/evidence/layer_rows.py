@@ -35,6 +35,30 @@ class LayerRow:
                              "settings]")
         return cls(data[0], tuple(data[1]), data[2], data[3])
 
+    @staticmethod
+    def tables_to_dict(layers: dict[str, list["LayerRow"]]) -> dict[str, list]:
+        """Layer tables by builder as plain JSON data, each row as ``to_dict`` writes it."""
+        return {builder: [row.to_dict() for row in rows] for builder, rows in layers.items()}
+
+    @classmethod
+    def tables_from_dict(cls, data) -> dict[str, list["LayerRow"]]:
+        """Layer tables by builder from the model process's plain data (``tables_to_dict``'s); ValueError or
+        TypeError for anything else. It reads the kinds and settings as text and a shape's entries as they are
+        (an unknown output shape is ``["?"]``), where ``from_dict`` reads a stored grade's rows strictly."""
+        if not isinstance(data, dict):
+            raise TypeError("the layer tables must be a mapping")
+        layers = {}
+        for builder, rows in data.items():
+            if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 4 for r in rows):
+                raise ValueError(f"the layer table of {str(builder)[:40]!r} must be rows of [kind, shape, params, "
+                                 "settings]")
+            if not all(type(r[2]) is int and isinstance(r[1], list) for r in rows):
+                raise TypeError(f"the layer table of {str(builder)[:40]!r} must give each layer's shape as a list and "
+                                "its parameter count as a whole number")
+            layers[str(builder)] = [cls(str(kind), tuple(shape), params, str(settings))
+                                    for kind, shape, params, settings in rows]
+        return layers
+
 
 def _settings(layer) -> str:
     cfg = layer.get_config()

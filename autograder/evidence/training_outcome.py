@@ -13,6 +13,10 @@ import numpy as np
 
 from autograder.messages.i18n import Message
 
+# Which prepared input each builder's model takes (the reference pipeline's choice, not the student's).
+INPUT_KIND = {"build_mlp": "mlp", "build_cnn": "cnn", "build_deep_cnn": "cnn"}
+BUILDERS = tuple(INPUT_KIND)
+
 
 @dataclass
 class TrainingOutcome:
@@ -62,9 +66,52 @@ class TrainingOutcome:
         return cls(data["builder"], data["seed"], numbers["accuracy"], numbers["loss"], history,
                    numbers["seconds"] or 0.0, data.get("error"))
 
+    def to_full_dict(self) -> dict:
+        """Plain JSON data of everything but the weights: ``to_dict``'s fields, the test predictions (6 places),
+        the key and whether it was reused. What the model process answers the grader with, and what the class's
+        training cache files (``autograder.grader.training_cache``); ``from_full_dict`` reads it back."""
+        probabilities = self.test_probabilities
+        return {"builder": self.builder, "seed": self.seed, "accuracy": self.accuracy, "loss": self.loss,
+                "history": self.history, "seconds": self.seconds, "error": self.error,
+                "test_probabilities": None if probabilities is None else [round(float(p), 6) for p in probabilities],
+                "key": self.key, "reused": self.reused}
+
+    @classmethod
+    def from_full_dict(cls, data) -> "TrainingOutcome":
+        """A run from ``to_full_dict``'s data, every field checked (it comes from a jailed process or a file, so it
+        is read, not trusted); ValueError or TypeError for anything else."""
+        if not isinstance(data, dict) or data.get("builder") not in BUILDERS:
+            raise ValueError("a training run must name one of the exercise's builders")
+        history = data.get("history") or {}
+        if not isinstance(history, dict) or not all(isinstance(k, str) and isinstance(v, list)
+                                                    for k, v in history.items()):
+            raise TypeError("a training history must map names to lists")
+        outcome = cls(data["builder"], int(_number(data.get("seed"), False)), _number(data.get("accuracy")),
+                      _number(data.get("loss")), {k: [_number(x, False) for x in v] for k, v in history.items()},
+                      _number(data.get("seconds"), False) or 0.0)
+        error = data.get("error")
+        if error is not None and not isinstance(error, str):
+            raise TypeError("a training error must be text")
+        outcome.error = error
+        if data.get("key") is not None and not isinstance(data["key"], str):
+            raise TypeError("a training key must be text")
+        outcome.key, outcome.reused = data.get("key"), data.get("reused") is True
+        if data.get("test_probabilities") is not None:
+            outcome.test_probabilities = np.asarray([_number(p, False) for p in data["test_probabilities"]],
+                                                    dtype=np.float32)
+        return outcome
+
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _number(value, allow_none: bool = True) -> float | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{value!r} is not a number")
+    return float(value)
 
 
 class ProtocolTraining(NamedTuple):

@@ -31,6 +31,7 @@ import functools
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 # The header line of the grading input: the course's settings and the arrays' names, types and shapes.
@@ -90,29 +91,6 @@ def read_grading_input(pipe) -> tuple[dict, dict]:
     return header["config"], arrays
 
 
-def training_to_dict(outcome) -> dict | None:
-    """A TrainingOutcome as plain JSON data (``model_process_client.training_from_dict`` reads it back)."""
-    if outcome is None:
-        return None
-    probabilities = outcome.test_probabilities
-    return {"builder": outcome.builder, "seed": outcome.seed, "accuracy": outcome.accuracy, "loss": outcome.loss,
-            "history": outcome.history, "seconds": outcome.seconds, "error": outcome.error,
-            "test_probabilities": None if probabilities is None else [round(float(p), 6) for p in probabilities],
-            "key": outcome.key, "reused": outcome.reused}
-
-
-def training_from_grader(data: dict):
-    """A training from the class's cache, as the grader sent it (it read and checked the file)."""
-    import numpy as np
-
-    from autograder.evidence.training_outcome import TrainingOutcome
-
-    probabilities = data.get("test_probabilities")
-    return TrainingOutcome(data["builder"], data["seed"], data["accuracy"], data["loss"], data["history"],
-                           data["seconds"], data["error"], None if probabilities is None else
-                           np.asarray(probabilities, dtype=np.float32), key=data["key"], reused=True)
-
-
 def call_error_to_data(error: dict | None) -> dict | None:
     """A call's error (its message may be a lazy Message) as plain JSON data."""
     from autograder.messages.i18n import text_to_data
@@ -128,11 +106,6 @@ def call_error_from_data(data) -> dict | None:
     if not isinstance(data, dict):
         raise ValueError("a call's error must be a mapping")
     return {k: text_from_data(v) if k == "message" else v for k, v in data.items()}
-
-
-def layers_to_dict(layers: dict) -> dict:
-    return {builder: [[row.type, list(row.output_shape), row.params, row.settings] for row in rows]
-            for builder, rows in layers.items()}
 
 
 def _session(settings: dict, arrays: dict):
@@ -170,6 +143,7 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
     from autograder.hidden.every_check import checks_for
     from autograder.isolation.recording import load_call
     from autograder.evidence.call_record import Call
+    from autograder.evidence.layer_rows import LayerRow
     from autograder.evidence.probes import probe_kwargs
 
     session = _session(settings, arrays)
@@ -204,8 +178,9 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
             answer({"started": check.name})
             result = session.run_check(check, calls, trainings)
             training = trainings.get(check.probe.function) if check.needs_training else None
-            answer({"finished": check.name, "result": result.to_dict(), "training": training_to_dict(training)})
-        answer({"layers": layers_to_dict(student_layers(calls)), "done": True})
+            answer({"finished": check.name, "result": result.to_dict(),
+                    "training": None if training is None else training.to_full_dict()})
+        answer({"layers": LayerRow.tables_to_dict(student_layers(calls)), "done": True})
         keras.backend.clear_session()  # the next submission's models start from an empty graph
 
 
@@ -219,7 +194,12 @@ def _ask_class_cache(answer, requests, request_id, key: str):
     reply = json.loads(requests.readline(MAX_HEADER_BYTES))
     if not isinstance(reply, dict) or reply.get("id") != request_id:
         raise ValueError("the grader's answer about the class's training cache is not for this request")
-    return training_from_grader(reply["training"]) if reply.get("training") else None
+    if not reply.get("training"):
+        return None
+    from autograder.evidence.training_outcome import TrainingOutcome
+
+    # The grader read and checked the file; reading it as any answer is read costs a little and trusts nothing.
+    return replace(TrainingOutcome.from_full_dict(reply["training"]), reused=True)
 
 
 def main(workdir: str) -> int:
