@@ -32,7 +32,7 @@ from autograder.hidden.every_check import checks_for
 from autograder.messages.i18n import _
 from autograder.isolation.jail import owned_prefix
 from autograder.isolation.model_process_client import ModelProcess, needs_models
-from autograder.isolation.recording import call_and_record, load_call
+from autograder.isolation.recording import call_through_files
 from autograder.isolation.sandbox import SubmissionRun, run_submission
 from autograder.support.notebook_file import NotebookError
 from autograder.engine.notebook_runner import Wanted
@@ -41,10 +41,20 @@ from autograder.engine.training import train_and_evaluate
 from autograder.evidence.training_outcome import TrainingOutcome
 
 
+def calibrated_threshold(grader: "Grader", builder: str) -> AccuracyBar:
+    """The threshold from the calibration files (calibrated on the fly when none matches)."""
+    calib = grader.calibration.models[builder]
+    return AccuracyBar(calib.threshold, reference_summary(calib.mean, calib.min, len(calib.accuracies)),
+                       f"{grader.calibration.data_source}-{grader.calibration.key}.json")
+
+
 @dataclass
 class Grader(CheckSession):
     """What grading needs, loaded once and shared by every submission: config, data, calibration."""
 
+    # Functions living in this process (nbgrader's hidden test cells) are called through the jail's files.
+    caller: Callable[..., Call] = call_through_files
+    thresholds: Callable[[CheckSession, str], AccuracyBar] = calibrated_threshold
     # The class's training cache folder (grade-all), or None: every model trains (``grader.training_cache``).
     training_cache_dir: Path | None = None
 
@@ -61,12 +71,6 @@ class Grader(CheckSession):
         data = self.data
         with timed(self.setup_timings, "load (or make) the calibration"):
             return load_or_calibrate(self.dataset, self.config, self.n_val, data=data, log=self.log)
-
-    def accuracy_bar(self, builder: str) -> AccuracyBar:
-        """The threshold from the calibration files (calibrated on the fly when none matches)."""
-        calib = self.calibration.models[builder]
-        return AccuracyBar(calib.threshold, reference_summary(calib.mean, calib.min, len(calib.accuracies)),
-                           f"{self.calibration.data_source}-{self.calibration.key}.json")
 
     @cached_property
     def reference_trainings(self) -> dict[str, TrainingOutcome]:
@@ -191,19 +195,6 @@ class Grader(CheckSession):
             else:
                 timings[f"train {builder} under the grading protocol"] = outcome.seconds
         return result
-
-    def calls_for_functions(self, functions: dict[str, Callable], checks: list[Check]) -> dict[str, Call]:
-        """Call functions living in this process (nbgrader's hidden test cells), through the same files as the sandbox."""
-        probes = probes_of(checks)
-        inputs, kwargs = self.inputs_for(probes)
-        calls = {}
-        with tempfile.TemporaryDirectory(prefix="autograder-") as work:
-            work = Path(work)
-            for p in probes:
-                call_and_record(functions.get(p.function), p, inputs[p.name], kwargs[p.name], work,
-                                seed=self.config.grading.seed)
-                calls[p.name] = load_call(p, inputs[p.name], kwargs[p.name], work)
-        return calls
 
     def _unreadable(self, submission: str, checks: list[Check], reason: str) -> GradeResult:
         groups = self.empty_groups(checks)

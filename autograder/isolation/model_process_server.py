@@ -31,7 +31,7 @@ import functools
 import json
 import os
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # The header line of the grading input: the course's settings and the arrays' names, types and shapes.
@@ -108,33 +108,31 @@ def call_error_from_data(data) -> dict | None:
     return {k: text_from_data(v) if k == "message" else v for k, v in data.items()}
 
 
-def _session(settings: dict, arrays: dict):
+@dataclass
+class BarsFromTheGrader:
+    """The session's ``thresholds`` here: those the grader sent with the request at hand (``Grader.model_bars``)."""
+
+    bars: dict = field(default_factory=dict)
+
+    def __call__(self, session, builder: str):
+        from autograder.engine.check_session import AccuracyBar, reference_summary
+
+        bar = self.bars[builder]
+        if "error" in bar:  # the grader has no threshold for it; the check says so, as in the grader
+            raise RuntimeError(bar["error"])
+        return AccuracyBar(bar["threshold"], reference_summary(bar["mean"], bar["worst"], bar["seeds"]), bar["file"])
+
+
+def model_check_session(settings: dict, arrays: dict, thresholds: BarsFromTheGrader):
     """The check session of this process: the grader's config, data and thresholds, as the grader sent them."""
-    from autograder.engine.check_session import AccuracyBar, CheckSession, reference_summary
-    from autograder.support.config import CourseConfig
+    from autograder.engine.check_session import CheckSession
     from autograder.engine.training import GradingData
+    from autograder.support.config import CourseConfig
 
-    config = CourseConfig.model_validate(settings)
-
-    class ModelCheckSession(CheckSession):
-        bars: dict = {}
-        # Asks the grader for the class's training of a model (set per request, when the grader has a class cache).
-        ask_class_cache = None
-
-        def class_training(self, key: str):
-            return self.ask_class_cache(key) if self.ask_class_cache else None
-
-        def accuracy_bar(self, builder: str) -> AccuracyBar:
-            bar = self.bars[builder]
-            if "error" in bar:  # the grader has no threshold for it; the check says so, as in the grader
-                raise RuntimeError(bar["error"])
-            return AccuracyBar(bar["threshold"], reference_summary(bar["mean"], bar["worst"], bar["seeds"]), bar["file"])
-
-    session = ModelCheckSession(config, log=lambda message: None)
-    session.__dict__["data"] = GradingData(
-        x_train={kind: arrays[f"x_train_{kind}"] for kind in ("mlp", "cnn")}, y_train=arrays["y_train"],
-        x_test={kind: arrays[f"x_test_{kind}"] for kind in ("mlp", "cnn")}, y_test=arrays["y_test"])
-    return session
+    data = GradingData(x_train={kind: arrays[f"x_train_{kind}"] for kind in ("mlp", "cnn")}, y_train=arrays["y_train"],
+                       x_test={kind: arrays[f"x_test_{kind}"] for kind in ("mlp", "cnn")}, y_test=arrays["y_test"])
+    return CheckSession(CourseConfig.model_validate(settings), log=lambda message: None, thresholds=thresholds,
+                        prepared_data=data)
 
 
 def serve(settings: dict, arrays: dict, requests, send) -> None:
@@ -146,7 +144,8 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
     from autograder.evidence.layer_rows import LayerRow
     from autograder.evidence.probes import probe_kwargs
 
-    session = _session(settings, arrays)
+    bars = BarsFromTheGrader()
+    session = model_check_session(settings, arrays, bars)
     checks_by_name = {c.name: c for c in checks_for(None, True)}
     # Keras (and TensorFlow under it) before "ready": the grader launches this process ahead of the submission's,
     # so this import, the slowest part of any check, overlaps with that run instead of following it.
@@ -160,9 +159,9 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
     for line in requests:
         request = json.loads(line)
         answer = functools.partial(_answer, send, request.get("id"))
-        session.bars = request["bars"]
-        session.ask_class_cache = (functools.partial(_ask_class_cache, answer, requests, request.get("id"))
-                                   if request.get("class_cache") is True else None)
+        bars.bars = request["bars"]
+        session.class_training = (functools.partial(_ask_class_cache, answer, requests, request.get("id"))
+                                  if request.get("class_cache") is True else None)
         checks = [checks_by_name[name] for name in request["checks"]]
         calls = {}
         for probe in {c.probe_name: c.probe for c in checks}.values():

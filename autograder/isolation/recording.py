@@ -63,6 +63,15 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
     (outdir / f"{probe.name}.json").write_text(json.dumps(record, default=str))
 
 
+def call_through_files(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict,
+                       seed: int = 0) -> Call:
+    """Call ``func`` in this process through the same files and safe loading as the jailed child: how the grader
+    calls functions living in its own process (nbgrader's hidden test cells, in the student's kernel)."""
+    with tempfile.TemporaryDirectory(prefix="autograder-") as work:
+        call_and_record(func, probe, inputs, kwargs, Path(work), seed=seed)
+        return load_call(probe, inputs, kwargs, Path(work))
+
+
 def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path,
               load_model: bool = True) -> Call:
     """Read the outcome that ``call_and_record`` wrote for ``probe`` (never unpickling anything).
