@@ -10,8 +10,9 @@ Which files make up the student wing is defined here, where they are copied: the
 ``autograder`` package without its instructor subpackages, that is the entry points directly in
 ``autograder/`` (the command line ``__main__.py`` aside: it is the instructor's) and the student
 subpackages, by job: the check functions (``checks/``), what they examine (``evidence/``), the expected
-values (``expected/``), the engine that applies them (``engine/``), what students read (``messages/``, with the message catalogs in ``locale/``) and the
-infrastructure (``support/``). Everything else under ``autograder/`` is the instructor wing.
+values (``expected/``), the engine that applies them (``engine/``), what students read (``messages/``, with
+the message catalogs in ``locale/``) and the infrastructure (``support/``). Everything else under
+``autograder/`` is the instructor wing.
 ``tests/test_wings.py`` checks that no file of the student wing imports the instructor wing.
 """
 
