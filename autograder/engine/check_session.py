@@ -153,8 +153,8 @@ class CheckSession:
         """Call functions living in this process for ``checks``: one Call per probe."""
         probes = probes_of(checks)
         inputs, kwargs = self.inputs_for(probes)
-        return {p.name: self.caller(functions.get(p.function), p, inputs[p.name], kwargs[p.name], self.config.grading.seed)
-                for p in probes}
+        seed = self.config.grading.seed
+        return {p.name: self.caller(functions.get(p.function), p, inputs[p.name], kwargs[p.name], seed) for p in probes}
 
     def calls_for_notebook(self, path: Path | str, checks: list[Check]) -> tuple[str, dict[str, Call], list]:
         """Run the notebook's cells in this process, as the grader's submission process does, calling its

@@ -16,7 +16,8 @@ import numpy as np
 
 from autograder.expected import prepared_image_shape
 from autograder.support.config import GradingProtocol
-from autograder.evidence.training_outcome import BUILDERS, INPUT_KIND, TrainingOutcome  # noqa: F401 (BUILDERS: callers of the protocol take it from here)
+# BUILDERS is the protocol's too: its callers take it from here.
+from autograder.evidence.training_outcome import BUILDERS, INPUT_KIND, TrainingOutcome  # noqa: F401
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,8 @@ class Grader:
         models = None
         if any(needs_models(c) for c in checks):
             # First, so that its start-up (TensorFlow's import) overlaps with the submission's process; nothing
-            # it needs lies on disk meanwhile (isolation.model_process_client). Waiting for it is part of the model checks.
+            # it needs lies on disk meanwhile (isolation.model_process_client). Waiting for it is part of the model
+            # checks.
             models = self.model_process  # the first time, this loads the data (timed in setup_timings)
             with timed(timings, "launch the model process (not waiting for it)"):
                 models.launch()

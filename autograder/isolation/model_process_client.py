@@ -210,8 +210,9 @@ class ModelProcess:
             os.chmod(self.root, 0o711)
         self._log = tempfile.TemporaryFile(dir=self.root)
         # It reads each submission's saved models from the folders made in this root (submission_folder).
-        self._jailed = start_jailed(MODELS, [sys.executable, "-m", "autograder.isolation.model_process_server", str(work)],
-                                    work, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+        command = [sys.executable, "-m", "autograder.isolation.model_process_server", str(work)]
+        self._jailed = start_jailed(MODELS, command, work, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=self._log,
                                     memory_bytes=self.memory_limit_mb * 2**20, readable=(self.root,))
         self._proc = self._jailed.proc
         self._ready = False

@@ -1,4 +1,6 @@
-"""The grader's bounded process for a submission's models: ``python -m autograder.isolation.model_process_server WORKDIR``.
+"""The grader's bounded process for a submission's models.
+
+Run as ``python -m autograder.isolation.model_process_server WORKDIR``.
 
 Loading a student's ``.keras`` file and training it under the grading protocol are the grader's own
 work, but on untrusted data: a model within every file bound (``untrusted_files``) may still need

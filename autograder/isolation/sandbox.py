@@ -76,7 +76,8 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
 
     A cell that hangs past its limit or kills the process is run no more: a new process runs the notebook
     again without it. With ``load_models=False`` a returned model stays a file in ``workdir/out`` for the
-    grader's bounded model process (``isolation.model_process_client``) to load; the call records only that it returned one.
+    grader's bounded model process (``isolation.model_process_client``) to load; the call records only that it
+    returned one.
     """
     workdir = Path(workdir)
     outdir = workdir / "out"
