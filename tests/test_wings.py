@@ -102,6 +102,21 @@ def test_every_part_of_the_kit_has_one_layer():
     assert parts - {"__init__"} == set(named)
 
 
+def test_the_student_wing_is_the_bottom_of_the_layers():
+    # What the kit ships stands on nothing of the instructor's: every layer of it lies below every instructor one.
+    rank = {name: tier for tier, names in enumerate(LAYERS) for name in names}
+    student = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"} | {
+        sub for sub in STUDENT_SUBPACKAGES if (PACKAGE / sub / "__init__.py").is_file()}
+    assert max(rank[s] for s in student) < min(rank[i] for i in INSTRUCTOR_SUBPACKAGES + ("__main__",))
+
+
+def test_the_jail_mounts_the_student_wing_as_the_kit_ships_it():
+    # The jail cannot import course/ (it lies above), so it names the wing's folders itself: the same ones.
+    from autograder.isolation.jail import STUDENT_WING_FOLDERS
+
+    assert sorted(STUDENT_WING_FOLDERS) == sorted(STUDENT_SUBPACKAGES)
+
+
 def test_no_module_imports_a_higher_layer():
     assert not imports_of_a_higher_layer(), sorted(imports_of_a_higher_layer())
 
