@@ -176,7 +176,7 @@ def grading_images(config) -> int:
 
 
 def training_record(outcome, images: int, grading: int, memory_mb: float | None) -> TrainingRecord:
-    """A record of a ``training.TrainingOutcome``."""
+    """A record of a ``autograder.evidence.training_outcome.TrainingOutcome``."""
     error = outcome.error
     # training.train_and_evaluate's own words for a run it stopped at limits.training_timeout_s.
     timed_out = bool(error) and error.startswith("training ran past the time limit")

@@ -92,7 +92,7 @@ def sample_grader(sample_config):
 @pytest.fixture(scope="session")
 def probe_call(sample_grader, tmp_path_factory):
     """probe_call(func, probe_name) -> Call: run one probe in this process, through the same files as the sandbox."""
-    from autograder.hidden.probes import PROBES_BY_NAME
+    from autograder.hidden.every_probe import PROBES_BY_NAME
     from autograder.isolation.recording import call_and_record, load_call
 
     base = tmp_path_factory.mktemp("probes")

@@ -32,7 +32,7 @@ for pid in [p for p in os.listdir("/proc") if p.isdigit() and int(p) != me]:
         # A process outside its own sandbox: the grader (pytest here), the model process, a worker. Its own
         # sandbox's init, bubblewrap, is in sight by design: its arguments are the sandbox's own paths.
         if not command.split(bytes(1))[0].endswith(b"bwrap"):
-            ok = ok or any(word in command for word in (b"in_model_process", b"pytest", b"grade_child", b"dask"))
+            ok = ok or any(word in command for word in (b"model_process_server", b"pytest", b"grade_child", b"dask"))
     except OSError:
         pass
     for entry in ("cwd", "root"):
@@ -139,7 +139,7 @@ for address in (("1.1.1.1", 53), ("127.0.0.1", 22), ("127.0.0.1", 8888)):
 '''
 # The modules the grader's processes must not import. nbgrader's kernel imports the hidden checks by design (the
 # hidden test cells run in it), so there only the reference solution and the lecture-style answers count.
-EVERY_WING = ("autograder.grader.reference", "autograder.course.examples", "autograder.hidden.probes")
+EVERY_WING = ("autograder.grader.reference", "autograder.course.examples", "autograder.hidden.every_probe")
 KERNEL_WINGS = ("autograder.grader.reference", "autograder.course.examples")
 # The kernel attack's marker, one per test process: the nbgrader session plants it and its test looks for it in
 # the same process (one xdist unit).

@@ -29,7 +29,7 @@ import nbformat
 
 from autograder.course.examples import filled_release, reference_source
 from autograder.engine.results import split_check_name
-from autograder.hidden.probes import function_called_by
+from autograder.hidden.every_probe import function_called_by
 
 Edit = Callable[[nbformat.NotebookNode], None]
 BUILDERS = ("build_mlp", "build_cnn", "build_deep_cnn")

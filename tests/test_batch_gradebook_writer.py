@@ -79,7 +79,7 @@ def test_each_per_model_cell_is_scored_by_the_real_accuracy_check_of_its_model()
     cell must still find its own check, in a ledger line made from the real registry's results."""
     from autograder.batch.gradebook_writer import cell_points
     from autograder.hidden.every_check import checks_for
-    from autograder.hidden.probes import function_called_by
+    from autograder.hidden.every_probe import function_called_by
     from autograder.report.gradescope_style import gradescope_results
     from autograder.engine.results import CheckResult, GradeResult, GroupResult
 

@@ -11,7 +11,8 @@ from autograder.grader import reference
 from autograder.grader.calibration import (Calibration, CalibrationError, calibrate, calibration_path, describe_mismatch,
                                     load_or_calibrate, threshold_for)
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
-from autograder.engine.training import ProtocolTraining, train_and_evaluate
+from autograder.engine.training import train_and_evaluate
+from autograder.evidence.training_outcome import ProtocolTraining
 
 
 def trained(call, outcome, threshold):

@@ -84,7 +84,7 @@ def test_every_check_weighs_1_today_so_each_group_splits_its_points_evenly():
 
 def test_a_rule_states_its_weight_where_it_is_registered(monkeypatch):
     from autograder.checks import registry
-    from autograder.engine.probes import VISIBLE_PROBES
+    from autograder.evidence.probes import VISIBLE_PROBES
 
     monkeypatch.setattr(registry, "RULES", [])
 

@@ -7,7 +7,7 @@ import pytest
 from keras import layers
 
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
-from autograder.engine.training import ProtocolTraining, TrainingOutcome
+from autograder.evidence.training_outcome import ProtocolTraining, TrainingOutcome
 
 
 def trained(call, outcome, threshold=0.9, reference="ref"):

@@ -179,7 +179,7 @@ def test_a_ragged_part_says_what_was_returned_not_that_the_function_raised(probe
 
 
 def test_every_split_probe_expects_the_four_values_its_checks_count():
-    from autograder.hidden.probes import PROBES_BY_NAME
+    from autograder.hidden.every_probe import PROBES_BY_NAME
 
     assert {p.name: p.values for p in PROBES_BY_NAME.values() if p.values != 1} == {
         p.name: 4 for p in PROBES_BY_NAME.values() if p.function == "split_train_val"}

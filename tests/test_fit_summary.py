@@ -10,10 +10,10 @@ import pytest
 from autograder.support.config import Limits
 from autograder.fit_summary import (Caps, CallsFit, ModelFit, PeakMemory, TrainingRecord, flags, measure_calls,
                                     measure_model, render_summary, summary_lines)
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.messages.i18n import Translator
 from autograder.support.model_caps import MAX_LAYER_VALUES, MAX_PARAMS, MAX_TOTAL_VALUES
-from autograder.engine.probes import VISIBLE_PROBES_BY_NAME
+from autograder.evidence.probes import VISIBLE_PROBES_BY_NAME
 
 CAPS = Caps.of(Limits())  # the defaults: 60 s a call, 120 s a training, 2,048 MB, 300 s for all calls
 EN = Translator("en")

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from autograder.checks._compare import table
-from autograder.checks.architecture import LayerRow
+from autograder.evidence.layer_rows import LayerRow
 from autograder.engine.results import RECORD_FORMAT, CheckResult, GradeResult, GroupResult
-from autograder.engine.training import TrainingOutcome
+from autograder.evidence.training_outcome import TrainingOutcome
 from autograder.messages.i18n import Translator, _
 from autograder.report.gradescope_style import gradescope_results
 from autograder.report.text import result_text

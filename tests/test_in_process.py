@@ -5,7 +5,7 @@ import sys
 import numpy as np
 
 from autograder.engine.in_process import call_here
-from autograder.engine.probes import VISIBLE_PROBES_BY_NAME
+from autograder.evidence.probes import VISIBLE_PROBES_BY_NAME
 
 RELABEL = VISIBLE_PROBES_BY_NAME["relabel_digits"]
 Y = {"y": np.arange(10, dtype=np.uint8)}

@@ -51,7 +51,7 @@ try:
 except OSError:
     seen["reached_the_host"] = False
 try:
-    import autograder.hidden.probes
+    import autograder.hidden.every_probe
     seen["hidden_importable"] = True
 except ImportError:
     seen["hidden_importable"] = False

@@ -1,4 +1,4 @@
-"""The grader's bounded process for the students' models (autograder/isolation/model_process.py).
+"""The grader's bounded process for the students' models (autograder/isolation/model_process_client.py).
 
 What it sends back is read, not trusted: each field is checked. A model that exhausts its memory
 costs that model's checks, and the same grader grades the next submission normally.
@@ -21,10 +21,12 @@ from autograder.checks import VISIBLE_CHECKS
 from autograder.support.config import load_config
 from autograder.course.examples import reference_source
 from autograder.grader.grading import Grader
-from autograder.isolation import in_model_process, model_process, recording
-from autograder.isolation.model_process import _own_check, layers_from_dict, needs_models, training_from_dict
+from autograder.isolation import model_process_client, model_process_server, recording
+from autograder.isolation.model_process_client import _own_check, needs_models
 from autograder.report.text import result_text
 from autograder.engine.results import CheckResult
+from autograder.evidence.layer_rows import LayerRow
+from autograder.evidence.training_outcome import TrainingOutcome
 from conftest import cgroup_writable
 from repo_paths import ROOT
 
@@ -39,7 +41,7 @@ def test_only_checks_on_returned_models_go_to_the_model_process():
 
 
 def test_a_training_run_is_read_back_field_by_field():
-    outcome = training_from_dict({"builder": "build_mlp", "seed": 0, "accuracy": 0.9, "loss": 0.3,
+    outcome = TrainingOutcome.from_full_dict({"builder": "build_mlp", "seed": 0, "accuracy": 0.9, "loss": 0.3,
                                   "history": {"loss": [0.5, 0.3]}, "seconds": 2.5, "error": None,
                                   "test_probabilities": [0.1, 0.9]})
     assert (outcome.builder, outcome.accuracy, outcome.history, outcome.test_probabilities.dtype.name) == (
@@ -59,18 +61,18 @@ def test_a_training_run_is_read_back_field_by_field():
 def test_a_forged_training_run_is_refused(forged):
     with pytest.raises((ValueError, TypeError), match=r"must name one of the exercise's builders|is not a number|"
                                                        r"history must map names to lists|error must be text"):
-        training_from_dict(forged)
+        TrainingOutcome.from_full_dict(forged)
 
 
 def test_layer_tables_are_read_back_as_rows_and_malformed_ones_refused():
-    rows = layers_from_dict({"build_mlp": [["Dense", [64], 50240, "units=64"]]})
+    rows = LayerRow.tables_from_dict({"build_mlp": [["Dense", [64], 50240, "units=64"]]})
     assert rows["build_mlp"][0].cells() == ("Dense", "(64,)", "50,240", "units=64")
     with pytest.raises(TypeError, match="must be a mapping"):
-        layers_from_dict([["Dense"]])
+        LayerRow.tables_from_dict([["Dense"]])
     with pytest.raises(TypeError, match="parameter count as a whole number"):
-        layers_from_dict({"build_mlp": [["Dense", [64], "many", "units=64"]]})
+        LayerRow.tables_from_dict({"build_mlp": [["Dense", [64], "many", "units=64"]]})
     with pytest.raises(ValueError, match=r"must be rows of \[kind, shape, params, settings\]"):
-        layers_from_dict({"build_mlp": [["Dense", [64]]]})
+        LayerRow.tables_from_dict({"build_mlp": [["Dense", [64]]]})
 
 
 def test_an_answer_for_another_check_is_refused():
@@ -136,7 +138,7 @@ def test_a_model_that_exhausts_the_model_memory_costs_its_checks_and_the_next_su
 
 def test_closing_the_model_process_before_it_started_removes_its_folder():
     config = load_config(ROOT / "course.yml", data={"source": "sample"})
-    process = model_process.ModelProcess(config, data=None)
+    process = model_process_client.ModelProcess(config, data=None)
     assert process.root.is_dir()
     process.close()
     assert not process.root.exists()
@@ -177,9 +179,9 @@ def test_the_grading_input_goes_through_a_pipe_as_plain_numbers():
     config = load_config(ROOT / "course.yml", data={"source": "sample"}).model_dump(mode="json")
     arrays = {"y_test": np.array([0, 1, 1], dtype=np.uint8), "x_test_mlp": np.arange(6, dtype=np.float32).reshape(3, 2)}
     pipe = io.BytesIO()
-    in_model_process.send_grading_input(pipe, config, arrays)
+    model_process_server.send_grading_input(pipe, config, arrays)
     pipe.seek(0)
-    settings, back = in_model_process.read_grading_input(io.BufferedReader(pipe))
+    settings, back = model_process_server.read_grading_input(io.BufferedReader(pipe))
     assert settings == config and list(back) == ["y_test", "x_test_mlp"]
     assert all(back[k].dtype == a.dtype and np.array_equal(back[k], a) for k, a in arrays.items())
 
@@ -194,7 +196,7 @@ def test_a_grading_input_that_is_not_plain_numbers_within_bounds_is_refused(head
     config = load_config(ROOT / "course.yml", data={"source": "sample"}).model_dump(mode="json")
     pipe = io.BufferedReader(io.BytesIO(json.dumps(dict(header, config=config)).encode() + b"\n" + body))
     with pytest.raises(ValueError, match=problem):
-        in_model_process.read_grading_input(pipe)
+        model_process_server.read_grading_input(pipe)
 
 
 def test_what_the_submissions_code_could_plant_in_the_model_process_folder_is_never_used():

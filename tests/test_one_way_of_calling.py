@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from autograder.grader import reference
-from autograder.hidden.probes import PROBES_BY_NAME
+from autograder.hidden.every_probe import PROBES_BY_NAME
 from autograder.engine.in_process import call_here
 from autograder.isolation.recording import call_and_record, load_call
 

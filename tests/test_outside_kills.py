@@ -179,19 +179,19 @@ def test_a_machine_that_keeps_killing_the_submission_s_process_gives_no_grade(sa
 def test_the_model_process_killed_from_outside_mid_checks_costs_no_check_and_the_next_grading_is_whole(
         sample_config, monkeypatch, tmp_path):
     from autograder.grader.grading import Grader
-    from autograder.isolation import model_process
+    from autograder.isolation import model_process_client
 
     grader = Grader(sample_config, log=lambda m: None)
-    real_send = model_process.ModelProcess._send
+    real_send = model_process_client.ModelProcess._send
     killed = []
 
     def send_then_kill(self, request):
         # The request is on its way: the process is loading and training the first model when it is killed.
         real_send(self, request)
         if not killed:
-            killed.append(kill_from_outside(f"autograder.isolation.in_model_process\x00{self.root}"))
+            killed.append(kill_from_outside(f"autograder.isolation.model_process_server\x00{self.root}"))
 
-    monkeypatch.setattr(model_process.ModelProcess, "_send", send_then_kill)
+    monkeypatch.setattr(model_process_client.ModelProcess, "_send", send_then_kill)
     try:
         with pytest.raises(InfrastructureFault, match="the grader's process for the models was killed by SIGKILL "
                                                       "from outside the grader"):

@@ -10,12 +10,15 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from autograder.checks.architecture import LayerRow, expected_layers
+from autograder.checks.architecture import expected_layers
+
+from autograder.evidence.layer_rows import LayerRow
 from autograder.messages.i18n import Translator
 from autograder.report import attach_report_data, layer_diff, render_report
 from autograder.report.report_data import report_data
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
-from autograder.engine.training import BUILDERS, TrainingOutcome
+from autograder.engine.training import BUILDERS
+from autograder.evidence.training_outcome import TrainingOutcome
 
 
 def _png_sizes(html: str) -> list[tuple[int, int]]:

@@ -219,7 +219,7 @@ def test_three_students_who_copy_the_lecture_as_printed_are_not_flagged(class_wi
 def test_the_lecture_as_printed_is_what_they_share(class_with_lecture_printers, monkeypatch, tmp_path):
     # Without the lecture's printed code among the boilerplate, the same three students look like copies:
     # it is that boilerplate, not some other difference, that keeps them apart.
-    import autograder.course.lecture_code as printed
+    import autograder.integrity.lecture_code as printed
 
     write_synthetic_class(tmp_path, 30, seed=0, lecture_text=3)
     monkeypatch.setattr(printed, "lecture_texts", lambda: [])

@@ -20,7 +20,7 @@ from autograder.checks import visible_checks
 from autograder.course.examples import filled_release
 from autograder.course.student_kit import STUDENT_KEYS, instructor_subpackages, write_student_kit
 from autograder.grader import reference
-from autograder.hidden import probes as hidden_probes
+from autograder.hidden import every_probe as hidden_probes
 from repo_paths import RELEASE, ROOT
 
 pytestmark = pytest.mark.slow  # two self-check runs, one of them training three models (about 2 minutes)

@@ -53,8 +53,8 @@ def test_a_session_trains_each_model_config_once_and_reuses_its_outcome(sample_c
     import keras
 
     from autograder.engine.check_session import CheckSession, training_key
-    from autograder.engine.calls import Call
-    from autograder.engine.probes import VISIBLE_PROBES_BY_NAME
+    from autograder.evidence.call_record import Call
+    from autograder.evidence.probes import VISIBLE_PROBES_BY_NAME
 
     probe = VISIBLE_PROBES_BY_NAME["build_mlp_for_accuracy"]
 

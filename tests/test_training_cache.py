@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from autograder.engine.training import TrainingOutcome
+from autograder.evidence.training_outcome import TrainingOutcome
 from autograder.grader.training_cache import TrainingCache, cache_folder, data_fingerprint
 
 CONTEXT = {"format": 1, "protocol": {"seed": 0, "deterministic": True}, "data": "abc", "libraries": {"keras": "3"}}
@@ -34,6 +34,23 @@ def test_a_stored_training_is_found_under_its_key_and_context_only(tmp_path):
     for changed in ({**CONTEXT, "data": "abd"}, {**CONTEXT, "protocol": {"seed": 1, "deterministic": True}},
                     {**CONTEXT, "protocol": {"seed": 0, "deterministic": False}}, {**CONTEXT, "libraries": {"keras": "4"}}):
         assert TrainingCache(tmp_path / "cache", changed).lookup(KEY) is None, changed
+
+
+def test_an_entry_is_written_and_read_as_earlier_kits_wrote_it(tmp_path):
+    # The files outlive a kit update: the training's part of an entry keeps its fields, order and rounding.
+    written = ('{"builder": "build_mlp", "seed": 0, "accuracy": 0.91, "loss": 0.25, "history": {"loss": [0.5, 0.25], '
+               '"step": [1, 2]}, "seconds": 3.5, "error": null, "test_probabilities": [0.1, 0.875], "key": '
+               + json.dumps(KEY) + ', "reused": false}')
+    assert json.dumps(trained().to_full_dict()) == written
+    back = TrainingOutcome.from_full_dict(json.loads(written))
+    assert (back.builder, back.accuracy, back.history, back.key, back.reused) == (
+        "build_mlp", 0.91, {"loss": [0.5, 0.25], "step": [1.0, 2.0]}, KEY, False)
+    assert back.test_probabilities.tolist() == [np.float32(0.1), 0.875]
+    cache = TrainingCache(tmp_path / "cache", CONTEXT)
+    cache.path_for(KEY).parent.mkdir(parents=True)
+    cache.path_for(KEY).write_text('{"format": %d, "context": %s, "model": %s, "training": %s}' % (
+        1, json.dumps(cache.context), json.dumps(KEY), written), encoding="utf-8")
+    assert cache.lookup(KEY) == json.loads(written)
 
 
 def test_only_fresh_complete_trainings_are_filed(tmp_path):

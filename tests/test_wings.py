@@ -9,7 +9,7 @@ from autograder.course.student_kit import PACKAGE, STUDENT_SUBPACKAGES, instruct
 
 INSTRUCTOR_SUBPACKAGES = tuple(instructor_subpackages())
 # The student wing's top level holds only its entry points (and the instructor's command line); the rest of
-# the wing sits in its subpackages by job (checks, expected, engine, messages, support).
+# the wing sits in its subpackages by job (checks, evidence, expected, engine, messages, support).
 TOP_LEVEL = {"__init__.py", "__main__.py", "notebook.py", "conftest.py", "test_self_check.py", "pytest_options.py",
              "fit_summary.py"}
 
@@ -36,7 +36,7 @@ def test_no_student_wing_file_imports_the_instructor_wing():
     assert {"grader", "hidden", "isolation", "course", "report", "dev"} <= set(INSTRUCTOR_SUBPACKAGES)
     sources = [p for p in student_wing_files() if p.suffix == ".py"]
     assert any(p.name == "notebook.py" for p in sources)
-    assert {"checks", "engine", "messages", "support"} <= {p.parent.name for p in sources}
+    assert {"checks", "evidence", "engine", "messages", "support"} <= {p.parent.name for p in sources}
     offenders = {f"{p.relative_to(PACKAGE)} imports {m}" for p in sources for m in imported_modules(p)
                  for sub in INSTRUCTOR_SUBPACKAGES if m == f"autograder.{sub}" or m.startswith(f"autograder.{sub}.")}
     assert not offenders, sorted(offenders)
@@ -46,42 +46,92 @@ def test_the_student_wing_is_laid_out_by_job():
     # The top level keeps the entry points only; every subpackage is in exactly one wing.
     assert {p.name for p in PACKAGE.glob("*.py")} == TOP_LEVEL
     assert not set(STUDENT_SUBPACKAGES) & set(INSTRUCTOR_SUBPACKAGES)
-    assert {"engine", "messages", "support", "checks", "expected"} <= {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    assert {"engine", "evidence", "messages", "support", "checks", "expected"} <= {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
 
 
-def imports_of_a_higher_layer(folder: str, *higher: str) -> set[str]:
-    """'file imports module' for every import, at any depth, of ``autograder.<higher>`` in ``autograder/<folder>``."""
-    sources = sorted((PACKAGE / folder).rglob("*.py"))
-    assert sources, f"autograder/{folder} has no Python files"
-    return {f"{p.relative_to(PACKAGE)} imports {m}" for p in sources for m in imported_modules(p) for sub in higher
-            if m == f"autograder.{sub}" or m.startswith(f"autograder.{sub}.")}
+# The kit's layers, bottom to top: a module imports its own layer and the layers below it, never one above (not
+# even in a function), and never a peer in its tier. Each subpackage, and each module at the package's top, is
+# named once. The student wing is the bottom up to its entry points; the instructor wing stands on it.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("support",),  # course.yml's schema, the data set, notebook files: infrastructure every layer uses
+    ("messages",),  # what students read, and its translations
+    ("expected",),  # the lecture's expected values, as data
+    ("evidence",),  # what the checks examine: probes, the call record, layer rows, a training's outcome
+    ("checks",),  # the rules
+    ("fit_summary", "pytest_options"),  # the self-check's summary of a fit, and its pytest options
+    ("engine",),  # the session that applies the checks, the notebook runner, the protocol, the results
+    ("notebook", "conftest", "test_self_check"),  # the student wing's entry points
+    ("hidden",),  # what only grading knows: the hidden probes and every check
+    ("isolation",),  # the jail, the submission's process and the models' process
+    ("report",),  # the renderings of a result
+    ("grader",),  # the Grader, the reference, the calibration
+    ("gradescope",),
+    ("submissions",),  # which notebooks of a class are graded or compared
+    ("integrity",),  # the similarity report (grade-all writes its page)
+    ("batch",),  # grading a whole class (course/verify.py grades through it)
+    ("course",),  # the nbgrader pipeline, the student kit, feedback and verify
+    ("dev",),  # the maintainers' tools
+    ("__main__",),  # the command line, which assembles every area's sub-commands
+)
 
 
-def test_the_class_grader_imports_nothing_of_the_course_tooling():
-    # batch is the lower layer: course (verify) imports it, so it must not import course back, even in a function.
-    assert not imports_of_a_higher_layer("batch", "course")
+def layer_of(module: str) -> str | None:
+    """The layer ``autograder.<name>...`` belongs to (None outside the kit, or for the package itself)."""
+    parts = module.split(".")
+    return parts[1] if parts[0] == "autograder" and len(parts) > 1 else None
 
 
-def test_the_similarity_report_imports_nothing_of_the_class_grader():
-    # integrity is below batch: grade-all writes the similarity page beside its class report, so the similarity
-    # report must not import batch back, even in a function; both read a class through autograder.submissions.
-    assert not imports_of_a_higher_layer("integrity", "batch")
-    assert any(m.startswith("autograder.integrity.") for m in imported_modules(PACKAGE / "batch" / "cli.py"))
+def imports_of_a_higher_layer(package=PACKAGE) -> set[str]:
+    """'file (layer) imports module (layer)' for every import, at any depth, of a layer above the file's own, or of
+    a peer in its tier; ``package``: the folder whose files are walked, laid out as ``autograder/`` is."""
+    rank = {name: tier for tier, names in enumerate(LAYERS) for name in names}
+    found = set()
+    for path in sorted(package.rglob("*.py")):
+        own = path.relative_to(package).parts[0].removesuffix(".py")
+        for module in imported_modules(path):
+            target = layer_of(module)
+            if target in rank and target != own and rank[target] >= rank[own]:
+                found.add(f"{path.relative_to(package)} ({own}) imports {module} ({target})")
+    return found
 
 
-def test_finding_a_class_s_submissions_imports_neither_of_its_users():
-    assert not imports_of_a_higher_layer("submissions", "batch", "integrity")
+def test_every_part_of_the_kit_has_one_layer():
+    named = [name for names in LAYERS for name in names]
+    assert len(named) == len(set(named))
+    parts = {p.parent.name for p in PACKAGE.glob("*/__init__.py")} | {p.stem for p in PACKAGE.glob("*.py")}
+    assert parts - {"__init__"} == set(named)
 
 
-def test_the_jailed_processes_import_nothing_of_the_grader():
-    # isolation is below grader: the grader starts the jailed processes, which look probes and checks up in
-    # autograder.hidden, never in autograder.grader (not even in a function), so the two never import each other.
-    assert (PACKAGE / "isolation" / "child.py").is_file()
-    assert not imports_of_a_higher_layer("isolation", "grader")
+def test_the_student_wing_is_the_bottom_of_the_layers():
+    # What the kit ships stands on nothing of the instructor's: every layer of it lies below every instructor one.
+    rank = {name: tier for tier, names in enumerate(LAYERS) for name in names}
+    student = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"} | {
+        sub for sub in STUDENT_SUBPACKAGES if (PACKAGE / sub / "__init__.py").is_file()}
+    assert max(rank[s] for s in student) < min(rank[i] for i in INSTRUCTOR_SUBPACKAGES + ("__main__",))
 
 
-def test_what_only_grading_knows_imports_neither_the_grader_nor_its_jail():
-    assert not imports_of_a_higher_layer("hidden", "grader", "isolation")
+def test_the_jail_mounts_the_student_wing_as_the_kit_ships_it():
+    # The jail cannot import course/ (it lies above), so it names the wing's folders itself: the same ones.
+    from autograder.isolation.jail import STUDENT_WING_FOLDERS
+
+    assert sorted(STUDENT_WING_FOLDERS) == sorted(STUDENT_SUBPACKAGES)
+
+
+def test_no_module_imports_a_higher_layer():
+    assert not imports_of_a_higher_layer(), sorted(imports_of_a_higher_layer())
+
+
+def test_the_layer_walk_sees_an_upward_import(tmp_path):
+    # The guard must be able to fail: a rule that imports the session above it, inside a function, is caught, and
+    # so is a peer's import; a downward import is not.
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "checks" / "planted.py").write_text(
+        "from autograder.evidence.call_record import Call\n\ndef f():\n    from autograder.engine import results\n")
+    (tmp_path / "notebook.py").write_text("import autograder.conftest\nfrom autograder import engine\n")
+    assert imports_of_a_higher_layer(tmp_path) == {
+        "checks/planted.py (checks) imports autograder.engine (engine)",
+        "checks/planted.py (checks) imports autograder.engine.results (engine)",
+        "notebook.py (notebook) imports autograder.conftest (conftest)"}
 
 
 def test_the_import_walk_sees_an_instructor_import(tmp_path):
@@ -127,7 +177,9 @@ def test_expected_values_are_what_the_reference_gives():
     # The data the checks compare with, read back, is the reference's own layer table and prepared shape.
     import numpy as np
 
-    from autograder.checks.architecture import describe_layers, expected_layers
+    from autograder.checks.architecture import expected_layers
+
+    from autograder.evidence.layer_rows import describe_layers
     from autograder.expected import prepared_image_shape
     from autograder.grader import reference
 

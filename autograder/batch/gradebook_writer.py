@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from autograder.support.config import GROUPS
-from autograder.hidden.probes import function_called_by
+from autograder.hidden.every_probe import function_called_by
 from autograder.batch.ledger import UnreadableResult, recorded_checks
 
 # ---------------------------------------------------------------- the course's test-cell id convention

@@ -33,8 +33,8 @@ GRADE_NEUTRAL = {"similarity": True, "limits": {"notebook_size_limit_mb"}}
 KIT = Path(autograder.__file__).resolve().parent
 # The kit's modules whose code decides a grade, relative to the package folder: the rules and their helpers,
 # the probes (visible and hidden), what a rule examines of a call, the grading protocol's training, the scoring.
-GRADING_CODE = ("checks/*.py", "engine/probes.py", "engine/calls.py", "engine/training.py", "engine/results.py",
-                "hidden/probes.py")
+GRADING_CODE = ("checks/*.py", "evidence/*.py", "engine/training.py", "engine/results.py",
+                "hidden/every_probe.py")
 # The expected values the checks compare answers with (``autograder.expected``).
 EXPECTED_VALUES = "expected/*.json"
 
@@ -82,8 +82,8 @@ def registered_checks() -> list[list]:
     Made from the live registry (not from a list made at import), so that a rule registered later counts.
     """
     from autograder.checks.registry import checks_on
-    from autograder.engine.probes import VISIBLE_PROBES
-    from autograder.hidden.probes import HIDDEN_PROBES
+    from autograder.evidence.probes import VISIBLE_PROBES
+    from autograder.hidden.every_probe import HIDDEN_PROBES
 
     return [[c.group, c.func.__name__, c.probe_name, c.hidden, c.needs_training, c.weight]
             for c in checks_on(VISIBLE_PROBES + HIDDEN_PROBES)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import import_module
 
 from autograder.checks.registry import RULES, Check, Rule, checks_on, rule  # noqa: F401
-from autograder.engine.probes import VISIBLE_PROBES
+from autograder.evidence.probes import VISIBLE_PROBES
 from autograder.support.check_groups import CHECK_GROUPS
 
 # Each group's module, imported for its @rule registrations in the course's group order (the declaration names

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.messages.i18n import Message, _
 from autograder.messages.table import Table
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from autograder.engine.calls import Call
-from autograder.checks.architecture import describe_layers, model_as_built
+from autograder.evidence.call_record import Call
+from autograder.checks.architecture import model_as_built
+from autograder.evidence.layer_rows import describe_layers
 from autograder.checks.registry import rule
 from autograder.messages.i18n import _
 

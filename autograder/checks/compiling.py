@@ -47,7 +47,7 @@ import inspect
 import re
 from dataclasses import dataclass, field
 
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.checks.registry import rule
 from autograder.messages.i18n import Message, _
 

@@ -2,8 +2,8 @@
 
 A rule is a plain function ``check_<behaviour>(call)`` that returns None or raises AssertionError with
 a message naming the call, the rule, expected vs. actual, and a hint. ``@rule("prepare")`` applies it
-to every probe of that group: the visible ones (``autograder.engine.probes``) and, when grading, the hidden
-ones (``autograder.hidden.probes``), which this module never names. Rules run in the order
+to every probe of that group: the visible ones (``autograder.evidence.probes``) and, when grading, the hidden
+ones (``autograder.hidden.every_probe``), which this module never names. Rules run in the order
 they are written, so a group's module reads in the order students read its results: first whether
 the call returned at all, then shape, then values.
 """
@@ -13,9 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.support.check_groups import GROUPS
-from autograder.engine.probes import Probe
+from autograder.evidence.probes import Probe
 
 
 @dataclass(frozen=True)

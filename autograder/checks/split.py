@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.checks._compare import describe_difference, returned_arrays, see_check
 from autograder.checks.registry import rule
 from autograder.messages.i18n import _, lines

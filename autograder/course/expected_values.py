@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from autograder.checks.architecture import describe_layers
+from autograder.evidence.layer_rows import describe_layers
 from autograder.support.config import CourseConfig
 from autograder.expected import FOLDER
 from autograder.grader import reference

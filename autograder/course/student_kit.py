@@ -9,9 +9,10 @@ scans every file it writes).
 Which files make up the student wing is defined here, where they are copied: the top-level
 ``autograder`` package without its instructor subpackages, that is the entry points directly in
 ``autograder/`` (the command line ``__main__.py`` aside: it is the instructor's) and the student
-subpackages, by job: the check functions (``checks/``), the expected values (``expected/``), the engine
-(``engine/``), what students read (``messages/``, with the message catalogs in ``locale/``) and the
-infrastructure (``support/``). Everything else under ``autograder/`` is the instructor wing.
+subpackages, by job: the check functions (``checks/``), what they examine (``evidence/``), the expected
+values (``expected/``), the engine that applies them (``engine/``), what students read (``messages/``, with
+the message catalogs in ``locale/``) and the infrastructure (``support/``). Everything else under
+``autograder/`` is the instructor wing.
 ``tests/test_wings.py`` checks that no file of the student wing imports the instructor wing.
 """
 
@@ -29,7 +30,7 @@ from autograder.support.config import CourseConfig
 # ---------------------------------------------------------------- the student wing's files
 
 PACKAGE = Path(__file__).resolve().parent.parent
-STUDENT_SUBPACKAGES = ("checks", "expected", "engine", "messages", "support", "locale")
+STUDENT_SUBPACKAGES = ("checks", "evidence", "expected", "engine", "messages", "support", "locale")
 # The command line lives at the top so that `python -m autograder` works, but only instructors use it.
 INSTRUCTOR_TOP_LEVEL = ("__main__.py",)
 

@@ -23,7 +23,7 @@ from autograder.batch.grading_key import grading_key
 from autograder.batch.ledger import UnreadableResult, latest_lines, ledger_path, recorded_result
 from autograder.support.config import CourseConfig
 from autograder.course.nbgrader_records import builder_of, gradebook_scores, group_of, submitted_students
-from autograder.hidden.probes import function_called_by
+from autograder.hidden.every_probe import function_called_by
 from autograder.engine.results import GradeResult
 from autograder.messages.i18n import ENGLISH, Translator
 from autograder.submissions import Refused, Submission

@@ -16,12 +16,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.checks.accuracy import check_model_reaches_reference_accuracy
 from autograder.course.examples import reference_source
 from autograder.grader import reference
-from autograder.engine.probes import VISIBLE_PROBES_BY_NAME
-from autograder.engine.training import GradingData, ProtocolTraining, train_and_evaluate
+from autograder.evidence.probes import VISIBLE_PROBES_BY_NAME
+from autograder.engine.training import GradingData, train_and_evaluate
+from autograder.evidence.training_outcome import ProtocolTraining
 
 _OUTPUT = 'layers.Dense(1, activation="sigmoid")'
 _MODELS = ("mlp", "cnn", "deep_cnn", "accuracy")

@@ -5,7 +5,7 @@ Made from the release notebook, like the demo's examples. Two kinds of independe
 * lecture-literal ones (``lecture_share`` of the class): every answer is the lecture's code exactly as the kit holds
   it (``grader/reference.py`` or ``course/examples.py``'s lecture-style answers), with or without the release's
   docstrings, the two sources sometimes mixed function by function; that is what many real students hand in;
-  a third of them copy the lecture as it prints it (``course/lecture_code.py``: its imports and ``width = 28`` in
+  a third of them copy the lecture as it prints it (``integrity/lecture_code.py``: its imports and ``width = 28`` in
   a cell of their own, its model and compile lines under the release's def lines, its reshape adapted to any
   number of images, sometimes its training, curves and prediction grid in a cell at the end), with their own
   small relabel and split;
@@ -39,7 +39,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.course import lecture_code
+from autograder.integrity import lecture_code
 from autograder.integrity.similarity import (lecture_style_answers, reference_solutions, release_notebook_path,
                                              with_release_docstring)
 

@@ -30,7 +30,7 @@ from typing import Any, Callable
 import numpy as np
 
 from autograder.messages.error_text import describe_exception
-from autograder.engine.probes import Probe
+from autograder.evidence.probes import Probe
 
 
 class ReturnedNotAnArray(TypeError):

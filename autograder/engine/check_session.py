@@ -1,11 +1,13 @@
-"""Running checks on calls: the student wing's session, which the instructor's Grader extends.
+"""Running checks on calls: the student wing's session, which the grader and its model process compose.
 
 A ``CheckSession`` holds what checking needs once per session (config, translator, data set, the
-grading data and the accuracy thresholds) and applies checks to calls, however they were made.
-It makes its calls in this process (``autograder.engine.in_process``): that is the student's self-check
-and nbgrader's visible test cells. The instructor's ``Grader`` (``autograder.grader.grading``)
-makes them in a jailed child process instead, adds the hidden checks, and takes its thresholds
-from the calibration files rather than from the shipped copy (``autograder.expected``).
+grading data) and applies checks to calls, however they were made. What differs between its users is
+given to it, not subclassed: who calls a function living in this process (``caller``: by default
+``autograder.engine.in_process.call_here``, the student's self-check and nbgrader's visible test cells), where
+the accuracy thresholds come from (``thresholds``: by default the shipped copy, ``autograder.expected``), the
+class's earlier trainings (``class_training``) and grading data already prepared (``prepared_data``). The
+instructor's ``Grader`` (``autograder.grader.grading``) gives the calibration's thresholds and calls through
+the jail's files; the model process (``autograder.isolation.model_process_server``) gives the grader's.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.engine import data_cell
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.checks import Check
 from autograder.support.config import GROUPS, CourseConfig
 from autograder.support.mnist import MnistUnavailableError, load_dataset
@@ -28,9 +30,10 @@ from autograder.engine.in_process import call_here
 from autograder.support.notebook_file import find_notebook, read_notebook
 from autograder.engine.notebook_runner import (CellOutcome, PlannedCell, Wanted, call_checkpoints, cell_problem,
                                                plan_notebook, run_notebook, why_missing)
-from autograder.engine.probes import Probe, make_inputs, probe_kwargs
+from autograder.evidence.probes import Probe, make_inputs, probe_kwargs
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
-from autograder.engine.training import GradingData, ProtocolTraining, TrainingOutcome, grading_data, train_and_evaluate
+from autograder.engine.training import GradingData, grading_data, train_and_evaluate
+from autograder.evidence.training_outcome import ProtocolTraining, TrainingOutcome
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,23 @@ class NoCalibratedThreshold(RuntimeError):
     """No shipped threshold matches the data and protocol in use."""
 
 
+def shipped_threshold(session: "CheckSession", builder: str) -> AccuracyBar:
+    """The shipped threshold for ``builder`` on the session's data set and protocol (``autograder.expected``)."""
+    from autograder.expected import calibrated_thresholds
+
+    protocol, fingerprint = session.config.grading.model_dump(), session.dataset.fingerprint
+    for calibration in calibrated_thresholds():
+        if (calibration["data_fingerprint"], calibration["protocol"], calibration["n_val"]) == (
+                fingerprint, protocol, session.n_val) and builder in calibration["models"]:
+            model = calibration["models"][builder]
+            return AccuracyBar(model["threshold"], reference_summary(model["mean"], model["worst"], model["seeds"]),
+                               calibration["file"])
+    raise NoCalibratedThreshold(
+        f"no shipped accuracy threshold matches this data set ({session.dataset.source}, fingerprint {fingerprint}), "
+        f"n_val {session.n_val} and grading protocol; the instructor calibrates it (python -m autograder calibrate, "
+        "then build-source)")
+
+
 @dataclass
 class CheckSession:
     """What checking needs, loaded once and shared by every check: config, data, thresholds."""
@@ -57,6 +77,17 @@ class CheckSession:
     setup_timings: dict[str, float] = field(default_factory=dict)
     # Language of the messages in results: 'en' or 'ko' (None: course.yml's language).
     lang: str | None = None
+    # Calls a function living in this process for a probe (``calls_for_functions``): (function, probe, inputs,
+    # kwargs, seed) -> Call. A notebook run in this process (``calls_for_notebook``) is the self-check's own path.
+    caller: Callable[..., Call] = call_here
+    # The bar a builder's trained model must reach: (session, builder) -> AccuracyBar.
+    thresholds: Callable[["CheckSession", str], AccuracyBar] = shipped_threshold
+    # The class's earlier training of a model with this ``training_key``, or None (train it): grade-all's training
+    # cache, which the model process asks the grader for. None: a session on its own has no class.
+    class_training: Callable[[str], TrainingOutcome | None] | None = None
+    # The grading data, where the session is handed it (the model process gets it from the grader) rather than
+    # preparing it from the data set.
+    prepared_data: GradingData | None = field(default=None, repr=False)
 
     @cached_property
     def translator(self) -> Translator:
@@ -73,6 +104,8 @@ class CheckSession:
 
     @cached_property
     def data(self) -> GradingData:
+        if self.prepared_data is not None:
+            return self.prepared_data
         dataset = self.dataset
         with timed(self.setup_timings, "prepare the grading data (trusted pipeline)"):
             return grading_data(dataset, self.config.grading, self.n_val)
@@ -120,8 +153,8 @@ class CheckSession:
         """Call functions living in this process for ``checks``: one Call per probe."""
         probes = probes_of(checks)
         inputs, kwargs = self.inputs_for(probes)
-        return {p.name: call_here(functions.get(p.function), p, inputs[p.name], kwargs[p.name], self.config.grading.seed)
-                for p in probes}
+        seed = self.config.grading.seed
+        return {p.name: self.caller(functions.get(p.function), p, inputs[p.name], kwargs[p.name], seed) for p in probes}
 
     def calls_for_notebook(self, path: Path | str, checks: list[Check]) -> tuple[str, dict[str, Call], list]:
         """Run the notebook's cells in this process, as the grader's submission process does, calling its
@@ -200,20 +233,8 @@ class CheckSession:
         return CheckResult.of(check, True, subject=call.text)
 
     def accuracy_bar(self, builder: str) -> AccuracyBar:
-        """The shipped threshold for ``builder`` on this data set and protocol (``autograder.expected``)."""
-        from autograder.expected import calibrated_thresholds
-
-        protocol, fingerprint = self.config.grading.model_dump(), self.dataset.fingerprint
-        for calibration in calibrated_thresholds():
-            if (calibration["data_fingerprint"], calibration["protocol"], calibration["n_val"]) == (
-                    fingerprint, protocol, self.n_val) and builder in calibration["models"]:
-                model = calibration["models"][builder]
-                return AccuracyBar(model["threshold"], reference_summary(model["mean"], model["worst"], model["seeds"]),
-                                   calibration["file"])
-        raise NoCalibratedThreshold(
-            f"no shipped accuracy threshold matches this data set ({self.dataset.source}, fingerprint {fingerprint}), "
-            f"n_val {self.n_val} and grading protocol; the instructor calibrates it (python -m autograder calibrate, "
-            "then build-source)")
+        """The bar ``builder``'s trained model must reach, from this session's ``thresholds``."""
+        return self.thresholds(self, builder)
 
     def _training_for(self, call: Call, trainings: dict[str, TrainingOutcome] | None = None) -> ProtocolTraining:
         """``call``'s model trained under the protocol (once per distinct model) and its bar; the outcome is
@@ -236,7 +257,7 @@ class CheckSession:
         """
         key = training_key(model, builder)
         outcome = self.trained.get(key) if key else None
-        if outcome is None and key and not keep_weights:
+        if outcome is None and key and not keep_weights and self.class_training is not None:
             outcome = self.class_training(key)
             if outcome is not None:
                 self._remember(key, outcome)
@@ -250,11 +271,6 @@ class CheckSession:
             return outcome
         # The key is the input kind's, not the builder's: the same model under another builder trains alike.
         return outcome if outcome.builder == builder else replace(outcome, builder=builder)
-
-    def class_training(self, key: str) -> TrainingOutcome | None:
-        """The class's earlier training of a model with this ``training_key`` (grade-all's training cache, which
-        the model process asks the grader for); None here: a session on its own has no class."""
-        return None
 
     def _remember(self, key: str, outcome: TrainingOutcome) -> None:
         self.trained.pop(key, None)
@@ -310,7 +326,8 @@ def timed(timings: dict[str, float], phase: str):
 
 def student_layers(calls: dict[str, Call]) -> dict[str, list]:
     """Each returned model's layer rows (as the architecture checks see them), by builder, for the report."""
-    from autograder.checks.architecture import describe_layers, model_as_built
+    from autograder.checks.architecture import model_as_built
+    from autograder.evidence.layer_rows import describe_layers
 
     layers = {}
     for call in calls.values():

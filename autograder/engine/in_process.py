@@ -22,9 +22,9 @@ import numpy as np
 
 # seed_everything and compile_probe_model live with the one calling body; imported here as before.
 from autograder.engine.calling import call_for_probe, compile_probe_model, seed_everything  # noqa: F401
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.support.model_allowlist import ModelNotRebuildable, validate_model_config
-from autograder.engine.probes import Probe
+from autograder.evidence.probes import Probe
 
 
 def call_here(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, seed: int = 0) -> Call:

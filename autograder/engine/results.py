@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from autograder.checks import Check
-    from autograder.checks.architecture import LayerRow
-    from autograder.engine.training import TrainingOutcome
+    from autograder.evidence.layer_rows import LayerRow
+    from autograder.evidence.training_outcome import TrainingOutcome
 
 # Bounds on a check result read back from data that may be untrusted (``CheckResult.from_dict``).
 MAX_FIELD_CHARS = 2_000
@@ -237,12 +237,12 @@ class GradeResult:
     timings: dict[str, float] = field(default_factory=dict)
     # The grading protocol's training run of each returned model, by builder name.
     trainings: dict = field(default_factory=dict)
-    # Each returned model's layer rows (checks.architecture.LayerRow), by builder name.
+    # Each returned model's layer rows (evidence.layer_rows.LayerRow), by builder name.
     layers: dict = field(default_factory=dict)
     # The protections in force while the submission's code ran (the jail's report: namespaces, cgroups,
     # capabilities, network), and the grader's own bounded process for the student's models.
     isolation: dict = field(default_factory=dict)
-    # What the HTML report shows besides the checks, attached by the grader (``report.data.attach_report_data``).
+    # What the HTML report shows besides the checks, attached by the grader (``report.report_data.attach_report_data``).
     report_data: "ReportData | None" = None
 
     @property
@@ -273,8 +273,8 @@ class GradeResult:
     def from_dict(cls, data) -> "GradeResult":
         """The grade ``to_dict`` recorded; ValueError for anything else (another format, wrong types, scores its
         checks do not give): the record may have been edited by hand."""
-        from autograder.checks.architecture import LayerRow
-        from autograder.engine.training import TrainingOutcome
+        from autograder.evidence.layer_rows import LayerRow
+        from autograder.evidence.training_outcome import TrainingOutcome
 
         if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
             found = data.get("format") if isinstance(data, dict) else type(data).__name__

@@ -16,56 +16,128 @@ from __future__ import annotations
 import copy
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Callable
 
 from autograder.engine import data_cell
-from autograder.engine.calls import Call
+from autograder.evidence.call_record import Call
 from autograder.engine.check_session import (AccuracyBar, CheckSession, explain_missing, groups_of_probes,
                                              notebook_problems, probes_of, reference_summary, timed)
 from autograder.checks import Check
-from autograder.support.config import GROUPS
+from autograder.support.config import CourseConfig
 from autograder.grader.calibration import Calibration, load_or_calibrate
 from autograder.hidden.every_check import checks_for
-from autograder.messages.i18n import _
+from autograder.messages.i18n import Translator, _
 from autograder.isolation.jail import owned_prefix
-from autograder.isolation.model_process import ModelProcess, needs_models
-from autograder.isolation.recording import call_and_record, load_call
+from autograder.isolation.model_process_client import ModelProcess, needs_models
+from autograder.isolation.recording import call_through_files
 from autograder.isolation.sandbox import SubmissionRun, run_submission
 from autograder.support.notebook_file import NotebookError
 from autograder.engine.notebook_runner import Wanted
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
-from autograder.engine.training import TrainingOutcome, train_and_evaluate
+from autograder.engine.training import GradingData, train_and_evaluate
+from autograder.evidence.training_outcome import TrainingOutcome
+
+
+def calibrated_threshold(calibration: Calibration, builder: str) -> AccuracyBar:
+    """The threshold from the calibration files (calibrated on the fly when none matches)."""
+    calib = calibration.models[builder]
+    return AccuracyBar(calib.threshold, reference_summary(calib.mean, calib.min, len(calib.accuracies)),
+                       f"{calibration.data_source}-{calibration.key}.json")
 
 
 @dataclass
-class Grader(CheckSession):
-    """What grading needs, loaded once and shared by every submission: config, data, calibration."""
+class Grader:
+    """What grading needs, loaded once and shared by every submission: config, data, calibration; and the grading
+    pipeline over them. It applies the checks with a ``CheckSession`` of its own (``session``), given the
+    calibration's thresholds and calls through the jail's files, and answers for it where a check session is
+    expected (nbgrader's hidden test cells report through ``autograder.notebook.report_group``)."""
 
+    config: CourseConfig
+    log: Callable[[str], None] = print
+    # Seconds spent on the shared set-up (data, calibration), paid once however many submissions are graded.
+    setup_timings: dict[str, float] = field(default_factory=dict)
+    # Language of the messages in results: 'en' or 'ko' (None: course.yml's language).
+    lang: str | None = None
     # The class's training cache folder (grade-all), or None: every model trains (``grader.training_cache``).
     training_cache_dir: Path | None = None
+
+    @cached_property
+    def session(self) -> CheckSession:
+        # Functions living in this process (nbgrader's hidden test cells) are called through the jail's files.
+        return CheckSession(self.config, self.log, self.setup_timings, self.lang, caller=call_through_files,
+                            thresholds=lambda session, builder: calibrated_threshold(self.calibration, builder))
 
     def in_language(self, lang: str) -> "Grader":
         """This grader writing its messages in ``lang``, sharing the data, calibration and reference runs loaded so far."""
         other = copy.copy(self)
         other.lang = lang
-        other.__dict__.pop("translator", None)
-        other.setup_timings = self.setup_timings
+        session = copy.copy(self.session)
+        session.lang = lang
+        session.__dict__.pop("translator", None)  # a cached property: made again in the new language
+        other.session = session
         return other
+
+    # ------------------------------------------------------------ what a check session answers
+
+    @property
+    def translator(self) -> Translator:
+        return self.session.translator
+
+    @property
+    def dataset(self):
+        return self.session.dataset
+
+    @property
+    def n_val(self) -> int:
+        return self.session.n_val
+
+    @property
+    def data(self) -> GradingData:
+        return self.session.data
+
+    def accuracy_bar(self, builder: str) -> AccuracyBar:
+        return self.session.accuracy_bar(builder)
+
+    def plan(self, path: Path | str):
+        return self.session.plan(path)
+
+    def inputs_for(self, probes):
+        return self.session.inputs_for(probes)
+
+    def empty_groups(self, checks: list[Check]) -> dict[str, GroupResult]:
+        return self.session.empty_groups(checks)
+
+    def run_check(self, check: Check, calls: dict[str, Call], trainings: dict | None = None) -> CheckResult:
+        return self.session.run_check(check, calls, trainings)
+
+    def evaluate(self, submission: str, checks: list[Check], calls: dict[str, Call],
+                 timings: dict[str, float] | None = None) -> GradeResult:
+        return self.session.evaluate(submission, checks, calls, timings)
+
+    def train_under_protocol(self, model, builder: str, keep_weights: bool = False) -> TrainingOutcome:
+        return self.session.train_under_protocol(model, builder, keep_weights)
+
+    def calls_for_functions(self, functions: dict[str, Callable], checks: list[Check]) -> dict[str, Call]:
+        """Call functions living in this process (nbgrader's hidden test cells), through the same files as the sandbox."""
+        return self.session.calls_for_functions(functions, checks)
+
+    def calls_for_notebook(self, path: Path | str, checks: list[Check]):
+        return self.session.calls_for_notebook(path, checks)
+
+    def grade_functions(self, functions: dict[str, Callable], checks: list[Check],
+                        submission: str = "notebook kernel") -> GradeResult:
+        return self.session.grade_functions(functions, checks, submission)
+
+    # ------------------------------------------------------------ what grading adds
 
     @cached_property
     def calibration(self) -> Calibration:
         data = self.data
         with timed(self.setup_timings, "load (or make) the calibration"):
             return load_or_calibrate(self.dataset, self.config, self.n_val, data=data, log=self.log)
-
-    def accuracy_bar(self, builder: str) -> AccuracyBar:
-        """The threshold from the calibration files (calibrated on the fly when none matches)."""
-        calib = self.calibration.models[builder]
-        return AccuracyBar(calib.threshold, reference_summary(calib.mean, calib.min, len(calib.accuracies)),
-                           f"{self.calibration.data_source}-{self.calibration.key}.json")
 
     @cached_property
     def reference_trainings(self) -> dict[str, TrainingOutcome]:
@@ -120,7 +192,7 @@ class Grader(CheckSession):
         with timed(timings, "make the probes' inputs"):
             inputs, kwargs = self.inputs_for(probes)
             if data_cell.needed(plan, [Wanted(p.name, groups[p.name], p.function) for p in probes]):
-                inputs.update(data_cell.as_inputs(self.data_cell_stand_ins()))
+                inputs.update(data_cell.as_inputs(self.session.data_cell_stand_ins()))
         with timed(timings, "run the submission in a child process (start-up, the notebook's cells, calls)"):
             run = run_submission(plan, groups, probes, inputs, kwargs, workdir, self.config.limits,
                                  seed=self.config.grading.seed, load_models=False)
@@ -138,7 +210,8 @@ class Grader(CheckSession):
         models = None
         if any(needs_models(c) for c in checks):
             # First, so that its start-up (TensorFlow's import) overlaps with the submission's process; nothing
-            # it needs lies on disk meanwhile (isolation.model_process). Waiting for it is part of the model checks.
+            # it needs lies on disk meanwhile (isolation.model_process_client). Waiting for it is part of the model
+            # checks.
             models = self.model_process  # the first time, this loads the data (timed in setup_timings)
             with timed(timings, "launch the model process (not waiting for it)"):
                 models.launch()
@@ -190,19 +263,6 @@ class Grader(CheckSession):
             else:
                 timings[f"train {builder} under the grading protocol"] = outcome.seconds
         return result
-
-    def calls_for_functions(self, functions: dict[str, Callable], checks: list[Check]) -> dict[str, Call]:
-        """Call functions living in this process (nbgrader's hidden test cells), through the same files as the sandbox."""
-        probes = probes_of(checks)
-        inputs, kwargs = self.inputs_for(probes)
-        calls = {}
-        with tempfile.TemporaryDirectory(prefix=owned_prefix("work")) as work:
-            work = Path(work)
-            for p in probes:
-                call_and_record(functions.get(p.function), p, inputs[p.name], kwargs[p.name], work,
-                                seed=self.config.grading.seed)
-                calls[p.name] = load_call(p, inputs[p.name], kwargs[p.name], work)
-        return calls
 
     def _unreadable(self, submission: str, checks: list[Check], reason: str) -> GradeResult:
         groups = self.empty_groups(checks)

@@ -46,7 +46,7 @@ def cache_folder(ledger: Path) -> Path:
 
 def training_context(config, data) -> dict:
     """Everything a training's outcome depends on besides the model itself."""
-    from autograder.isolation.in_model_process import grading_arrays
+    from autograder.isolation.model_process_server import grading_arrays
 
     return {"format": FORMAT, "protocol": config.grading.model_dump(mode="json"),
             "cpu_threads": config.limits.cpu_threads, "data": data_fingerprint(grading_arrays(data)),
@@ -115,7 +115,7 @@ class TrainingCache:
     def lookup(self, model_key) -> dict | None:
         """The stored training for ``model_key`` as the model process reads it, or None: no entry, or one that
         is damaged, unreadable or filed under another key (it is ignored, and overwritten by the fresh one)."""
-        from autograder.isolation.model_process import training_from_dict
+        from autograder.evidence.training_outcome import TrainingOutcome
 
         if not isinstance(model_key, str):
             return None
@@ -127,7 +127,7 @@ class TrainingCache:
             if entry.get("format") != FORMAT or entry.get("context") != self.context or entry.get("model") != model_key:
                 return None
             training = entry["training"]
-            outcome = training_from_dict(training)  # the same checks as a model process's answer
+            outcome = TrainingOutcome.from_full_dict(training)  # the same checks as a model process's answer
             if outcome.error is not None or outcome.accuracy is None or training.get("key") != model_key:
                 return None
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
@@ -137,11 +137,9 @@ class TrainingCache:
     def store(self, outcome) -> bool:
         """File a fresh, complete training under its key; True when written. Trainings from the cache, cut
         short or without a key are not filed."""
-        from autograder.isolation.in_model_process import training_to_dict
-
         if outcome.reused or outcome.error is not None or outcome.key is None or outcome.accuracy is None:
             return False
-        entry = {"format": FORMAT, "context": self.context, "model": outcome.key, "training": training_to_dict(outcome)}
+        entry = {"format": FORMAT, "context": self.context, "model": outcome.key, "training": outcome.to_full_dict()}
         target = self.path_for(outcome.key)
         temp = None
         try:

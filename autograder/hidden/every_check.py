@@ -1,6 +1,6 @@
 """Every check the grader runs: the visible registry (autograder.checks) plus the hidden checks.
 
-The hidden checks are the visible rules applied to the hidden probes (``autograder.hidden.probes``): each rule
+The hidden checks are the visible rules applied to the hidden probes (``autograder.hidden.every_probe``): each rule
 examines every probe of its group, so a new hidden probe is one line there and a new rule needs
 nothing here.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from autograder.checks import VISIBLE_CHECKS, Check, checks_on
 from autograder.support.config import GROUPS
-from autograder.hidden.probes import HIDDEN_PROBES
+from autograder.hidden.every_probe import HIDDEN_PROBES
 
 # The hidden checks: the visible rules, applied to the hidden probes.
 HIDDEN_CHECKS: tuple[Check, ...] = tuple(checks_on(HIDDEN_PROBES))

@@ -7,7 +7,7 @@ copydetect's fingerprints: every run of ``NOISE_THRESHOLD`` characters of normal
 hashed. Two kinds of code are nobody's own, and their fingerprints are removed before comparing:
 
 * boilerplate: the release notebook's code (the stubs, the provided cells); the lecture's published code as the
-  lecture prints it (``course/lecture_code.py``: ``width = 28``, ``input_dim=width*height``, the three recipes
+  lecture prints it (``integrity/lecture_code.py``: ``width = 28``, ``input_dim=width*height``, the three recipes
   whole, and their lines as students write them into the release's functions); the kit's paraphrases of it
   (``grader/reference.py``'s solutions and ``course/examples.py``'s lecture-style answers), read as text so that
   no TensorFlow is imported; and the instructor's own files and folders (``similarity.boilerplate``: their
@@ -235,7 +235,7 @@ def lecture_code(release=None) -> list[str]:
     """The lecture's published code as the kit holds it: the lecture's recipes as printed, its lines in the
     release's functions, the reference solutions and the lecture-style answers (the answers also under the
     release's docstrings, as students write them)."""
-    from autograder.course.lecture_code import LECTURE_ANSWERS, lecture_texts
+    from autograder.integrity.lecture_code import LECTURE_ANSWERS, lecture_texts
 
     stubs = {(c.metadata.get("nbgrader") or {}).get("grade_id"): _cell_text(c) for c in (release.cells if release else ())
              if c.cell_type == "code" and (c.metadata.get("nbgrader") or {}).get("solution")}

@@ -63,7 +63,7 @@ SYSTEM_FOLDERS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"
 SUBMISSION_RUNNER = ("isolation/__init__.py", "isolation/child.py", "isolation/recording.py",
                      "isolation/untrusted_files.py")
 # The student wing, as the student kit ships it: the package's entry points and its student subpackages.
-STUDENT_WING_FOLDERS = ("checks", "expected", "engine", "messages", "support", "locale")
+STUDENT_WING_FOLDERS = ("checks", "evidence", "expected", "engine", "messages", "support", "locale")
 STUDENT_WING_FILES = ("__init__.py", "notebook.py", "fit_summary.py", "pytest_options.py")
 # The model process runs the grader's own checks: the student wing, the hidden checks and its own runner; never
 # the grader's pipeline, the reference solution (grader/) or the lecture-style answers (course/).

@@ -22,8 +22,8 @@ from autograder.engine.calling import call_for_probe
 from autograder.support import model_allowlist
 from autograder.isolation import untrusted_files
 from autograder.support.model_allowlist import ModelNotRebuildable
-from autograder.engine.calls import Call
-from autograder.engine.probes import Probe
+from autograder.evidence.call_record import Call
+from autograder.evidence.probes import Probe
 
 
 def probe_to_data(probe: Probe) -> dict:
@@ -61,6 +61,17 @@ def call_and_record(func: Callable | None, probe: Probe, inputs: dict[str, np.nd
     if arrays:
         np.savez(outdir / f"{probe.name}.npz", **arrays)
     (outdir / f"{probe.name}.json").write_text(json.dumps(record, default=str))
+
+
+def call_through_files(func: Callable | None, probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict,
+                       seed: int = 0) -> Call:
+    """Call ``func`` in this process through the same files and safe loading as the jailed child: how the grader
+    calls functions living in its own process (nbgrader's hidden test cells, in the student's kernel)."""
+    # Named for its owner as ``jail.owned_prefix`` names them (the submission's runner has no jail.py), so that
+    # the next grader sweeps it if this process is killed.
+    with tempfile.TemporaryDirectory(prefix=f"autograder-work-{os.getpid()}-") as work:
+        call_and_record(func, probe, inputs, kwargs, Path(work), seed=seed)
+        return load_call(probe, inputs, kwargs, Path(work))
 
 
 def load_call(probe: Probe, inputs: dict[str, np.ndarray], kwargs: dict, outdir: Path,

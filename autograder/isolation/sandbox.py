@@ -40,8 +40,8 @@ from autograder.isolation.infrastructure_fault import InfrastructureFault
 from autograder.isolation.jail import SUBMISSION, sandbox_problem, start_jailed
 from autograder.isolation.recording import load_call, probe_to_data
 from autograder.engine.notebook_runner import STUDENT, CellOutcome, PlannedCell, Wanted, outcomes_from_data
-from autograder.engine.calls import Call
-from autograder.engine.probes import Probe
+from autograder.evidence.call_record import Call
+from autograder.evidence.probes import Probe
 
 # Seconds past limits.cell_timeout_s before the grader ends a process whose cell did not stop when interrupted.
 CELL_GRACE_S = 10.0
@@ -75,7 +75,8 @@ def run_submission(cells: list[PlannedCell], groups: dict[str, str], probes: lis
 
     A cell that hangs past its limit or kills the process is run no more: a new process runs the notebook
     again without it. With ``load_models=False`` a returned model stays a file in ``workdir/out`` for the
-    grader's bounded model process (``isolation.model_process``) to load; the call records only that it returned one.
+    grader's bounded model process (``isolation.model_process_client``) to load; the call records only that it
+    returned one.
     """
     workdir = Path(workdir)
     outdir = workdir / "out"

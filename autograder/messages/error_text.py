@@ -1,7 +1,7 @@
 """The error text students read: an exception as plain data without the grading machine's paths, and hints.
 
-``describe_exception`` turns what a student's code raised into data a ``Call`` (``autograder.engine.calls``) or a
-cell's outcome (``autograder.engine.notebook_runner``) carries; ``keras2_hint`` and ``hint_for_error`` say what to
+``describe_exception`` turns what a student's code raised into data a ``Call``
+(``autograder.evidence.call_record``) or a cell's outcome (``autograder.engine.notebook_runner``) carries; ``keras2_hint`` and ``hint_for_error`` say what to
 change, in the student's language.
 """
 

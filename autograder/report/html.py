@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.checks.architecture import LayerRow, first_difference
+from autograder.checks.architecture import first_difference
+
+from autograder.evidence.layer_rows import LayerRow
 from autograder.messages.i18n import Translator, _, render
 from autograder.report.plots import (accuracy_comparison, misclassified_strip, prediction_grid, training_curves)
 from autograder.report.report_data import MISCLASSIFIED_DIGITS

@@ -192,7 +192,7 @@ class SimilaritySettings(_Section):
         description="Your own code that is nobody's copy, as files or folders relative to course.yml (copydetect's "
         "-b, Gradescope's starter code): your slides' code, last year's solution. A folder's .py files and notebooks "
         "(their code cells) are read, recursively. The release notebook and the lecture's published code "
-        "(autograder/course/lecture_code.py) are always boilerplate.",
+        "(autograder/integrity/lecture_code.py) are always boilerplate.",
     )
 
 

@@ -1,10 +1,12 @@
-"""The grader's bounded process for a submission's models: ``python -m autograder.isolation.in_model_process WORKDIR``.
+"""The grader's bounded process for a submission's models.
+
+Run as ``python -m autograder.isolation.model_process_server WORKDIR``.
 
 Loading a student's ``.keras`` file and training it under the grading protocol are the grader's own
 work, but on untrusted data: a model within every file bound (``untrusted_files``) may still need
 more memory than the grader can spare. So that work runs here, in a process the jail caps (a memory
 cgroup where cgroups are writable, its address space always, no capabilities, no network), started
-and fed by ``autograder.isolation.model_process``. When this process runs out of memory it dies
+and fed by ``autograder.isolation.model_process_client``. When this process runs out of memory it dies
 alone: the grader fails the check it was on and carries on in a fresh one.
 
 It runs the grader's own code only (no student code reaches it: models are rebuilt from a checked
@@ -31,6 +33,7 @@ import functools
 import json
 import os
 import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 # The header line of the grading input: the course's settings and the arrays' names, types and shapes.
@@ -90,29 +93,6 @@ def read_grading_input(pipe) -> tuple[dict, dict]:
     return header["config"], arrays
 
 
-def training_to_dict(outcome) -> dict | None:
-    """A TrainingOutcome as plain JSON data (``model_process.training_from_dict`` reads it back)."""
-    if outcome is None:
-        return None
-    probabilities = outcome.test_probabilities
-    return {"builder": outcome.builder, "seed": outcome.seed, "accuracy": outcome.accuracy, "loss": outcome.loss,
-            "history": outcome.history, "seconds": outcome.seconds, "error": outcome.error,
-            "test_probabilities": None if probabilities is None else [round(float(p), 6) for p in probabilities],
-            "key": outcome.key, "reused": outcome.reused}
-
-
-def training_from_grader(data: dict):
-    """A training from the class's cache, as the grader sent it (it read and checked the file)."""
-    import numpy as np
-
-    from autograder.engine.training import TrainingOutcome
-
-    probabilities = data.get("test_probabilities")
-    return TrainingOutcome(data["builder"], data["seed"], data["accuracy"], data["loss"], data["history"],
-                           data["seconds"], data["error"], None if probabilities is None else
-                           np.asarray(probabilities, dtype=np.float32), key=data["key"], reused=True)
-
-
 def call_error_to_data(error: dict | None) -> dict | None:
     """A call's error (its message may be a lazy Message) as plain JSON data."""
     from autograder.messages.i18n import text_to_data
@@ -130,38 +110,31 @@ def call_error_from_data(data) -> dict | None:
     return {k: text_from_data(v) if k == "message" else v for k, v in data.items()}
 
 
-def layers_to_dict(layers: dict) -> dict:
-    return {builder: [[row.type, list(row.output_shape), row.params, row.settings] for row in rows]
-            for builder, rows in layers.items()}
+@dataclass
+class BarsFromTheGrader:
+    """The session's ``thresholds`` here: those the grader sent with the request at hand (``Grader.model_bars``)."""
+
+    bars: dict = field(default_factory=dict)
+
+    def __call__(self, session, builder: str):
+        from autograder.engine.check_session import AccuracyBar, reference_summary
+
+        bar = self.bars[builder]
+        if "error" in bar:  # the grader has no threshold for it; the check says so, as in the grader
+            raise RuntimeError(bar["error"])
+        return AccuracyBar(bar["threshold"], reference_summary(bar["mean"], bar["worst"], bar["seeds"]), bar["file"])
 
 
-def _session(settings: dict, arrays: dict):
+def model_check_session(settings: dict, arrays: dict, thresholds: BarsFromTheGrader):
     """The check session of this process: the grader's config, data and thresholds, as the grader sent them."""
-    from autograder.engine.check_session import AccuracyBar, CheckSession, reference_summary
-    from autograder.support.config import CourseConfig
+    from autograder.engine.check_session import CheckSession
     from autograder.engine.training import GradingData
+    from autograder.support.config import CourseConfig
 
-    config = CourseConfig.model_validate(settings)
-
-    class ModelCheckSession(CheckSession):
-        bars: dict = {}
-        # Asks the grader for the class's training of a model (set per request, when the grader has a class cache).
-        ask_class_cache = None
-
-        def class_training(self, key: str):
-            return self.ask_class_cache(key) if self.ask_class_cache else None
-
-        def accuracy_bar(self, builder: str) -> AccuracyBar:
-            bar = self.bars[builder]
-            if "error" in bar:  # the grader has no threshold for it; the check says so, as in the grader
-                raise RuntimeError(bar["error"])
-            return AccuracyBar(bar["threshold"], reference_summary(bar["mean"], bar["worst"], bar["seeds"]), bar["file"])
-
-    session = ModelCheckSession(config, log=lambda message: None)
-    session.__dict__["data"] = GradingData(
-        x_train={kind: arrays[f"x_train_{kind}"] for kind in ("mlp", "cnn")}, y_train=arrays["y_train"],
-        x_test={kind: arrays[f"x_test_{kind}"] for kind in ("mlp", "cnn")}, y_test=arrays["y_test"])
-    return session
+    data = GradingData(x_train={kind: arrays[f"x_train_{kind}"] for kind in ("mlp", "cnn")}, y_train=arrays["y_train"],
+                       x_test={kind: arrays[f"x_test_{kind}"] for kind in ("mlp", "cnn")}, y_test=arrays["y_test"])
+    return CheckSession(CourseConfig.model_validate(settings), log=lambda message: None, thresholds=thresholds,
+                        prepared_data=data)
 
 
 def serve(settings: dict, arrays: dict, requests, send) -> None:
@@ -169,10 +142,12 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
     from autograder.engine.check_session import student_layers
     from autograder.hidden.every_check import checks_for
     from autograder.isolation.recording import load_call
-    from autograder.engine.calls import Call
-    from autograder.engine.probes import probe_kwargs
+    from autograder.evidence.call_record import Call
+    from autograder.evidence.layer_rows import LayerRow
+    from autograder.evidence.probes import probe_kwargs
 
-    session = _session(settings, arrays)
+    bars = BarsFromTheGrader()
+    session = model_check_session(settings, arrays, bars)
     checks_by_name = {c.name: c for c in checks_for(None, True)}
     # Keras (and TensorFlow under it) before "ready": the grader launches this process ahead of the submission's,
     # so this import, the slowest part of any check, overlaps with that run instead of following it.
@@ -186,9 +161,9 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
     for line in requests:
         request = json.loads(line)
         answer = functools.partial(_answer, send, request.get("id"))
-        session.bars = request["bars"]
-        session.ask_class_cache = (functools.partial(_ask_class_cache, answer, requests, request.get("id"))
-                                   if request.get("class_cache") is True else None)
+        bars.bars = request["bars"]
+        session.class_training = (functools.partial(_ask_class_cache, answer, requests, request.get("id"))
+                                  if request.get("class_cache") is True else None)
         checks = [checks_by_name[name] for name in request["checks"]]
         calls = {}
         for probe in {c.probe_name: c.probe for c in checks}.values():
@@ -204,8 +179,9 @@ def serve(settings: dict, arrays: dict, requests, send) -> None:
             answer({"started": check.name})
             result = session.run_check(check, calls, trainings)
             training = trainings.get(check.probe.function) if check.needs_training else None
-            answer({"finished": check.name, "result": result.to_dict(), "training": training_to_dict(training)})
-        answer({"layers": layers_to_dict(student_layers(calls)), "done": True})
+            answer({"finished": check.name, "result": result.to_dict(),
+                    "training": None if training is None else training.to_full_dict()})
+        answer({"layers": LayerRow.tables_to_dict(student_layers(calls)), "done": True})
         keras.backend.clear_session()  # the next submission's models start from an empty graph
 
 
@@ -219,7 +195,12 @@ def _ask_class_cache(answer, requests, request_id, key: str):
     reply = json.loads(requests.readline(MAX_HEADER_BYTES))
     if not isinstance(reply, dict) or reply.get("id") != request_id:
         raise ValueError("the grader's answer about the class's training cache is not for this request")
-    return training_from_grader(reply["training"]) if reply.get("training") else None
+    if not reply.get("training"):
+        return None
+    from autograder.evidence.training_outcome import TrainingOutcome
+
+    # The grader read and checked the file; reading it as any answer is read costs a little and trusts nothing.
+    return replace(TrainingOutcome.from_full_dict(reply["training"]), reused=True)
 
 
 def main(workdir: str) -> int:

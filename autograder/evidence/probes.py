@@ -1,8 +1,8 @@
 """Probes: the calls the checks make to a student's functions, and the visible ones among them.
 
 A probe names one student function, the inputs it is called with and what it must return; what that
-call did is a ``Call`` (``autograder.engine.calls``). This module holds the VISIBLE probes only: the hidden
-ones, and their inputs, are the instructor's (``autograder.hidden.probes``). Who makes the
+call did is a ``Call`` (``autograder.evidence.call_record``). This module holds the VISIBLE probes only: the hidden
+ones, and their inputs, are the instructor's (``autograder.hidden.every_probe``). Who makes the
 calls is not decided here: ``autograder.engine.in_process`` calls functions in this process (a student's
 self-check, nbgrader's visible test cells), ``autograder.isolation`` in a jailed child.
 """

@@ -1,4 +1,4 @@
-"""The grader's side of its bounded process for a submission's models (``autograder.isolation.in_model_process``).
+"""The grader's side of its bounded process for a submission's models (``autograder.isolation.model_process_server``).
 
 The grader never builds a student's model in its own process. It hands the checks that need the
 models (architecture, compile, accuracy) to one long-lived process in the jail, capped at
@@ -12,7 +12,7 @@ the grader (``JailedProcess.killed_from_outside``), it costs no check: the gradi
 The grader launches it without waiting (``launch``) as soon as it knows a submission's models will be
 checked, so that its imports overlap with the submission's own process; ``check_models`` waits for it to
 be ready. Since the submission's code may run meanwhile, the process's spec, the course's settings and the
-grading data reach it through its stdin only, never through a file (``in_model_process`` says how).
+grading data reach it through its stdin only, never through a file (``model_process_server`` says how).
 """
 
 from __future__ import annotations
@@ -32,16 +32,16 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from autograder.checks import Check
 from autograder.support.config import CourseConfig
 from autograder.messages.i18n import _
 from autograder.isolation.infrastructure_fault import InfrastructureFault
-from autograder.isolation.in_model_process import call_error_to_data, grading_arrays, send_grading_input
+from autograder.isolation.model_process_server import call_error_to_data, grading_arrays, send_grading_input
 from autograder.isolation.jail import MODELS, JailedProcess, grader_is_root, owned_prefix, start_jailed
 from autograder.engine.results import CheckResult
-from autograder.engine.training import GradingData, TrainingOutcome
+from autograder.engine.training import GradingData
+from autograder.evidence.layer_rows import LayerRow
+from autograder.evidence.training_outcome import TrainingOutcome
 
 # One protocol line: a check result with a training run's curves and 10,000 test predictions fits in well under this.
 MAX_LINE_BYTES = 4 * 2**20
@@ -174,13 +174,13 @@ class ModelProcess:
                     name = message["finished"]
                     answer.results[name] = _own_check(CheckResult.from_dict(message["result"]), by_name[name])
                     if message.get("training") is not None:
-                        training = training_from_dict(message["training"])
+                        training = TrainingOutcome.from_full_dict(message["training"])
                         answer.trainings[training.builder] = training
                     pending = [c for c in pending if c.name != name]
                     # Until it says otherwise, it is on the next check's model.
                     on_probe = pending[0].probe_name if pending else on_probe
                 elif message.get("done") is True:
-                    answer.layers = layers_from_dict(message.get("layers"))
+                    answer.layers = LayerRow.tables_from_dict(message.get("layers"))
                     if pending:
                         raise ValueError(f"it finished without answering {', '.join(c.name for c in pending)}")
                     return None
@@ -210,8 +210,9 @@ class ModelProcess:
             os.chmod(self.root, 0o711)
         self._log = tempfile.TemporaryFile(dir=self.root)
         # It reads each submission's saved models from the folders made in this root (submission_folder).
-        self._jailed = start_jailed(MODELS, [sys.executable, "-m", "autograder.isolation.in_model_process", str(work)],
-                                    work, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log,
+        command = [sys.executable, "-m", "autograder.isolation.model_process_server", str(work)]
+        self._jailed = start_jailed(MODELS, command, work, limits, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=self._log,
                                     memory_bytes=self.memory_limit_mb * 2**20, readable=(self.root,))
         self._proc = self._jailed.proc
         self._ready = False
@@ -333,7 +334,7 @@ def _end(jailed: JailedProcess | None, log=None) -> None:
 
 
 def _feed(pipe, config: dict, arrays: dict) -> None:
-    # The grading input (in_model_process reads it first).
+    # The grading input (model_process_server reads it first).
     try:
         send_grading_input(pipe, config, arrays)
     except (BrokenPipeError, OSError, ValueError):
@@ -364,53 +365,3 @@ def _own_check(result: CheckResult, check: Check) -> CheckResult:
 def _failed(check: Check, reason) -> CheckResult:
     # Lazy, as every check result is: rendered in the reader's language when shown.
     return CheckResult.of(check, False, reason)
-
-
-def _number(value, allow_none: bool = True) -> float | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{value!r} is not a number")
-    return float(value)
-
-
-def training_from_dict(data: dict) -> TrainingOutcome:
-    """A training run from the model process's plain data, every field checked (it is read, not trusted)."""
-    from autograder.engine.training import BUILDERS
-
-    if not isinstance(data, dict) or data.get("builder") not in BUILDERS:
-        raise ValueError("a training run must name one of the exercise's builders")
-    history = data.get("history") or {}
-    if not isinstance(history, dict) or not all(isinstance(k, str) and isinstance(v, list) for k, v in history.items()):
-        raise TypeError("a training history must map names to lists")
-    outcome = TrainingOutcome(data["builder"], int(_number(data.get("seed"), False)), _number(data.get("accuracy")),
-                              _number(data.get("loss")), {k: [_number(x, False) for x in v] for k, v in history.items()},
-                              _number(data.get("seconds"), False) or 0.0)
-    error = data.get("error")
-    if error is not None and not isinstance(error, str):
-        raise TypeError("a training error must be text")
-    outcome.error = error
-    if data.get("key") is not None and not isinstance(data["key"], str):
-        raise TypeError("a training key must be text")
-    outcome.key, outcome.reused = data.get("key"), data.get("reused") is True
-    if data.get("test_probabilities") is not None:
-        outcome.test_probabilities = np.asarray([_number(p, False) for p in data["test_probabilities"]], dtype=np.float32)
-    return outcome
-
-
-def layers_from_dict(data) -> dict[str, list]:
-    """Layer rows by builder from the model process's plain data."""
-    from autograder.checks.architecture import LayerRow
-
-    if not isinstance(data, dict):
-        raise TypeError("the layer tables must be a mapping")
-    layers = {}
-    for builder, rows in data.items():
-        if not isinstance(rows, list) or not all(isinstance(r, list) and len(r) == 4 for r in rows):
-            raise ValueError(f"the layer table of {str(builder)[:40]!r} must be rows of [kind, shape, params, settings]")
-        if not all(type(r[2]) is int and isinstance(r[1], list) for r in rows):
-            raise TypeError(f"the layer table of {str(builder)[:40]!r} must give each layer's shape as a list and "
-                            "its parameter count as a whole number")
-        layers[str(builder)] = [LayerRow(str(kind), tuple(shape), params, str(settings))
-                                for kind, shape, params, settings in rows]
-    return layers

@@ -1,6 +1,6 @@
 """The call record: what one probe's call of a student function did, as the checks see it.
 
-A ``Call`` holds the probe (``autograder.engine.probes``), its inputs, the outcome as plain data (what it returned,
+A ``Call`` holds the probe (``autograder.evidence.probes``), its inputs, the outcome as plain data (what it returned,
 or the error it raised, as ``autograder.messages.error_text.describe_exception`` put it) and the returned model,
 safely loaded. ``autograder.engine.in_process`` makes one in the student's own process; ``autograder.isolation``
 reads one back from the jailed child's files.
@@ -17,7 +17,7 @@ from autograder.messages.error_text import hint_for_error
 from autograder.messages.i18n import Message, _
 
 if TYPE_CHECKING:
-    from autograder.engine.probes import Probe
+    from autograder.evidence.probes import Probe
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Call:
     # Seconds the call took (the function and saving its model), where it was timed: the self-check's calls.
     seconds: float | None = None
     # The returned model's training under the grading protocol, with the bar it must reach (a
-    # ``training.ProtocolTraining``): given by the session that applies the checks, since training is its
+    # ``training_outcome.ProtocolTraining``): given by the session that applies the checks, since training is its
     # work on its data, and run when a check asks for it (the accuracy check). None outside a session.
     train_under_protocol: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 

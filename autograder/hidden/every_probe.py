@@ -1,4 +1,5 @@
-"""The hidden probes: calls that run only when grading, on inputs the students never see.
+"""Every probe grading makes: the hidden ones, which run only when grading on inputs the students never see,
+beside the visible ones (``autograder.evidence.probes``), all by name (``PROBES_BY_NAME``).
 
 Other inputs (all 70,000 labels, random labels, a split of 777 samples, the full training and test
 sets) catch answers that fit only the visible examples. Instructor wing: never shipped to students.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.engine.probes import VISIBLE_PROBES, Probe, _indexed
+from autograder.evidence.probes import VISIBLE_PROBES, Probe, _indexed
 
 
 def _all_labels(dataset, rng):
