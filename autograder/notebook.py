@@ -210,7 +210,7 @@ def train_as_graded(model, builder: str):
     """
     import keras
 
-    from autograder.engine.training import INPUT_KIND
+    from autograder.evidence.training_outcome import INPUT_KIND
 
     session = _training_session(_session())
     t = session.translator

@@ -110,7 +110,7 @@ def lecture_epoch_probe(data_source: str) -> dict[str, float]:
 
     from autograder.grader import reference
     from autograder.support.mnist import load_dataset
-    from autograder.engine.training import INPUT_KIND
+    from autograder.evidence.training_outcome import INPUT_KIND
 
     dataset = load_dataset(data_source)
     n_val = dataset.n_val
@@ -183,7 +183,8 @@ def determinism_probe(data_source: str, deterministic: bool) -> dict:
     from autograder.grader import reference
     from autograder.support.config import load_config
     from autograder.support.mnist import load_dataset
-    from autograder.engine.training import BUILDERS, grading_data, train_and_evaluate
+    from autograder.engine.training import grading_data, train_and_evaluate
+    from autograder.evidence.training_outcome import BUILDERS
 
     config = load_config(ROOT / "course.yml", data={"source": data_source}, grading={"deterministic": deterministic})
     dataset = load_dataset(data_source)
@@ -323,7 +324,7 @@ def main() -> int:
 
     if not args.skip_discrimination:
         from autograder.dev.broken import VARIANTS, discriminate
-        from autograder.engine.training import BUILDERS
+        from autograder.evidence.training_outcome import BUILDERS
 
         log(f"\n7. discrimination over {args.seeds} seeds (seeds 1000+, not the calibration's)")
         seeds = [1000 + i for i in range(args.seeds)]

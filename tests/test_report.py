@@ -17,7 +17,7 @@ from autograder.messages.i18n import Translator
 from autograder.report import attach_report_data, layer_diff, render_report
 from autograder.report.report_data import report_data
 from autograder.engine.results import CheckResult, GradeResult, GroupResult
-from autograder.engine.training import BUILDERS
+from autograder.evidence.training_outcome import BUILDERS
 from autograder.evidence.training_outcome import TrainingOutcome
 
 

@@ -15,7 +15,7 @@ from autograder.support.config import CourseConfig
 from autograder.expected import FOLDER
 from autograder.grader import reference
 from autograder.grader.calibration import Calibration
-from autograder.engine.training import BUILDERS
+from autograder.evidence.training_outcome import BUILDERS
 
 
 def model_values() -> dict:

@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from autograder.grader import reference
-from autograder.engine.training import INPUT_KIND
+from autograder.evidence.training_outcome import INPUT_KIND
 
 # The lecture's published test accuracies after 30 epochs (lecture notebook, last cell of each model).
 LECTURE_TEST_ACCURACY = {"build_mlp": 0.9866, "build_cnn": 0.9882, "build_deep_cnn": 0.9962}

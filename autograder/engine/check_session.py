@@ -293,7 +293,7 @@ def training_key(model, builder: str) -> str | None:
     rebuilds it from its config with fresh seeded weights, so two models of one config train alike) and the
     input its builder's models take (``INPUT_KIND``). None when the config cannot be read (the model then trains
     every time)."""
-    from autograder.engine.training import INPUT_KIND
+    from autograder.evidence.training_outcome import INPUT_KIND
 
     def without_names(value):
         if isinstance(value, dict):  # names go; a dtype policy's "name" is its dtype, so dtypes stay as they are

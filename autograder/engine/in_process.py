@@ -20,8 +20,7 @@ from typing import Callable
 
 import numpy as np
 
-# seed_everything and compile_probe_model live with the one calling body; imported here as before.
-from autograder.engine.calling import call_for_probe, compile_probe_model, seed_everything  # noqa: F401
+from autograder.engine.calling import call_for_probe
 from autograder.evidence.call_record import Call
 from autograder.support.model_allowlist import ModelNotRebuildable, validate_model_config
 from autograder.evidence.probes import Probe

@@ -16,8 +16,7 @@ import numpy as np
 
 from autograder.expected import prepared_image_shape
 from autograder.support.config import GradingProtocol
-# BUILDERS is the protocol's too: its callers take it from here.
-from autograder.evidence.training_outcome import BUILDERS, INPUT_KIND, TrainingOutcome  # noqa: F401
+from autograder.evidence.training_outcome import INPUT_KIND, TrainingOutcome
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ from typing import Callable
 
 from autograder.support.atomic_files import write_atomically
 from autograder.support.config import CourseConfig
-from autograder.engine.training import BUILDERS, GradingData, grading_data, train_and_evaluate
+from autograder.engine.training import GradingData, grading_data, train_and_evaluate
+from autograder.evidence.training_outcome import BUILDERS
 
 RULE = "threshold = min(reference accuracies) - max(margin, 3 * std)"
 FORMAT_VERSION = 1

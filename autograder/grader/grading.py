@@ -143,7 +143,7 @@ class Grader:
     def reference_trainings(self) -> dict[str, TrainingOutcome]:
         """The reference models trained under the grading protocol: the report's curves to compare with."""
         from autograder.grader import reference
-        from autograder.engine.training import BUILDERS
+        from autograder.evidence.training_outcome import BUILDERS
 
         seed = self.config.grading.seed
         return {b: train_and_evaluate(getattr(reference, b)(), b, self.data, self.config.grading, seed) for b in BUILDERS}

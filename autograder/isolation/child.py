@@ -73,10 +73,10 @@ def main(workdir: str) -> int:
         (outdir / f"timings-{os.getpid()}.json").write_text(json.dumps(timings))
 
     started = time.perf_counter()
-    run = run_notebook([PlannedCell.from_data(c) for c in request["cells"]],
-                       [Wanted.from_data(w) for w in request["calls"]], request["cell_timeout_s"], call=call,
-                       skip=tuple(request["skip_cells"]), on_cell=on_cell, on_outcome=on_outcome,
-                       stand_ins=data_cell.from_inputs(inputs))
+    run_notebook([PlannedCell.from_data(c) for c in request["cells"]],
+                 [Wanted.from_data(w) for w in request["calls"]], request["cell_timeout_s"], call=call,
+                 skip=tuple(request["skip_cells"]), on_cell=on_cell, on_outcome=on_outcome,
+                 stand_ins=data_cell.from_inputs(inputs))
     seconds = time.perf_counter() - started
     timings["run the notebook's cells (its imports included)"] = seconds - sum(
         v for k, v in timings.items() if k.startswith("call "))

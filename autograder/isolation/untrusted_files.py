@@ -42,8 +42,7 @@ import numpy as np
 from autograder.messages.i18n import Message, _
 # The caps on parameters and activations, and how they are counted: one definition, shared with the
 # students' self-check (its "will this fit the grader?" summary).
-from autograder.support.model_caps import (LARGEST_LECTURE_PARAMS, MAX_LAYER_VALUES, MAX_PARAMS,  # noqa: F401
-                                   MAX_TOTAL_VALUES, built_size as _built_size)
+from autograder.support.model_caps import MAX_LAYER_VALUES, MAX_PARAMS, MAX_TOTAL_VALUES, built_size as _built_size
 
 KiB, MiB = 2**10, 2**20
 

@@ -21,7 +21,7 @@ from autograder.report.report_data import MISCLASSIFIED_DIGITS
 from autograder.report.protections import protections_text
 from autograder.report.text import failure_blocks
 from autograder.engine.results import GradeResult, ReportData
-from autograder.engine.training import BUILDERS
+from autograder.evidence.training_outcome import BUILDERS
 from autograder.support.atomic_files import write_atomically
 
 TITLES = {"build_mlp": _("MLP"), "build_cnn": _("CNN"), "build_deep_cnn": _("Deep CNN with Dropout")}

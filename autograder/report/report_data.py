@@ -14,7 +14,7 @@ import numpy as np
 
 from autograder.checks.architecture import expected_layers
 from autograder.engine.results import Digits, GradeResult, ReportData
-from autograder.engine.training import BUILDERS
+from autograder.evidence.training_outcome import BUILDERS
 
 # Test digits the report draws: a 5×5 grid, and a strip of misclassified ones.
 GRID_DIGITS = 25
