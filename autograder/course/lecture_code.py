@@ -222,6 +222,20 @@ LECTURE_ANSWERS: dict[str, str] = {
     "compile_model": f"def compile_model(model):\n{_indented(COMPILE)}    return model",
 }
 
+# The lecture's reshape in prepare_*, for any number of images: the printed line with its count (60000) written
+# the ways a function counts the images it is given. Without them, two students who each copy the line share
+# a fragment that is nobody's own but the lecture's.
+IMAGE_COUNTS = ("x.shape[0]", "len(x)", "-1")
+ADAPTED_RESHAPES: list[str] = [
+    f"def prepare_{kind}_input(x):\n    return x.reshape({count}, {shape}).astype('float32') / 255.0"
+    for count in IMAGE_COUNTS for kind, shape in (("mlp", "width*height"), ("cnn", "width, height, 1"))]
+
+# The lecture's training, curves, evaluation and prediction grid run on the release's functions: the printed
+# cells after the one line that builds the model from them, as a student who runs the lecture writes it.
+LECTURE_RUNS: list[str] = [
+    f"model = compile_model(build_{model}())\n" + FIT + CURVES + EVALUATE + PREDICTION_GRID for model in MODELS]
+
+
 def lecture_texts() -> list[str]:
     """Every piece of the lecture's code the similarity report treats as boilerplate."""
-    return [*RECIPES.values(), DATA_GRID, *LECTURE_ANSWERS.values()]
+    return [*RECIPES.values(), DATA_GRID, *LECTURE_ANSWERS.values(), *ADAPTED_RESHAPES, *LECTURE_RUNS]
