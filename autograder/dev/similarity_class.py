@@ -8,7 +8,8 @@ Made from the release notebook, like the demo's examples. Two kinds of independe
   a third of them copy the lecture as it prints it (``integrity/lecture_code.py``: its imports and ``width = 28`` in
   a cell of their own, its model and compile lines under the release's def lines, its reshape adapted to any
   number of images, sometimes its training, curves and prediction grid in a cell at the end), with their own
-  small relabel and split;
+  small relabel and split; no two of them write all of these alike (as the issue's lecture copiers, they differ
+  elsewhere: two who do not hand in the same normalised notebook, which is a duplicate);
 * students who write their own code: each draws a dozen habits independently (how they spell Keras and its
   imports, where the input shape goes, how activations, kernel and pool sizes are written, whether layers get
   ``name=`` or ``padding=``, list, ``add``, loops or the functional API, type hints, local variables, their own
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from copydetect.utils import filter_code
 
 from autograder.integrity import lecture_code
 from autograder.integrity.similarity import (lecture_style_answers, reference_solutions, release_notebook_path,
@@ -399,7 +401,8 @@ def helper_code(st: Style) -> str:
     ])
 
 
-def independent(name: str, rng: random.Random, lecture_literal: bool, own_share: float = 0.8) -> Student:
+def independent(name: str, rng: random.Random, lecture_literal: bool, own_share: float = 0.8,
+                printed: set | None = None) -> Student:
     """A student who wrote their own answers (``own_share`` of the functions; the rest the lecture's code exactly),
     or, ``lecture_literal``, one whose every answer is the lecture's code exactly."""
     reference, lecture = (dict(d) for d in _lecture())
@@ -410,7 +413,7 @@ def independent(name: str, rng: random.Random, lecture_literal: bool, own_share:
         # A third print the lecture instead, drawn apart: the rest of the class stays the class it was.
         own_draw = random.Random(f"{name}-{how}")
         if own_draw.random() < 1 / 3:
-            return lecture_text_student(name, own_draw)
+            return lecture_text_student(name, own_draw, printed)
         return Student(name, answers, docstrings=docstrings)
     st = Style(rng)
     helper = st.helper_name
@@ -434,11 +437,30 @@ def independent(name: str, rng: random.Random, lecture_literal: bool, own_share:
                    uses_helper=tuple(uses), helper_code=helpers, imports=imports)
 
 
-def lecture_text_student(name: str, rng: random.Random) -> Student:
+def lecture_text_student(name: str, rng: random.Random, printed: set | None = None) -> Student:
     """A student who copies the lecture as it prints it: its imports and sizes in a cell of their own, its model
     and compile lines under the release's def lines, its reshape adapted to any number of images (their own way
     of counting them), their own small relabel and split, and sometimes the lecture's training, curves and
-    prediction grid for one model in a cell at the end."""
+    prediction grid for one model in a cell at the end.
+
+    ``printed``: the own code (normalised) of the students who print the lecture so far. Their own functions
+    differ from each of those in at least one function (drawn again until they do): two whose own code is the
+    same once normalised hand in the same notebook, which the report rightly lists as a duplicate, whereas the
+    issue's lecture copiers differ elsewhere."""
+    while True:
+        student = _lecture_text_draw(name, rng)
+        own = tuple(filter_code(student.answers[f], "cell.py", language="python")[0] for f in OWN_OF_PRINTERS)
+        if printed is None or own not in printed:
+            if printed is not None:
+                printed.add(own)
+            return student
+
+
+# What a student who prints the lecture writes of their own: every other answer is the lecture's.
+OWN_OF_PRINTERS = ("relabel_odd_even", "split_train_val", "prepare_mlp_input", "prepare_cnn_input")
+
+
+def _lecture_text_draw(name: str, rng: random.Random) -> Student:
     st = Style(rng)
     answers = {f: lecture_code.LECTURE_ANSWERS[f] for f in ("build_mlp", "build_cnn", "build_deep_cnn", "compile_model")}
     count = rng.choice(["x.shape[0]", "len(x)", "-1", "x.shape[0]"])
@@ -467,6 +489,9 @@ def _helper_users(st: Style) -> tuple[str, ...]:
 _KEYWORDS = {"def", "return", "for", "in", "if", "else", "range", "len", "np", "keras", "layers", "L", "import",
              "from", "as", "and", "or", "not", "int", "True", "False", "None", "tf", "kl", "list", "lambda", "assert",
              "float", "slice"}
+# Modules the students import: drawn a new name like any other (the class stays the class it was), but not
+# renamed, since a copy that imports a module under another name would not run.
+_MODULES = {"tensorflow"}
 
 
 def renamed(code: str, rng: random.Random, protected: set[str]) -> str:
@@ -474,6 +499,7 @@ def renamed(code: str, rng: random.Random, protected: set[str]) -> str:
     names = set(re.findall(r"\b([a-z_][a-z0-9_]*)\b(?!\s*=[^=])", code)) - _KEYWORDS - protected
     names = {n for n in names if not re.search(rf"\.{n}\b", code) and not re.search(rf"['\"]{n}['\"]", code)}
     mapping = {n: f"{rng.choice(['my', 'the', 'tmp', 'v', 'new'])}_{n[::-1]}{rng.randint(1, 9)}" for n in names}
+    mapping = {n: new for n, new in mapping.items() if n not in _MODULES}
     return re.sub(r"\b[a-z_][a-z0-9_]*\b", lambda m: mapping.get(m.group(0), m.group(0)), code)
 
 
@@ -566,8 +592,11 @@ def build_class(n: int, seed: int = 0, lecture_share: float = 0.4,
     copy the lecture as it prints it (``lecture_text_student``)."""
     rng = random.Random(seed)
     n_copies = max(len(COPY_KINDS), n // 4)
-    independents = [independent(f"s{i:03d}", rng, rng.random() < lecture_share) for i in range(n - n_copies)]
-    independents += [lecture_text_student(f"t{i:03d}", random.Random(f"{seed}-t{i}")) for i in range(lecture_text)]
+    printed: set = set()
+    independents = [independent(f"s{i:03d}", rng, rng.random() < lecture_share, printed=printed)
+                    for i in range(n - n_copies)]
+    independents += [lecture_text_student(f"t{i:03d}", random.Random(f"{seed}-t{i}"), printed)
+                     for i in range(lecture_text)]
     students, planted, used = list(independents), [], set()
     for i in range(n_copies):
         kind = COPY_KINDS[i % len(COPY_KINDS)]

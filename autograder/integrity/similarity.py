@@ -20,7 +20,9 @@ Each notebook is fingerprinted once; an inverted index from fingerprint to stude
 anything, and only those are compared (every other pair scores 0). A pair's score is the larger of:
 
 * Dolos' similarity: the characters of both students' own code that the other has, over both students' own code
-  (a student with little own code does not reach a high score from one small shared statement);
+  (a student with little own code does not reach a high score from one small shared statement), counted in full
+  only once they share ``FULL_FRAGMENT`` characters of own code each, in proportion below (two students who
+  each copy the lecture and write little else share all of that little by chance: a split written the same way);
 * the longest fragment they share (consecutive fingerprints, in the same order in both, small gaps allowed where
   common code was removed) against ``FULL_FRAGMENT`` characters: one copied function among original ones is a
   small share of the code, but a long shared fragment, which independent students do not write.
@@ -37,7 +39,7 @@ import hashlib
 import importlib.util
 import itertools
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -126,6 +128,7 @@ class Pair:
     shared_characters: int  # of both students' own code together
     longest_fragment: int = 0  # characters of normalised code
     own_characters: int = 0  # both students' own code together
+    duplicate: bool = False  # an exact duplicate (the same file, or the same code once normalised): scores 1.0
 
     @property
     def similarity(self) -> float:
@@ -137,8 +140,15 @@ class Pair:
         return min(1.0, self.longest_fragment / FULL_FRAGMENT)
 
     @property
+    def similarity_score(self) -> float:
+        """Dolos' similarity, counted in full once the two share ``FULL_FRAGMENT`` characters of own code each
+        (on average), in proportion below: a student whose own code, the lecture removed, is a three-line split
+        shares all of it with anyone who writes that split alike, and a share of a few lines is no evidence."""
+        return self.similarity * min(1.0, self.shared_characters / (2 * FULL_FRAGMENT))
+
+    @property
     def score(self) -> float:
-        return max(self.similarity, self.fragment_score)
+        return 1.0 if self.duplicate else max(self.similarity_score, self.fragment_score)
 
     @property
     def students(self) -> tuple[str, str]:
@@ -443,7 +453,11 @@ def compare_class(students: list[StudentCode]) -> list[Pair]:
              Pair(students[i].student, students[j].student, 0.0, 0.0, 0, 0,
                   students[i].own_length + students[j].own_length)
              for i, j in itertools.combinations(range(len(students)), 2)]
-    return sorted(pairs, key=lambda p: (-p.score, -p.similarity, p.first, p.second))
+    return sorted(pairs, key=_rank)
+
+
+def _rank(p: Pair) -> tuple:
+    return -p.score, -p.similarity, p.first, p.second
 
 
 def exact_duplicates(students: list[StudentCode], release_sha256: str) -> list[DuplicateGroup]:
@@ -500,9 +514,14 @@ def similarity_report(submissions: list[Submission], refused: list[Refused], rel
     common = common_fingerprints(students, common_code_share)
     for s in students:
         drop_fingerprints(s, common)
-    return SimilarityReport(assignment, threshold, common_code_share, students, compare_class(students),
-                            exact_duplicates(students, release_sha256), sorted(unreadable, key=lambda r: r.student),
-                            len(common))
+    duplicates = exact_duplicates(students, release_sha256)
+    same = {frozenset(p) for g in duplicates for p in itertools.combinations(g.students, 2)}
+    # An exact duplicate scores 1.0 however little own code it holds: the same code is no coincidence of a
+    # few lines, the whole notebook is alike.
+    pairs = sorted((replace(p, duplicate=True) if frozenset(p.students) in same else p for p in compare_class(students)),
+                   key=_rank)
+    return SimilarityReport(assignment, threshold, common_code_share, students, pairs, duplicates,
+                            sorted(unreadable, key=lambda r: r.student), len(common))
 
 
 def class_similarity(path: Path, config) -> SimilarityReport:
