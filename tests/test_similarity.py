@@ -315,7 +315,7 @@ def test_the_same_short_split_is_no_copy_when_it_is_all_two_students_wrote_of_th
 
 
 def test_the_lecture_run_on_the_release_functions_and_its_data_grid_are_nobodys_own(tmp_path):
-    from autograder.course import lecture_code
+    from autograder.integrity import lecture_code
 
     answers = dict(lecture_code.LECTURE_ANSWERS,
                    prepare_mlp_input="def prepare_mlp_input(x):\n"
