@@ -64,6 +64,15 @@ def test_the_record_reads_back_as_the_same_result_and_renders_the_same_in_both_l
     assert back.to_dict() == result.to_dict()
 
 
+def test_a_layer_without_an_output_shape_reads_back_from_the_record():
+    # describe_layers writes ("?",) for a layer that has no output (a model never built): the grade that holds such
+    # a row must still read back from the ledger, or grade-all and verify could never use it.
+    result = graded()
+    result.layers["build_mlp"].append(LayerRow("Dense", ("?",), 0, "units=1, activation=sigmoid"))
+    back = GradeResult.from_dict(json.loads(json.dumps(result.to_dict())))
+    assert back.layers == result.layers
+
+
 @pytest.mark.parametrize("damage, said", [
     (lambda r: r.update(format=2), "format 1"),
     (lambda r: r.pop("format"), "format 1"),

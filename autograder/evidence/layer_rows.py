@@ -30,9 +30,9 @@ class LayerRow:
         """A row from ``to_dict``'s data; ValueError for anything else (a record may have been edited)."""
         if not (isinstance(data, list) and len(data) == 4 and isinstance(data[0], str) and isinstance(data[1], list)
                 and type(data[2]) is int and isinstance(data[3], str)
-                and all(d is None or type(d) is int for d in data[1])):
-            raise ValueError("a layer row must be [type, output shape as a list of whole numbers, parameter count, "
-                             "settings]")
+                and (data[1] == ["?"] or all(d is None or type(d) is int for d in data[1]))):
+            raise ValueError("a layer row must be [type, output shape as a list of whole numbers (or [\"?\"] where "
+                             "the layer has none), parameter count, settings]")
         return cls(data[0], tuple(data[1]), data[2], data[3])
 
     @staticmethod
@@ -44,7 +44,8 @@ class LayerRow:
     def tables_from_dict(cls, data) -> dict[str, list["LayerRow"]]:
         """Layer tables by builder from the model process's plain data (``tables_to_dict``'s); ValueError or
         TypeError for anything else. It reads the kinds and settings as text and a shape's entries as they are
-        (an unknown output shape is ``["?"]``), where ``from_dict`` reads a stored grade's rows strictly."""
+        (an unknown output shape is ``["?"]``, as ``describe_layers`` writes it for a layer without an output),
+        where ``from_dict`` reads a stored grade's rows strictly."""
         if not isinstance(data, dict):
             raise TypeError("the layer tables must be a mapping")
         layers = {}
