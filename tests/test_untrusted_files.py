@@ -136,6 +136,18 @@ def test_a_keras_file_is_read_and_sized_like_the_lecture_model(tmp_path, saved_m
     uf.refuse_oversized_weights(keras_file, size)
 
 
+def test_a_model_with_float64_weights_is_read_not_refused_as_oversized(tmp_path):
+    # A correct model may hold its weights in float64 (8 bytes each): grade-all refused its weights as a bomb,
+    # while nbgrader's kernel graded it (issue 33's goal class, h3).
+    import keras
+
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(256, activation="relu", dtype="float64"),
+                              keras.layers.Dense(1, activation="sigmoid")])
+    model.save(tmp_path / "wide.keras")
+    keras_file = uf.read_keras(tmp_path / "wide.keras")
+    uf.refuse_oversized_weights(keras_file, uf.model_size(keras_file.config))
+
+
 def test_a_keras_member_with_path_traversal_is_refused(tmp_path, saved_mlp):
     path = _zip(tmp_path / "m.keras", {**saved_mlp, "../../escaped.txt": b"x"})
     with _refused(r"not a file saved by Keras: it holds .*'\.\./\.\./escaped\.txt'"):
@@ -152,7 +164,7 @@ def test_a_config_bomb_is_refused_at_its_cap(tmp_path, saved_mlp):
 def test_a_weights_bomb_is_refused_by_the_parameters_its_config_declares(tmp_path, saved_mlp):
     bomb = saved_mlp["model.weights.h5"] + b"\0" * (20 * 2**20)
     keras_file = uf.read_keras(_zip(tmp_path / "m.keras", {**saved_mlp, "model.weights.h5": bomb}))
-    with _refused(r"model\.weights\.h5 in m\.keras is 22,\d+,\d+ bytes, more than the 1,4\d\d,\d+"):
+    with _refused(r"model\.weights\.h5 in m\.keras is 22,\d+,\d+ bytes, more than the 2,8\d\d,\d+"):
         uf.refuse_oversized_weights(keras_file, uf.model_size(keras_file.config))
 
 

@@ -51,7 +51,9 @@ MAX_CONFIG_BYTES = 1 * MiB
 MAX_METADATA_BYTES = 64 * KiB
 WEIGHTS_OVERHEAD_BYTES = 64 * KiB
 WEIGHTS_OVERHEAD_PER_LAYER = 16 * KiB
-MAX_KERAS_FILE_BYTES = MAX_CONFIG_BYTES + MAX_METADATA_BYTES + 4 * MAX_PARAMS + WEIGHTS_OVERHEAD_BYTES \
+# The widest weight Keras stores: float64 is a correct model's too (``Dense(..., dtype='float64')``).
+BYTES_PER_WEIGHT = 8
+MAX_KERAS_FILE_BYTES = MAX_CONFIG_BYTES + MAX_METADATA_BYTES + BYTES_PER_WEIGHT * MAX_PARAMS + WEIGHTS_OVERHEAD_BYTES \
     + MAX_LAYERS * WEIGHTS_OVERHEAD_PER_LAYER + 64 * KiB
 KERAS_MEMBERS = ("metadata.json", "config.json", "model.weights.h5")
 MAX_KERAS_ENTRIES = 16
@@ -304,9 +306,9 @@ def model_size(config: dict, model_input: tuple[int, ...] | None = None) -> Mode
 
 
 def refuse_oversized_weights(keras_file: KerasFile, size: ModelSize) -> None:
-    """Refuse a weights member larger than the parameters the config declares allow: 4 bytes each plus HDF5's
-    headers, read (bounded) to make sure."""
-    limit = 4 * size.params + WEIGHTS_OVERHEAD_BYTES + WEIGHTS_OVERHEAD_PER_LAYER * size.layers
+    """Refuse a weights member larger than the parameters the config declares allow: 8 bytes each (float64) plus
+    HDF5's headers, read (bounded) to make sure."""
+    limit = BYTES_PER_WEIGHT * size.params + WEIGHTS_OVERHEAD_BYTES + WEIGHTS_OVERHEAD_PER_LAYER * size.layers
     with _zip_members(keras_file.data, keras_file.name, MAX_KERAS_ENTRIES) as zf:
         if "model.weights.h5" in zf.namelist():
             _read_member(zf, zf.getinfo("model.weights.h5"), limit, keras_file.name)
