@@ -253,6 +253,10 @@ def training_batch_size() -> int:
 def _session():
     from autograder.engine.check_session import CheckSession
 
+    if os.environ.get("AUTOGRADER_LECTURE_TRAININGS"):  # nbgrader's kernel, with the lecture's trainings
+        from autograder.grader.in_kernel import session_reading_lecture_trainings
+
+        return session_reading_lecture_trainings(course_config())
     return CheckSession(course_config(), log=lambda msg: None)
 
 

@@ -36,6 +36,7 @@ from traitlets import default
 
 from autograder.isolation.jail import (KERNEL, JailedProcess, grader_is_root, owned_prefix, prepare_jailed,
                                       require_sandbox)
+from autograder.grader.training_cache import LECTURE_ENV, LECTURE_IN_SANDBOX
 from autograder.support.config import CONFIG_ENV, find_config, load_config
 
 # Where the kernel finds what the test cells read.
@@ -160,7 +161,21 @@ def course_settings_for_the_kernel(config, folder: Path, sandboxed: bool = True)
     if data is not None:
         readable.append((data, DATA_IN_SANDBOX))
         environment["MNIST_PATH"] = str(DATA_IN_SANDBOX if sandboxed else data)
+    lecture = lecture_trainings_folder(config)
+    if lecture is not None:  # read-only: the kernel reads the lecture's trainings, only a trusted step files them
+        readable.append((lecture, Path(LECTURE_IN_SANDBOX)))
+        environment[LECTURE_ENV] = LECTURE_IN_SANDBOX if sandboxed else str(lecture)
     return tuple(readable), environment
+
+
+def lecture_trainings_folder(config) -> Path | None:
+    """The lecture's models trained by ``python -m autograder warm-training-cache`` (with their weights), where
+    that trusted step filed them beside the ledger; None when it has not run."""
+    from autograder.batch.ledger import ledger_path
+    from autograder.grader.training_cache import cache_folder, lecture_folder
+
+    folder = lecture_folder(cache_folder(ledger_path(config.root, config.assignment)))
+    return folder.resolve() if folder.is_dir() else None
 
 
 def data_set_file(config) -> Path | None:

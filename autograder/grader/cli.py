@@ -22,7 +22,18 @@ def add_grade(sub, load_config) -> None:
     grade.add_argument("--html", metavar="FILE", help="also write the HTML report (plots, layer diff) to FILE")
     grade.add_argument("--lang", choices=LANGUAGES, help="language of the messages and the report "
                        "(default: course.yml's language)")
+    grade.add_argument("--no-training-cache", action="store_true", help="train every model anew, even where the "
+                       "class's training cache (grades/<assignment>.training-cache/, made by grade-all or "
+                       "warm-training-cache) holds its training")
     grade.set_defaults(func=lambda args: cmd_grade(args, load_config(args)))
+
+
+def add_warm(sub, load_config) -> None:
+    warm = sub.add_parser("warm-training-cache", help="train the lecture's three models once, in this trusted "
+                          "process, into the class's training cache (read by grade, grade-all and, read-only, by "
+                          "nbgrader's sandboxed kernels): run it before nbgrader autograde")
+    warm.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
+    warm.set_defaults(func=lambda args: cmd_warm(args, load_config(args)))
 
 
 def add_calibrate(sub, load_config) -> None:
@@ -44,6 +55,14 @@ def cmd_grade(args, config) -> int:
     require_sandbox(config.limits)
     log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else (lambda msg: None)
     grader = Grader(config, log=log, lang=args.lang)
+    if not args.no_training_cache:
+        from autograder.batch.ledger import ledger_path
+        from autograder.grader.training_cache import cache_folder
+
+        # The class's cache where grade-all or warm-training-cache made one (grade never makes the folder).
+        folder = cache_folder(ledger_path(config.root, config.assignment))
+        if folder.is_dir():
+            grader.training_cache_dir = folder.resolve()
     try:
         result = grader.grade_notebook(args.path, include_hidden=not args.no_hidden)
     except InfrastructureFault as exc:  # the machine's fault, not the notebook's: no score at all
@@ -74,6 +93,23 @@ def cmd_grade(args, config) -> int:
     return 0
 
 
+def cmd_warm(args, config) -> int:
+    import os
+
+    from autograder.grader.training_cache import warm_lecture_models
+
+    # TensorFlow's threads as a jailed process has them (``isolation.jail.child_environment``): one training, one
+    # outcome, wherever it runs. Set before TensorFlow is imported.
+    threads = str(config.limits.cpu_threads)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                 "TF_NUM_INTEROP_THREADS"):
+        os.environ[name] = threads
+    done = warm_lecture_models(config, log=lambda message: print(message, file=sys.stderr))
+    for builder, what in done.items():
+        print(f"{builder}: {what}")
+    return 0 if all(not what.startswith("not filed") for what in done.values()) else 1
+
+
 def cmd_calibrate(args, config) -> int:
     from autograder.grader.calibration import calibrate, calibration_path, calibration_summary, save_calibration
     from autograder.grader.grading import Grader
@@ -87,4 +123,4 @@ def cmd_calibrate(args, config) -> int:
     return 0
 
 
-COMMANDS = {"grade": add_grade, "calibrate": add_calibrate}
+COMMANDS = {"grade": add_grade, "calibrate": add_calibrate, "warm-training-cache": add_warm}

@@ -107,6 +107,8 @@ class TrainingCache:
         self._context_text = json.dumps(context, sort_keys=True)
         # Why the last entry could not be written (the cache is a memo: grading goes on without it).
         self.write_problem: str | None = None
+        # More fields for the next entry stored (``store_with_weights``: its weights sidecar).
+        self.extra_entry_fields: dict = {}
 
     def path_for(self, model_key: str) -> Path:
         name = hashlib.sha256(f"{self._context_text}\n{model_key}".encode()).hexdigest()[:40]
@@ -141,7 +143,8 @@ class TrainingCache:
 
         if outcome.reused or outcome.error is not None or outcome.key is None or outcome.accuracy is None:
             return False
-        entry = {"format": FORMAT, "context": self.context, "model": outcome.key, "training": training_to_dict(outcome)}
+        entry = {"format": FORMAT, "context": self.context, "model": outcome.key, "training": training_to_dict(outcome),
+                 **self.extra_entry_fields}
         target = self.path_for(outcome.key)
         temp = None
         try:
@@ -151,6 +154,8 @@ class TrainingCache:
                 json.dump(entry, temp)
                 temp.flush()
                 os.fsync(temp.fileno())
+            if self.extra_entry_fields:  # the lecture folder: a kernel reads it as its own uid, read-only
+                os.chmod(temp.name, 0o644)
             os.replace(temp.name, target)  # readers see the old entry or the new one, never half of one
         except OSError as exc:
             self.write_problem = f"could not write {target}: {exc.strerror or exc}"
@@ -158,3 +163,137 @@ class TrainingCache:
                 Path(temp.name).unlink(missing_ok=True)
             return False
         return True
+
+
+# ---------------------------------------------------------------- the lecture's models, trained by a trusted step
+
+# Where the lecture's models' entries lie for nbgrader's kernels (read-only there): a folder of the cache that
+# holds only what ``warm_lecture_models`` trained from the kit's own lecture-style code, never a student's model.
+LECTURE_FOLDER = "lecture"
+# Where the kernel sees that folder, and the variable that names it there.
+LECTURE_IN_SANDBOX = "/course-training-cache"
+LECTURE_ENV = "AUTOGRADER_LECTURE_TRAININGS"
+
+
+def lecture_folder(cache: Path) -> Path:
+    return Path(cache) / LECTURE_FOLDER
+
+
+def _weights_path(entry: Path) -> Path:
+    return entry.with_name(entry.stem + ".weights.npz")
+
+
+def store_with_weights(cache: TrainingCache, outcome) -> bool:
+    """File a fresh training that kept its weights (``keep_weights=True``), the weights and the exact test
+    probabilities in a sidecar ``.npz`` whose sha256 the entry names: what ``train_as_graded`` needs of a hit.
+    Trusted callers only (``warm_lecture_models``); files are world-readable, for the kernels' read-only view."""
+    import io
+
+    import numpy as np
+
+    if outcome.weights is None or outcome.test_probabilities is None or outcome.key is None:
+        return False
+    target = _weights_path(cache.path_for(outcome.key))
+    buffer = io.BytesIO()
+    np.savez(buffer, probabilities=np.asarray(outcome.test_probabilities),
+             **{f"w{i:03d}": np.asarray(w) for i, w in enumerate(outcome.weights)})
+    data = buffer.getvalue()
+    try:
+        cache.folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=cache.folder, prefix=".writing-", suffix=".npz", delete=False) as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.chmod(temp.name, 0o644)
+        os.replace(temp.name, target)
+    except OSError as exc:
+        cache.write_problem = f"could not write {target}: {exc.strerror or exc}"
+        return False
+    cache.extra_entry_fields = {"weights": {"file": target.name, "sha256": hashlib.sha256(data).hexdigest(),
+                                            "count": len(outcome.weights)}}
+    try:
+        return cache.store(outcome)
+    finally:
+        cache.extra_entry_fields = {}
+
+
+def lookup_outcome(cache: TrainingCache, model_key: str, with_weights: bool = False):
+    """The cached training of ``model_key`` as a TrainingOutcome (``reused``), or None; ``with_weights``: only an
+    entry with its weights sidecar (checked against the sha256 its entry names) counts, and the outcome then
+    carries the weights and the exact test probabilities, as a fresh ``keep_weights`` training does."""
+    import io
+    from dataclasses import replace
+
+    import numpy as np
+
+    from autograder.isolation.model_process import training_from_dict
+
+    training = cache.lookup(model_key)
+    if training is None:
+        return None
+    outcome = replace(training_from_dict(training), reused=True)
+    if not with_weights:
+        return outcome
+    try:
+        path = cache.path_for(model_key)
+        described = json.loads(path.read_text(encoding="utf-8")).get("weights") or {}
+        data = _weights_path(path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != described.get("sha256"):
+            return None
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            weights = [arrays[f"w{i:03d}"] for i in range(int(described["count"]))]
+            probabilities = arrays["probabilities"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return replace(outcome, weights=weights, test_probabilities=probabilities)
+
+
+def warm_lecture_models(config, data=None, log=lambda message: None) -> dict[str, str]:
+    """Train the lecture's three models (the kit's lecture-style code, ``course.examples.LECTURE_STYLE``) under
+    the grading protocol in this trusted process, and file each in the class's cache (for ``grade-all`` and
+    ``grade``) and, with its weights, in its lecture folder, which nbgrader's kernels read: by builder, what
+    happened ("trained", "already there" or why not). Run it as ``python -m autograder warm-training-cache``
+    before ``nbgrader autograde``; a kernel never writes the cache, and no student's model is ever filed here."""
+    from autograder.batch.ledger import ledger_path
+    from autograder.course.examples import LECTURE_STYLE
+    from autograder.engine.check_session import CheckSession, training_key
+    from autograder.engine.training import BUILDERS, train_and_evaluate
+
+    session = CheckSession(config, log=log)
+    if data is not None:
+        session.__dict__["data"] = data
+    main = cache_folder(ledger_path(config.root, config.assignment))
+    context = training_context(config, session.data)
+    caches = TrainingCache(main, context), TrainingCache(lecture_folder(main), context)
+    namespace: dict = {}
+    exec(compile("import numpy as np\n" + "\n\n".join(LECTURE_STYLE[b] for b in BUILDERS), "<lecture>", "exec"),
+         namespace)
+    done = {}
+    for builder in BUILDERS:
+        model = namespace[builder]()
+        key = training_key(model, builder)
+        if key is None:
+            done[builder] = "its config cannot be read"
+            continue
+        if lookup_outcome(caches[1], key, with_weights=True) is not None and caches[0].lookup(key) is not None:
+            done[builder] = "already there"
+            continue
+        log(f"  training the lecture's {builder} under the grading protocol ...")
+        outcome = train_and_evaluate(model, builder, session.data, config.grading, config.grading.seed,
+                                     timeout_s=config.limits.training_timeout_s, keep_weights=True)
+        outcome.key = key
+        if outcome.error is not None:
+            done[builder] = f"not filed: {outcome.error}"
+            continue
+        caches[0].store(outcome)
+        store_with_weights(caches[1], outcome)
+        problem = caches[0].write_problem or caches[1].write_problem
+        done[builder] = f"not filed: {problem}" if problem else f"trained in {outcome.seconds:.1f} s"
+    return done
+
+
+def kernel_cache():
+    """The lecture's trainings as nbgrader's kernel may read them (``$AUTOGRADER_LECTURE_TRAININGS``, bound
+    read-only by ``course.sandboxed_kernel``), or None."""
+    folder = os.environ.get(LECTURE_ENV)
+    return Path(folder) if folder and Path(folder).is_dir() else None
