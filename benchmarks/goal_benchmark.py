@@ -1,7 +1,7 @@
 """Issue 33's goals in one run: grade-all, nbgrader autograde and one fresh `grade`, each against the naive re-run
 of the lecture, with the probe interleaved (a benchmark, not a test: figures are printed, nothing is asserted).
 
-    MNIST_PATH=… .venv/bin/python benchmarks/goal_benchmark.py                # the goal run (~20 min on 2 cores)
+    MNIST_PATH=… .venv/bin/python benchmarks/goal_benchmark.py                # the goal run (24-39 min on 2 loaded cores)
     .venv/bin/python benchmarks/goal_benchmark.py --data sample --rounds 1    # a smoke run (the ratios mean nothing)
 
 The class: 12 submissions on --data (full MNIST by default), made from the release notebook: 9 build the
