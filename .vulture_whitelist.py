@@ -35,6 +35,9 @@ _.compress_type, _.binary_location
 # Called from the notebooks (assignments/, solutions/ and the hidden test cells source_notebook writes).
 load_course_data, course_n_val, training_examples, training_verbosity, check_hidden_group
 
+# Run by nbgrader's sandboxed kernel at its start (IPython's exec_lines, course/sandboxed_kernel.py).
+give_the_self_check_the_lecture_trainings
+
 # Read by getattr from a table of (label, attribute, cap) rows (fit_summary._FIGURES).
 slowest_call_s, _.slowest_call_s
 

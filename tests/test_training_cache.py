@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from autograder.evidence.training_outcome import TrainingOutcome
+from autograder.batch.ledger import ledger_path
 from autograder.grader.training_cache import TrainingCache, cache_folder, data_fingerprint
 
 CONTEXT = {"format": 1, "protocol": {"seed": 0, "deterministic": True}, "data": "abc", "libraries": {"keras": "3"}}
@@ -101,7 +102,8 @@ def test_an_unwritable_folder_costs_the_memo_only(tmp_path):
 
 
 def test_the_cache_lies_beside_the_ledger_and_the_data_fingerprint_sees_every_byte(tmp_path):
-    assert cache_folder(tmp_path / "grades" / "binary_mnist.jsonl") == tmp_path / "grades" / "binary_mnist.training-cache"
+    assert cache_folder(tmp_path, "binary_mnist") == tmp_path / "grades" / "binary_mnist.training-cache"
+    assert cache_folder(tmp_path, "binary_mnist").parent == ledger_path(tmp_path, "binary_mnist").parent
     arrays = {"x": np.zeros((2, 3), dtype=np.float32), "y": np.zeros(2, dtype=np.float32)}
     changed = {"x": arrays["x"].copy(), "y": arrays["y"]}
     changed["x"][1, 2] = 1e-7

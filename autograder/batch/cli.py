@@ -78,12 +78,11 @@ def add_export(sub, load_config) -> None:
 
 
 def _settings(args, config):
-    from autograder.batch.ledger import ledger_path
     from autograder.batch.worker_task import settings_for
     from autograder.grader.training_cache import cache_folder
 
     # Workers may run elsewhere (Dask, on the shared file system): an absolute path.
-    training_cache = None if args.no_training_cache else str(cache_folder(ledger_path(config.root, config.assignment)).resolve())
+    training_cache = None if args.no_training_cache else str(cache_folder(config.root, config.assignment).resolve())
     html_dir = None
     if args.html_dir:
         html_dir = str(Path(args.html_dir).resolve())  # workers may run elsewhere: an absolute path

@@ -1,4 +1,5 @@
-"""The nbgrader course's sub-commands: ``feedback``, ``verify``, ``build-source``, ``student-kit`` and ``demo``.
+"""The nbgrader course's sub-commands: ``feedback``, ``verify``, ``build-source``, ``student-kit``, ``demo`` and
+``warm-training-cache``.
 
 Registered by ``autograder.__main__`` from ``COMMANDS``, as every area's ``cli`` module is.
 """
@@ -66,6 +67,14 @@ def add_student_kit(sub, load_config) -> None:
                          "package, course.yml, README) into OUT, e.g. a GitHub Classroom starter repository")
     kit.add_argument("out", help="folder to create (must be new or empty)")
     kit.set_defaults(func=lambda args: cmd_student_kit(args, load_config(args)))
+
+
+def add_warm(sub, load_config) -> None:
+    warm = sub.add_parser("warm-training-cache", help="train the lecture's three models once, in this trusted "
+                          "process, into the class's training cache (read by grade, grade-all and, read-only, by "
+                          "nbgrader's sandboxed kernels): run it before nbgrader autograde")
+    warm.add_argument("--data", choices=("mnist", "sample"), help="override course.yml's data.source")
+    warm.set_defaults(func=lambda args: cmd_warm(args, load_config(args)))
 
 
 def add_demo(sub, load_config) -> None:
@@ -181,6 +190,23 @@ def cmd_student_kit(args, config) -> int:
     return 0
 
 
+def cmd_warm(args, config) -> int:
+    import os
+
+    from autograder.course.lecture_trainings import train_the_lecture_models
+
+    # TensorFlow's threads as a jailed process has them (``isolation.jail.child_environment``): one training, one
+    # outcome, wherever it runs. Set before TensorFlow is imported.
+    threads = str(config.limits.cpu_threads)
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+                 "TF_NUM_INTEROP_THREADS"):
+        os.environ[name] = threads
+    done = train_the_lecture_models(config, log=lambda message: print(message, file=sys.stderr))
+    for builder, what in done.items():
+        print(f"{builder}: {what}")
+    return 0 if all(not what.startswith("not filed") for what in done.values()) else 1
+
+
 def cmd_demo(args, config) -> int:
     from autograder.course.demo import run_demo
 
@@ -188,4 +214,4 @@ def cmd_demo(args, config) -> int:
 
 
 COMMANDS = {"feedback": add_feedback, "verify": add_verify, "build-source": add_build_source,
-            "student-kit": add_student_kit, "demo": add_demo}
+            "student-kit": add_student_kit, "demo": add_demo, "warm-training-cache": add_warm}

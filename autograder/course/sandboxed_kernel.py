@@ -36,7 +36,12 @@ from traitlets import default
 
 from autograder.isolation.jail import (KERNEL, JailedProcess, grader_is_root, owned_prefix, prepare_jailed,
                                       require_sandbox)
+from autograder.grader.training_cache import LECTURE_ENV, LECTURE_IN_SANDBOX
 from autograder.support.config import CONFIG_ENV, find_config, load_config
+
+# The kernel's start-up line where the lecture's trainings are bound: it leaves no name in the notebook's namespace.
+GIVE_THE_LECTURE_TRAININGS = ("import autograder.grader.in_kernel as _in_kernel; "
+                              "_in_kernel.give_the_self_check_the_lecture_trainings(); del _in_kernel")
 
 # Where the kernel finds what the test cells read.
 COURSE_IN_SANDBOX = Path("/course-settings")
@@ -89,6 +94,8 @@ class SandboxedKernelManager(AsyncKernelManager):
         readable, environment = course_settings_for_the_kernel(config, self._folder / "settings", sandboxed)
         environment.update({k: os.environ[k] for k in KEPT_VARIABLES if k in os.environ})
         environment.update({k: v for k, v in (kw.get("env") or {}).items() if k in KEPT_VARIABLES})
+        if LECTURE_ENV in environment:  # IPython's own start-up code, before any cell: the self-check reads them too
+            kernel_cmd = [*kernel_cmd, f"--IPKernelApp.exec_lines={GIVE_THE_LECTURE_TRAININGS}"]
         launch = prepare_jailed(KERNEL, kernel_cmd, work, config.limits, readable=readable,
                                 writable=(self._folder / "zmq",), environment=environment, use_sandbox=sandboxed)
         # The kernel's own stdout before its first cell is ipykernel's banner: not for nbgrader's console.
@@ -160,7 +167,20 @@ def course_settings_for_the_kernel(config, folder: Path, sandboxed: bool = True)
     if data is not None:
         readable.append((data, DATA_IN_SANDBOX))
         environment["MNIST_PATH"] = str(DATA_IN_SANDBOX if sandboxed else data)
+    lecture = lecture_trainings_folder(config)
+    if lecture is not None:  # read-only: the kernel reads the lecture's trainings, only a trusted step files them
+        readable.append((lecture, Path(LECTURE_IN_SANDBOX)))
+        environment[LECTURE_ENV] = LECTURE_IN_SANDBOX if sandboxed else str(lecture)
     return tuple(readable), environment
+
+
+def lecture_trainings_folder(config) -> Path | None:
+    """The lecture's models trained by ``python -m autograder warm-training-cache`` (with their weights), where
+    that trusted step filed them beside the ledger; None when it has not run."""
+    from autograder.grader.training_cache import cache_folder, lecture_folder
+
+    folder = lecture_folder(cache_folder(config.root, config.assignment))
+    return folder.resolve() if folder.is_dir() else None
 
 
 def data_set_file(config) -> Path | None:

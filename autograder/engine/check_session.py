@@ -82,9 +82,11 @@ class CheckSession:
     caller: Callable[..., Call] = call_here
     # The bar a builder's trained model must reach: (session, builder) -> AccuracyBar.
     thresholds: Callable[["CheckSession", str], AccuracyBar] = shipped_threshold
-    # The class's earlier training of a model with this ``training_key``, or None (train it): grade-all's training
-    # cache, which the model process asks the grader for. None: a session on its own has no class.
-    class_training: Callable[[str], TrainingOutcome | None] | None = None
+    # The class's earlier training of a model with this ``training_key``, or None (train it): (key, with_weights)
+    # -> TrainingOutcome, which with_weights must carry the trained weights. grade-all's training cache, which the
+    # model process asks the grader for; nbgrader's kernel, the lecture's trainings (``grader.in_kernel``). None: a
+    # session on its own has no class.
+    class_training: Callable[[str, bool], TrainingOutcome | None] | None = None
     # The grading data, where the session is handed it (the model process gets it from the grader) rather than
     # preparing it from the data set.
     prepared_data: GradingData | None = field(default=None, repr=False)
@@ -257,10 +259,11 @@ class CheckSession:
         """
         key = training_key(model, builder)
         outcome = self.trained.get(key) if key else None
-        if outcome is None and key and not keep_weights and self.class_training is not None:
-            outcome = self.class_training(key)
-            if outcome is not None:
-                self._remember(key, outcome)
+        if key and self.class_training is not None and (outcome is None or (keep_weights and outcome.weights is None)):
+            earlier = self.class_training(key, keep_weights)
+            if earlier is not None:
+                self._remember(key, earlier)
+                outcome = earlier
         if outcome is None or (keep_weights and outcome.weights is None):
             self.log(f"  training {builder} under the grading protocol ...")
             outcome = train_and_evaluate(model, builder, self.data, self.config.grading, self.config.grading.seed,

@@ -22,6 +22,9 @@ def add_grade(sub, load_config) -> None:
     grade.add_argument("--html", metavar="FILE", help="also write the HTML report (plots, layer diff) to FILE")
     grade.add_argument("--lang", choices=LANGUAGES, help="language of the messages and the report "
                        "(default: course.yml's language)")
+    grade.add_argument("--no-training-cache", action="store_true", help="train every model anew, even where the "
+                       "class's training cache (grades/<assignment>.training-cache/, made by grade-all or "
+                       "warm-training-cache) holds its training")
     grade.set_defaults(func=lambda args: cmd_grade(args, load_config(args)))
 
 
@@ -44,6 +47,13 @@ def cmd_grade(args, config) -> int:
     require_sandbox(config.limits)
     log = (lambda msg: print(msg, file=sys.stderr)) if not args.quiet else (lambda msg: None)
     grader = Grader(config, log=log, lang=args.lang)
+    if not args.no_training_cache:
+        from autograder.grader.training_cache import cache_folder
+
+        # The class's cache where grade-all or warm-training-cache made one (grade never makes the folder).
+        folder = cache_folder(config.root, config.assignment)
+        if folder.is_dir():
+            grader.training_cache_dir = folder.resolve()
     try:
         result = grader.grade_notebook(args.path, include_hidden=not args.no_hidden)
     except InfrastructureFault as exc:  # the machine's fault, not the notebook's: no score at all

@@ -39,9 +39,10 @@ NUMERICS_ENV = ("TF_ENABLE_ONEDNN_OPTS", "TF_DETERMINISTIC_OPS", "TF_CUDNN_DETER
                 "KERAS_BACKEND")
 
 
-def cache_folder(ledger: Path) -> Path:
-    """Where the training cache of the ledger ``grades/<assignment>.jsonl`` lies."""
-    return ledger.with_name(f"{ledger.stem}.training-cache")
+def cache_folder(course_root: Path | str, assignment: str) -> Path:
+    """``grades/<assignment>.training-cache/``: beside the class's ledger (``batch.ledger.ledger_path``), in the
+    course's ``grades/`` folder, which no sandbox sees."""
+    return Path(course_root) / "grades" / f"{assignment}.training-cache"
 
 
 def training_context(config, data) -> dict:
@@ -107,6 +108,8 @@ class TrainingCache:
         self._context_text = json.dumps(context, sort_keys=True)
         # Why the last entry could not be written (the cache is a memo: grading goes on without it).
         self.write_problem: str | None = None
+        # More fields for the next entry stored (``store_with_weights``: its weights sidecar).
+        self.extra_entry_fields: dict = {}
 
     def path_for(self, model_key: str) -> Path:
         name = hashlib.sha256(f"{self._context_text}\n{model_key}".encode()).hexdigest()[:40]
@@ -139,7 +142,8 @@ class TrainingCache:
         short or without a key are not filed."""
         if outcome.reused or outcome.error is not None or outcome.key is None or outcome.accuracy is None:
             return False
-        entry = {"format": FORMAT, "context": self.context, "model": outcome.key, "training": outcome.to_full_dict()}
+        entry = {"format": FORMAT, "context": self.context, "model": outcome.key, "training": outcome.to_full_dict(),
+                 **self.extra_entry_fields}
         target = self.path_for(outcome.key)
         temp = None
         try:
@@ -149,6 +153,8 @@ class TrainingCache:
                 json.dump(entry, temp)
                 temp.flush()
                 os.fsync(temp.fileno())
+            if self.extra_entry_fields:  # the lecture folder: a kernel reads it as its own uid, read-only
+                os.chmod(temp.name, 0o644)
             os.replace(temp.name, target)  # readers see the old entry or the new one, never half of one
         except OSError as exc:
             self.write_problem = f"could not write {target}: {exc.strerror or exc}"
@@ -156,3 +162,93 @@ class TrainingCache:
                 Path(temp.name).unlink(missing_ok=True)
             return False
         return True
+
+
+# ---------------------------------------------------------------- the lecture's models, trained by a trusted step
+
+# Where the lecture's models' entries lie for nbgrader's kernels (read-only there): a folder of the cache that
+# holds only what ``course.lecture_trainings`` trained from the kit's own lecture-style code, never a student's model.
+LECTURE_FOLDER = "lecture"
+# Where the kernel sees that folder, and the variable that names it there.
+LECTURE_IN_SANDBOX = "/course-training-cache"
+LECTURE_ENV = "AUTOGRADER_LECTURE_TRAININGS"
+
+
+def lecture_folder(cache: Path) -> Path:
+    return Path(cache) / LECTURE_FOLDER
+
+
+def _weights_path(entry: Path) -> Path:
+    return entry.with_name(entry.stem + ".weights.npz")
+
+
+def store_with_weights(cache: TrainingCache, outcome) -> bool:
+    """File a fresh training that kept its weights (``keep_weights=True``), the weights and the exact test
+    probabilities in a sidecar ``.npz`` whose sha256 the entry names: what ``train_as_graded`` needs of a hit.
+    Trusted callers only (``course.lecture_trainings``); files are world-readable, for the kernels' read-only view."""
+    import io
+
+    import numpy as np
+
+    if outcome.weights is None or outcome.test_probabilities is None or outcome.key is None:
+        return False
+    target = _weights_path(cache.path_for(outcome.key))
+    buffer = io.BytesIO()
+    np.savez(buffer, probabilities=np.asarray(outcome.test_probabilities),
+             **{f"w{i:03d}": np.asarray(w) for i, w in enumerate(outcome.weights)})
+    data = buffer.getvalue()
+    try:
+        cache.folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile("wb", dir=cache.folder, prefix=".writing-", suffix=".npz", delete=False) as temp:
+            temp.write(data)
+            temp.flush()
+            os.fsync(temp.fileno())
+        os.chmod(temp.name, 0o644)
+        os.replace(temp.name, target)
+    except OSError as exc:
+        cache.write_problem = f"could not write {target}: {exc.strerror or exc}"
+        return False
+    cache.extra_entry_fields = {"weights": {"file": target.name, "sha256": hashlib.sha256(data).hexdigest(),
+                                            "count": len(outcome.weights)}}
+    try:
+        return cache.store(outcome)
+    finally:
+        cache.extra_entry_fields = {}
+
+
+def lookup_outcome(cache: TrainingCache, model_key: str, with_weights: bool = False):
+    """The cached training of ``model_key`` as a TrainingOutcome (``reused``), or None; ``with_weights``: only an
+    entry with its weights sidecar (checked against the sha256 its entry names) counts, and the outcome then
+    carries the weights and the exact test probabilities, as a fresh ``keep_weights`` training does."""
+    import io
+    from dataclasses import replace
+
+    import numpy as np
+
+    from autograder.evidence.training_outcome import TrainingOutcome
+
+    training = cache.lookup(model_key)
+    if training is None:
+        return None
+    outcome = replace(TrainingOutcome.from_full_dict(training), reused=True)
+    if not with_weights:
+        return outcome
+    try:
+        path = cache.path_for(model_key)
+        described = json.loads(path.read_text(encoding="utf-8")).get("weights") or {}
+        data = _weights_path(path).read_bytes()
+        if hashlib.sha256(data).hexdigest() != described.get("sha256"):
+            return None
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            weights = [arrays[f"w{i:03d}"] for i in range(int(described["count"]))]
+            probabilities = arrays["probabilities"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return replace(outcome, weights=weights, test_probabilities=probabilities)
+
+
+def kernel_cache():
+    """The lecture's trainings as nbgrader's kernel may read them (``$AUTOGRADER_LECTURE_TRAININGS``, bound
+    read-only by ``course.sandboxed_kernel``), or None."""
+    folder = os.environ.get(LECTURE_ENV)
+    return Path(folder) if folder and Path(folder).is_dir() else None

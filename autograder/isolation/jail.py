@@ -72,7 +72,7 @@ MODELS_KIT_FOLDERS = ("hidden", "isolation")
 # is nbgrader's design): the student wing, the hidden checks and the in-kernel grader they call, which reads the
 # calibration's thresholds; never the reference solution (grader/reference.py) or the lecture-style answers.
 KERNEL_KIT = ("hidden", "isolation", "grader/__init__.py", "grader/in_kernel.py", "grader/grading.py",
-              "grader/calibration.py")
+              "grader/calibration.py", "grader/training_cache.py")
 PRIVATE_TMP_BYTES = 64 * 2**20
 
 

@@ -189,8 +189,11 @@ def _answer(send, request_id, message: dict) -> None:
     send({"id": request_id, **message})
 
 
-def _ask_class_cache(answer, requests, request_id, key: str):
-    """The grader's answer from the class's training cache for ``key``: a training, or None (train it here)."""
+def _ask_class_cache(answer, requests, request_id, key: str, with_weights: bool = False):
+    """The grader's answer from the class's training cache for ``key``: a training, or None (train it here). The
+    class's cache keeps no weights: a training wanted with them is trained here."""
+    if with_weights:
+        return None
     answer({"wants_training": key})
     reply = json.loads(requests.readline(MAX_HEADER_BYTES))
     if not isinstance(reply, dict) or reply.get("id") != request_id:
