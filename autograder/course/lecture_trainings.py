@@ -15,7 +15,7 @@ from autograder.grader.training_cache import (TrainingCache, cache_folder, lectu
                                               store_with_weights, training_context)
 
 
-def train_the_lecture_models(config, data=None, log=lambda message: None) -> dict[str, str]:
+def train_the_lecture_models(config, log=lambda message: None) -> dict[str, str]:
     """Train the lecture's three models (the kit's lecture-style code, ``course.examples.LECTURE_STYLE``) under
     the grading protocol in this trusted process, and file each in the class's cache (for ``grade-all`` and
     ``grade``) and, with its weights, in its lecture folder, which nbgrader's kernels read: by builder, what
@@ -24,7 +24,7 @@ def train_the_lecture_models(config, data=None, log=lambda message: None) -> dic
     from autograder.engine.check_session import CheckSession, training_key
     from autograder.engine.training import train_and_evaluate
 
-    session = CheckSession(config, log=log, prepared_data=data)
+    session = CheckSession(config, log=log)
     main = cache_folder(config.root, config.assignment)
     context = training_context(config, session.data)
     caches = TrainingCache(main, context), TrainingCache(lecture_folder(main), context)
